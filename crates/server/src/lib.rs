@@ -1,0 +1,94 @@
+//! The `portcullis` binary as a library: configuration ([`Settings`]), the
+//! command line ([`Cli`]), logging, and [`Application`], which wires the
+//! store, the web layer and the background tasks together.
+//!
+//! Tests build an [`Application`] from [`Settings`] with port 0 and talk to
+//! it over HTTP; `main` only parses the command line and calls [`run`].
+
+mod cli;
+mod database;
+pub mod settings;
+mod startup;
+pub mod telemetry;
+
+pub use cli::{Cli, Command, ConfigCommand};
+pub use database::open_store;
+pub use settings::Settings;
+pub use startup::{Application, StartupError, connect_and_migrate};
+
+use std::process::ExitCode;
+
+/// Exit status for a configuration or start-up problem (as clap uses for usage errors).
+pub const EXIT_CONFIG: u8 = 2;
+
+/// Runs a parsed command line to completion; returns the process exit code.
+/// Failures print one line to stderr: no panic, no backtrace.
+pub async fn run(cli: Cli) -> ExitCode {
+    let settings = match Settings::load(cli.config.as_deref(), env_vars()) {
+        Ok(settings) => settings,
+        Err(e) => return fail(EXIT_CONFIG, &e),
+    };
+    let format = cli.log_format.unwrap_or(settings.log.format);
+    match cli.command {
+        Command::Config { command: ConfigCommand::Check } => {
+            #[allow(clippy::print_stdout)] // the command's output
+            {
+                println!("# configuration is valid; effective settings (secrets redacted):");
+                print!("{}", settings.to_redacted_toml());
+            }
+            ExitCode::SUCCESS
+        }
+        Command::Migrate => {
+            telemetry::init(format, &settings.log.level);
+            match connect_and_migrate(&settings).await {
+                Ok((store, applied)) => {
+                    tracing::info!(applied, backend = %store.backend(), "migrations applied");
+                    store.close().await;
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(EXIT_CONFIG, &e),
+            }
+        }
+        Command::Serve => {
+            telemetry::init(format, &settings.log.level);
+            serve(&settings).await
+        }
+    }
+}
+
+async fn serve(settings: &Settings) -> ExitCode {
+    let app = match Application::build(settings).await {
+        Ok(app) => app,
+        Err(e) => return fail(EXIT_CONFIG, &e),
+    };
+    let host = settings.listen.ip();
+    tracing::info!(
+        version = env!("CARGO_PKG_VERSION"),
+        issuer = %settings.issuer,
+        database = %settings.database_url(),
+        data_dir = %settings.data_dir.display(),
+        "Portcullis listening on http://{host}:{}, metrics on http://{}:{}/metrics",
+        app.port(),
+        settings.metrics_listen.ip(),
+        app.metrics_port(),
+    );
+    match app.run_until_stopped().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(1, &e),
+    }
+}
+
+/// Prints `error: …` as one line and returns the exit code.
+fn fail(code: u8, err: &dyn std::fmt::Display) -> ExitCode {
+    let line = err.to_string().replace('\n', " ");
+    #[allow(clippy::print_stderr)] // the one line a failed start prints
+    {
+        eprintln!("error: {line}");
+    }
+    ExitCode::from(code)
+}
+
+/// The process environment; variables that are not UTF-8 cannot be settings.
+fn env_vars() -> impl Iterator<Item = (String, String)> {
+    std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+}

@@ -1,0 +1,232 @@
+//! Typed, layered configuration: defaults → TOML file → `PORTCULLIS__…` env.
+//!
+//! Every option is documented once, here. Unknown keys and malformed values are
+//! errors naming the key. Secrets are redacted wherever settings are printed.
+
+mod database;
+mod load;
+
+pub use database::{DatabaseKind, DatabaseSettings, DatabaseUrl};
+pub use load::ConfigError;
+
+use portcullis_core::Issuer;
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Address of the public HTTP listener (OIDC endpoints, pages).
+    pub listen: SocketAddr,
+    /// Address of the Prometheus listener serving `/metrics`; keep it private.
+    pub metrics_listen: SocketAddr,
+    /// The issuer identifier: the public base URL relying parties see, https
+    /// (http only on localhost), no trailing slash.
+    pub issuer: Issuer,
+    /// Where Portcullis keeps its files (the SQLite database by default).
+    pub data_dir: PathBuf,
+    /// Database connection.
+    pub database: DatabaseSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// HTTP server tuning.
+    pub http: HttpSettings,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9464)),
+            #[allow(clippy::expect_used)]
+            issuer: Issuer::parse("http://localhost:8080").expect("the default issuer is valid"),
+            data_dir: PathBuf::from("./data"),
+            database: DatabaseSettings::default(),
+            log: LogSettings::default(),
+            http: HttpSettings::default(),
+        }
+    }
+}
+
+impl Settings {
+    /// Loads the file (if any) and the environment, validates, and fills in
+    /// derived defaults (the SQLite URL under `data_dir`).
+    pub fn load(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut settings: Settings = load::layered(file, env)?;
+        settings.validate()?;
+        if settings.database.url.is_none() {
+            settings.database.url = Some(DatabaseUrl::sqlite_file(&settings.data_dir.join("portcullis.db")));
+        }
+        Ok(settings)
+    }
+
+    /// The database URL in effect (the SQLite default when none was given).
+    pub fn database_url(&self) -> DatabaseUrl {
+        self.database
+            .url
+            .clone()
+            .unwrap_or_else(|| DatabaseUrl::sqlite_file(&self.data_dir.join("portcullis.db")))
+    }
+
+    /// Checks that cannot be expressed by types alone.
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key: &str, msg: &str| Err(ConfigError::invalid(key, msg));
+        if self.listen == self.metrics_listen && self.listen.port() != 0 {
+            return invalid("metrics_listen", "must differ from listen");
+        }
+        if self.data_dir.as_os_str().is_empty() {
+            return invalid("data_dir", "must not be empty");
+        }
+        if self.database.max_connections == Some(0) {
+            return invalid("database.max_connections", "must be at least 1");
+        }
+        if self.database.connect_timeout_secs == 0 {
+            return invalid("database.connect_timeout_secs", "must be at least 1");
+        }
+        if let Err(e) = tracing_subscriber::EnvFilter::try_new(&self.log.level) {
+            return invalid("log.level", &e.to_string());
+        }
+        if self.http.workers == Some(0) {
+            return invalid("http.workers", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut effective = self.clone();
+        effective.database.url = Some(self.database_url());
+        toml::to_string_pretty(&effective).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Readable lines for a terminal.
+    #[default]
+    Human,
+    /// One JSON object a line, for log shippers.
+    Json,
+}
+
+/// Logging.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// `human` or `json` (the `--log-format` flag overrides it).
+    pub format: LogFormat,
+    /// A tracing filter: `info`, `debug`, `portcullis_web=debug,info`, …
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self { format: LogFormat::Human, level: "info".into() }
+    }
+}
+
+/// HTTP server tuning.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Worker threads; defaults to the number of CPU cores.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub workers: Option<usize>,
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_secs: u64,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self { workers: None, shutdown_timeout_secs: 30 }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str, env: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml).expect("write");
+        Settings::load(Some(&path), env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let s = load(
+            "listen = \"127.0.0.1:1000\"\n[database]\nmax_connections = 3\n",
+            &[("PORTCULLIS__LISTEN", "127.0.0.1:2000"), ("PORTCULLIS__DATABASE__MAX_CONNECTIONS", "7")],
+        )
+        .expect("valid");
+        assert_eq!(s.listen.port(), 2000);
+        assert_eq!(s.database.max_connections, Some(7));
+    }
+
+    #[test]
+    fn a_numeric_environment_value_is_text_where_text_is_wanted() {
+        let s = load("", &[("PORTCULLIS__DATA_DIR", "2026")]).expect("valid");
+        assert_eq!(s.data_dir, PathBuf::from("2026"));
+        assert_eq!(s.database_url().expose(), "sqlite://2026/portcullis.db");
+    }
+
+    #[test]
+    fn errors_name_the_key_and_variable() {
+        let err = load("", &[("PORTCULLIS__DATABASE__MAX_CONNECTIONS", "many")]).expect_err("invalid");
+        let line = err.to_string();
+        assert!(line.contains("database.max_connections"), "{line}");
+        assert!(line.contains("PORTCULLIS__DATABASE__MAX_CONNECTIONS"), "{line}");
+
+        let err = load("[log]\nlevel = \"[[[\"\n", &[]).expect_err("invalid");
+        assert!(err.to_string().starts_with("invalid configuration: log.level:"), "{err}");
+
+        let err = load("", &[("PORTCULLIS__NOPE", "1")]).expect_err("unknown");
+        assert!(err.to_string().contains("nope"), "{err}");
+
+        let err = load("listen = \"127.0.0.1:5000\"\nmetrics_listen = \"127.0.0.1:5000\"\n", &[])
+            .expect_err("same port");
+        assert!(err.to_string().contains("metrics_listen"), "{err}");
+    }
+
+    /// Every key of `Settings` appears in docs/configuration.md, so the doc
+    /// cannot silently fall behind the code.
+    #[test]
+    fn every_key_is_documented() {
+        let mut all = Settings::default();
+        all.database.url = Some(DatabaseUrl::sqlite_file(Path::new("x.db")));
+        all.database.max_connections = Some(1);
+        all.http.workers = Some(1);
+        let table: toml::Table = toml::from_str(&toml::to_string(&all).expect("serialise")).expect("parse");
+        let doc = include_str!("../../../docs/configuration.md");
+        fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
+            for (k, v) in table {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                match v {
+                    toml::Value::Table(t) => keys(&key, t, out),
+                    _ => out.push(key),
+                }
+            }
+        }
+        let mut all_keys = Vec::new();
+        keys("", &table, &mut all_keys);
+        assert!(all_keys.len() >= 10);
+        for key in all_keys {
+            assert!(doc.contains(&format!("| `{key}` |")), "docs/configuration.md lacks `{key}`");
+        }
+    }
+
+    #[test]
+    fn the_example_configuration_is_valid() {
+        let text = include_str!("../../../deploy/portcullis.example.toml");
+        let s = load(text, &[]).expect("the example is valid");
+        assert_eq!(s.issuer.as_str(), "https://id.example.com");
+    }
+}

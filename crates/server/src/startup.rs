@@ -1,0 +1,214 @@
+//! The application as a value: build it (binding its ports), then run it.
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use portcullis_core::{Clock, SystemClock};
+use portcullis_store::{Store, StoreError};
+use portcullis_web::{AppState, Metrics};
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use crate::database::open_store;
+use crate::settings::Settings;
+
+/// Why the application could not start. Each message is one line.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartupError {
+    /// The database could not be reached.
+    #[error("cannot connect to the database {url}: {source}")]
+    Database {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// The schema could not be brought up to date.
+    #[error("cannot migrate the database {url}: {source}")]
+    Migration {
+        /// The URL, password redacted.
+        url: String,
+        /// Why.
+        source: StoreError,
+    },
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} ({key}): {source}")]
+    Bind {
+        /// The configuration key.
+        key: &'static str,
+        /// The address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The metrics registry refused a metric (a programming error).
+    #[error("cannot set up metrics: {0}")]
+    Metrics(#[from] portcullis_web::PrometheusError),
+}
+
+/// Connects to the database and applies pending migrations.
+pub async fn connect_and_migrate(settings: &Settings) -> Result<(Arc<dyn Store>, usize), StartupError> {
+    let url = settings.database_url().redacted();
+    let store =
+        open_store(settings).await.map_err(|source| StartupError::Database { url: url.clone(), source })?;
+    let applied = store.migrate().await.map_err(|source| StartupError::Migration { url, source })?;
+    Ok((store, applied))
+}
+
+/// A running-to-be Portcullis: both listeners bound, the store migrated.
+pub struct Application {
+    port: u16,
+    metrics_port: u16,
+    server: Server,
+    metrics_server: Server,
+    store: Arc<dyn Store>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .field("metrics_port", &self.metrics_port)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+fn bind(key: &'static str, addr: std::net::SocketAddr) -> Result<TcpListener, StartupError> {
+    TcpListener::bind(addr).map_err(|source| StartupError::Bind { key, addr, source })
+}
+
+impl Application {
+    /// Builds the application with the system clock.
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Builds the application with a given clock (tests pass a manual one).
+    /// Port 0 in `listen`/`metrics_listen` binds a free port; see [`Self::port`].
+    pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
+        let listener = bind("listen", settings.listen)?;
+        let metrics_listener = bind("metrics_listen", settings.metrics_listen)?;
+        let (store, applied) = connect_and_migrate(settings).await?;
+        tracing::info!(backend = %store.backend(), applied, "database ready");
+
+        let metrics = web::Data::new(Metrics::new()?);
+        let state = web::Data::new(AppState { store: store.clone(), clock, issuer: settings.issuer.clone() });
+        let shutdown_timeout = settings.http.shutdown_timeout_secs;
+        let workers = settings
+            .http
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, std::num::NonZero::get));
+        let bind_err = |key, addr| move |source| StartupError::Bind { key, addr, source };
+
+        let port = listener.local_addr().map_err(bind_err("listen", settings.listen))?.port();
+        let app_metrics = metrics.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(state.clone())
+                .app_data(app_metrics.clone())
+                .wrap(from_fn(portcullis_web::telemetry))
+                .configure(portcullis_web::configure)
+        })
+        .workers(workers)
+        .shutdown_timeout(shutdown_timeout)
+        .disable_signals()
+        .listen(listener)
+        .map_err(bind_err("listen", settings.listen))?
+        .run();
+
+        let metrics_port = metrics_listener
+            .local_addr()
+            .map_err(bind_err("metrics_listen", settings.metrics_listen))?
+            .port();
+        let metrics_server = HttpServer::new(move || {
+            App::new()
+                .app_data(metrics.clone())
+                .route("/metrics", web::get().to(portcullis_web::metrics_endpoint))
+        })
+        .workers(1)
+        .shutdown_timeout(shutdown_timeout)
+        .disable_signals()
+        .listen(metrics_listener)
+        .map_err(bind_err("metrics_listen", settings.metrics_listen))?
+        .run();
+
+        Ok(Self { port, metrics_port, server, metrics_server, store })
+    }
+
+    /// The bound public port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The bound metrics port.
+    pub fn metrics_port(&self) -> u16 {
+        self.metrics_port
+    }
+
+    /// The store the application uses.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.store.clone()
+    }
+
+    /// Handles to stop both listeners gracefully.
+    pub fn handles(&self) -> [ServerHandle; 2] {
+        [self.server.handle(), self.metrics_server.handle()]
+    }
+
+    /// Serves until SIGTERM or SIGINT, then shuts down gracefully.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes; then stops accepting connections,
+    /// lets in-flight requests finish (up to `http.shutdown_timeout_secs`) and
+    /// closes the database pool.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let handles = self.handles();
+        let servers = async { tokio::try_join!(self.server, self.metrics_server).map(|_| ()) };
+        tokio::pin!(servers);
+        let result = tokio::select! {
+            result = &mut servers => result,
+            () = shutdown => {
+                tracing::info!("shutting down: finishing in-flight requests");
+                // The servers must keep being polled while they process the stop.
+                let stop_all = async {
+                    for handle in &handles {
+                        handle.stop(true).await;
+                    }
+                };
+                tokio::join!(stop_all, &mut servers).1
+            }
+        };
+        self.store.close().await;
+        tracing::info!("stopped");
+        result
+    }
+}
+
+/// Resolves at the first SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the server");
+                let _ = interrupt.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = interrupt => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

@@ -1,0 +1,130 @@
+//! PostgreSQL backend of the Portcullis store: for several instances sharing
+//! one database.
+//!
+//! [`PgStore::connect`] opens a pool; [`PgStore`] implements every repository
+//! trait of `portcullis-store`. Migrations run on a dedicated connection under
+//! sqlx's advisory lock, so instances starting together apply each migration
+//! exactly once.
+
+mod audit;
+
+use async_trait::async_trait;
+use portcullis_store::{AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::{Connection, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema, compiled in from `migrations/postgres/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// How to open the pool.
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Pool size per instance.
+    pub max_connections: u32,
+    /// How long to wait for a connection before giving up.
+    pub timeout: Duration,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self { max_connections: 10, timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The PostgreSQL store.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+    connect: PgConnectOptions,
+}
+
+pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        other => StoreError::Backend(Box::new(other)),
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user:pass@host:port/db`); fails at once
+    /// when the server cannot be reached. Does not migrate.
+    pub async fn connect(url: &str, options: &PgOptions) -> Result<Self, StoreError> {
+        let connect = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(Box::new(e)))?
+            .application_name("portcullis");
+        let pool = PgPoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.timeout)
+            .connect_with(connect.clone())
+            .await
+            .map_err(backend_err)?;
+        Ok(Self { pool, connect })
+    }
+
+    /// The connection pool, for tests that inspect rows directly.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+fn embedded() -> Vec<EmbeddedMigration<'static>> {
+    MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| EmbeddedMigration { version: m.version, description: &m.description, checksum: &m.checksum })
+        .collect()
+}
+
+#[async_trait]
+impl Store for PgStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = self.migration_status().await?;
+        // A dedicated connection, closed afterwards: sqlx takes a session-level
+        // advisory lock and does not release it when a migration fails, so the
+        // lock must never go back into the pool.
+        let mut conn = PgConnection::connect_with(&self.connect).await.map_err(backend_err)?;
+        // `run` trips the "Acquire is not general enough" error inside an
+        // async-trait future; sqlx provides `run_direct` for exactly that.
+        let result = MIGRATOR.run_direct(None, &mut conn, false).await;
+        let _ = conn.close().await;
+        result.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let after = self.migration_status().await?;
+        Ok(after.applied.saturating_sub(before.applied))
+    }
+
+    async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(backend_err)?;
+        let applied = if exists {
+            sqlx::query("SELECT version, checksum, success FROM _sqlx_migrations")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?
+                .iter()
+                .map(|row| AppliedMigration {
+                    version: row.get("version"),
+                    checksum: row.get("checksum"),
+                    success: row.get("success"),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(MigrationStatus::compare(&embedded(), &applied))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,152 @@
+//! SQLite backend of the Portcullis store: the embedded, single-machine default.
+//!
+//! [`SqliteStore::connect`] opens (creating if missing) a database file in WAL
+//! mode with foreign keys on, and [`SqliteStore`] implements every repository
+//! trait of `portcullis-store`. Instants are stored as unix seconds.
+
+mod audit;
+
+use async_trait::async_trait;
+use portcullis_store::{AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{ConnectOptions, Connection, Row};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The schema, compiled in from `migrations/sqlite/`.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+
+/// How to open the database.
+#[derive(Debug, Clone)]
+pub struct SqliteOptions {
+    /// Pool size (WAL: many readers, one writer at a time).
+    pub max_connections: u32,
+    /// How long to wait for a connection, and for a lock held by another writer.
+    pub timeout: Duration,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        Self { max_connections: 8, timeout: Duration::from_secs(5) }
+    }
+}
+
+/// The SQLite store.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+    url: String,
+}
+
+pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(db.message().to_owned())
+        }
+        other => StoreError::Backend(Box::new(other)),
+    }
+}
+
+impl SqliteStore {
+    /// Opens `url` (`sqlite://path/to/file.db`), creating the file and its
+    /// folder if missing. Does not migrate: call [`Store::migrate`].
+    pub async fn connect(url: &str, options: &SqliteOptions) -> Result<Self, StoreError> {
+        let connect = connect_options(url)?;
+        if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
+        let pool = SqlitePoolOptions::new()
+            .max_connections(options.max_connections)
+            .acquire_timeout(options.timeout)
+            .connect_with(connect.busy_timeout(options.timeout))
+            .await
+            .map_err(backend_err)?;
+        Ok(Self { pool, url: url.to_owned() })
+    }
+
+    /// The connection pool, for tests that inspect rows directly.
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+fn connect_options(url: &str) -> Result<SqliteConnectOptions, StoreError> {
+    Ok(SqliteConnectOptions::from_str(url)
+        .map_err(|e| StoreError::Backend(Box::new(e)))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true))
+}
+
+/// Creates the database folder readable by its owner only.
+fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder
+        .create(dir)
+        .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display()).into()))
+}
+
+fn embedded() -> Vec<EmbeddedMigration<'static>> {
+    MIGRATOR
+        .iter()
+        .filter(|m| !m.migration_type.is_down_migration())
+        .map(|m| EmbeddedMigration { version: m.version, description: &m.description, checksum: &m.checksum })
+        .collect()
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    fn backend(&self) -> Backend {
+        Backend::Sqlite
+    }
+
+    async fn migrate(&self) -> Result<usize, StoreError> {
+        let before = self.migration_status().await?;
+        // A dedicated connection: SQLite serialises writers with its own lock.
+        let mut conn = connect_options(&self.url)?.connect().await.map_err(backend_err)?;
+        // `run` trips the "Acquire is not general enough" error inside an
+        // async-trait future; sqlx provides `run_direct` for exactly that.
+        let result = MIGRATOR.run_direct(None, &mut conn, false).await;
+        let _ = conn.close().await;
+        result.map_err(|e| StoreError::Migration(e.to_string()))?;
+        let after = self.migration_status().await?;
+        Ok(after.applied.saturating_sub(before.applied))
+    }
+
+    async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
+        let exists: bool = sqlx::query_scalar(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+        )
+        .fetch_one(&self.pool)
+        .await
+        .map_err(backend_err)?;
+        let applied = if exists {
+            sqlx::query("SELECT version, checksum, success FROM _sqlx_migrations")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(backend_err)?
+                .iter()
+                .map(|row| AppliedMigration {
+                    version: row.get("version"),
+                    checksum: row.get("checksum"),
+                    success: row.get("success"),
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        Ok(MigrationStatus::compare(&embedded(), &applied))
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}

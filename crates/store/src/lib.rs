@@ -1,0 +1,61 @@
+//! Repository traits and row models for Portcullis.
+//!
+//! [`Store`] is the whole storage surface the rest of the product sees, as
+//! one object-safe trait built from per-aggregate repositories ([`AuditRepo`],
+//! …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
+//! implements every repository with its own SQL; nothing above this crate
+//! knows which one it talks to. Errors are [`StoreError`].
+
+mod audit;
+mod error;
+mod migrations;
+
+pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
+pub use error::StoreError;
+pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
+
+use async_trait::async_trait;
+use std::fmt;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Backend {
+    /// Embedded SQLite, the single-machine default.
+    Sqlite,
+    /// PostgreSQL, shared by several instances.
+    Postgres,
+}
+
+impl Backend {
+    /// The lowercase name used in logs, metrics and test names.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The storage surface: every repository, plus schema management and health.
+#[async_trait]
+pub trait Store: AuditRepo + fmt::Debug + Send + Sync + 'static {
+    /// Which database this is.
+    fn backend(&self) -> Backend;
+
+    /// Applies every pending migration; returns how many it applied.
+    /// Safe to run from several instances at once (the backend serialises).
+    async fn migrate(&self) -> Result<usize, StoreError>;
+
+    /// Compares the migrations recorded in the database with those built in.
+    /// Also proves the database answers.
+    async fn migration_status(&self) -> Result<MigrationStatus, StoreError>;
+
+    /// Waits for open connections to finish and closes the pool.
+    async fn close(&self);
+}

@@ -1,0 +1,55 @@
+//! Liveness and readiness for load balancers and orchestrators.
+
+use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
+use actix_web::{HttpResponse, web};
+use serde_json::json;
+use std::time::Duration;
+
+use crate::AppState;
+
+/// How long readiness waits for the database before calling it unreachable.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+fn no_store(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// `GET /healthz`: the process is alive and serving HTTP. Touches nothing else,
+/// so a slow database never gets a healthy instance restarted.
+pub(crate) async fn healthz() -> HttpResponse {
+    no_store(HttpResponse::Ok().json(json!({ "status": "ok" })))
+}
+
+/// `GET /readyz`: 200 when the database answers and its schema is exactly
+/// this build's; 503 otherwise, with a reason that exposes no internals.
+pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+    let backend = state.store.backend().as_str();
+    let status = tokio_timeout(state.store.migration_status()).await;
+    let res = match status {
+        Some(Ok(status)) if status.is_current() => {
+            HttpResponse::Ok().json(json!({ "status": "ready", "database": backend }))
+        }
+        Some(Ok(status)) => {
+            let reason = status.problem().unwrap_or_default();
+            tracing::warn!(%reason, "not ready: schema is not current");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "not_ready", "database": backend, "reason": reason }))
+        }
+        Some(Err(err)) => {
+            tracing::warn!(error = %err, "not ready: database error");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "not_ready", "database": backend, "reason": "database unreachable" }))
+        }
+        None => {
+            tracing::warn!("not ready: database did not answer in time");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "not_ready", "database": backend, "reason": "database timed out" }))
+        }
+    };
+    no_store(res)
+}
+
+async fn tokio_timeout<F: std::future::Future>(fut: F) -> Option<F::Output> {
+    actix_web::rt::time::timeout(READY_TIMEOUT, fut).await.ok()
+}

@@ -1,0 +1,4 @@
+//! Repository behaviour, identical on both backends.
+
+mod audit;
+mod migrations;

@@ -1,0 +1,78 @@
+use actix_web::dev::ServerHandle;
+use portcullis_core::ManualClock;
+use portcullis_server::{Application, Settings};
+use portcullis_store::{Backend, Store};
+use std::sync::Arc;
+use time::macros::datetime;
+
+use crate::TestDatabase;
+
+/// A running application and what a test needs to talk to it.
+#[derive(Debug)]
+pub struct TestApp {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    /// `http://127.0.0.1:PORT` of the metrics listener.
+    pub metrics_address: String,
+    /// The settings it runs with.
+    pub settings: Settings,
+    /// Its store.
+    pub store: Arc<dyn Store>,
+    /// Its clock; move it to test expiry.
+    pub clock: ManualClock,
+    /// An HTTP client that does not follow redirects.
+    pub client: reqwest::Client,
+    /// Its database.
+    pub db: Arc<TestDatabase>,
+    handles: Vec<ServerHandle>,
+}
+
+/// Settings for a test: free ports, the given database, quiet logs.
+pub fn test_settings(db: &TestDatabase) -> Settings {
+    let env = [
+        ("PORTCULLIS__LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("PORTCULLIS__METRICS_LISTEN".to_owned(), "127.0.0.1:0".to_owned()),
+        ("PORTCULLIS__DATA_DIR".to_owned(), db.dir.path().display().to_string()),
+        ("PORTCULLIS__DATABASE__URL".to_owned(), db.url.clone()),
+        ("PORTCULLIS__HTTP__WORKERS".to_owned(), "1".to_owned()),
+        ("PORTCULLIS__HTTP__SHUTDOWN_TIMEOUT_SECS".to_owned(), "1".to_owned()),
+        ("PORTCULLIS__DATABASE__MAX_CONNECTIONS".to_owned(), "4".to_owned()),
+    ];
+    Settings::load(None, env).expect("test settings are valid")
+}
+
+/// Spawns the application on a fresh database of `backend`.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(Arc::new(TestDatabase::new(backend).await), |_| {}).await
+}
+
+/// Spawns the application on `db` after `customise` adjusts the settings.
+pub async fn spawn_app_with(db: Arc<TestDatabase>, customise: impl FnOnce(&mut Settings)) -> TestApp {
+    let mut settings = test_settings(&db);
+    customise(&mut settings);
+    let clock = ManualClock::new(datetime!(2026-01-01 09:00 UTC));
+    let app =
+        Application::build_with_clock(&settings, Arc::new(clock.clone())).await.expect("application builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port());
+    let store = app.store();
+    let handles = app.handles().to_vec();
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client =
+        reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client");
+    TestApp { address, metrics_address, settings, store, clock, client, db, handles }
+}
+
+impl TestApp {
+    /// `GET {address}{path}`.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(format!("{}{path}", self.address)).send().await.expect("request")
+    }
+
+    /// Stops the listeners gracefully (in-flight requests finish).
+    pub async fn stop(&self) {
+        for handle in &self.handles {
+            handle.stop(true).await;
+        }
+    }
+}

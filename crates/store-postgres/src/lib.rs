@@ -57,6 +57,15 @@ impl PgStore {
         let connect = PgConnectOptions::from_str(url)
             .map_err(|e| StoreError::Backend(Box::new(e)))?
             .application_name("portcullis");
+        // One direct connection first: a pool only reports "timed out", while
+        // the operator needs the cause (refused, unknown host, bad password).
+        let probe = tokio::time::timeout(options.timeout, PgConnection::connect_with(&connect))
+            .await
+            .map_err(|_| {
+                StoreError::Backend(format!("no answer within {}s", options.timeout.as_secs()).into())
+            })?
+            .map_err(backend_err)?;
+        let _ = probe.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.timeout)

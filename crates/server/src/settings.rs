@@ -51,17 +51,13 @@ impl Default for Settings {
 }
 
 impl Settings {
-    /// Loads the file (if any) and the environment, validates, and fills in
-    /// derived defaults (the SQLite URL under `data_dir`).
+    /// Loads the file (if any) and the environment, and validates.
     pub fn load(
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut settings: Settings = load::layered(file, env)?;
+        let settings: Settings = load::layered(file, env)?;
         settings.validate()?;
-        if settings.database.url.is_none() {
-            settings.database.url = Some(DatabaseUrl::sqlite_file(&settings.data_dir.join("portcullis.db")));
-        }
         Ok(settings)
     }
 

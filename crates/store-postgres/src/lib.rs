@@ -81,6 +81,34 @@ impl PgStore {
     }
 }
 
+/// Advisory-lock key serialising Portcullis instances that migrate one database
+/// ("portcull" in ASCII).
+const MIGRATION_LOCK_ID: i64 = 0x706f_7274_6375_6c6c;
+
+/// Compares the migrations recorded on `conn`'s database with the built-in ones.
+async fn status_on(conn: &mut PgConnection) -> Result<MigrationStatus, StoreError> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(backend_err)?;
+    let applied = if exists {
+        sqlx::query("SELECT version, checksum, success FROM _sqlx_migrations")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend_err)?
+            .iter()
+            .map(|row| AppliedMigration {
+                version: row.get("version"),
+                checksum: row.get("checksum"),
+                success: row.get("success"),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(MigrationStatus::compare(&embedded(), &applied))
+}
+
 fn embedded() -> Vec<EmbeddedMigration<'static>> {
     MIGRATOR
         .iter()
@@ -96,41 +124,35 @@ impl Store for PgStore {
     }
 
     async fn migrate(&self) -> Result<usize, StoreError> {
-        let before = self.migration_status().await?;
         // A dedicated connection, closed afterwards: sqlx takes a session-level
         // advisory lock and does not release it when a migration fails, so the
-        // lock must never go back into the pool.
+        // lock must never go back into the pool. Our own lock around it lets us
+        // count what *this* instance applied while another waits.
         let mut conn = PgConnection::connect_with(&self.connect).await.map_err(backend_err)?;
-        // `run` trips the "Acquire is not general enough" error inside an
-        // async-trait future; sqlx provides `run_direct` for exactly that.
-        let result = MIGRATOR.run_direct(None, &mut conn, false).await;
-        let _ = conn.close().await;
-        result.map_err(|e| StoreError::Migration(e.to_string()))?;
-        let after = self.migration_status().await?;
-        Ok(after.applied.saturating_sub(before.applied))
+        let result = async {
+            sqlx::query("SELECT pg_advisory_lock($1)")
+                .bind(MIGRATION_LOCK_ID)
+                .execute(&mut conn)
+                .await
+                .map_err(backend_err)?;
+            let before = status_on(&mut conn).await?;
+            // `run` trips the "Acquire is not general enough" error inside an
+            // async-trait future; sqlx provides `run_direct` for exactly that.
+            MIGRATOR
+                .run_direct(None, &mut conn, false)
+                .await
+                .map_err(|e| StoreError::Migration(e.to_string()))?;
+            let after = status_on(&mut conn).await?;
+            Ok(after.applied.saturating_sub(before.applied))
+        }
+        .await;
+        let _ = conn.close().await; // ends the session, releasing both locks
+        result
     }
 
     async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-            .fetch_one(&self.pool)
-            .await
-            .map_err(backend_err)?;
-        let applied = if exists {
-            sqlx::query("SELECT version, checksum, success FROM _sqlx_migrations")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend_err)?
-                .iter()
-                .map(|row| AppliedMigration {
-                    version: row.get("version"),
-                    checksum: row.get("checksum"),
-                    success: row.get("success"),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(MigrationStatus::compare(&embedded(), &applied))
+        let mut conn = self.pool.acquire().await.map_err(backend_err)?;
+        status_on(&mut conn).await
     }
 
     async fn close(&self) {

@@ -9,7 +9,8 @@ mod audit;
 use async_trait::async_trait;
 use portcullis_store::{AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError};
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+    SqliteSynchronous,
 };
 use sqlx::{ConnectOptions, Connection, Row};
 use std::path::Path;
@@ -94,6 +95,66 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display()).into()))
 }
 
+/// An exclusive lock on `<database>.migrate.lock` (none for in-memory databases).
+struct MigrationLock(Option<std::fs::File>);
+
+impl MigrationLock {
+    async fn acquire(url: &str) -> Result<Self, StoreError> {
+        let options = connect_options(url)?;
+        let db = options.get_filename();
+        if db.as_os_str().is_empty() || db.to_string_lossy().contains(":memory:") {
+            return Ok(Self(None));
+        }
+        let path = db.with_extension("migrate.lock");
+        let io_err = |e: std::io::Error| StoreError::Migration(format!("lock {}: {e}", path.display()));
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(io_err)?;
+        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
+            .await
+            .map_err(|e| StoreError::Migration(format!("lock task: {e}")))?
+            .map_err(io_err)?;
+        Ok(Self(Some(file)))
+    }
+}
+
+impl Drop for MigrationLock {
+    fn drop(&mut self) {
+        if let Some(file) = &self.0 {
+            let _ = file.unlock();
+        }
+    }
+}
+
+/// Compares the migrations recorded on `conn`'s database with the built-in ones.
+async fn status_on(conn: &mut SqliteConnection) -> Result<MigrationStatus, StoreError> {
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(backend_err)?;
+    let applied = if exists {
+        sqlx::query("SELECT version, checksum, success FROM _sqlx_migrations")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(backend_err)?
+            .iter()
+            .map(|row| AppliedMigration {
+                version: row.get("version"),
+                checksum: row.get("checksum"),
+                success: row.get("success"),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok(MigrationStatus::compare(&embedded(), &applied))
+}
+
 fn embedded() -> Vec<EmbeddedMigration<'static>> {
     MIGRATOR
         .iter()
@@ -109,8 +170,11 @@ impl Store for SqliteStore {
     }
 
     async fn migrate(&self) -> Result<usize, StoreError> {
+        // sqlx takes no lock on SQLite, so two processes starting together
+        // could both apply a migration: serialise them with an exclusive
+        // lock on a file beside the database (released when dropped).
+        let _lock = MigrationLock::acquire(&self.url).await?;
         let before = self.migration_status().await?;
-        // A dedicated connection: SQLite serialises writers with its own lock.
         let mut conn = connect_options(&self.url)?.connect().await.map_err(backend_err)?;
         // `run` trips the "Acquire is not general enough" error inside an
         // async-trait future; sqlx provides `run_direct` for exactly that.
@@ -122,28 +186,8 @@ impl Store for SqliteStore {
     }
 
     async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
-        )
-        .fetch_one(&self.pool)
-        .await
-        .map_err(backend_err)?;
-        let applied = if exists {
-            sqlx::query("SELECT version, checksum, success FROM _sqlx_migrations")
-                .fetch_all(&self.pool)
-                .await
-                .map_err(backend_err)?
-                .iter()
-                .map(|row| AppliedMigration {
-                    version: row.get("version"),
-                    checksum: row.get("checksum"),
-                    success: row.get("success"),
-                })
-                .collect()
-        } else {
-            Vec::new()
-        };
-        Ok(MigrationStatus::compare(&embedded(), &applied))
+        let mut conn = self.pool.acquire().await.map_err(backend_err)?;
+        status_on(&mut conn).await
     }
 
     async fn close(&self) {

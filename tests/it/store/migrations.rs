@@ -33,6 +33,19 @@ async fn migrating_twice_applies_nothing_the_second_time(backend: Backend) {
     assert_eq!(db.count("SELECT version FROM _sqlx_migrations").await, expected as i64);
 }
 
+async fn concurrent_migrators_apply_each_migration_exactly_once(backend: Backend) {
+    let expected = migration_files(backend.as_str()).len();
+    let db = TestDatabase::new(backend).await;
+    let (a, b) = (db.open().await, db.open().await);
+
+    let (applied_a, applied_b) = tokio::join!(a.migrate(), b.migrate());
+
+    let (applied_a, applied_b) = (applied_a.expect("a migrates"), applied_b.expect("b migrates"));
+    assert_eq!(applied_a + applied_b, expected, "a applied {applied_a}, b applied {applied_b}");
+    assert!(a.migration_status().await.expect("status").is_current());
+    assert_eq!(db.count("SELECT version FROM _sqlx_migrations").await, expected as i64);
+}
+
 async fn a_restarted_instance_applies_no_migration_twice(backend: Backend) {
     let expected = migration_files(backend.as_str()).len() as i64;
     let db = Arc::new(TestDatabase::new(backend).await);
@@ -60,6 +73,7 @@ async fn two_instances_started_together_both_come_up(backend: Backend) {
 
 both_backends!(
     migrating_twice_applies_nothing_the_second_time,
+    concurrent_migrators_apply_each_migration_exactly_once,
     a_restarted_instance_applies_no_migration_twice,
     two_instances_started_together_both_come_up,
 );

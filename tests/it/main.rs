@@ -1,7 +1,9 @@
 //! Integration tests: one binary, one module per area. Tests that touch
 //! storage run on both backends (`…::sqlite`, `…::postgres`).
 
+mod accounts;
 mod health;
+mod keys;
 mod metrics;
 mod request_id;
 mod store;

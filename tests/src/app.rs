@@ -24,6 +24,11 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// Its database.
     pub db: Arc<TestDatabase>,
+    /// Its signing keys (the live set the server signs with).
+    pub keys: Arc<portcullis_server::keys::KeyRuntime>,
+    /// The first-admin setup path (`/setup?token=…`), when the database had
+    /// no user at start.
+    pub setup_path: Option<String>,
     handles: Vec<ServerHandle>,
 }
 
@@ -37,6 +42,9 @@ pub fn test_settings(db: &TestDatabase) -> Settings {
         ("PORTCULLIS__HTTP__WORKERS".to_owned(), "1".to_owned()),
         ("PORTCULLIS__HTTP__SHUTDOWN_TIMEOUT_SECS".to_owned(), "1".to_owned()),
         ("PORTCULLIS__DATABASE__MAX_CONNECTIONS".to_owned(), "4".to_owned()),
+        // Cheap argon2 where a test is not about its cost (debug builds are slow).
+        ("PORTCULLIS__AUTH__ARGON2_MEMORY_KIB".to_owned(), "64".to_owned()),
+        ("PORTCULLIS__AUTH__ARGON2_ITERATIONS".to_owned(), "1".to_owned()),
     ];
     Settings::load(None, env).expect("test settings are valid")
 }
@@ -56,11 +64,15 @@ pub async fn spawn_app_with(db: Arc<TestDatabase>, customise: impl FnOnce(&mut S
     let address = format!("http://127.0.0.1:{}", app.port());
     let metrics_address = format!("http://127.0.0.1:{}", app.metrics_port());
     let store = app.store();
+    let keys = app.keys();
+    let setup_path = app.first_admin_setup_url().map(|url| {
+        url.strip_prefix(settings.issuer.as_str()).expect("the link is under the issuer").to_owned()
+    });
     let handles = app.handles().to_vec();
     tokio::spawn(app.run_until(std::future::pending()));
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client");
-    TestApp { address, metrics_address, settings, store, clock, client, db, handles }
+    TestApp { address, metrics_address, settings, store, clock, client, db, keys, setup_path, handles }
 }
 
 impl TestApp {

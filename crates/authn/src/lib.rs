@@ -1,3 +1,29 @@
-//! Authentication as plain Rust: argon2id passwords, passkey ceremonies, TOTP,
-//! recovery codes and the lockout policy. Filled in by the accounts and
-//! passkeys issues.
+//! Authentication as plain Rust: argon2id passwords, the password policy,
+//! brute-force lockout and the password sign-in flow; passkeys, TOTP and
+//! recovery codes come with later issues.
+//!
+//! - [`PasswordHasher`] hashes and verifies argon2id PHC strings on the
+//!   blocking pool, counts its verifications (tests assert "exactly one") and
+//!   verifies a dummy hash for unknown users, so both paths cost the same.
+//! - [`PasswordPolicy`] is NIST SP 800-63B: a minimum length, long
+//!   passphrases allowed, no composition rules, not the username or email.
+//! - [`LockoutPolicy`] turns failure counters (a `RateLimitRepo`) into an
+//!   exponential back-off, checked before any hashing.
+//! - [`sign_in`] runs one password sign-in; [`accounts`] creates users,
+//!   changes passwords and disables accounts. Every step is audited through
+//!   [`audit::record`]. Errors are [`AuthnError`].
+
+pub mod accounts;
+pub mod audit;
+mod error;
+mod hasher;
+mod lockout;
+mod policy;
+mod signin;
+
+pub use audit::RequestInfo;
+pub use error::AuthnError;
+pub use hasher::{Argon2Cost, DurationObserver, PasswordHasher, Verification};
+pub use lockout::{LockoutPolicy, Lockouts};
+pub use policy::{Password, PasswordPolicy, PolicyError};
+pub use signin::{SignIn, SignInOutcome, sign_in};

@@ -1,3 +1,28 @@
-//! Signing-key lifecycle (staged, active, retired, removed) as a pure policy
-//! over (keys, now), the JWKS document, the token signer and encryption of
-//! private keys at rest. Filled in by the signing-keys issue.
+//! Signing keys for Portcullis: the "JWKS rotation" crate.
+//!
+//! - [`policy`]: the lifecycle (staged → active → retired → removed) as a pure
+//!   function [`plan`] of (keys, now, [`Policy`]).
+//! - [`Kek`]: private keys are sealed at rest (JWE `dir` + `A256GCM`, the kid
+//!   bound as associated data) with a key-encryption key.
+//! - [`KeySet`]: the keys in memory — the JWKS as precomputed bytes with its
+//!   ETag, and parsed signers per [`Algorithm`] behind [`TokenSigner`];
+//!   [`LiveKeys`] is the swappable current set handlers read.
+//! - [`KeyService`]: the operations over the store (rotation under a lease so
+//!   one instance rotates at a time, `rotate`, `revoke`, loading).
+//!
+//! Errors are [`KeyError`].
+
+mod alg;
+mod error;
+mod kek;
+mod keyset;
+mod material;
+pub mod policy;
+mod service;
+
+pub use alg::Algorithm;
+pub use error::KeyError;
+pub use kek::Kek;
+pub use keyset::{KeySet, LiveKeys, TokenSigner};
+pub use policy::{Action, KeyMeta, Policy, next_rotation, plan};
+pub use service::{KeyService, RotationOutcome, stored_keys};

@@ -36,6 +36,18 @@ pub enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Signing keys: list, rotate, revoke.
+    Keys {
+        /// What to do with the keys.
+        #[command(subcommand)]
+        command: crate::keys::KeysCommand,
+    },
+    /// User accounts: add, set-password, disable, list.
+    Users {
+        /// What to do with the users.
+        #[command(subcommand)]
+        command: crate::users_cli::UsersCommand,
+    },
 }
 
 /// `portcullis config …`

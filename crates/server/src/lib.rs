@@ -5,16 +5,21 @@
 //! Tests build an [`Application`] from [`Settings`] with port 0 and talk to
 //! it over HTTP; `main` only parses the command line and calls [`run`].
 
+mod accounts;
 mod cli;
 mod database;
+pub mod keys;
 pub mod settings;
 mod startup;
 pub mod telemetry;
+mod users_cli;
 
+pub use accounts::{Swept, sweep_expired};
 pub use cli::{Cli, Command, ConfigCommand};
 pub use database::open_store;
 pub use settings::Settings;
 pub use startup::{Application, StartupError, connect_and_migrate};
+pub use users_cli::{AddArgs, UsersCommand};
 
 use std::process::ExitCode;
 
@@ -52,6 +57,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Serve => {
             telemetry::init(format, &settings.log.level);
             serve(&settings).await
+        }
+        Command::Keys { command } => {
+            telemetry::init(format, &settings.log.level);
+            keys::run_keys_command(&settings, command).await
+        }
+        Command::Users { command } => {
+            telemetry::init(format, &settings.log.level);
+            users_cli::run(&settings, command).await
         }
     }
 }

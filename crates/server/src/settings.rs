@@ -3,10 +3,14 @@
 //! Every option is documented once, here. Unknown keys and malformed values are
 //! errors naming the key. Secrets are redacted wherever settings are printed.
 
+mod auth;
 mod database;
+mod keys;
 mod load;
 
+pub use auth::AuthSettings;
 pub use database::{DatabaseKind, DatabaseSettings, DatabaseUrl};
+pub use keys::{KeysSettings, SecretKey};
 pub use load::ConfigError;
 
 use portcullis_core::Issuer;
@@ -33,6 +37,10 @@ pub struct Settings {
     pub log: LogSettings,
     /// HTTP server tuning.
     pub http: HttpSettings,
+    /// Signing keys: rotation, JWKS caching, encryption at rest.
+    pub keys: KeysSettings,
+    /// Accounts and sign-in: password hashing and policy, lockout, sessions.
+    pub auth: AuthSettings,
 }
 
 impl Default for Settings {
@@ -46,6 +54,8 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
             http: HttpSettings::default(),
+            keys: KeysSettings::default(),
+            auth: AuthSettings::default(),
         }
     }
 }
@@ -90,6 +100,8 @@ impl Settings {
         if self.http.workers == Some(0) {
             return invalid("http.workers", "must be at least 1");
         }
+        self.keys.validate()?;
+        self.auth.validate()?;
         Ok(())
     }
 
@@ -200,6 +212,9 @@ mod tests {
         all.database.url = Some(DatabaseUrl::sqlite_file(Path::new("x.db")));
         all.database.max_connections = Some(1);
         all.http.workers = Some(1);
+        all.keys.encryption_key = Some(SecretKey::new("k".into()));
+        all.keys.encryption_key_file = Some(PathBuf::from("kek"));
+        all.keys.lead_time_secs = Some(1);
         let table: toml::Table = toml::from_str(&toml::to_string(&all).expect("serialise")).expect("parse");
         let doc = include_str!("../../../docs/configuration.md");
         fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {

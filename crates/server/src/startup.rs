@@ -5,12 +5,14 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use portcullis_core::{Clock, SystemClock};
 use portcullis_store::{Store, StoreError};
-use portcullis_web::{AppState, Metrics};
+use portcullis_web::{AppState, Metrics, Publication};
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
 
+use crate::accounts::{announce_setup_link, build_auth, run_sweeper};
 use crate::database::open_store;
+use crate::keys::KeyRuntime;
 use crate::settings::Settings;
 
 /// Why the application could not start. Each message is one line.
@@ -46,6 +48,12 @@ pub enum StartupError {
     /// The metrics registry refused a metric (a programming error).
     #[error("cannot set up metrics: {0}")]
     Metrics(#[from] portcullis_web::PrometheusError),
+    /// The signing keys cannot be used (e.g. a wrong key-encryption key).
+    #[error("signing keys: {0}")]
+    Keys(String),
+    /// Accounts cannot be set up (bad argon2 parameters, no setup link).
+    #[error("accounts: {0}")]
+    Accounts(String),
 }
 
 /// Connects to the database and applies pending migrations.
@@ -64,6 +72,9 @@ pub struct Application {
     server: Server,
     metrics_server: Server,
     store: Arc<dyn Store>,
+    keys: Arc<KeyRuntime>,
+    setup_url: Option<String>,
+    sweeper: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -93,9 +104,28 @@ impl Application {
         let metrics_listener = bind("metrics_listen", settings.metrics_listen)?;
         let (store, applied) = connect_and_migrate(settings).await?;
         tracing::info!(backend = %store.backend(), applied, "database ready");
+        let sweeper = Box::pin(run_sweeper(store.clone(), clock.clone(), settings.auth.clone()));
 
         let metrics = web::Data::new(Metrics::new()?);
-        let state = web::Data::new(AppState { store: store.clone(), clock, issuer: settings.issuer.clone() });
+        let keys = Arc::new(
+            KeyRuntime::start(settings, store.clone(), clock.clone(), metrics.registry())
+                .await
+                .map_err(StartupError::Keys)?,
+        );
+        let publication = Arc::new(Publication::new(
+            &settings.issuer,
+            &settings.keys.algorithms(),
+            settings.keys.jwks_max_age_secs,
+        ));
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            clock,
+            issuer: settings.issuer.clone(),
+            keys: keys.live(),
+            publication,
+        });
+        let auth = web::Data::new(build_auth(settings, metrics.registry())?);
+        let setup_url = announce_setup_link(&state).await?;
         let shutdown_timeout = settings.http.shutdown_timeout_secs;
         let workers = settings
             .http
@@ -109,6 +139,8 @@ impl Application {
             App::new()
                 .app_data(state.clone())
                 .app_data(app_metrics.clone())
+                .app_data(auth.clone())
+                .wrap(from_fn(portcullis_web::security_headers))
                 .wrap(from_fn(portcullis_web::telemetry))
                 .configure(portcullis_web::configure)
         })
@@ -135,7 +167,7 @@ impl Application {
         .map_err(bind_err("metrics_listen", settings.metrics_listen))?
         .run();
 
-        Ok(Self { port, metrics_port, server, metrics_server, store })
+        Ok(Self { port, metrics_port, server, metrics_server, store, keys, setup_url, sweeper })
     }
 
     /// The bound public port.
@@ -143,9 +175,20 @@ impl Application {
         self.port
     }
 
+    /// The one-time link that creates the first administrator, when the
+    /// database had no user at start (also logged).
+    pub fn first_admin_setup_url(&self) -> Option<String> {
+        self.setup_url.clone()
+    }
+
     /// The bound metrics port.
     pub fn metrics_port(&self) -> u16 {
         self.metrics_port
+    }
+
+    /// The signing keys: the live set, and a way to refresh it now.
+    pub fn keys(&self) -> Arc<KeyRuntime> {
+        self.keys.clone()
     }
 
     /// The store the application uses.
@@ -168,6 +211,8 @@ impl Application {
     /// closes the database pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let handles = self.handles();
+        let refresher = tokio::spawn(self.keys.clone().run());
+        let sweeper = tokio::spawn(self.sweeper);
         let servers = async { tokio::try_join!(self.server, self.metrics_server).map(|_| ()) };
         tokio::pin!(servers);
         let result = tokio::select! {
@@ -183,6 +228,8 @@ impl Application {
                 tokio::join!(stop_all, &mut servers).1
             }
         };
+        refresher.abort();
+        sweeper.abort();
         self.store.close().await;
         tracing::info!("stopped");
         result

@@ -7,6 +7,11 @@
 //! exactly once.
 
 mod audit;
+mod keys;
+mod rate_limits;
+mod sessions;
+mod setup;
+mod users;
 
 use async_trait::async_trait;
 use portcullis_store::{AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError};

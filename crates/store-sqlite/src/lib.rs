@@ -5,6 +5,11 @@
 //! trait of `portcullis-store`. Instants are stored as unix seconds.
 
 mod audit;
+mod keys;
+mod rate_limits;
+mod sessions;
+mod setup;
+mod users;
 
 use async_trait::async_trait;
 use portcullis_store::{AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError};

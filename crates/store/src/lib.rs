@@ -2,17 +2,27 @@
 //!
 //! [`Store`] is the whole storage surface the rest of the product sees, as
 //! one object-safe trait built from per-aggregate repositories ([`AuditRepo`],
-//! …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
+//! [`UserRepo`], [`SessionRepo`], [`RateLimitRepo`], [`SetupTokenRepo`], …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
 //! implements every repository with its own SQL; nothing above this crate
 //! knows which one it talks to. Errors are [`StoreError`].
 
 mod audit;
 mod error;
+mod keys;
 mod migrations;
+mod rate_limits;
+mod sessions;
+mod setup;
+mod users;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use error::StoreError;
+pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
+pub use rate_limits::{RateLimit, RateLimitRepo};
+pub use sessions::{Session, SessionRepo};
+pub use setup::SetupTokenRepo;
+pub use users::{NewUser, ROLE_ADMIN, User, UserRepo, normalise_login};
 
 use async_trait::async_trait;
 use std::fmt;
@@ -44,7 +54,18 @@ impl fmt::Display for Backend {
 
 /// The storage surface: every repository, plus schema management and health.
 #[async_trait]
-pub trait Store: AuditRepo + fmt::Debug + Send + Sync + 'static {
+pub trait Store:
+    AuditRepo
+    + SigningKeyRepo
+    + UserRepo
+    + SessionRepo
+    + RateLimitRepo
+    + SetupTokenRepo
+    + fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
     /// Which database this is.
     fn backend(&self) -> Backend;
 

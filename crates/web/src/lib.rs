@@ -4,15 +4,31 @@
 //! drive handlers without a socket; [`telemetry`] is the middleware that gives
 //! each request an id, a tracing span and its metrics; [`Metrics`] owns the
 //! Prometheus registry served by [`metrics_endpoint`] on the separate metrics
-//! listener. Handlers share an [`AppState`].
+//! listener. Handlers share an [`AppState`]; the sign-in pages also use
+//! [`Auth`] (hasher, policies, session timeouts, [`AuthMetrics`]). Pages are
+//! askama templates; [`security_headers`] guards every response; sessions
+//! live server-side behind the [`SESSION_COOKIE`].
 
+mod auth;
+mod client;
+mod csrf;
+mod first_admin;
+mod headers;
 mod metrics;
 mod middleware;
+mod pages;
 mod routes;
+mod session;
 
+pub use auth::{Auth, AuthMetrics, SessionPolicy};
+pub use first_admin::{SETUP_LINK_LIFETIME, create_setup_link};
+pub use headers::{CONTENT_SECURITY_POLICY, security_headers};
 pub use metrics::{Metrics, metrics_endpoint};
 pub use middleware::{REQUEST_ID_HEADER, telemetry};
+pub use pages::PageError;
 pub use prometheus::Error as PrometheusError;
+pub use routes::keys::{ENDPOINTS, JWKS_PATH, Publication};
+pub use session::SESSION_COOKIE;
 
 use actix_web::web;
 use portcullis_core::{Clock, Issuer};
@@ -28,6 +44,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Our issuer identifier.
     pub issuer: Issuer,
+    /// The signing keys in effect (refreshed from the store by the server).
+    pub keys: Arc<portcullis_keys::LiveKeys>,
+    /// The discovery documents and JWKS caching, rendered at start.
+    pub publication: Arc<Publication>,
 }
 
 /// Mounts the public routes.

@@ -1,0 +1,39 @@
+use portcullis_store::StoreError;
+
+use crate::PolicyError;
+
+/// What an authentication operation can fail with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AuthnError {
+    /// The password breaks the policy.
+    #[error("{0}")]
+    Policy(#[from] PolicyError),
+    /// The username or email is malformed.
+    #[error("{0}")]
+    InvalidIdentity(String),
+    /// The username or email belongs to another account.
+    #[error("that username or email is already in use")]
+    Taken,
+    /// No such user.
+    #[error("no such user")]
+    UnknownUser,
+    /// The argon2 parameters are unusable.
+    #[error("invalid argon2 parameters: {0}")]
+    Parameters(String),
+    /// Hashing failed or its worker was lost.
+    #[error("password hashing failed: {0}")]
+    Hashing(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for AuthnError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict(_) => Self::Taken,
+            other => Self::Store(other),
+        }
+    }
+}

@@ -1,0 +1,185 @@
+//! The keys in memory: the JWKS as precomputed bytes with a strong ETag, and
+//! one parsed signer per algorithm, so signing never touches the store or
+//! decrypts anything.
+
+use josekit::jwk::Jwk;
+use josekit::jws::{ES256, EdDSA, JwsHeader, JwsSigner, RS256};
+use josekit::jwt::JwtPayload;
+use portcullis_store::{SigningKeyRow, SigningKeyState};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use crate::material::public_jwk;
+use crate::{Algorithm, Kek, KeyError, KeyMeta};
+
+/// Signs JWTs with the active key of an algorithm, `kid` in the header.
+pub trait TokenSigner: Send + Sync {
+    /// Signs `claims` as a JWT of type `typ` (`JWT`, `at+jwt`) with `alg`.
+    fn sign_jwt(&self, alg: Algorithm, typ: &str, claims: &Map<String, Value>) -> Result<String, KeyError>;
+}
+
+/// A parsed signer and its kid.
+#[derive(Debug, Clone)]
+struct Signer {
+    kid: String,
+    signer: Arc<dyn JwsSigner>,
+}
+
+/// One consistent view of the stored keys.
+#[derive(Debug, Clone)]
+pub struct KeySet {
+    keys: Vec<KeyMeta>,
+    /// Signers of staged and active keys, by kid (staged ones are parsed
+    /// early so a bad key or a wrong KEK shows before it is needed).
+    signers: HashMap<String, Signer>,
+    active: HashMap<Algorithm, String>,
+    jwks: Arc<[u8]>,
+    etag: String,
+}
+
+fn meta(row: &SigningKeyRow) -> Result<KeyMeta, KeyError> {
+    Ok(KeyMeta {
+        kid: row.kid.clone(),
+        alg: Algorithm::parse(&row.alg).ok_or_else(|| KeyError::UnsupportedAlgorithm(row.alg.clone()))?,
+        state: row.state,
+        created_at: row.created_at,
+        activates_at: row.activates_at,
+        retired_at: row.retired_at,
+    })
+}
+
+fn parse_signer(kek: &Kek, row: &SigningKeyRow, alg: Algorithm) -> Result<Signer, KeyError> {
+    let plaintext = kek.open(&row.kid, &row.sealed_private_key)?;
+    let jwk = Jwk::from_bytes(&plaintext).map_err(KeyError::crypto)?;
+    let signer: Arc<dyn JwsSigner> = match alg {
+        Algorithm::Rs256 => Arc::new(RS256.signer_from_jwk(&jwk).map_err(KeyError::crypto)?),
+        Algorithm::Es256 => Arc::new(ES256.signer_from_jwk(&jwk).map_err(KeyError::crypto)?),
+        Algorithm::EdDsa => Arc::new(EdDSA.signer_from_jwk(&jwk).map_err(KeyError::crypto)?),
+    };
+    Ok(Signer { kid: row.kid.clone(), signer })
+}
+
+/// The JWKS bytes and their strong ETag.
+fn document(keys: Vec<Value>) -> (Arc<[u8]>, String) {
+    let jwks = serde_json::json!({ "keys": keys }).to_string().into_bytes();
+    let etag = format!("\"{}\"", &hex::encode(Sha256::digest(&jwks))[..32]);
+    (Arc::from(jwks), etag)
+}
+
+impl KeySet {
+    /// An empty set (before the first load).
+    pub fn empty() -> Self {
+        let (jwks, etag) = document(Vec::new());
+        Self { keys: Vec::new(), signers: HashMap::new(), active: HashMap::new(), jwks, etag }
+    }
+
+    /// Builds the set from stored rows, unsealing the private keys of staged
+    /// and active keys with `kek` — reusing the signers of `previous` for
+    /// keys it already parsed.
+    pub fn build(rows: &[SigningKeyRow], kek: &Kek, previous: Option<&KeySet>) -> Result<Self, KeyError> {
+        let mut keys = Vec::with_capacity(rows.len());
+        let mut signers = HashMap::new();
+        for row in rows {
+            let meta = meta(row)?;
+            if matches!(meta.state, SigningKeyState::Staged | SigningKeyState::Active) {
+                let signer = match previous.and_then(|p| p.signers.get(&row.kid)) {
+                    Some(known) => known.clone(),
+                    None => parse_signer(kek, row, meta.alg)?,
+                };
+                signers.insert(row.kid.clone(), signer);
+            }
+            keys.push(meta);
+        }
+        Self::from_parts(keys, signers, rows)
+    }
+
+    fn from_parts(
+        keys: Vec<KeyMeta>,
+        signers: HashMap<String, Signer>,
+        rows: &[SigningKeyRow],
+    ) -> Result<Self, KeyError> {
+        let active = keys
+            .iter()
+            .filter(|k| k.state == SigningKeyState::Active)
+            .map(|k| (k.alg, k.kid.clone()))
+            .collect();
+        let mut published = Vec::new();
+        for (row, meta) in rows.iter().zip(&keys) {
+            if meta.state.is_published() {
+                let jwk: Map<String, Value> = serde_json::from_str(&row.public_jwk)
+                    .map_err(|e| KeyError::Crypto(format!("stored public key {}: {e}", row.kid)))?;
+                // Filtered again: only public members can ever be served.
+                published.push(Value::Object(public_jwk(&jwk, &meta.kid, meta.alg)));
+            }
+        }
+        let (jwks, etag) = document(published);
+        Ok(Self { keys, signers, active, jwks, etag })
+    }
+
+    /// The metadata of stored rows (no unsealing).
+    pub(crate) fn build_metadata(rows: &[SigningKeyRow]) -> Result<Vec<KeyMeta>, KeyError> {
+        rows.iter().map(meta).collect()
+    }
+
+    /// Every stored key's metadata (no key material).
+    pub fn keys(&self) -> &[KeyMeta] {
+        &self.keys
+    }
+
+    /// The JWKS document, ready to serve.
+    pub fn jwks(&self) -> Arc<[u8]> {
+        self.jwks.clone()
+    }
+
+    /// A strong ETag of [`Self::jwks`] (quoted).
+    pub fn etag(&self) -> &str {
+        &self.etag
+    }
+
+    /// The kid that signs for `alg`, if any.
+    pub fn active_kid(&self, alg: Algorithm) -> Option<&str> {
+        self.active.get(&alg).map(String::as_str)
+    }
+}
+
+impl TokenSigner for KeySet {
+    fn sign_jwt(&self, alg: Algorithm, typ: &str, claims: &Map<String, Value>) -> Result<String, KeyError> {
+        let signer =
+            self.active.get(&alg).and_then(|kid| self.signers.get(kid)).ok_or(KeyError::NoActiveKey(alg))?;
+        let mut header = JwsHeader::new();
+        header.set_token_type(typ);
+        header.set_key_id(signer.kid.clone());
+        let payload = JwtPayload::from_map(claims.clone()).map_err(KeyError::crypto)?;
+        josekit::jwt::encode_with_signer(&payload, &header, signer.signer.as_ref()).map_err(KeyError::crypto)
+    }
+}
+
+/// The current [`KeySet`], replaced as a whole when the store changes.
+/// Readers take an `Arc` and never wait for a refresh.
+#[derive(Debug)]
+pub struct LiveKeys(RwLock<Arc<KeySet>>);
+
+impl LiveKeys {
+    /// Starts with `set`.
+    pub fn new(set: KeySet) -> Self {
+        Self(RwLock::new(Arc::new(set)))
+    }
+
+    /// The set in effect.
+    pub fn current(&self) -> Arc<KeySet> {
+        self.0.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Puts `set` in effect.
+    pub fn replace(&self, set: KeySet) {
+        *self.0.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(set);
+    }
+}
+
+impl TokenSigner for LiveKeys {
+    fn sign_jwt(&self, alg: Algorithm, typ: &str, claims: &Map<String, Value>) -> Result<String, KeyError> {
+        self.current().sign_jwt(alg, typ, claims)
+    }
+}

@@ -1,0 +1,118 @@
+//! `portcullis users …`: manage accounts from the command line.
+
+use clap::{Args, Subcommand};
+use portcullis_authn::accounts::{Accounts, NewAccount};
+use portcullis_authn::{AuthnError, Password, PasswordHasher, RequestInfo};
+use portcullis_core::SystemClock;
+use std::io::BufRead;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::accounts::{argon2_cost, password_policy};
+use crate::settings::Settings;
+use crate::{connect_and_migrate, fail};
+
+/// `portcullis users …`
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Create a user; the password is read from stdin (one line).
+    Add(AddArgs),
+    /// Set a user's password, read from stdin (one line).
+    SetPassword {
+        /// Username or email.
+        user: String,
+        /// Read the password from stdin (required: never pass it as an argument).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+    },
+    /// Disable a user and end all their sessions.
+    Disable {
+        /// Username or email.
+        user: String,
+    },
+    /// List users.
+    List,
+}
+
+/// `portcullis users add`
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Login name.
+    #[arg(long)]
+    username: String,
+    /// Email address.
+    #[arg(long)]
+    email: String,
+    /// Grant the admin role.
+    #[arg(long)]
+    admin: bool,
+    /// Read the password from stdin (required: never pass it as an argument).
+    #[arg(long, required = true)]
+    password_stdin: bool,
+}
+
+/// Reads one line from stdin, without its line ending.
+fn read_password() -> Result<Password, AuthnError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| AuthnError::InvalidIdentity(format!("cannot read the password from stdin: {e}")))?;
+    Ok(Password::new(line.trim_end_matches(['\n', '\r'])))
+}
+
+/// Runs a `users` command; returns the exit code (1 for a refused action).
+pub(crate) async fn run(settings: &Settings, command: UsersCommand) -> ExitCode {
+    let store = match connect_and_migrate(settings).await {
+        Ok((store, _)) => store,
+        Err(e) => return fail(crate::EXIT_CONFIG, &e),
+    };
+    let result = execute(settings, store.as_ref(), command).await;
+    store.close().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => fail(1, &e),
+    }
+}
+
+async fn execute(
+    settings: &Settings,
+    store: &dyn portcullis_store::Store,
+    command: UsersCommand,
+) -> Result<(), AuthnError> {
+    let hasher = Arc::new(PasswordHasher::new(argon2_cost(&settings.auth))?);
+    let policy = password_policy(&settings.auth);
+    let accounts = Accounts { store, hasher: &hasher, policy: &policy, clock: &SystemClock };
+    let cli = RequestInfo { ip: None, user_agent: Some("portcullis-cli".into()) };
+    match command {
+        UsersCommand::Add(args) => {
+            let new = NewAccount {
+                username: args.username,
+                email: args.email,
+                password: read_password()?,
+                admin: args.admin,
+            };
+            let user = accounts.create(new, &cli).await?;
+            tracing::info!(user_id = %user.id, username = %user.username, "user created");
+        }
+        UsersCommand::SetPassword { user, .. } => {
+            let user = accounts.set_password(&user, read_password()?, &cli).await?;
+            tracing::info!(user_id = %user.id, username = %user.username, "password changed");
+        }
+        UsersCommand::Disable { user } => {
+            let (user, ended) = accounts.disable(&user, &cli).await?;
+            tracing::info!(user_id = %user.id, username = %user.username, sessions_ended = ended, "user disabled");
+        }
+        UsersCommand::List => print_users(&store.list_users().await?),
+    }
+    Ok(())
+}
+
+#[allow(clippy::print_stdout)] // the command's output
+fn print_users(users: &[portcullis_store::User]) {
+    println!("{:<36}  {:<24}  {:<32}  {:<8}  roles", "id", "username", "email", "status");
+    for u in users {
+        let status = if u.disabled { "disabled" } else { "active" };
+        println!("{:<36}  {:<24}  {:<32}  {:<8}  {}", u.id, u.username, u.email, status, u.roles.join(","));
+    }
+}

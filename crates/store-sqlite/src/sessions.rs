@@ -1,0 +1,113 @@
+use async_trait::async_trait;
+use portcullis_store::{Session, SessionRepo, StoreError};
+use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{SqliteStore, backend_err};
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("sessions.{what}"))
+}
+
+fn instant(secs: i64, what: &str) -> Result<OffsetDateTime, StoreError> {
+    OffsetDateTime::from_unix_timestamp(secs).map_err(|_| corrupt(what))
+}
+
+fn session(row: &SqliteRow) -> Result<Session, StoreError> {
+    let user_id: Option<String> = row.get("user_id");
+    let auth_time: Option<i64> = row.get("auth_time");
+    let amr: String = row.get("amr");
+    Ok(Session {
+        id_hash: row.get("id_hash"),
+        csrf_token: row.get("csrf_token"),
+        user_id: user_id.map(|u| u.parse()).transpose().map_err(|_| corrupt("user_id"))?,
+        auth_time: auth_time.map(|t| instant(t, "auth_time")).transpose()?,
+        amr: serde_json::from_str(&amr).map_err(|_| corrupt("amr"))?,
+        acr: row.get("acr"),
+        ip: row.get("ip"),
+        user_agent: row.get("user_agent"),
+        created_at: instant(row.get("created_at"), "created_at")?,
+        last_seen_at: instant(row.get("last_seen_at"), "last_seen_at")?,
+    })
+}
+
+#[async_trait]
+impl SessionRepo for SqliteStore {
+    async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sessions (id_hash, csrf_token, user_id, auth_time, amr, acr, ip, user_agent,
+                                   created_at, last_seen_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&s.id_hash)
+        .bind(&s.csrf_token)
+        .bind(s.user_id.map(|u| u.to_string()))
+        .bind(s.auth_time.map(OffsetDateTime::unix_timestamp))
+        .bind(serde_json::Value::from(s.amr.clone()).to_string())
+        .bind(&s.acr)
+        .bind(&s.ip)
+        .bind(&s.user_agent)
+        .bind(s.created_at.unix_timestamp())
+        .bind(s.last_seen_at.unix_timestamp())
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn find_session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id_hash, csrf_token, user_id, auth_time, amr, acr, ip, user_agent, created_at, last_seen_at
+             FROM sessions WHERE id_hash = ?",
+        )
+        .bind(id_hash)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(backend_err)?;
+        row.as_ref().map(session).transpose()
+    }
+
+    async fn touch_session(&self, id_hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")
+            .bind(at.unix_timestamp())
+            .bind(id_hash)
+            .execute(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(id_hash)
+            .execute(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?")
+            .bind(idle_before.unix_timestamp())
+            .bind(created_before.unix_timestamp())
+            .execute(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn delete_user_sessions(&self, user_id: Uuid) -> Result<u64, StoreError> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(user_id.to_string())
+            .execute(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(done.rows_affected())
+    }
+}

@@ -1,0 +1,71 @@
+//! Browser sessions, kept server-side. The cookie carries a random id; the
+//! store only ever sees its SHA-256 hash.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// A session row. Anonymous (pre-login) sessions have no user; they exist to
+/// bind the sign-in form's CSRF token.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    /// SHA-256 of the cookie value, hex.
+    pub id_hash: String,
+    /// The synchronizer CSRF token of this session.
+    pub csrf_token: String,
+    /// The signed-in user, if any.
+    pub user_id: Option<Uuid>,
+    /// When the user authenticated.
+    pub auth_time: Option<OffsetDateTime>,
+    /// Authentication methods (RFC 8176), e.g. `["pwd"]`.
+    pub amr: Vec<String>,
+    /// Authentication context class, if any.
+    pub acr: Option<String>,
+    /// Client IP at creation.
+    pub ip: Option<String>,
+    /// User agent at creation.
+    pub user_agent: Option<String>,
+    /// Creation instant (the absolute timeout counts from here).
+    pub created_at: OffsetDateTime,
+    /// Last use (the idle timeout counts from here).
+    pub last_seen_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user_id", &self.user_id)
+            .field("amr", &self.amr)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Server-side sessions.
+#[async_trait]
+pub trait SessionRepo {
+    /// Stores a new session; `Conflict` if the id hash exists.
+    async fn create_session(&self, session: &Session) -> Result<(), StoreError>;
+
+    /// The session with this id hash, if any (expiry is the caller's rule).
+    async fn find_session(&self, id_hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// Records a use of the session.
+    async fn touch_session(&self, id_hash: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Deletes one session; true if it existed.
+    async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError>;
+
+    /// Deletes every session of a user; returns how many.
+    async fn delete_user_sessions(&self, user_id: Uuid) -> Result<u64, StoreError>;
+
+    /// Deletes sessions last used at or before `idle_before` or created at or
+    /// before `created_before` (expired ones); returns how many.
+    async fn delete_expired_sessions(
+        &self,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
+}

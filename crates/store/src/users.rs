@@ -1,0 +1,123 @@
+//! User accounts: the stable id (the future `sub`), unique case-insensitive
+//! username and email, roles, and the password hash (a PHC string).
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::StoreError;
+
+/// The role that may administer Portcullis.
+pub const ROLE_ADMIN: &str = "admin";
+
+/// A user to create. Uniqueness of `username` and `email` is case-insensitive.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewUser {
+    /// Stable identifier, chosen by the caller (random v4).
+    pub id: Uuid,
+    /// Login name, as the user typed it.
+    pub username: String,
+    /// Email address, as the user typed it.
+    pub email: String,
+    /// Whether the email address was proven.
+    pub email_verified: bool,
+    /// Name to show; the username when absent.
+    pub display_name: Option<String>,
+    /// Roles, e.g. `["admin"]`.
+    pub roles: Vec<String>,
+    /// argon2id PHC string, if the user has a password.
+    pub password_hash: Option<String>,
+    /// Creation instant (from the clock).
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for NewUser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewUser")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("roles", &self.roles)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A stored user.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    /// Stable identifier.
+    pub id: Uuid,
+    /// Login name.
+    pub username: String,
+    /// Email address.
+    pub email: String,
+    /// Whether the email address was proven.
+    pub email_verified: bool,
+    /// Name to show.
+    pub display_name: Option<String>,
+    /// A disabled user cannot sign in and has no sessions.
+    pub disabled: bool,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// argon2id PHC string (a secret: never logged).
+    pub password_hash: Option<String>,
+    /// Creation instant.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+impl User {
+    /// True when the user holds `role`.
+    pub fn has_role(&self, role: &str) -> bool {
+        self.roles.iter().any(|r| r == role)
+    }
+
+    /// The display name, or the username.
+    pub fn shown_name(&self) -> &str {
+        self.display_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(&self.username)
+    }
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("username", &self.username)
+            .field("disabled", &self.disabled)
+            .field("roles", &self.roles)
+            .field("password_hash", &self.password_hash.as_ref().map(|_| "[redacted]"))
+            .finish_non_exhaustive()
+    }
+}
+
+/// The normalised form used for uniqueness and lookup.
+pub fn normalise_login(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+/// User accounts.
+#[async_trait]
+pub trait UserRepo {
+    /// Creates a user; `Conflict` when the username or email is taken
+    /// (case-insensitively).
+    async fn create_user(&self, user: &NewUser) -> Result<User, StoreError>;
+
+    /// The user with this id, if any.
+    async fn find_user(&self, id: Uuid) -> Result<Option<User>, StoreError>;
+
+    /// The user whose username or email equals `login`, case-insensitively.
+    async fn find_user_by_login(&self, login: &str) -> Result<Option<User>, StoreError>;
+
+    /// Every user, by username.
+    async fn list_users(&self) -> Result<Vec<User>, StoreError>;
+
+    /// How many users exist.
+    async fn count_users(&self) -> Result<u64, StoreError>;
+
+    /// Replaces the password hash; `NotFound` for an unknown id.
+    async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError>;
+
+    /// Disables or re-enables a user; `NotFound` for an unknown id.
+    async fn set_user_disabled(&self, id: Uuid, disabled: bool, at: OffsetDateTime)
+    -> Result<(), StoreError>;
+}

@@ -1,0 +1,120 @@
+//! Server-side sessions: a random 256-bit id in a `__Host-` cookie, only its
+//! SHA-256 hash in the store, idle and absolute timeouts from the clock.
+
+use actix_web::HttpRequest;
+use actix_web::cookie::{Cookie, SameSite};
+use portcullis_authn::RequestInfo;
+use portcullis_store::{Session, StoreError, User};
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+use crate::{AppState, Auth, csrf};
+
+/// The session cookie. `__Host-` makes browsers insist on `Secure`,
+/// `Path=/` and no `Domain`.
+pub const SESSION_COOKIE: &str = "__Host-portcullis_session";
+
+/// Touch the row at most this often (each touch is a write).
+const TOUCH_EVERY_SECS: i64 = 60;
+
+/// The stored form of a cookie value.
+pub(crate) fn hash_id(raw: &str) -> String {
+    hex::encode(Sha256::digest(raw.as_bytes()))
+}
+
+/// The cookie carrying `value`: `Secure; HttpOnly; SameSite=Lax; Path=/`.
+pub(crate) fn cookie(value: String) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, value)
+        .secure(true)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .path("/")
+        .finish()
+}
+
+/// The browser's session, if its cookie names a live one. Expired sessions
+/// are deleted on sight.
+pub(crate) async fn current(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &Auth,
+) -> Result<Option<Session>, StoreError> {
+    let Some(raw) = req.cookie(SESSION_COOKIE).map(|c| c.value().to_owned()) else { return Ok(None) };
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let Some(session) = state.store.find_session(&hash_id(&raw)).await? else { return Ok(None) };
+    let now = state.clock.now();
+    if is_expired(&session, auth, now) {
+        state.store.delete_session(&session.id_hash).await?;
+        return Ok(None);
+    }
+    if (now - session.last_seen_at).whole_seconds() >= TOUCH_EVERY_SECS {
+        state.store.touch_session(&session.id_hash, now).await?;
+    }
+    Ok(Some(session))
+}
+
+fn is_expired(session: &Session, auth: &Auth, now: OffsetDateTime) -> bool {
+    now - session.last_seen_at >= auth.sessions.idle_timeout
+        || now - session.created_at >= auth.sessions.absolute_timeout
+}
+
+/// The signed-in, still enabled user of `session`, if any.
+pub(crate) async fn user_of(state: &AppState, session: Option<&Session>) -> Result<Option<User>, StoreError> {
+    let Some(user_id) = session.and_then(|s| s.user_id) else { return Ok(None) };
+    Ok(state.store.find_user(user_id).await?.filter(|u| !u.disabled))
+}
+
+/// Who a new session is for.
+#[derive(Debug)]
+pub(crate) enum Principal<'a> {
+    /// A visitor not signed in (binds the sign-in form's CSRF token).
+    Anonymous,
+    /// A user who just authenticated with these methods (RFC 8176 `amr`).
+    User(&'a User, &'a [&'a str]),
+}
+
+/// Creates a session with a NEW random id; returns it and the cookie value.
+pub(crate) async fn start(
+    state: &AppState,
+    principal: Principal<'_>,
+    request: &RequestInfo,
+) -> Result<(Session, String), StoreError> {
+    let raw = hex::encode(portcullis_core::random::bytes::<32>());
+    let now = state.clock.now();
+    let (user_id, auth_time, amr) = match principal {
+        Principal::Anonymous => (None, None, Vec::new()),
+        Principal::User(user, amr) => {
+            (Some(user.id), Some(now), amr.iter().map(|m| (*m).to_owned()).collect())
+        }
+    };
+    let session = Session {
+        id_hash: hash_id(&raw),
+        csrf_token: csrf::new_token(),
+        user_id,
+        auth_time,
+        amr,
+        acr: None,
+        ip: request.ip.clone(),
+        user_agent: request.user_agent.clone(),
+        created_at: now,
+        last_seen_at: now,
+    };
+    state.store.create_session(&session).await?;
+    Ok((session, raw))
+}
+
+/// The browser's session, or a new anonymous one (with the cookie to set).
+pub(crate) async fn current_or_anonymous(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &Auth,
+    request: &RequestInfo,
+) -> Result<(Session, Option<Cookie<'static>>), StoreError> {
+    if let Some(session) = current(req, state, auth).await? {
+        return Ok((session, None));
+    }
+    let (session, raw) = start(state, Principal::Anonymous, request).await?;
+    Ok((session, Some(cookie(raw))))
+}

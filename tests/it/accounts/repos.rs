@@ -1,0 +1,188 @@
+//! The account repositories behave the same on both backends.
+
+use portcullis_store::{NewUser, Session, StoreError};
+use portcullis_tests::{Backend, both_backends, test_store};
+use time::macros::datetime;
+use uuid::Uuid;
+
+fn new_user(username: &str, email: &str) -> NewUser {
+    NewUser {
+        id: Uuid::new_v4(),
+        username: username.into(),
+        email: email.into(),
+        email_verified: true,
+        display_name: Some("Alice A.".into()),
+        roles: vec!["admin".into()],
+        password_hash: Some("$argon2id$v=19$m=64,t=1,p=1$c2FsdA$aGFzaA".into()),
+        created_at: datetime!(2026-02-01 08:00:00.75 UTC),
+    }
+}
+
+async fn users_round_trip_and_are_unique_case_insensitively(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    assert_eq!(store.count_users().await.expect("count"), 0);
+    let new = new_user("Alice", "Alice@Example.com");
+    let alice = store.create_user(&new).await.expect("create");
+    assert_eq!(alice.id, new.id);
+    assert_eq!(alice.username, "Alice");
+    assert_eq!(alice.roles, vec!["admin".to_owned()]);
+    assert!(alice.email_verified && !alice.disabled);
+    assert_eq!(alice.created_at, datetime!(2026-02-01 08:00 UTC));
+    assert_eq!(alice.updated_at, alice.created_at);
+
+    for (u, e) in [("ALICE", "other@example.com"), ("bob", "alice@EXAMPLE.com")] {
+        let err = store.create_user(&new_user(u, e)).await.expect_err("duplicate");
+        assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    }
+    assert_eq!(store.find_user_by_login("alice").await.expect("find"), Some(alice.clone()));
+    assert_eq!(store.find_user_by_login("ALICE@example.COM").await.expect("find"), Some(alice.clone()));
+    assert_eq!(store.find_user_by_login("nobody").await.expect("find"), None);
+    assert_eq!(store.find_user(alice.id).await.expect("find"), Some(alice.clone()));
+
+    store.create_user(&new_user("bob", "bob@example.com")).await.expect("create");
+    let names: Vec<_> = store.list_users().await.expect("list").into_iter().map(|u| u.username).collect();
+    assert_eq!(names, ["Alice", "bob"]);
+    assert_eq!(store.count_users().await.expect("count"), 2);
+
+    let later = datetime!(2026-02-02 09:30 UTC);
+    store.set_password_hash(alice.id, "$argon2id$new", later).await.expect("set");
+    store.set_user_disabled(alice.id, true, later).await.expect("disable");
+    let changed = store.find_user(alice.id).await.expect("find").expect("user");
+    assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$new"));
+    assert!(changed.disabled);
+    assert_eq!(changed.updated_at, later);
+    let missing = store.set_user_disabled(Uuid::new_v4(), true, later).await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+}
+
+async fn sessions_round_trip_and_end(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let user = store.create_user(&new_user("alice", "alice@example.com")).await.expect("user");
+    let at = datetime!(2026-02-01 08:00 UTC);
+    let session = Session {
+        id_hash: "h1".into(),
+        csrf_token: "c1".into(),
+        user_id: Some(user.id),
+        auth_time: Some(at),
+        amr: vec!["pwd".into()],
+        acr: Some("1".into()),
+        ip: Some("192.0.2.1".into()),
+        user_agent: Some("ua".into()),
+        created_at: at,
+        last_seen_at: at,
+    };
+    store.create_session(&session).await.expect("create");
+    let anonymous = Session {
+        id_hash: "h2".into(),
+        user_id: None,
+        auth_time: None,
+        amr: vec![],
+        acr: None,
+        ..session.clone()
+    };
+    store.create_session(&anonymous).await.expect("create");
+    assert!(matches!(store.create_session(&anonymous).await, Err(StoreError::Conflict(_))));
+    assert_eq!(store.find_session("h1").await.expect("find"), Some(session.clone()));
+    assert_eq!(store.find_session("h2").await.expect("find"), Some(anonymous));
+
+    store.touch_session("h1", datetime!(2026-02-01 08:05 UTC)).await.expect("touch");
+    let touched = store.find_session("h1").await.expect("find").expect("row");
+    assert_eq!(touched.last_seen_at, datetime!(2026-02-01 08:05 UTC));
+
+    assert_eq!(store.delete_user_sessions(user.id).await.expect("delete"), 1);
+    assert_eq!(store.find_session("h1").await.expect("find"), None);
+    assert!(store.delete_session("h2").await.expect("delete"));
+    assert!(!store.delete_session("h2").await.expect("delete"));
+}
+
+async fn expired_rows_are_swept(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let t0 = datetime!(2026-02-01 08:00 UTC);
+    let session = |id: &str, created_at, last_seen_at| Session {
+        id_hash: id.into(),
+        csrf_token: "c".into(),
+        user_id: None,
+        auth_time: None,
+        amr: vec![],
+        acr: None,
+        ip: None,
+        user_agent: None,
+        created_at,
+        last_seen_at,
+    };
+    let t1 = datetime!(2026-02-01 09:00 UTC);
+    store.create_session(&session("idle", t0, t0)).await.expect("create");
+    store.create_session(&session("old", t0, t1)).await.expect("create");
+    store.create_session(&session("live", t1, t1)).await.expect("create");
+    let just_before = datetime!(2026-02-01 07:59:59 UTC);
+    assert_eq!(store.delete_expired_sessions(just_before, just_before).await.expect("sweep"), 0);
+    assert_eq!(store.delete_expired_sessions(t0, just_before).await.expect("sweep"), 1, "idle only");
+    assert_eq!(store.delete_expired_sessions(t0, t0).await.expect("sweep"), 1, "absolute too");
+    assert!(store.find_session("live").await.expect("find").is_some());
+
+    let forget = datetime!(2026-01-01 00:00 UTC);
+    store.record_failure("quiet", t0, forget).await.expect("fail");
+    store.record_failure("blocking", t0, forget).await.expect("fail");
+    store.block_until("blocking", datetime!(2026-02-01 12:00 UTC)).await.expect("block");
+    store.record_failure("recent", t1, forget).await.expect("fail");
+    assert_eq!(store.delete_stale_rate_limits(t1, t1).await.expect("sweep"), 1);
+    assert!(store.find_rate_limit("quiet").await.expect("find").is_none());
+    assert!(store.find_rate_limit("blocking").await.expect("find").is_some());
+
+    store.create_setup_token("gone", t0).await.expect("create");
+    store.create_setup_token("valid", t1).await.expect("create");
+    assert_eq!(store.delete_expired_setup_tokens(t0).await.expect("sweep"), 1);
+    assert!(store.setup_token_valid("valid", t0).await.expect("valid"));
+}
+
+async fn failure_counters_count_block_and_clear(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let at = datetime!(2026-02-01 08:00 UTC);
+    assert_eq!(store.find_rate_limit("account:alice").await.expect("find"), None);
+    let forget = datetime!(2026-01-31 08:00 UTC);
+    for expected in 1..=3 {
+        assert_eq!(store.record_failure("account:alice", at, forget).await.expect("fail"), expected);
+    }
+    store.block_until("account:alice", datetime!(2026-02-01 08:00:30 UTC)).await.expect("block");
+    let state = store.find_rate_limit("account:alice").await.expect("find").expect("row");
+    assert_eq!(state.failures, 3);
+    assert_eq!(state.blocked_until, Some(datetime!(2026-02-01 08:00:30 UTC)));
+    assert_eq!(state.updated_at, at);
+    assert_eq!(
+        store.record_failure("ip:192.0.2.1", at, forget).await.expect("fail"),
+        1,
+        "keys are independent"
+    );
+    // A failure within the window keeps counting; after a quiet window the count starts again.
+    let later = datetime!(2026-02-02 08:00 UTC);
+    assert_eq!(store.record_failure("account:alice", later, at).await.expect("fail"), 4);
+    let much_later = datetime!(2026-02-04 08:00 UTC);
+    let forget = later + time::Duration::seconds(1);
+    assert_eq!(store.record_failure("account:alice", much_later, forget).await.expect("fail"), 1);
+    let state = store.find_rate_limit("account:alice").await.expect("find").expect("row");
+    assert_eq!((state.failures, state.blocked_until, state.updated_at), (1, None, much_later));
+    store.clear_rate_limit("account:alice").await.expect("clear");
+    assert_eq!(store.find_rate_limit("account:alice").await.expect("find"), None);
+}
+
+async fn setup_tokens_are_single_use_and_expire(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let expires = datetime!(2026-02-01 09:00 UTC);
+    store.create_setup_token("t1", expires).await.expect("create");
+    store.create_setup_token("t2", expires).await.expect("create");
+    let before = datetime!(2026-02-01 08:59:59 UTC);
+    assert!(store.setup_token_valid("t1", before).await.expect("valid"));
+    assert!(!store.setup_token_valid("t1", expires).await.expect("expired"));
+    assert!(!store.consume_setup_token("t2", expires).await.expect("expired"));
+    assert!(store.consume_setup_token("t1", before).await.expect("consume"));
+    assert!(!store.consume_setup_token("t1", before).await.expect("single use"));
+    assert!(!store.setup_token_valid("nope", before).await.expect("unknown"));
+}
+
+both_backends!(
+    users_round_trip_and_are_unique_case_insensitively,
+    sessions_round_trip_and_end,
+    expired_rows_are_swept,
+    failure_counters_count_block_and_clear,
+    setup_tokens_are_single_use_and_expire,
+);

@@ -1,52 +1,15 @@
 //! The `portcullis` binary as an operator meets it: configuration errors,
 //! `config check`, `migrate`, and `serve` with a graceful stop.
 
+mod common;
+
+use common::{RunExt, portcullis, run};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
-
-/// The binary with a clean environment: no PORTCULLIS_* from the caller.
-fn portcullis(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PORTCULLIS") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(dir)
-        .env("PORTCULLIS__DATA_DIR", dir.join("data"))
-        .env("PORTCULLIS__LISTEN", "127.0.0.1:0")
-        .env("PORTCULLIS__METRICS_LISTEN", "127.0.0.1:0")
-        .env("RUST_BACKTRACE", "1");
-    cmd
-}
-
-/// Runs a command that must exit by itself; kills it and fails after a minute.
-fn run(cmd: &mut Command) -> Output {
-    let mut child = cmd.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("spawn");
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while child.try_wait().expect("wait").is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("portcullis did not exit: {:?}", child.wait_with_output().expect("output"));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child.wait_with_output().expect("output")
-}
-
-trait RunExt {
-    fn run(&mut self) -> Output;
-}
-
-impl RunExt for Command {
-    fn run(&mut self) -> Output {
-        run(self)
-    }
-}
 
 fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
     let path = dir.join("portcullis.toml");

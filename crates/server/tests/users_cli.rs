@@ -1,23 +1,11 @@
 //! `portcullis users …` as an operator meets it: add, set-password, disable, list.
 
+mod common;
+
+use common::portcullis;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
-
-/// The binary on a fresh SQLite data dir, cheap argon2, no caller PORTCULLIS_*.
-fn portcullis(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_portcullis"));
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("PORTCULLIS") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.current_dir(dir)
-        .env("PORTCULLIS__DATA_DIR", dir.join("data"))
-        .env("PORTCULLIS__AUTH__ARGON2_MEMORY_KIB", "64")
-        .env("PORTCULLIS__AUTH__ARGON2_ITERATIONS", "1");
-    cmd
-}
+use std::process::{Output, Stdio};
 
 /// Runs `portcullis users ARGS` with `stdin` piped in.
 fn users(dir: &Path, args: &[&str], stdin: &str) -> Output {

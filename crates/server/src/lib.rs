@@ -18,7 +18,7 @@ pub use accounts::{Swept, sweep_expired};
 pub use cli::{Cli, Command, ConfigCommand};
 pub use database::open_store;
 pub use settings::Settings;
-pub use startup::{Application, StartupError, connect_and_migrate};
+pub use startup::{Application, StartupError, connect_and_migrate, shutdown_signal};
 pub use users_cli::{AddArgs, UsersCommand};
 
 use std::process::ExitCode;
@@ -70,6 +70,10 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn serve(settings: &Settings) -> ExitCode {
+    let stop = match shutdown_signal() {
+        Ok(stop) => stop,
+        Err(e) => return fail(1, &format!("cannot listen for SIGTERM/SIGINT: {e}")),
+    };
     let app = match Application::build(settings).await {
         Ok(app) => app,
         Err(e) => return fail(EXIT_CONFIG, &e),
@@ -85,7 +89,7 @@ async fn serve(settings: &Settings) -> ExitCode {
         settings.metrics_listen.ip(),
         app.metrics_port(),
     );
-    match app.run_until_stopped().await {
+    match app.run_until(stop).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => fail(1, &e),
     }

@@ -201,11 +201,6 @@ impl Application {
         [self.server.handle(), self.metrics_server.handle()]
     }
 
-    /// Serves until SIGTERM or SIGINT, then shuts down gracefully.
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.run_until(shutdown_signal()).await
-    }
-
     /// Serves until `shutdown` completes; then stops accepting connections,
     /// lets in-flight requests finish (up to `http.shutdown_timeout_secs`) and
     /// closes the database pool.
@@ -237,25 +232,27 @@ impl Application {
 }
 
 /// Resolves at the first SIGTERM or SIGINT.
-async fn shutdown_signal() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Installs the SIGTERM and SIGINT handlers *now* and returns a future that
+/// resolves at the first of them. Install before serving: until a handler is
+/// registered, the default action kills the process, so a signal arriving
+/// while the server starts would skip the graceful stop.
+pub fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(term) => term,
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only SIGINT stops the server");
-                let _ = interrupt.await;
-                return;
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut interrupt = signal(SignalKind::interrupt())?;
+        Ok(async move {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = interrupt.recv() => {}
             }
-        };
-        tokio::select! {
-            _ = interrupt => {}
-            _ = term.recv() => {}
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        let _ = interrupt.await;
+        Ok(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
     }
 }

@@ -2,8 +2,10 @@
 //! storage run on both backends (`…::sqlite`, `…::postgres`).
 
 mod accounts;
+mod clients;
 mod health;
 mod keys;
+mod mail;
 mod metrics;
 mod request_id;
 mod store;

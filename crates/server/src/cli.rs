@@ -48,6 +48,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::users_cli::UsersCommand,
     },
+    /// Relying parties: add, list.
+    Clients {
+        /// What to do with the clients.
+        #[command(subcommand)]
+        command: crate::clients::ClientsCommand,
+    },
 }
 
 /// `portcullis config …`

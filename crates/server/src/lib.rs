@@ -7,8 +7,10 @@
 
 mod accounts;
 mod cli;
+mod clients;
 mod database;
 pub mod keys;
+mod mail;
 pub mod settings;
 mod startup;
 pub mod telemetry;
@@ -65,6 +67,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Users { command } => {
             telemetry::init(format, &settings.log.level);
             users_cli::run(&settings, command).await
+        }
+        Command::Clients { command } => {
+            telemetry::init(format, &settings.log.level);
+            clients::run(&settings, command).await
         }
     }
 }

@@ -4,14 +4,18 @@
 //! errors naming the key. Secrets are redacted wherever settings are printed.
 
 mod auth;
+mod clients;
 mod database;
 mod keys;
 mod load;
+mod smtp;
 
 pub use auth::AuthSettings;
+pub use clients::ClientSettings;
 pub use database::{DatabaseKind, DatabaseSettings, DatabaseUrl};
 pub use keys::{KeysSettings, SecretKey};
 pub use load::ConfigError;
+pub use smtp::{MailSettings, SmtpSettings, SmtpTls};
 
 use portcullis_core::Issuer;
 use serde::{Deserialize, Serialize};
@@ -41,6 +45,12 @@ pub struct Settings {
     pub keys: KeysSettings,
     /// Accounts and sign-in: password hashing and policy, lockout, sessions.
     pub auth: AuthSettings,
+    /// The SMTP server mail goes through (none: mails stay queued).
+    pub smtp: SmtpSettings,
+    /// Mail content and the outbox's retry policy.
+    pub mail: MailSettings,
+    /// Relying parties declared here (`[[clients]]`), synced into the store at start.
+    pub clients: Vec<ClientSettings>,
 }
 
 impl Default for Settings {
@@ -56,6 +66,9 @@ impl Default for Settings {
             http: HttpSettings::default(),
             keys: KeysSettings::default(),
             auth: AuthSettings::default(),
+            smtp: SmtpSettings::default(),
+            mail: MailSettings::default(),
+            clients: Vec::new(),
         }
     }
 }
@@ -102,6 +115,9 @@ impl Settings {
         }
         self.keys.validate()?;
         self.auth.validate()?;
+        self.smtp.validate()?;
+        self.mail.validate()?;
+        clients::validate(&self.clients)?;
         Ok(())
     }
 
@@ -215,6 +231,14 @@ mod tests {
         all.keys.encryption_key = Some(SecretKey::new("k".into()));
         all.keys.encryption_key_file = Some(PathBuf::from("kek"));
         all.keys.lead_time_secs = Some(1);
+        all.smtp.host = Some("smtp.example.com".into());
+        all.smtp.username = Some("u".into());
+        all.smtp.password = Some(SecretKey::new("p".into()));
+        let client = "client_id = \"rp\"\nclient_secret = \"s\"\nbackchannel_logout_uri = \"https://rp.example/b\"\nredirect_uris = [\"https://rp.example/cb\"]\n";
+        let mut client: ClientSettings = toml::from_str(client).expect("client");
+        client.name = Some("RP".into());
+        client.client_secret_sha256 = Some("00".repeat(32));
+        all.clients.push(client);
         let table: toml::Table = toml::from_str(&toml::to_string(&all).expect("serialise")).expect("parse");
         let doc = include_str!("../../../docs/configuration.md");
         fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {
@@ -222,6 +246,12 @@ mod tests {
                 let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
                 match v {
                     toml::Value::Table(t) => keys(&key, t, out),
+                    // Arrays of tables (`[[clients]]`) are documented as `clients[].key`.
+                    toml::Value::Array(a) if a.first().is_some_and(toml::Value::is_table) => {
+                        for t in a.iter().filter_map(toml::Value::as_table) {
+                            keys(&format!("{key}[]"), t, out);
+                        }
+                    }
                     _ => out.push(key),
                 }
             }

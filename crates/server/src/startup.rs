@@ -54,6 +54,12 @@ pub enum StartupError {
     /// Accounts cannot be set up (bad argon2 parameters, no setup link).
     #[error("accounts: {0}")]
     Accounts(String),
+    /// The mail outbox cannot be set up (bad `[smtp]` values, metrics).
+    #[error("mail: {0}")]
+    Mail(String),
+    /// The `[[clients]]` of the configuration cannot be synced into the store.
+    #[error("clients: {0}")]
+    Clients(String),
 }
 
 /// Connects to the database and applies pending migrations.
@@ -75,6 +81,7 @@ pub struct Application {
     keys: Arc<KeyRuntime>,
     setup_url: Option<String>,
     sweeper: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
+    mail: Option<(portcullis_mailer::OutboxWorker, std::time::Duration)>,
 }
 
 impl std::fmt::Debug for Application {
@@ -104,6 +111,10 @@ impl Application {
         let metrics_listener = bind("metrics_listen", settings.metrics_listen)?;
         let (store, applied) = connect_and_migrate(settings).await?;
         tracing::info!(backend = %store.backend(), applied, "database ready");
+        let synced = crate::clients::sync_config_clients(store.as_ref(), settings, clock.now())
+            .await
+            .map_err(StartupError::Clients)?;
+        tracing::info!(clients = synced, "configuration clients synced");
         let sweeper = Box::pin(run_sweeper(store.clone(), clock.clone(), settings.auth.clone()));
 
         let metrics = web::Data::new(Metrics::new()?);
@@ -125,6 +136,10 @@ impl Application {
             publication,
         });
         let auth = web::Data::new(build_auth(settings, metrics.registry())?);
+        let mail =
+            crate::mail::build_worker(settings, store.clone(), state.clock.clone(), metrics.registry())
+                .map_err(StartupError::Mail)?
+                .map(|worker| (worker, std::time::Duration::from_secs(settings.mail.poll_interval_secs)));
         let setup_url = announce_setup_link(&state).await?;
         let shutdown_timeout = settings.http.shutdown_timeout_secs;
         let workers = settings
@@ -167,7 +182,7 @@ impl Application {
         .map_err(bind_err("metrics_listen", settings.metrics_listen))?
         .run();
 
-        Ok(Self { port, metrics_port, server, metrics_server, store, keys, setup_url, sweeper })
+        Ok(Self { port, metrics_port, server, metrics_server, store, keys, setup_url, sweeper, mail })
     }
 
     /// The bound public port.
@@ -208,6 +223,7 @@ impl Application {
         let handles = self.handles();
         let refresher = tokio::spawn(self.keys.clone().run());
         let sweeper = tokio::spawn(self.sweeper);
+        let mailer = self.mail.map(|(worker, every)| worker.spawn(every));
         let servers = async { tokio::try_join!(self.server, self.metrics_server).map(|_| ()) };
         tokio::pin!(servers);
         let result = tokio::select! {
@@ -225,6 +241,10 @@ impl Application {
         };
         refresher.abort();
         sweeper.abort();
+        if let Some(mailer) = mailer {
+            // Between two mails, so a mail the server accepted is marked sent.
+            mailer.stop().await;
+        }
         self.store.close().await;
         tracing::info!("stopped");
         result

@@ -7,7 +7,9 @@
 //! exactly once.
 
 mod audit;
+mod clients;
 mod keys;
+mod outbox;
 mod rate_limits;
 mod sessions;
 mod setup;

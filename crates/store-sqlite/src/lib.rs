@@ -5,7 +5,9 @@
 //! trait of `portcullis-store`. Instants are stored as unix seconds.
 
 mod audit;
+mod clients;
 mod keys;
+mod outbox;
 mod rate_limits;
 mod sessions;
 mod setup;

@@ -1,24 +1,28 @@
 //! Repository traits and row models for Portcullis.
 //!
 //! [`Store`] is the whole storage surface the rest of the product sees, as
-//! one object-safe trait built from per-aggregate repositories ([`AuditRepo`],
+//! one object-safe trait built from per-aggregate repositories ([`AuditRepo`], [`ClientRepo`],
 //! [`UserRepo`], [`SessionRepo`], [`RateLimitRepo`], [`SetupTokenRepo`], …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
 //! implements every repository with its own SQL; nothing above this crate
 //! knows which one it talks to. Errors are [`StoreError`].
 
 mod audit;
+mod clients;
 mod error;
 mod keys;
 mod migrations;
+mod outbox;
 mod rate_limits;
 mod sessions;
 mod setup;
 mod users;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
+pub use clients::{ClientRecord, ClientRepo};
 pub use error::StoreError;
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
+pub use outbox::{MailStatus, NewMail, OutboxMail, OutboxRepo, OutboxStats};
 pub use rate_limits::{RateLimit, RateLimitRepo};
 pub use sessions::{Session, SessionRepo};
 pub use setup::SetupTokenRepo;
@@ -56,11 +60,13 @@ impl fmt::Display for Backend {
 #[async_trait]
 pub trait Store:
     AuditRepo
+    + ClientRepo
     + SigningKeyRepo
     + UserRepo
     + SessionRepo
     + RateLimitRepo
     + SetupTokenRepo
+    + OutboxRepo
     + fmt::Debug
     + Send
     + Sync

@@ -1,0 +1,58 @@
+//! Wires the mail outbox worker from `[smtp]` and `[mail]`: with an SMTP
+//! host it sends through lettre; without one nothing is sent and mails wait
+//! in the outbox (logged once at start).
+
+use portcullis_core::Clock;
+use portcullis_mailer::{MailMetrics, OutboxWorker, RetryPolicy, SmtpConfig, SmtpMailer, TlsMode};
+use portcullis_store::Store;
+use secrecy::SecretString;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::settings::{MailSettings, Settings, SmtpSettings, SmtpTls};
+
+/// The retry policy `[mail]` asks for.
+pub(crate) fn retry_policy(mail: &MailSettings) -> RetryPolicy {
+    RetryPolicy {
+        base_delay: Duration::from_secs(mail.retry_base_secs),
+        max_delay: Duration::from_secs(mail.retry_max_secs),
+        max_age: Duration::from_secs(mail.max_age_secs),
+        ..RetryPolicy::default()
+    }
+}
+
+/// The transport settings for lettre, or `None` when no host is set.
+pub(crate) fn smtp_config(smtp: &SmtpSettings) -> Option<SmtpConfig> {
+    let host = smtp.host.clone()?;
+    Some(SmtpConfig {
+        host,
+        port: smtp.port,
+        tls: match smtp.tls {
+            SmtpTls::None => TlsMode::None,
+            SmtpTls::Starttls => TlsMode::Starttls,
+            SmtpTls::Tls => TlsMode::Tls,
+        },
+        username: smtp.username.clone(),
+        password: smtp.password.as_ref().map(|p| SecretString::from(p.expose().to_owned())),
+        from: smtp.from.clone(),
+        timeout: Duration::from_secs(smtp.timeout_secs),
+    })
+}
+
+/// The worker to spawn, or `None` (logged) when SMTP is not configured.
+/// Registers the mail metrics either way.
+pub(crate) fn build_worker(
+    settings: &Settings,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    registry: &prometheus::Registry,
+) -> Result<Option<OutboxWorker>, String> {
+    let metrics = MailMetrics::register(registry).map_err(|e| e.to_string())?;
+    let Some(config) = smtp_config(&settings.smtp) else {
+        tracing::warn!("no SMTP server configured (smtp.host): mails stay queued in the outbox until one is");
+        return Ok(None);
+    };
+    let mailer = SmtpMailer::new(&config).map_err(|e| e.to_string())?;
+    tracing::info!(host = %config.host, port = config.port, "mail outbox worker sending through SMTP");
+    Ok(Some(OutboxWorker::new(store, Arc::new(mailer), clock, retry_policy(&settings.mail), Some(metrics))))
+}

@@ -1,0 +1,214 @@
+//! `[[clients]]`: relying parties declared in configuration, synced into the
+//! store at start (upserted, marked `from_config`).
+
+use portcullis_protocol::{
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, RedirectUri, ScopeSet,
+    TokenEndpointAuthMethod,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{ConfigError, SecretKey};
+
+/// One configuration-declared client.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientSettings {
+    /// The public identifier.
+    pub client_id: String,
+    /// A name to show on the consent page (default: the client id).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The secret in clear (hashed with SHA-256 at load); prefer `client_secret_sha256`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<SecretKey>,
+    /// Lowercase hex SHA-256 of the secret (64 digits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_sha256: Option<String>,
+    /// Registered redirect URIs, matched exactly.
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    /// Registered post-logout redirect URIs.
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    /// `authorization_code`, `refresh_token`, `client_credentials`.
+    #[serde(default = "default_grants")]
+    pub grant_types: Vec<String>,
+    /// `client_secret_basic` (default), `client_secret_post`, `private_key_jwt` or `none` (public).
+    #[serde(default = "default_auth_method")]
+    pub token_endpoint_auth_method: String,
+    /// Scopes the client may ask for.
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Whether users must consent (false for first-party clients).
+    #[serde(default = "default_true")]
+    pub require_consent: bool,
+    /// Where Back-Channel Logout tokens are posted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    /// `RS256` (default), `ES256` or `EdDSA`.
+    #[serde(default = "default_alg")]
+    pub id_token_signed_response_alg: String,
+    /// Access token lifetime in seconds (default 300).
+    #[serde(default = "default_ttl")]
+    pub access_token_ttl: u32,
+}
+
+fn default_grants() -> Vec<String> {
+    vec!["authorization_code".into(), "refresh_token".into()]
+}
+fn default_auth_method() -> String {
+    "client_secret_basic".into()
+}
+fn default_scopes() -> Vec<String> {
+    ["openid", "profile", "email", "offline_access"].map(String::from).to_vec()
+}
+fn default_true() -> bool {
+    true
+}
+fn default_alg() -> String {
+    "RS256".into()
+}
+fn default_ttl() -> u32 {
+    Client::DEFAULT_ACCESS_TOKEN_TTL_SECS
+}
+
+impl ClientSettings {
+    /// The typed client, marked as declared in configuration.
+    pub fn to_client(&self) -> Result<Client, ModelError> {
+        let secret = match (&self.client_secret, &self.client_secret_sha256) {
+            (Some(_), Some(_)) => {
+                return Err(ModelError::Inconsistent("give client_secret or client_secret_sha256"));
+            }
+            (Some(s), None) => Some(ClientSecretHash::of(s.expose())),
+            (None, Some(h)) => Some(ClientSecretHash::from_hex(h)?),
+            (None, None) => None,
+        };
+        let uris = |v: &[String]| v.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>();
+        let client = Client {
+            client_id: ClientId::parse(&self.client_id)?,
+            name: self.name.clone().unwrap_or_else(|| self.client_id.clone()),
+            client_secret_sha256: secret,
+            redirect_uris: uris(&self.redirect_uris)?,
+            post_logout_redirect_uris: uris(&self.post_logout_redirect_uris)?,
+            grant_types: self.grant_types.iter().map(|g| GrantType::parse(g)).collect::<Result<_, _>>()?,
+            token_endpoint_auth_method: TokenEndpointAuthMethod::parse(&self.token_endpoint_auth_method)?,
+            scopes: ScopeSet::from_tokens(self.scopes.iter().map(String::as_str))?,
+            require_consent: self.require_consent,
+            backchannel_logout_uri: self
+                .backchannel_logout_uri
+                .as_deref()
+                .map(|u| url::Url::parse(u).map_err(|_| ModelError::RedirectUri))
+                .transpose()?,
+            id_token_signed_response_alg: IdTokenAlg::parse(&self.id_token_signed_response_alg)?,
+            access_token_ttl_secs: self.access_token_ttl,
+            from_config: true,
+        };
+        client.validate()?;
+        Ok(client)
+    }
+}
+
+/// Checks every declared client, naming the offending entry; ids are unique.
+pub(super) fn validate(clients: &[ClientSettings]) -> Result<(), ConfigError> {
+    for (i, c) in clients.iter().enumerate() {
+        let key = format!("clients[{i}]");
+        c.to_client().map_err(|e| ConfigError::invalid(&key, &e.to_string()))?;
+        if c.access_token_ttl == 0 {
+            return Err(ConfigError::invalid(&format!("{key}.access_token_ttl"), "must be at least 1"));
+        }
+        if clients[..i].iter().any(|o| o.client_id == c.client_id) {
+            return Err(ConfigError::invalid(&format!("{key}.client_id"), "is declared twice"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml: &str) -> ClientSettings {
+        toml::from_str(toml).expect("valid TOML")
+    }
+
+    #[test]
+    fn a_minimal_confidential_client_gets_defaults() {
+        let c = parse(
+            "client_id = \"rp\"\nclient_secret = \"s3cret\"\nredirect_uris = [\"https://rp.example/cb\"]\n",
+        );
+        let client = c.to_client().expect("valid");
+        assert!(client.verify_secret("s3cret"));
+        assert!(client.from_config);
+        assert_eq!(client.name, "rp");
+        assert_eq!(client.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
+        assert!(client.scopes.is_oidc());
+        assert_eq!(client.access_token_ttl_secs, 300);
+    }
+
+    #[test]
+    fn a_hashed_secret_is_accepted_and_both_forms_are_refused() {
+        let hash = ClientSecretHash::of("s3cret").to_hex();
+        let c = parse(&format!(
+            "client_id = \"rp\"\nclient_secret_sha256 = \"{hash}\"\nredirect_uris = [\"https://rp.example/cb\"]\n"
+        ));
+        assert!(c.to_client().expect("valid").verify_secret("s3cret"));
+        let both = ClientSettings { client_secret: Some(SecretKey::new("x".into())), ..c };
+        assert!(both.to_client().is_err());
+    }
+
+    #[test]
+    fn bad_entries_are_named() {
+        let good =
+            parse("client_id = \"rp\"\nclient_secret = \"s\"\nredirect_uris = [\"https://rp.example/cb\"]\n");
+        let bad_uri =
+            ClientSettings { redirect_uris: vec!["https://rp.example/cb#x".into()], ..good.clone() };
+        let err = validate(&[good.clone(), bad_uri]).expect_err("bad uri");
+        assert!(err.to_string().contains("clients[1]"), "{err}");
+        let err = validate(&[good.clone(), good.clone()]).expect_err("duplicate");
+        assert!(err.to_string().contains("clients[1].client_id"), "{err}");
+        let public_with_cc = ClientSettings {
+            client_secret: None,
+            token_endpoint_auth_method: "none".into(),
+            grant_types: vec!["client_credentials".into()],
+            ..good
+        };
+        assert!(validate(&[public_with_cc]).is_err());
+    }
+
+    fn load(toml: &str) -> Result<crate::settings::Settings, ConfigError> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, toml).expect("write");
+        crate::settings::Settings::load(Some(&path), std::iter::empty())
+    }
+
+    #[test]
+    fn clients_load_from_arrays_of_tables() {
+        let toml = "[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\nredirect_uris = [\"https://a.example/cb\"]\n\
+                    [[clients]]\nclient_id = \"b\"\ntoken_endpoint_auth_method = \"none\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n";
+        let settings = load(toml).expect("valid");
+        let ids: Vec<_> = settings.clients.iter().map(|c| c.client_id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+        assert!(settings.clients[1].to_client().expect("valid").is_public());
+        assert!(!settings.to_redacted_toml().contains("= \"s\""), "the secret is redacted");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_in_a_client_are_errors() {
+        let err = load("[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\nredirect_uris = [\"https://a.example/cb\"]\nsecret = \"x\"\n")
+            .expect_err("unknown key");
+        assert!(err.to_string().contains("secret"), "{err}");
+        let err = load("[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\nredirect_uris = [\"https://a.example/cb\"]\ngrant_types = [\"implicit\"]\n")
+            .expect_err("implicit grant");
+        assert!(err.to_string().contains("clients[0]"), "{err}");
+    }
+
+    #[test]
+    fn debug_and_serialisation_redact_the_secret() {
+        let c = parse(
+            "client_id = \"rp\"\nclient_secret = \"hunter2hunter2\"\nredirect_uris = [\"https://rp.example/cb\"]\n",
+        );
+        assert!(!format!("{c:?}").contains("hunter2"));
+        assert!(!toml::to_string(&c).expect("serialise").contains("hunter2"));
+    }
+}

@@ -1,0 +1,76 @@
+//! Registered OAuth/OIDC clients, as stored. The typed model and its rules
+//! live in `portcullis-protocol` (`Client`); this row keeps plain values.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::StoreError;
+
+/// A stored client. Lists keep their order; the secret is only ever a SHA-256.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientRecord {
+    /// The public identifier (primary key).
+    pub client_id: String,
+    /// A name to show on the consent page.
+    pub name: String,
+    /// Lowercase hex SHA-256 of the secret; `None` for public clients.
+    pub client_secret_sha256: Option<String>,
+    /// Registered redirect URIs.
+    pub redirect_uris: Vec<String>,
+    /// Registered post-logout redirect URIs.
+    pub post_logout_redirect_uris: Vec<String>,
+    /// Allowed grant types (`authorization_code`, …).
+    pub grant_types: Vec<String>,
+    /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none`.
+    pub token_endpoint_auth_method: String,
+    /// The scopes the client may ask for.
+    pub scopes: Vec<String>,
+    /// Whether users must consent.
+    pub require_consent: bool,
+    /// Where Back-Channel Logout tokens go.
+    pub backchannel_logout_uri: Option<String>,
+    /// ID token signing algorithm (`RS256`, `ES256`, `EdDSA`).
+    pub id_token_signed_response_alg: String,
+    /// Access token lifetime in seconds.
+    pub access_token_ttl_secs: i64,
+    /// Declared in configuration (synced at start) rather than created at run time.
+    pub from_config: bool,
+    /// Creation instant (kept by upserts).
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for ClientRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientRecord")
+            .field("client_id", &self.client_id)
+            .field("name", &self.name)
+            .field("client_secret_sha256", &self.client_secret_sha256.as_ref().map(|_| "[redacted]"))
+            .field("redirect_uris", &self.redirect_uris)
+            .field("grant_types", &self.grant_types)
+            .field("token_endpoint_auth_method", &self.token_endpoint_auth_method)
+            .field("from_config", &self.from_config)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Registered clients.
+#[async_trait]
+pub trait ClientRepo {
+    /// Creates a client; `Conflict` when the id is taken.
+    async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+
+    /// Creates or replaces the client with this id, keeping its `created_at`
+    /// (used to sync configuration-declared clients at start).
+    async fn upsert_client(&self, client: &ClientRecord) -> Result<(), StoreError>;
+
+    /// The client with this id, if any.
+    async fn find_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StoreError>;
+
+    /// Every client, by id.
+    async fn list_clients(&self) -> Result<Vec<ClientRecord>, StoreError>;
+
+    /// Deletes a client; `NotFound` for an unknown id.
+    async fn delete_client(&self, client_id: &str) -> Result<(), StoreError>;
+}

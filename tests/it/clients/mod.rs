@@ -1,0 +1,4 @@
+//! Registered clients: the repository and the start-up sync, on both backends.
+
+mod repos;
+mod sync;

@@ -139,7 +139,7 @@ impl OutboxWorker {
             Err(e) => e.to_string(),
         };
         if now - mail.created_at >= self.policy.max_age {
-            self.store.fail_mail(&mail.id, now, &error).await?;
+            self.store.fail_mail(&mail.id, &error).await?;
             if let Some(m) = &self.metrics {
                 m.failed.inc();
             }

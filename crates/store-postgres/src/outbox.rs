@@ -125,7 +125,7 @@ impl OutboxRepo for PgStore {
         Ok(())
     }
 
-    async fn fail_mail(&self, id: &str, _now: OffsetDateTime, error: &str) -> Result<(), StoreError> {
+    async fn fail_mail(&self, id: &str, error: &str) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE mail_outbox SET status = 'failed', locked_until = NULL, last_error = $1
              WHERE id = $2 AND status = 'pending'",

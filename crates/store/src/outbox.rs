@@ -114,7 +114,7 @@ pub trait OutboxRepo {
     ) -> Result<(), StoreError>;
 
     /// Gives up on a mail for good.
-    async fn fail_mail(&self, id: &str, now: OffsetDateTime, error: &str) -> Result<(), StoreError>;
+    async fn fail_mail(&self, id: &str, error: &str) -> Result<(), StoreError>;
 
     /// Looks a mail up by id.
     async fn find_mail(&self, id: &str) -> Result<Option<OutboxMail>, StoreError>;

@@ -3,9 +3,11 @@
 
 mod accounts;
 mod clients;
+mod grants;
 mod health;
 mod keys;
 mod mail;
 mod metrics;
+mod oidc;
 mod request_id;
 mod store;

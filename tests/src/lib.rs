@@ -10,6 +10,7 @@
 
 mod app;
 mod database;
+pub mod oidc;
 mod smtp;
 
 pub use app::{TestApp, spawn_app, spawn_app_with, test_settings};

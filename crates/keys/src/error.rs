@@ -29,6 +29,9 @@ pub enum KeyError {
     /// Nothing signs with this algorithm right now.
     #[error("no active signing key for {0}")]
     NoActiveKey(crate::Algorithm),
+    /// A token failed verification (malformed, unknown key, bad signature).
+    #[error("invalid token: {0}")]
+    InvalidToken(String),
     /// The request contradicts the key's state (e.g. revoking a revoked key).
     #[error("{0}")]
     Refused(String),

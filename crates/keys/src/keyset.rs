@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use crate::material::public_jwk;
+use crate::verify::{VerifiedJwt, Verifier, verifier, verify_with};
 use crate::{Algorithm, Kek, KeyError, KeyMeta};
 
 /// Signs JWTs with the active key of an algorithm, `kid` in the header.
@@ -35,6 +36,8 @@ pub struct KeySet {
     /// early so a bad key or a wrong KEK shows before it is needed).
     signers: HashMap<String, Signer>,
     active: HashMap<Algorithm, String>,
+    /// Verifiers of every published key (staged, active, retired), by kid.
+    verifiers: HashMap<String, Verifier>,
     jwks: Arc<[u8]>,
     etag: String,
 }
@@ -72,7 +75,14 @@ impl KeySet {
     /// An empty set (before the first load).
     pub fn empty() -> Self {
         let (jwks, etag) = document(Vec::new());
-        Self { keys: Vec::new(), signers: HashMap::new(), active: HashMap::new(), jwks, etag }
+        Self {
+            keys: Vec::new(),
+            signers: HashMap::new(),
+            active: HashMap::new(),
+            verifiers: HashMap::new(),
+            jwks,
+            etag,
+        }
     }
 
     /// Builds the set from stored rows, unsealing the private keys of staged
@@ -106,16 +116,20 @@ impl KeySet {
             .map(|k| (k.alg, k.kid.clone()))
             .collect();
         let mut published = Vec::new();
+        let mut verifiers = HashMap::new();
         for (row, meta) in rows.iter().zip(&keys) {
             if meta.state.is_published() {
                 let jwk: Map<String, Value> = serde_json::from_str(&row.public_jwk)
                     .map_err(|e| KeyError::Crypto(format!("stored public key {}: {e}", row.kid)))?;
                 // Filtered again: only public members can ever be served.
-                published.push(Value::Object(public_jwk(&jwk, &meta.kid, meta.alg)));
+                let public = public_jwk(&jwk, &meta.kid, meta.alg);
+                let parsed = Jwk::from_map(public.clone()).map_err(KeyError::crypto)?;
+                verifiers.insert(meta.kid.clone(), verifier(&parsed, meta.alg)?);
+                published.push(Value::Object(public));
             }
         }
         let (jwks, etag) = document(published);
-        Ok(Self { keys, signers, active, jwks, etag })
+        Ok(Self { keys, signers, active, verifiers, jwks, etag })
     }
 
     /// The metadata of stored rows (no unsealing).
@@ -136,6 +150,12 @@ impl KeySet {
     /// A strong ETag of [`Self::jwks`] (quoted).
     pub fn etag(&self) -> &str {
         &self.etag
+    }
+
+    /// Verifies one of our own JWTs against the published keys (by `kid`);
+    /// claims are not checked.
+    pub fn verify_jwt(&self, token: &str) -> Result<VerifiedJwt, KeyError> {
+        verify_with(token, |header, _| header.key_id().and_then(|kid| self.verifiers.get(kid)))
     }
 
     /// The kid that signs for `alg`, if any.

@@ -19,6 +19,7 @@ mod keyset;
 mod material;
 pub mod policy;
 mod service;
+mod verify;
 
 pub use alg::Algorithm;
 pub use error::KeyError;
@@ -26,3 +27,4 @@ pub use kek::Kek;
 pub use keyset::{KeySet, LiveKeys, TokenSigner};
 pub use policy::{Action, KeyMeta, Policy, next_rotation, plan};
 pub use service::{KeyService, RotationOutcome, stored_keys};
+pub use verify::{ClientKeys, VerifiedJwt};

@@ -175,6 +175,15 @@ impl IdTokenAlg {
         }
     }
 
+    /// The signing algorithm of the key set.
+    pub fn algorithm(self) -> portcullis_keys::Algorithm {
+        match self {
+            Self::Rs256 => portcullis_keys::Algorithm::Rs256,
+            Self::Es256 => portcullis_keys::Algorithm::Es256,
+            Self::EdDsa => portcullis_keys::Algorithm::EdDsa,
+        }
+    }
+
     /// Parses a JOSE name.
     pub fn parse(s: &str) -> Result<Self, ModelError> {
         match s {
@@ -211,6 +220,8 @@ pub struct Client {
     pub backchannel_logout_uri: Option<url::Url>,
     /// ID token signing algorithm.
     pub id_token_signed_response_alg: IdTokenAlg,
+    /// The client's public keys (JWKS JSON), for `private_key_jwt`.
+    pub jwks: Option<String>,
     /// Access token lifetime in seconds.
     pub access_token_ttl_secs: u32,
     /// Declared in configuration (synced at start) rather than created at run time.
@@ -251,6 +262,11 @@ impl Client {
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err(ModelError::Inconsistent("authorization_code needs a redirect URI"));
         }
+        if self.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt {
+            let jwks = self.jwks.as_deref().ok_or(ModelError::Inconsistent("private_key_jwt needs jwks"))?;
+            portcullis_keys::ClientKeys::parse(jwks)
+                .map_err(|_| ModelError::Inconsistent("jwks has no usable signing key"))?;
+        }
         Ok(())
     }
 
@@ -277,6 +293,7 @@ pub(crate) mod tests {
             require_consent: true,
             backchannel_logout_uri: None,
             id_token_signed_response_alg: IdTokenAlg::Rs256,
+            jwks: None,
             access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
             from_config: false,
         }

@@ -62,6 +62,9 @@ pub enum OAuthError {
     /// Revocation of this token type is not supported (RFC 7009 §2.2.1).
     #[error("unsupported_token_type")]
     UnsupportedTokenType,
+    /// The token lacks the scope the resource needs (RFC 6750 §3.1).
+    #[error("insufficient_scope")]
+    InsufficientScope,
 }
 
 impl OAuthError {
@@ -87,6 +90,7 @@ impl OAuthError {
             OAuthError::InvalidRedirectUri => "invalid_redirect_uri",
             OAuthError::InvalidToken => "invalid_token",
             OAuthError::UnsupportedTokenType => "unsupported_token_type",
+            OAuthError::InsufficientScope => "insufficient_scope",
         }
     }
 
@@ -95,6 +99,7 @@ impl OAuthError {
     pub fn status(self) -> u16 {
         match self {
             OAuthError::InvalidClient | OAuthError::InvalidToken => 401,
+            OAuthError::InsufficientScope => 403,
             OAuthError::ServerError => 500,
             OAuthError::TemporarilyUnavailable => 503,
             _ => 400,
@@ -123,6 +128,7 @@ impl OAuthError {
             OAuthError::InvalidRedirectUri => "The redirect URI is missing or not registered.",
             OAuthError::InvalidToken => "The access token is invalid, expired or revoked.",
             OAuthError::UnsupportedTokenType => "This token type cannot be revoked.",
+            OAuthError::InsufficientScope => "The access token lacks the required scope.",
         }
     }
 
@@ -139,7 +145,7 @@ impl OAuthError {
 mod tests {
     use super::OAuthError::{self, *};
 
-    const ALL: [OAuthError; 19] = [
+    const ALL: [OAuthError; 20] = [
         InvalidRequest,
         InvalidClient,
         InvalidGrant,
@@ -159,6 +165,7 @@ mod tests {
         InvalidRedirectUri,
         InvalidToken,
         UnsupportedTokenType,
+        InsufficientScope,
     ];
 
     #[test]

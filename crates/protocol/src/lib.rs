@@ -1,25 +1,39 @@
 //! OpenID Connect and OAuth 2.1 rules as plain Rust over typed requests.
-//! No I/O of its own: callers fetch from the store and pass values in.
+//! No I/O of its own: operations get a [`Ctx`] (store and signer traits,
+//! issuer, configuration, "now") and return typed results or a
+//! [`ProtocolError`].
 //!
-//! - [`OAuthError`]: the closed set of RFC 6749 / OIDC / RFC 7009 / RFC 7662
-//!   error codes, with `code()`, `status()`, `description()`, `may_redirect()`.
-//! - [`Client`]: a registered relying party, with its [`ClientSecretHash`]
-//!   (SHA-256, compared in constant time), [`TokenEndpointAuthMethod`],
-//!   [`GrantType`]s and [`IdTokenAlg`].
-//! - Newtypes parsed at the edge: [`ClientId`], [`RedirectUri`], [`Scope`],
-//!   [`ScopeSet`], [`CodeChallenge`], [`CodeVerifier`].
-//! - [`authorize`]: the authorization-request checks, one `check_*` per rule,
-//!   producing an [`authorize::AuthorizationRequest`] or an
-//!   [`authorize::AuthorizeError`] that knows whether it may be redirected.
+//! - [`OAuthError`]: the closed set of RFC error codes, with `code()`,
+//!   `status()`, `description()`, `may_redirect()`.
+//! - [`Client`] and the newtypes parsed at the edge ([`ClientId`],
+//!   [`RedirectUri`], [`Scope`], [`ScopeSet`], [`CodeChallenge`], [`CodeVerifier`]).
+//! - [`authorize`]: the authorization-request checks, one `check_*` per rule.
+//! - [`interaction`]: the seam with sign-in — what a request needs next
+//!   (login, consent, or the code) given the browser's [`Authentication`].
+//! - [`client_auth`]: client authentication at the token-side endpoints.
+//! - [`grants`]: the token endpoint, one module per grant type.
+//! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
+//! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
+//! - [`logout`]: RP-Initiated and Back-Channel Logout.
 
+pub mod access;
 pub mod authorize;
 mod client;
+pub mod client_auth;
+mod context;
 mod error;
+pub mod grants;
+pub mod interaction;
+pub mod logout;
 mod pkce;
 mod record;
+pub mod tokens;
 mod types;
 
 pub use client::{Client, ClientSecretHash, GrantType, IdTokenAlg, ModelError, TokenEndpointAuthMethod};
+pub use context::{Ctx, ProtocolConfig, ProtocolError};
 pub use error::OAuthError;
+pub use interaction::{Authentication, Step};
 pub use pkce::{CodeChallenge, CodeVerifier};
+pub use tokens::TokenResponse;
 pub use types::{ClientId, RedirectUri, Scope, ScopeSet};

@@ -35,6 +35,7 @@ impl Client {
                 .map(|u| url::Url::parse(u).map_err(|_| ModelError::RedirectUri))
                 .transpose()?,
             id_token_signed_response_alg: IdTokenAlg::parse(&r.id_token_signed_response_alg)?,
+            jwks: r.jwks.clone(),
             access_token_ttl_secs: u32::try_from(r.access_token_ttl_secs)
                 .map_err(|_| ModelError::Inconsistent("access_token_ttl out of range"))?,
             from_config: r.from_config,
@@ -61,6 +62,7 @@ impl Client {
             require_consent: self.require_consent,
             backchannel_logout_uri: self.backchannel_logout_uri.as_ref().map(|u| u.as_str().to_owned()),
             id_token_signed_response_alg: self.id_token_signed_response_alg.as_str().to_owned(),
+            jwks: self.jwks.clone(),
             access_token_ttl_secs: i64::from(self.access_token_ttl_secs),
             from_config: self.from_config,
             created_at: at,

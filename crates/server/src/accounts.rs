@@ -87,6 +87,8 @@ pub struct Swept {
     pub rate_limits: u64,
     /// Expired setup tokens.
     pub setup_tokens: u64,
+    /// Expired authorization requests, codes, refresh tokens, grants and JWT ids.
+    pub grants: u64,
 }
 
 /// Deletes what has expired at `now` (rows that would be refused anyway, so
@@ -103,6 +105,7 @@ pub async fn sweep_expired(
         sessions: store.delete_expired_sessions(now - idle, now - absolute).await?,
         rate_limits: store.delete_stale_rate_limits(now - window, now).await?,
         setup_tokens: store.delete_expired_setup_tokens(now).await?,
+        grants: store.delete_expired_grants(now).await?,
     })
 }
 

@@ -6,6 +6,7 @@
 //! it over HTTP; `main` only parses the command line and calls [`run`].
 
 mod accounts;
+pub mod backchannel;
 mod cli;
 mod clients;
 mod database;

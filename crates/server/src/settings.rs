@@ -118,6 +118,20 @@ impl Settings {
         self.smtp.validate()?;
         self.mail.validate()?;
         clients::validate(&self.clients)?;
+        for (i, c) in self.clients.iter().enumerate() {
+            if !self.keys.algorithms.contains(&c.id_token_signed_response_alg) {
+                return invalid(
+                    &format!("clients[{i}].id_token_signed_response_alg"),
+                    "is not one of keys.algorithms, so no key could sign its ID tokens",
+                );
+            }
+            if u64::from(c.access_token_ttl) > self.keys.max_token_lifetime_secs {
+                return invalid(
+                    &format!("clients[{i}].access_token_ttl"),
+                    "exceeds keys.max_token_lifetime_secs",
+                );
+            }
+        }
         Ok(())
     }
 

@@ -82,6 +82,7 @@ pub struct Application {
     setup_url: Option<String>,
     sweeper: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
     mail: Option<(portcullis_mailer::OutboxWorker, std::time::Duration)>,
+    backchannel: crate::backchannel::BackchannelWorker,
 }
 
 impl std::fmt::Debug for Application {
@@ -128,13 +129,23 @@ impl Application {
             &settings.keys.algorithms(),
             settings.keys.jwks_max_age_secs,
         ));
+        let protocol = Arc::new(protocol_config(settings));
         let state = web::Data::new(AppState {
             store: store.clone(),
             clock,
             issuer: settings.issuer.clone(),
             keys: keys.live(),
             publication,
+            protocol: protocol.clone(),
         });
+        let backchannel = crate::backchannel::BackchannelWorker::new(
+            store.clone(),
+            state.clock.clone(),
+            state.keys.clone(),
+            settings.issuer.clone(),
+            protocol,
+        )
+        .map_err(|e| StartupError::Clients(format!("cannot build the back-channel logout client: {e}")))?;
         let auth = web::Data::new(build_auth(settings, metrics.registry())?);
         let mail =
             crate::mail::build_worker(settings, store.clone(), state.clock.clone(), metrics.registry())
@@ -182,7 +193,18 @@ impl Application {
         .map_err(bind_err("metrics_listen", settings.metrics_listen))?
         .run();
 
-        Ok(Self { port, metrics_port, server, metrics_server, store, keys, setup_url, sweeper, mail })
+        Ok(Self {
+            port,
+            metrics_port,
+            server,
+            metrics_server,
+            store,
+            keys,
+            setup_url,
+            sweeper,
+            mail,
+            backchannel,
+        })
     }
 
     /// The bound public port.
@@ -223,6 +245,7 @@ impl Application {
         let handles = self.handles();
         let refresher = tokio::spawn(self.keys.clone().run());
         let sweeper = tokio::spawn(self.sweeper);
+        let backchannel = tokio::spawn(self.backchannel.run(std::time::Duration::from_secs(1)));
         let mailer = self.mail.map(|(worker, every)| worker.spawn(every));
         let servers = async { tokio::try_join!(self.server, self.metrics_server).map(|_| ()) };
         tokio::pin!(servers);
@@ -241,6 +264,7 @@ impl Application {
         };
         refresher.abort();
         sweeper.abort();
+        backchannel.abort();
         if let Some(mailer) = mailer {
             // Between two mails, so a mail the server accepted is marked sent.
             mailer.stop().await;
@@ -249,6 +273,28 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// The protocol's lifetimes: ID tokens and grants bounded by
+/// `keys.max_token_lifetime_secs` (a key must outlive what it signs);
+/// access tokens signed with ES256 when configured (cheapest), else the
+/// first configured algorithm.
+fn protocol_config(settings: &Settings) -> portcullis_protocol::ProtocolConfig {
+    let auth = &settings.auth;
+    let mut config = portcullis_protocol::ProtocolConfig::new(
+        time::Duration::seconds(auth.session_idle_timeout_secs.into()),
+        time::Duration::seconds(auth.session_absolute_timeout_secs.into()),
+    );
+    let max =
+        time::Duration::seconds(i64::try_from(settings.keys.max_token_lifetime_secs).unwrap_or(i64::MAX));
+    config.id_token_ttl = config.id_token_ttl.min(max);
+    let algorithms = settings.keys.algorithms();
+    if !algorithms.contains(&portcullis_keys::Algorithm::Es256)
+        && let Some(first) = algorithms.first()
+    {
+        config.access_token_alg = *first;
+    }
+    config
 }
 
 /// Resolves at the first SIGTERM or SIGINT.

@@ -10,12 +10,13 @@ use crate::{PgStore, backend_err};
 
 const COLUMNS: &str = "client_id, name, client_secret_sha256, redirect_uris, post_logout_redirect_uris, \
                        grant_types, token_endpoint_auth_method, scopes, require_consent, backchannel_logout_uri, \
-                       id_token_signed_response_alg, access_token_ttl_secs, from_config, created_at, updated_at";
+                       jwks, id_token_signed_response_alg, access_token_ttl_secs, from_config, created_at, updated_at";
 
 const INSERT: &str = "INSERT INTO clients (client_id, name, client_secret_sha256, redirect_uris, \
                       post_logout_redirect_uris, grant_types, token_endpoint_auth_method, scopes, require_consent, \
-                      backchannel_logout_uri, id_token_signed_response_alg, access_token_ttl_secs, from_config, \
-                      created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)";
+                      backchannel_logout_uri, jwks, id_token_signed_response_alg, access_token_ttl_secs, \
+                      from_config, created_at, updated_at) \
+                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
 
 fn record(row: &PgRow) -> ClientRecord {
     ClientRecord {
@@ -29,6 +30,7 @@ fn record(row: &PgRow) -> ClientRecord {
         scopes: row.get("scopes"),
         require_consent: row.get("require_consent"),
         backchannel_logout_uri: row.get("backchannel_logout_uri"),
+        jwks: row.get("jwks"),
         id_token_signed_response_alg: row.get("id_token_signed_response_alg"),
         access_token_ttl_secs: row.get("access_token_ttl_secs"),
         from_config: row.get("from_config"),
@@ -52,6 +54,7 @@ fn bind_all<'q>(
         .bind(c.scopes.clone())
         .bind(c.require_consent)
         .bind(c.backchannel_logout_uri.clone())
+        .bind(c.jwks.clone())
         .bind(c.id_token_signed_response_alg.clone())
         .bind(c.access_token_ttl_secs)
         .bind(c.from_config)
@@ -73,6 +76,7 @@ impl ClientRepo for PgStore {
                post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types,
                token_endpoint_auth_method = excluded.token_endpoint_auth_method, scopes = excluded.scopes,
                require_consent = excluded.require_consent, backchannel_logout_uri = excluded.backchannel_logout_uri,
+               jwks = excluded.jwks,
                id_token_signed_response_alg = excluded.id_token_signed_response_alg,
                access_token_ttl_secs = excluded.access_token_ttl_secs, from_config = excluded.from_config,
                updated_at = excluded.updated_at"

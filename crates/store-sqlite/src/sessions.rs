@@ -1,7 +1,7 @@
 use async_trait::async_trait;
 use portcullis_store::{Session, SessionRepo, StoreError};
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -15,12 +15,39 @@ fn instant(secs: i64, what: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs).map_err(|_| corrupt(what))
 }
 
+const COLUMNS: &str =
+    "id_hash, sid, csrf_token, user_id, auth_time, amr, acr, ip, user_agent, created_at, last_seen_at";
+
+async fn insert(conn: &mut SqliteConnection, s: &Session) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO sessions (id_hash, sid, csrf_token, user_id, auth_time, amr, acr, ip, user_agent,
+                               created_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&s.id_hash)
+    .bind(&s.sid)
+    .bind(&s.csrf_token)
+    .bind(s.user_id.map(|u| u.to_string()))
+    .bind(s.auth_time.map(OffsetDateTime::unix_timestamp))
+    .bind(serde_json::Value::from(s.amr.clone()).to_string())
+    .bind(&s.acr)
+    .bind(&s.ip)
+    .bind(&s.user_agent)
+    .bind(s.created_at.unix_timestamp())
+    .bind(s.last_seen_at.unix_timestamp())
+    .execute(&mut *conn)
+    .await
+    .map_err(backend_err)?;
+    Ok(())
+}
+
 fn session(row: &SqliteRow) -> Result<Session, StoreError> {
     let user_id: Option<String> = row.get("user_id");
     let auth_time: Option<i64> = row.get("auth_time");
     let amr: String = row.get("amr");
     Ok(Session {
         id_hash: row.get("id_hash"),
+        sid: row.get("sid"),
         csrf_token: row.get("csrf_token"),
         user_id: user_id.map(|u| u.parse()).transpose().map_err(|_| corrupt("user_id"))?,
         auth_time: auth_time.map(|t| instant(t, "auth_time")).transpose()?,
@@ -36,37 +63,39 @@ fn session(row: &SqliteRow) -> Result<Session, StoreError> {
 #[async_trait]
 impl SessionRepo for SqliteStore {
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO sessions (id_hash, csrf_token, user_id, auth_time, amr, acr, ip, user_agent,
-                                   created_at, last_seen_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&s.id_hash)
-        .bind(&s.csrf_token)
-        .bind(s.user_id.map(|u| u.to_string()))
-        .bind(s.auth_time.map(OffsetDateTime::unix_timestamp))
-        .bind(serde_json::Value::from(s.amr.clone()).to_string())
-        .bind(&s.acr)
-        .bind(&s.ip)
-        .bind(&s.user_agent)
-        .bind(s.created_at.unix_timestamp())
-        .bind(s.last_seen_at.unix_timestamp())
-        .execute(self.pool())
-        .await
-        .map_err(backend_err)?;
-        Ok(())
+        let mut conn = self.pool().acquire().await.map_err(backend_err)?;
+        insert(&mut conn, s).await
     }
 
     async fn find_session(&self, id_hash: &str) -> Result<Option<Session>, StoreError> {
-        let row = sqlx::query(
-            "SELECT id_hash, csrf_token, user_id, auth_time, amr, acr, ip, user_agent, created_at, last_seen_at
-             FROM sessions WHERE id_hash = ?",
-        )
-        .bind(id_hash)
-        .fetch_optional(self.pool())
-        .await
-        .map_err(backend_err)?;
+        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE id_hash = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id_hash)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend_err)?;
         row.as_ref().map(session).transpose()
+    }
+
+    async fn find_session_by_sid(&self, sid: &str) -> Result<Option<Session>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM sessions WHERE sid = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(sid)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend_err)?;
+        row.as_ref().map(session).transpose()
+    }
+
+    async fn replace_session(&self, old_id_hash: &str, new: &Session) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)?;
+        sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
+            .bind(old_id_hash)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        insert(&mut tx, new).await?;
+        tx.commit().await.map_err(backend_err)
     }
 
     async fn touch_session(&self, id_hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {

@@ -29,6 +29,8 @@ pub struct ClientRecord {
     pub require_consent: bool,
     /// Where Back-Channel Logout tokens go.
     pub backchannel_logout_uri: Option<String>,
+    /// The client's public keys (a JWKS document, JSON) for `private_key_jwt`.
+    pub jwks: Option<String>,
     /// ID token signing algorithm (`RS256`, `ES256`, `EdDSA`).
     pub id_token_signed_response_alg: String,
     /// Access token lifetime in seconds.

@@ -9,6 +9,7 @@
 mod audit;
 mod clients;
 mod error;
+mod grants;
 mod keys;
 mod migrations;
 mod outbox;
@@ -20,6 +21,9 @@ mod users;
 pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use clients::{ClientRecord, ClientRepo};
 pub use error::StoreError;
+pub use grants::{
+    AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow,
+};
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
 pub use outbox::{MailStatus, NewMail, OutboxMail, OutboxRepo, OutboxStats};
@@ -61,6 +65,7 @@ impl fmt::Display for Backend {
 pub trait Store:
     AuditRepo
     + ClientRepo
+    + GrantRepo
     + SigningKeyRepo
     + UserRepo
     + SessionRepo

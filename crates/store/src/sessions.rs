@@ -13,6 +13,9 @@ use crate::StoreError;
 pub struct Session {
     /// SHA-256 of the cookie value, hex.
     pub id_hash: String,
+    /// The public session id (`sid` in tokens). Unlike the cookie value it
+    /// is not a secret, and it survives re-authentication of the same user.
+    pub sid: String,
     /// The synchronizer CSRF token of this session.
     pub csrf_token: String,
     /// The signed-in user, if any.
@@ -36,6 +39,7 @@ pub struct Session {
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Session")
+            .field("sid", &self.sid)
             .field("user_id", &self.user_id)
             .field("amr", &self.amr)
             .field("created_at", &self.created_at)
@@ -51,6 +55,13 @@ pub trait SessionRepo {
 
     /// The session with this id hash, if any (expiry is the caller's rule).
     async fn find_session(&self, id_hash: &str) -> Result<Option<Session>, StoreError>;
+
+    /// The session with this public id, if any.
+    async fn find_session_by_sid(&self, sid: &str) -> Result<Option<Session>, StoreError>;
+
+    /// Replaces the session `old_id_hash` (if it still exists) by `new`, in
+    /// one transaction: how a session id is rotated at sign-in.
+    async fn replace_session(&self, old_id_hash: &str, new: &Session) -> Result<(), StoreError>;
 
     /// Records a use of the session.
     async fn touch_session(&self, id_hash: &str, at: OffsetDateTime) -> Result<(), StoreError>;

@@ -28,6 +28,7 @@ mod tests {
         let at = OffsetDateTime::UNIX_EPOCH;
         Session {
             id_hash: "h".into(),
+            sid: "s".into(),
             csrf_token: token.into(),
             user_id: None,
             auth_time: None,

@@ -10,6 +10,22 @@ use actix_web::middleware::Next;
 pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
+/// The CSP of a page whose form ends in a redirect to `target` (a verified
+/// redirect URI): browsers apply `form-action` to the whole redirect chain
+/// of the submission, so the target's origin (or scheme, for native apps)
+/// must be allowed too.
+pub(crate) fn csp_allowing_redirect_to(target: &url::Url) -> Option<HeaderValue> {
+    let source = match target.origin() {
+        url::Origin::Tuple(..) => target.origin().ascii_serialization(),
+        url::Origin::Opaque(_) => format!("{}:", target.scheme()),
+    };
+    if source.bytes().any(|b| b == b';' || b == b',' || b.is_ascii_whitespace() || b == b'\'') {
+        return None;
+    }
+    let csp = CONTENT_SECURITY_POLICY.replace("form-action 'self'", &format!("form-action 'self' {source}"));
+    HeaderValue::from_str(&csp).ok()
+}
+
 /// Middleware: CSP, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`,
 /// `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless
 /// the handler chose a caching policy (static files).
@@ -19,7 +35,11 @@ pub async fn security_headers(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
-    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    // A page that resumes an authorization request widens `form-action` to
+    // the verified redirect URI (see `csp_allowing_redirect_to`); all others get the default.
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    }
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));

@@ -48,6 +48,8 @@ pub struct AppState {
     pub keys: Arc<portcullis_keys::LiveKeys>,
     /// The discovery documents and JWKS caching, rendered at start.
     pub publication: Arc<Publication>,
+    /// Protocol lifetimes and choices.
+    pub protocol: Arc<portcullis_protocol::ProtocolConfig>,
 }
 
 /// Mounts the public routes.

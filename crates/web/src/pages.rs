@@ -10,6 +10,10 @@ use askama::Template;
 #[template(path = "pages/login.html")]
 pub(crate) struct LoginPage<'a> {
     pub(crate) csrf_token: &'a str,
+    /// The pending authorization request this sign-in resumes, if any.
+    pub(crate) request: &'a str,
+    /// The username to prefill (`login_hint`, or what was typed).
+    pub(crate) username: &'a str,
     pub(crate) message: Option<&'a str>,
     pub(crate) notice: Option<&'a str>,
 }
@@ -25,6 +29,33 @@ pub(crate) struct LandingPage<'a> {
 #[template(path = "pages/logout.html")]
 pub(crate) struct LogoutPage<'a> {
     pub(crate) csrf_token: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/consent.html")]
+pub(crate) struct ConsentPage<'a> {
+    pub(crate) csrf_token: &'a str,
+    pub(crate) request: &'a str,
+    pub(crate) client_name: &'a str,
+    pub(crate) scopes: &'a [String],
+}
+
+#[derive(Template)]
+#[template(path = "pages/end_session.html")]
+pub(crate) struct EndSessionPage<'a> {
+    pub(crate) csrf_token: &'a str,
+    pub(crate) client_name: Option<&'a str>,
+    pub(crate) notice: Option<&'a str>,
+    pub(crate) id_token_hint: &'a str,
+    pub(crate) post_logout_redirect_uri: &'a str,
+    pub(crate) state: &'a str,
+    pub(crate) client_id: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/signed_out.html")]
+pub(crate) struct SignedOutPage<'a> {
+    pub(crate) client_name: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -64,6 +95,13 @@ pub enum PageError {
     /// The setup link is unknown, used or expired.
     #[error("invalid setup link")]
     SetupLink,
+    /// An authorization request refused before its redirect URI was
+    /// verified (so shown here, never redirected); a fixed description.
+    #[error("authorization request refused: {0}")]
+    Protocol(&'static str),
+    /// The pending authorization request is unknown or expired.
+    #[error("authorization request expired")]
+    RequestExpired,
     /// Something failed on our side (logged, not shown).
     #[error("internal error: {0}")]
     Internal(String),
@@ -72,6 +110,15 @@ pub enum PageError {
 impl From<portcullis_store::StoreError> for PageError {
     fn from(e: portcullis_store::StoreError) -> Self {
         Self::Internal(e.to_string())
+    }
+}
+
+impl From<portcullis_protocol::ProtocolError> for PageError {
+    fn from(e: portcullis_protocol::ProtocolError) -> Self {
+        match e {
+            portcullis_protocol::ProtocolError::Rejected { description, .. } => Self::Protocol(description),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
@@ -85,7 +132,7 @@ impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Csrf | Self::SetupLink => StatusCode::FORBIDDEN,
-            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::BadRequest(_) | Self::Protocol(_) | Self::RequestExpired => StatusCode::BAD_REQUEST,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -97,6 +144,11 @@ impl ResponseError for PageError {
                 "This form has expired or did not come from this site. Go back, reload the page and try again.",
             ),
             Self::BadRequest(_) => ("Bad request", "The request could not be understood."),
+            Self::Protocol(description) => ("Sign-in request refused", *description),
+            Self::RequestExpired => (
+                "Sign-in request expired",
+                "This sign-in request is unknown or has expired. Go back to the application and start again.",
+            ),
             Self::SetupLink => {
                 ("Setup link not valid", "This setup link is unknown, already used or expired.")
             }

@@ -75,12 +75,7 @@ pub(crate) enum Principal<'a> {
     User(&'a User, &'a [&'a str]),
 }
 
-/// Creates a session with a NEW random id; returns it and the cookie value.
-pub(crate) async fn start(
-    state: &AppState,
-    principal: Principal<'_>,
-    request: &RequestInfo,
-) -> Result<(Session, String), StoreError> {
+fn new_session(state: &AppState, principal: Principal<'_>, request: &RequestInfo) -> (Session, String) {
     let raw = hex::encode(portcullis_core::random::bytes::<32>());
     let now = state.clock.now();
     let (user_id, auth_time, amr) = match principal {
@@ -91,6 +86,7 @@ pub(crate) async fn start(
     };
     let session = Session {
         id_hash: hash_id(&raw),
+        sid: portcullis_core::random::hex_id(),
         csrf_token: csrf::new_token(),
         user_id,
         auth_time,
@@ -101,8 +97,53 @@ pub(crate) async fn start(
         created_at: now,
         last_seen_at: now,
     };
+    (session, raw)
+}
+
+/// Creates a session with a NEW random id; returns it and the cookie value.
+pub(crate) async fn start(
+    state: &AppState,
+    principal: Principal<'_>,
+    request: &RequestInfo,
+) -> Result<(Session, String), StoreError> {
+    let (session, raw) = new_session(state, principal, request);
     state.store.create_session(&session).await?;
     Ok((session, raw))
+}
+
+/// Signs `user` in on this browser, replacing `previous` with a session
+/// under a NEW id (fixation defence). Re-authenticating the same user keeps
+/// the public `sid`, so the tokens of their other applications live on; a
+/// different user's session is ended properly (back-channel logout included).
+pub(crate) async fn sign_in(
+    state: &AppState,
+    previous: &Session,
+    user: &User,
+    amr: &[&str],
+    request: &RequestInfo,
+) -> Result<(Session, String), StoreError> {
+    let (mut session, raw) = new_session(state, Principal::User(user, amr), request);
+    if previous.user_id == Some(user.id) {
+        session.sid.clone_from(&previous.sid);
+        state.store.replace_session(&previous.id_hash, &session).await?;
+    } else {
+        if previous.user_id.is_some() {
+            state.store.end_session(&previous.id_hash, state.clock.now()).await?;
+        }
+        state.store.replace_session(&previous.id_hash, &session).await?;
+    }
+    Ok((session, raw))
+}
+
+/// What the protocol needs to know about a signed-in session.
+pub(crate) fn authentication(session: &Session) -> Option<portcullis_protocol::Authentication> {
+    Some(portcullis_protocol::Authentication {
+        user_id: session.user_id?,
+        sid: session.sid.clone(),
+        auth_time: session.auth_time?,
+        amr: session.amr.clone(),
+        acr: session.acr.clone(),
+    })
 }
 
 /// The browser's session, or a new anonymous one (with the cookie to set).

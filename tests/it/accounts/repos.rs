@@ -61,6 +61,7 @@ async fn sessions_round_trip_and_end(backend: Backend) {
     let at = datetime!(2026-02-01 08:00 UTC);
     let session = Session {
         id_hash: "h1".into(),
+        sid: "sid-1".into(),
         csrf_token: "c1".into(),
         user_id: Some(user.id),
         auth_time: Some(at),
@@ -74,6 +75,7 @@ async fn sessions_round_trip_and_end(backend: Backend) {
     store.create_session(&session).await.expect("create");
     let anonymous = Session {
         id_hash: "h2".into(),
+        sid: "sid-2".into(),
         user_id: None,
         auth_time: None,
         amr: vec![],
@@ -100,6 +102,7 @@ async fn expired_rows_are_swept(backend: Backend) {
     let t0 = datetime!(2026-02-01 08:00 UTC);
     let session = |id: &str, created_at, last_seen_at| Session {
         id_hash: id.into(),
+        sid: format!("sid-{id}"),
         csrf_token: "c".into(),
         user_id: None,
         auth_time: None,

@@ -16,6 +16,7 @@ fn record(client_id: &str) -> ClientRecord {
         scopes: vec!["openid".into(), "email".into()],
         require_consent: true,
         backchannel_logout_uri: Some("https://rp.example/bcl".into()),
+        jwks: Some(r#"{"keys":[]}"#.into()),
         id_token_signed_response_alg: "RS256".into(),
         access_token_ttl_secs: 300,
         from_config: false,
@@ -47,6 +48,7 @@ async fn public_clients_store_no_secret_and_empty_lists(backend: Backend) {
         client_secret_sha256: None,
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
+        jwks: None,
         token_endpoint_auth_method: "none".into(),
         ..record("native")
     };
@@ -55,6 +57,7 @@ async fn public_clients_store_no_secret_and_empty_lists(backend: Backend) {
     assert_eq!(found.client_secret_sha256, None);
     assert!(found.post_logout_redirect_uris.is_empty());
     assert_eq!(found.backchannel_logout_uri, None);
+    assert_eq!(found.jwks, None);
 }
 
 async fn upsert_replaces_fields_but_keeps_created_at(backend: Backend) {
@@ -64,6 +67,7 @@ async fn upsert_replaces_fields_but_keeps_created_at(backend: Backend) {
         name: "Renamed".into(),
         redirect_uris: vec!["https://rp.example/new".into()],
         scopes: vec!["openid".into()],
+        jwks: None,
         from_config: true,
         created_at: datetime!(2026-04-01 00:00 UTC),
         updated_at: datetime!(2026-04-01 00:00 UTC),
@@ -74,6 +78,7 @@ async fn upsert_replaces_fields_but_keeps_created_at(backend: Backend) {
     assert_eq!(found.name, "Renamed");
     assert_eq!(found.redirect_uris, ["https://rp.example/new"]);
     assert_eq!(found.scopes, ["openid"]);
+    assert_eq!(found.jwks, None, "jwks replaced too");
     assert!(found.from_config);
     assert_eq!(found.created_at, datetime!(2026-03-01 10:00 UTC));
     assert_eq!(found.updated_at, datetime!(2026-04-01 00:00 UTC));

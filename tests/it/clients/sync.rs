@@ -19,6 +19,7 @@ fn declared(name: &str) -> ClientSettings {
         backchannel_logout_uri: None,
         id_token_signed_response_alg: "ES256".into(),
         access_token_ttl: 120,
+        jwks: None,
     }
 }
 

@@ -16,8 +16,10 @@ pub use checks::{
 
 use crate::{Client, ClientId, CodeChallenge, OAuthError, RedirectUri, ScopeSet};
 
-/// The raw query or form parameters of `/authorize`, as received.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The raw query or form parameters of `/authorize`, as received. Also what
+/// a pending request stores: resuming it re-runs [`validate`], so a client
+/// changed or removed meanwhile is noticed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AuthorizeParams {
     /// `client_id`.
     pub client_id: Option<String>,

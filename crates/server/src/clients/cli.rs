@@ -101,6 +101,7 @@ fn build(args: AddArgs) -> anyhow::Result<(Client, Option<String>)> {
         require_consent: !args.no_consent,
         backchannel_logout_uri: None,
         id_token_signed_response_alg: IdTokenAlg::default(),
+        jwks: None,
         access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
         from_config: false,
     };

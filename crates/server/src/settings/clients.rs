@@ -51,6 +51,9 @@ pub struct ClientSettings {
     /// Access token lifetime in seconds (default 300).
     #[serde(default = "default_ttl")]
     pub access_token_ttl: u32,
+    /// The client's public keys as a JWKS document (JSON text), for `private_key_jwt`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<String>,
 }
 
 fn default_grants() -> Vec<String> {
@@ -100,6 +103,7 @@ impl ClientSettings {
                 .map(|u| url::Url::parse(u).map_err(|_| ModelError::RedirectUri))
                 .transpose()?,
             id_token_signed_response_alg: IdTokenAlg::parse(&self.id_token_signed_response_alg)?,
+            jwks: self.jwks.clone(),
             access_token_ttl_secs: self.access_token_ttl,
             from_config: true,
         };

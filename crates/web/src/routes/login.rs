@@ -1,14 +1,16 @@
 //! `/login`: the password sign-in page and its form.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{LOCATION, RETRY_AFTER};
+use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION, RETRY_AFTER};
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_authn::{Password, SignIn, SignInOutcome, sign_in};
 use serde::Deserialize;
 
+use super::oidc::authorize::load_pending;
 use crate::client::request_info;
+use crate::headers::csp_allowing_redirect_to;
 use crate::pages::{LoginPage, PageError, render};
-use crate::session::{self, Principal};
+use crate::session;
 use crate::{AppState, Auth, csrf};
 
 /// The one message for an unknown user, a wrong password and a disabled account.
@@ -24,6 +26,45 @@ pub(crate) struct LoginForm {
     username: String,
     #[serde(default)]
     password: String,
+    /// The pending authorization request to resume after sign-in.
+    #[serde(default)]
+    request: String,
+}
+
+/// `GET /login` query: `?request=…` when an authorization request waits,
+/// `?setup=done` after the first administrator was created.
+#[derive(Deserialize)]
+pub(crate) struct LoginQuery {
+    #[serde(default)]
+    request: String,
+    #[serde(default)]
+    setup: String,
+}
+
+/// The pending request's redirect URI (for the CSP) and `login_hint`, when
+/// `request` names a live one. Unknown ids are ignored: the form still
+/// signs in, and resuming then reports the expiry.
+async fn pending(state: &AppState, request: &str) -> (String, Option<url::Url>, String) {
+    if request.is_empty() {
+        return (String::new(), None, String::new());
+    }
+    match load_pending(state, request).await {
+        Ok(p) => (p.id, Some(p.request.redirect_uri.url().clone()), p.request.login_hint.unwrap_or_default()),
+        Err(_) => (String::new(), None, String::new()),
+    }
+}
+
+/// Renders the form with the CSP widened to the pending request's redirect URI.
+fn login_page(
+    status: StatusCode,
+    page: &LoginPage<'_>,
+    redirect: Option<&url::Url>,
+) -> Result<HttpResponse, PageError> {
+    let mut res = render(status, page)?;
+    if let Some(csp) = redirect.and_then(csp_allowing_redirect_to) {
+        res.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(res)
 }
 
 /// `GET /login`: the form, bound to the browser's (possibly new, anonymous) session.
@@ -31,16 +72,20 @@ pub(crate) async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let info = request_info(&req, &auth.trusted_proxies);
     let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
-    let notice = req
-        .query_string()
-        .split('&')
-        .any(|p| p == "setup=done")
-        .then_some("The administrator account is ready. Sign in with it.");
-    let page = LoginPage { csrf_token: &session.csrf_token, message: None, notice };
-    let mut res = render(StatusCode::OK, &page)?;
+    let notice = (query.setup == "done").then_some("The administrator account is ready. Sign in with it.");
+    let (request, redirect, hint) = pending(&state, &query.request).await;
+    let page = LoginPage {
+        csrf_token: &session.csrf_token,
+        request: &request,
+        username: &hint,
+        message: None,
+        notice,
+    };
+    let mut res = login_page(StatusCode::OK, &page, redirect.as_ref())?;
     if let Some(cookie) = cookie {
         res.add_cookie(&cookie).map_err(|e| PageError::Internal(e.to_string()))?;
     }
@@ -69,19 +114,27 @@ pub(crate) async fn submit(
     };
     let outcome = sign_in(ctx, &form.username, Password::new(form.password), &info).await?;
     auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
+    let (request, redirect, _) = pending(&state, &form.request).await;
+    let page = |message| LoginPage {
+        csrf_token: &session.csrf_token,
+        request: &request,
+        username: &form.username,
+        message: Some(message),
+        notice: None,
+    };
     match outcome {
         SignInOutcome::Success(user) => {
-            state.store.delete_session(&session.id_hash).await?;
-            let (_, raw) = session::start(&state, Principal::User(&user, &["pwd"]), &info).await?;
-            Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/")).cookie(session::cookie(raw)).finish())
+            let (_, raw) = session::sign_in(&state, &session, &user, &["pwd"], &info).await?;
+            let next = if request.is_empty() {
+                "/".to_owned()
+            } else {
+                format!("/authorize/resume?request={request}")
+            };
+            Ok(HttpResponse::SeeOther().insert_header((LOCATION, next)).cookie(session::cookie(raw)).finish())
         }
-        SignInOutcome::Failed => render(
-            StatusCode::OK,
-            &LoginPage { csrf_token: &session.csrf_token, message: Some(FAILED), notice: None },
-        ),
+        SignInOutcome::Failed => login_page(StatusCode::OK, &page(FAILED), redirect.as_ref()),
         SignInOutcome::Refused { until } => {
-            let page = LoginPage { csrf_token: &session.csrf_token, message: Some(REFUSED), notice: None };
-            let mut res = render(StatusCode::TOO_MANY_REQUESTS, &page)?;
+            let mut res = login_page(StatusCode::TOO_MANY_REQUESTS, &page(REFUSED), redirect.as_ref())?;
             let wait = (until - state.clock.now()).whole_seconds().max(1);
             if let Ok(value) = wait.to_string().parse() {
                 res.headers_mut().insert(RETRY_AFTER, value);

@@ -45,7 +45,7 @@ pub(crate) async fn submit(
     let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
         return Err(PageError::Csrf);
     };
-    state.store.delete_session(&session.id_hash).await?;
+    state.store.end_session(&session.id_hash, state.clock.now()).await?;
     if let Some(user_id) = session.user_id {
         let info = request_info(&req, &auth.trusted_proxies);
         let now = state.clock.now();

@@ -1,0 +1,189 @@
+//! Using tokens: checking a bearer access token (signature, type, issuer,
+//! expiry, revocation, and — tokens being session-backed — its grant and
+//! browser session), the UserInfo response (OIDC Core §5.3), introspection
+//! (RFC 7662) and revocation (RFC 7009).
+
+use portcullis_store::{GrantRow, User};
+use serde_json::{Map, Value, json};
+
+use crate::client_auth::load_client;
+use crate::context::{Ctx, ProtocolError, reject};
+use crate::grants::grant_usable;
+use crate::tokens::{ACCESS_TOKEN_TYP, GRANT_CLAIM, secret_hash, unix, user_claims};
+use crate::{Client, OAuthError, ScopeSet};
+
+/// A valid access token, with what it is bound to.
+#[derive(Debug, Clone)]
+pub struct ValidAccessToken {
+    /// The verified claims.
+    pub claims: Map<String, Value>,
+    /// The scopes it carries.
+    pub scopes: ScopeSet,
+    /// The grant it came from (user-bound tokens).
+    pub grant: Option<GrantRow>,
+    /// The grant's user (user-bound tokens).
+    pub user: Option<User>,
+}
+
+/// The key under which a revoked access token's `jti` is recorded.
+fn revoked_key(jti: &str) -> String {
+    format!("revoked:{jti}")
+}
+
+fn invalid<T>(description: &'static str) -> Result<T, ProtocolError> {
+    reject(OAuthError::InvalidToken, description)
+}
+
+/// Checks a bearer access token; `invalid_token` for anything wrong.
+pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAccessToken, ProtocolError> {
+    let Ok(verified) = ctx.keys.verify_jwt(token) else {
+        return invalid("the token is not ours or is malformed");
+    };
+    if verified.typ.as_deref().map(str::to_ascii_lowercase).as_deref() != Some(ACCESS_TOKEN_TYP) {
+        return invalid("not an access token");
+    }
+    let claims = verified.claims;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    if text("iss") != Some(ctx.issuer.as_str()) {
+        return invalid("the token is not ours");
+    }
+    let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
+    if exp <= unix(ctx.now) {
+        return invalid("the token expired");
+    }
+    let Some(jti) = text("jti") else { return invalid("the token has no jti") };
+    if ctx.store.jti_recorded(&revoked_key(jti), ctx.now).await? {
+        return invalid("the token was revoked");
+    }
+    let scopes = ScopeSet::parse(text("scope").unwrap_or("")).unwrap_or_default();
+    let (grant, user) = match text(GRANT_CLAIM) {
+        None => (None, None),
+        Some(gid) => {
+            let Some(grant) = ctx.store.find_grant(gid).await? else { return invalid("the grant is gone") };
+            if !grant_usable(ctx, &grant).await? {
+                return invalid("the grant was revoked or its session ended");
+            }
+            let user = ctx.store.find_user(grant.user_id).await?.filter(|u| !u.disabled);
+            let Some(user) = user else { return invalid("the user is disabled") };
+            (Some(grant), Some(user))
+        }
+    };
+    Ok(ValidAccessToken { claims, scopes, grant, user })
+}
+
+/// The UserInfo claims for a valid token: `sub` and what its scopes release.
+/// Client-credentials tokens (no user) and tokens without `openid` are refused.
+pub fn userinfo(token: &ValidAccessToken) -> Result<Map<String, Value>, ProtocolError> {
+    let Some(user) = &token.user else { return invalid("the token has no user") };
+    if !token.scopes.is_oidc() {
+        return reject(OAuthError::InsufficientScope, "the token lacks the openid scope");
+    }
+    let mut claims = user_claims(user, &token.scopes);
+    claims.insert("sub".into(), json!(user.id.to_string()));
+    Ok(claims)
+}
+
+/// `{"active": false}`.
+pub fn inactive() -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("active".into(), json!(false));
+    m
+}
+
+/// Introspects `token` for the authenticated `caller` (RFC 7662 §2.2).
+/// Access tokens may be introspected by any confidential client (resource
+/// servers); refresh tokens only by the client they were issued to.
+pub async fn introspect(
+    ctx: &Ctx<'_>,
+    caller: &Client,
+    token: &str,
+) -> Result<Map<String, Value>, ProtocolError> {
+    if token.split('.').count() == 3 {
+        return match check_access_token(ctx, token).await {
+            Ok(valid) => Ok(active_access(valid)),
+            Err(ProtocolError::Rejected { .. }) => Ok(inactive()),
+            Err(e) => Err(e),
+        };
+    }
+    let Some((row, grant)) = ctx.store.find_refresh_token(&secret_hash(token)).await? else {
+        return Ok(inactive());
+    };
+    let live = row.client_id == caller.client_id.as_str()
+        && row.rotated_at.is_none()
+        && ctx.now < row.expires_at
+        && grant_usable(ctx, &grant).await?;
+    if !live {
+        return Ok(inactive());
+    }
+    let mut m = Map::new();
+    m.insert("active".into(), json!(true));
+    m.insert("token_type".into(), json!("refresh_token"));
+    m.insert("client_id".into(), json!(row.client_id));
+    m.insert("scope".into(), json!(row.scopes.join(" ")));
+    m.insert("sub".into(), json!(grant.user_id.to_string()));
+    m.insert("iss".into(), json!(ctx.issuer.as_str()));
+    m.insert("iat".into(), json!(unix(row.created_at)));
+    m.insert("exp".into(), json!(unix(row.expires_at)));
+    if let Some(sid) = &grant.sid {
+        m.insert("sid".into(), json!(sid));
+    }
+    if let Some(user) = ctx.store.find_user(grant.user_id).await? {
+        m.insert("username".into(), json!(user.username));
+    }
+    Ok(m)
+}
+
+fn active_access(valid: ValidAccessToken) -> Map<String, Value> {
+    let mut m = Map::new();
+    m.insert("active".into(), json!(true));
+    m.insert("token_type".into(), json!("Bearer"));
+    for name in
+        ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "sid", "auth_time", "acr", "amr"]
+    {
+        if let Some(v) = valid.claims.get(name) {
+            m.insert(name.into(), v.clone());
+        }
+    }
+    if let Some(user) = &valid.user {
+        m.insert("username".into(), json!(user.username));
+    }
+    m
+}
+
+/// Revokes `token` for the authenticated `caller` (RFC 7009 §2.1): a refresh
+/// token revokes its whole grant (and so the access tokens issued from it);
+/// an access token is recorded as revoked until it expires. Tokens that are
+/// unknown, invalid or another client's are ignored (the answer is 200 all the same).
+pub async fn revoke(ctx: &Ctx<'_>, caller: &Client, token: &str) -> Result<(), ProtocolError> {
+    if token.split('.').count() == 3 {
+        let Ok(verified) = ctx.keys.verify_jwt(token) else { return Ok(()) };
+        let claims = &verified.claims;
+        let text = |name: &str| claims.get(name).and_then(Value::as_str);
+        if text("client_id") != Some(caller.client_id.as_str()) || text("iss") != Some(ctx.issuer.as_str()) {
+            return Ok(());
+        }
+        let (Some(jti), Some(exp)) = (text("jti"), claims.get("exp").and_then(Value::as_i64)) else {
+            return Ok(());
+        };
+        if exp > unix(ctx.now) {
+            let until = time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(ctx.now);
+            ctx.store.record_jti(&revoked_key(jti), ctx.now, until).await?;
+        }
+        return Ok(());
+    }
+    if let Some((row, _)) = ctx.store.find_refresh_token(&secret_hash(token)).await?
+        && row.client_id == caller.client_id.as_str()
+    {
+        ctx.store.revoke_grant(&row.grant_id, ctx.now).await?;
+    }
+    Ok(())
+}
+
+/// Loads the client named by `client_id` for pages (consent, logout).
+pub async fn client_for_page(ctx: &Ctx<'_>, id: &str) -> Result<Option<Client>, ProtocolError> {
+    match load_client(ctx, id).await {
+        Ok(c) => Ok(Some(c)),
+        Err(ProtocolError::Rejected { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}

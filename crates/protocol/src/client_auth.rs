@@ -1,0 +1,190 @@
+//! Client authentication at the token, introspection and revocation
+//! endpoints: `client_secret_basic`, `client_secret_post`, `private_key_jwt`
+//! (RFC 7523, `jti` replay-checked) and `none` for public clients. Exactly
+//! one method per request, and only the one the client registered.
+
+use portcullis_keys::ClientKeys;
+use serde_json::Value;
+
+use crate::context::{Ctx, ProtocolError, reject};
+use crate::{Client, ClientId, OAuthError, TokenEndpointAuthMethod};
+
+/// The assertion type of `private_key_jwt` (RFC 7523 §2.2).
+pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// Assertions may not claim to live longer than this (they are single use).
+const MAX_ASSERTION_LIFETIME_SECS: i64 = 600;
+
+/// The credentials a request carried, as received.
+#[derive(Debug, Clone, Default)]
+pub struct ClientCredentials {
+    /// From `Authorization: Basic`: (id, secret), already form-decoded.
+    pub basic: Option<(String, String)>,
+    /// `client_id` in the body.
+    pub client_id: Option<String>,
+    /// `client_secret` in the body.
+    pub client_secret: Option<String>,
+    /// `client_assertion_type`.
+    pub client_assertion_type: Option<String>,
+    /// `client_assertion`.
+    pub client_assertion: Option<String>,
+}
+
+/// A failed client authentication: `invalid_client` (401, with
+/// `WWW-Authenticate: Basic` when the client tried Basic) or a malformed
+/// request.
+#[derive(Debug)]
+pub struct ClientAuthError {
+    /// Why.
+    pub error: ProtocolError,
+    /// Whether the client used HTTP Basic (then the 401 names the scheme).
+    pub used_basic: bool,
+}
+
+impl From<ProtocolError> for ClientAuthError {
+    fn from(error: ProtocolError) -> Self {
+        Self { error, used_basic: false }
+    }
+}
+
+fn invalid_client<T>(description: &'static str) -> Result<T, ProtocolError> {
+    reject(OAuthError::InvalidClient, description)
+}
+
+/// Loads a client by id; unknown or unparsable ids are `invalid_client`.
+pub async fn load_client(ctx: &Ctx<'_>, id: &str) -> Result<Client, ProtocolError> {
+    if ClientId::parse(id).is_err() {
+        return invalid_client("unknown client");
+    }
+    match ctx.store.find_client(id).await? {
+        Some(record) => match Client::from_record(&record) {
+            Ok(client) => Ok(client),
+            Err(e) => {
+                tracing::error!(client_id = id, error = %e, "stored client is invalid");
+                invalid_client("the client's registration is invalid")
+            }
+        },
+        None => invalid_client("unknown client"),
+    }
+}
+
+/// Authenticates the client of a request with the one method it used; the
+/// method must be the one the client registered.
+pub async fn authenticate(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, ClientAuthError> {
+    let used_basic = creds.basic.is_some();
+    authenticate_inner(ctx, creds).await.map_err(|error| ClientAuthError { error, used_basic })
+}
+
+async fn authenticate_inner(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, ProtocolError> {
+    let methods = usize::from(creds.basic.is_some())
+        + usize::from(creds.client_secret.is_some())
+        + usize::from(creds.client_assertion.is_some() || creds.client_assertion_type.is_some());
+    if methods > 1 {
+        return reject(OAuthError::InvalidRequest, "use exactly one client authentication method");
+    }
+    if let Some((id, secret)) = &creds.basic {
+        if creds.client_id.as_deref().is_some_and(|body| body != id) {
+            return reject(OAuthError::InvalidRequest, "client_id differs from the authenticated client");
+        }
+        return by_secret(ctx, id, secret, TokenEndpointAuthMethod::ClientSecretBasic).await;
+    }
+    if let Some(secret) = &creds.client_secret {
+        let Some(id) = &creds.client_id else {
+            return reject(OAuthError::InvalidRequest, "client_secret needs client_id");
+        };
+        return by_secret(ctx, id, secret, TokenEndpointAuthMethod::ClientSecretPost).await;
+    }
+    if creds.client_assertion.is_some() || creds.client_assertion_type.is_some() {
+        return by_assertion(ctx, creds).await;
+    }
+    let Some(id) = &creds.client_id else {
+        return invalid_client("client authentication is required");
+    };
+    let client = load_client(ctx, id).await?;
+    if client.token_endpoint_auth_method != TokenEndpointAuthMethod::None {
+        return invalid_client("client authentication is required");
+    }
+    Ok(client)
+}
+
+async fn by_secret(
+    ctx: &Ctx<'_>,
+    id: &str,
+    secret: &str,
+    method: TokenEndpointAuthMethod,
+) -> Result<Client, ProtocolError> {
+    let client = load_client(ctx, id).await?;
+    // Verify before looking at the method, so both failures cost the same.
+    let verified = client.verify_secret(secret);
+    if !verified || client.token_endpoint_auth_method != method {
+        return invalid_client("client authentication failed");
+    }
+    Ok(client)
+}
+
+async fn by_assertion(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, ProtocolError> {
+    if creds.client_assertion_type.as_deref() != Some(JWT_BEARER) {
+        return reject(OAuthError::InvalidRequest, "unsupported client_assertion_type");
+    }
+    let Some(assertion) = creds.client_assertion.as_deref() else {
+        return reject(OAuthError::InvalidRequest, "client_assertion is required");
+    };
+    // The issuer names the client; the signature is checked with its keys below.
+    let Some(id) = unverified_issuer(assertion).or_else(|| creds.client_id.clone()) else {
+        return invalid_client("the assertion names no client");
+    };
+    let client = load_client(ctx, &id).await?;
+    if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
+        return invalid_client("client authentication failed");
+    }
+    let keys = client.jwks.as_deref().and_then(|j| ClientKeys::parse(j).ok());
+    let Some(verified) = keys.and_then(|k| k.verify(assertion).ok()) else {
+        return invalid_client("the client assertion's signature is invalid");
+    };
+    let claims = &verified.claims;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
+    let number = |name: &str| claims.get(name).and_then(Value::as_i64);
+    if text("iss") != Some(client.client_id.as_str()) || text("sub") != Some(client.client_id.as_str()) {
+        return invalid_client("the assertion's iss and sub must be the client_id");
+    }
+    if creds.client_id.as_deref().is_some_and(|body| body != client.client_id.as_str()) {
+        return reject(OAuthError::InvalidRequest, "client_id differs from the authenticated client");
+    }
+    let audiences: Vec<&str> = match claims.get("aud") {
+        Some(Value::String(a)) => vec![a.as_str()],
+        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
+        _ => vec![],
+    };
+    let ours = |aud: &&str| {
+        *aud == ctx.issuer.as_str() || aud.starts_with(ctx.issuer.as_str()) && aud.ends_with("/token")
+    };
+    if !audiences.iter().any(ours) {
+        return invalid_client("the assertion's audience is not this server");
+    }
+    let now = ctx.now.unix_timestamp();
+    let Some(exp) = number("exp") else { return invalid_client("the assertion has no exp") };
+    if exp <= now || exp > now + MAX_ASSERTION_LIFETIME_SECS {
+        return invalid_client("the assertion is expired or lives too long");
+    }
+    if number("nbf").is_some_and(|nbf| nbf > now + 60) {
+        return invalid_client("the assertion is not valid yet");
+    }
+    let Some(jti) = text("jti").filter(|j| !j.is_empty() && j.len() <= 256) else {
+        return invalid_client("the assertion has no jti");
+    };
+    let key = format!("assertion:{}:{jti}", client.client_id);
+    let expires = time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(ctx.now);
+    if !ctx.store.record_jti(&key, ctx.now, expires).await? {
+        return invalid_client("the assertion was already used");
+    }
+    Ok(client)
+}
+
+/// The `iss` of an unverified JWT (only to pick the keys to verify it with).
+fn unverified_issuer(jwt: &str) -> Option<String> {
+    use base64::Engine;
+    let payload = jwt.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
+    let value: Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("iss")?.as_str().map(str::to_owned)
+}

@@ -1,0 +1,114 @@
+//! What every protocol operation is given: the store, the keys, the issuer,
+//! the configuration and "now" — and the one error type it returns.
+
+use portcullis_core::Issuer;
+use portcullis_keys::{Algorithm, KeyError, KeySet};
+use portcullis_store::{Session, Store, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use crate::OAuthError;
+
+/// Lifetimes and choices of the protocol, fixed at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProtocolConfig {
+    /// Authorization codes live this long (RFC 9700 recommends short; we cap at 60 s).
+    pub code_ttl: Duration,
+    /// A pending authorization request waits this long for sign-in and consent.
+    pub auth_request_ttl: Duration,
+    /// ID tokens are valid this long.
+    pub id_token_ttl: Duration,
+    /// A grant (and so its refresh tokens) lasts at most this long.
+    pub refresh_token_ttl: Duration,
+    /// Access tokens are signed with this algorithm (ES256 by default: cheap).
+    pub access_token_alg: Algorithm,
+    /// A browser session unused this long has ended.
+    pub session_idle_timeout: Duration,
+    /// A browser session this old has ended.
+    pub session_absolute_timeout: Duration,
+}
+
+impl ProtocolConfig {
+    /// The defaults: 60 s codes, 15 min requests, 1 h ID tokens, 30 day
+    /// grants, ES256 access tokens; session timeouts as given.
+    pub fn new(session_idle_timeout: Duration, session_absolute_timeout: Duration) -> Self {
+        Self {
+            code_ttl: Duration::seconds(60),
+            auth_request_ttl: Duration::minutes(15),
+            id_token_ttl: Duration::hours(1),
+            refresh_token_ttl: Duration::days(30),
+            access_token_alg: Algorithm::Es256,
+            session_idle_timeout,
+            session_absolute_timeout,
+        }
+    }
+
+    /// Whether a browser session is still alive at `now`.
+    pub fn session_alive(&self, session: &Session, now: OffsetDateTime) -> bool {
+        now - session.last_seen_at < self.session_idle_timeout
+            && now - session.created_at < self.session_absolute_timeout
+    }
+}
+
+/// The inputs of one protocol operation.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    /// The database.
+    pub store: &'a dyn Store,
+    /// The signing keys in effect.
+    pub keys: &'a KeySet,
+    /// Our issuer identifier.
+    pub issuer: &'a Issuer,
+    /// Lifetimes and choices.
+    pub config: &'a ProtocolConfig,
+    /// The instant of the request.
+    pub now: OffsetDateTime,
+}
+
+impl std::fmt::Debug for Ctx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("issuer", &self.issuer).field("now", &self.now).finish_non_exhaustive()
+    }
+}
+
+/// Why a protocol operation did not succeed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProtocolError {
+    /// The request was refused with an RFC error code and a fixed description.
+    #[error("{error}: {description}")]
+    Rejected {
+        /// The code.
+        error: OAuthError,
+        /// Which rule refused it (no user input echoed).
+        description: &'static str,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing failed (no active key for an algorithm, …).
+    #[error(transparent)]
+    Keys(#[from] KeyError),
+}
+
+impl ProtocolError {
+    /// The OAuth error code to answer with (`server_error` for internal failures).
+    pub fn oauth(&self) -> OAuthError {
+        match self {
+            Self::Rejected { error, .. } => *error,
+            Self::Store(_) | Self::Keys(_) => OAuthError::ServerError,
+        }
+    }
+
+    /// The description to send (fixed text; internal detail never leaves).
+    pub fn description(&self) -> &'static str {
+        match self {
+            Self::Rejected { description, .. } => description,
+            Self::Store(_) | Self::Keys(_) => OAuthError::ServerError.description(),
+        }
+    }
+}
+
+/// Shorthand for a refusal.
+pub(crate) fn reject<T>(error: OAuthError, description: &'static str) -> Result<T, ProtocolError> {
+    Err(ProtocolError::Rejected { error, description })
+}

@@ -1,0 +1,40 @@
+//! The client-credentials grant (RFC 6749 §4.4): confidential clients only,
+//! no user, no refresh token, no ID token. This is the hot path of machine
+//! clients: no store access beyond the client lookup done by authentication.
+
+use crate::context::{Ctx, ProtocolError, reject};
+use crate::grants::TokenParams;
+use crate::interaction::OFFLINE_ACCESS;
+use crate::tokens::{self, TokenResponse};
+use crate::{Client, OAuthError, Scope, ScopeSet};
+
+pub(crate) fn exchange(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    params: &TokenParams,
+) -> Result<TokenResponse, ProtocolError> {
+    if client.is_public() {
+        return reject(OAuthError::UnauthorizedClient, "client_credentials needs a confidential client");
+    }
+    let user_scopes = |s: &str| s == Scope::OPENID || s == OFFLINE_ACCESS;
+    let scopes = match params.scope.as_deref() {
+        None | Some("") => {
+            ScopeSet::from_tokens(client.scopes.iter().filter(|s| !user_scopes(s))).map_err(|_| {
+                ProtocolError::Rejected { error: OAuthError::InvalidScope, description: "bad scope" }
+            })?
+        }
+        Some(raw) => match ScopeSet::parse(raw) {
+            Ok(asked) if asked.is_subset(&client.scopes) && !asked.iter().any(user_scopes) => asked,
+            _ => return reject(OAuthError::InvalidScope, "scope is not allowed for this client"),
+        },
+    };
+    let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None)?;
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: access.expires_in,
+        scope: scopes.to_string(),
+        refresh_token: None,
+        id_token: None,
+    })
+}

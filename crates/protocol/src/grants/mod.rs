@@ -1,0 +1,74 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §6, §4.4), one module each,
+//! and the checks they share.
+
+pub mod authorization_code;
+pub mod client_credentials;
+pub mod refresh_token;
+
+use portcullis_store::{GrantRow, User};
+
+use crate::context::{Ctx, ProtocolError, reject};
+use crate::{Client, GrantType, OAuthError};
+
+/// The form parameters of `POST /token`, as received.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+pub struct TokenParams {
+    /// `grant_type`.
+    pub grant_type: Option<String>,
+    /// `code` (authorization_code).
+    pub code: Option<String>,
+    /// `redirect_uri` (authorization_code).
+    pub redirect_uri: Option<String>,
+    /// `code_verifier` (authorization_code).
+    pub code_verifier: Option<String>,
+    /// `refresh_token` (refresh_token).
+    pub refresh_token: Option<String>,
+    /// `scope` (refresh_token narrowing, client_credentials).
+    pub scope: Option<String>,
+}
+
+/// Runs the grant named by `grant_type` for an authenticated `client`.
+pub async fn exchange(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    params: &TokenParams,
+) -> Result<crate::TokenResponse, ProtocolError> {
+    let grant = match params.grant_type.as_deref() {
+        None | Some("") => return reject(OAuthError::InvalidRequest, "grant_type is required"),
+        Some(name) => match GrantType::parse(name) {
+            Ok(g) => g,
+            Err(_) => return reject(OAuthError::UnsupportedGrantType, "unsupported grant_type"),
+        },
+    };
+    if !client.allows_grant(grant) {
+        return reject(OAuthError::UnauthorizedClient, "the client may not use this grant type");
+    }
+    match grant {
+        GrantType::AuthorizationCode => authorization_code::exchange(ctx, client, params).await,
+        GrantType::RefreshToken => refresh_token::exchange(ctx, client, params).await,
+        GrantType::ClientCredentials => client_credentials::exchange(ctx, client, params),
+    }
+}
+
+/// The grant's user, if still enabled.
+pub(crate) async fn grant_user(ctx: &Ctx<'_>, grant: &GrantRow) -> Result<User, ProtocolError> {
+    match ctx.store.find_user(grant.user_id).await? {
+        Some(user) if !user.disabled => Ok(user),
+        _ => reject(OAuthError::InvalidGrant, "the user no longer exists or is disabled"),
+    }
+}
+
+/// Whether the grant may still be used at `ctx.now`: not revoked nor
+/// expired, and — when it is bound to a browser session — that session is
+/// alive and still the same user's.
+pub async fn grant_usable(ctx: &Ctx<'_>, grant: &GrantRow) -> Result<bool, ProtocolError> {
+    if !grant.is_live(ctx.now) {
+        return Ok(false);
+    }
+    if !grant.session_bound {
+        return Ok(true);
+    }
+    let Some(sid) = &grant.sid else { return Ok(false) };
+    let session = ctx.store.find_session_by_sid(sid).await?;
+    Ok(session.is_some_and(|s| s.user_id == Some(grant.user_id) && ctx.config.session_alive(&s, ctx.now)))
+}

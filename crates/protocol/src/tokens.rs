@@ -1,0 +1,191 @@
+//! Minting tokens: opaque secrets (codes, refresh tokens) stored as SHA-256,
+//! RFC 9068 JWT access tokens and OIDC ID tokens, signed through the key set.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use portcullis_keys::{Algorithm, TokenSigner};
+use portcullis_store::{GrantRow, User};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256, Sha512};
+use time::OffsetDateTime;
+
+use crate::context::{Ctx, ProtocolError};
+use crate::{Client, ScopeSet};
+
+/// The `typ` of access tokens (RFC 9068 §2.1).
+pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
+/// The claim naming the grant an access token was issued from.
+pub const GRANT_CLAIM: &str = "gid";
+
+/// A new opaque secret: 256 random bits, base64url (43 characters).
+pub fn new_secret() -> String {
+    URL_SAFE_NO_PAD.encode(portcullis_core::random::bytes::<32>())
+}
+
+/// The stored form of an opaque secret: SHA-256, hex.
+pub fn secret_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access
+/// token, with the hash of the ID token's algorithm (SHA-512 for Ed25519).
+pub fn at_hash(access_token: &str, alg: Algorithm) -> String {
+    match alg {
+        Algorithm::Rs256 | Algorithm::Es256 => {
+            let digest = Sha256::digest(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&digest[..16])
+        }
+        Algorithm::EdDsa => {
+            let digest = Sha512::digest(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&digest[..32])
+        }
+    }
+}
+
+/// The successful token response (RFC 6749 §5.1, OIDC Core §3.1.3.3).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct TokenResponse {
+    /// The JWT access token.
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i64,
+    /// The granted scope.
+    pub scope: String,
+    /// A new refresh token, when the grant has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// The ID token, for OpenID Connect grants.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+}
+
+/// Seconds since the epoch.
+pub(crate) fn unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+/// The user claims the scopes release (OIDC Core §5.4), plus `roles`.
+pub fn user_claims(user: &User, scopes: &ScopeSet) -> Map<String, Value> {
+    let mut claims = Map::new();
+    if scopes.contains("profile") {
+        claims.insert("name".into(), json!(user.shown_name()));
+        claims.insert("preferred_username".into(), json!(user.username));
+        claims.insert("updated_at".into(), json!(unix(user.updated_at)));
+    }
+    if scopes.contains("email") {
+        claims.insert("email".into(), json!(user.email));
+        claims.insert("email_verified".into(), json!(user.email_verified));
+    }
+    if scopes.contains("roles") {
+        claims.insert("roles".into(), json!(user.roles));
+    }
+    claims
+}
+
+/// A signed access token and its lifetime in seconds.
+#[derive(Debug, Clone)]
+pub struct AccessToken {
+    /// The JWT.
+    pub token: String,
+    /// Seconds until it expires.
+    pub expires_in: i64,
+}
+
+/// Signs an RFC 9068 access token for `client`: about `sub` (a user, or the
+/// client itself for `client_credentials`), for `scopes`, from `grant` when
+/// user-bound (then with `sid`, `auth_time`, `acr`, `amr` and the grant id).
+pub fn access_token(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    sub: &str,
+    scopes: &ScopeSet,
+    grant: Option<&GrantRow>,
+) -> Result<AccessToken, ProtocolError> {
+    let ttl = i64::from(client.access_token_ttl_secs);
+    let mut exp = unix(ctx.now) + ttl;
+    let mut claims = Map::with_capacity(12);
+    claims.insert("iss".into(), json!(ctx.issuer.as_str()));
+    claims.insert("sub".into(), json!(sub));
+    claims.insert("aud".into(), json!(ctx.issuer.as_str()));
+    claims.insert("client_id".into(), json!(client.client_id.as_str()));
+    claims.insert("scope".into(), json!(scopes.to_string()));
+    claims.insert("jti".into(), json!(portcullis_core::random::hex_id()));
+    claims.insert("iat".into(), json!(unix(ctx.now)));
+    if let Some(grant) = grant {
+        // Nothing issued from a grant outlives it.
+        exp = exp.min(unix(grant.expires_at));
+        claims.insert("auth_time".into(), json!(unix(grant.auth_time)));
+        if let Some(acr) = &grant.acr {
+            claims.insert("acr".into(), json!(acr));
+        }
+        claims.insert("amr".into(), json!(grant.amr));
+        if let Some(sid) = &grant.sid {
+            claims.insert("sid".into(), json!(sid));
+        }
+        claims.insert(GRANT_CLAIM.into(), json!(grant.id));
+    }
+    claims.insert("exp".into(), json!(exp));
+    let token = ctx.keys.sign_jwt(ctx.config.access_token_alg, ACCESS_TOKEN_TYP, &claims)?;
+    Ok(AccessToken { token, expires_in: exp - unix(ctx.now) })
+}
+
+/// Signs an ID token (OIDC Core §2) for `client` about the grant's user.
+pub fn id_token(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    user: &User,
+    grant: &GrantRow,
+    scopes: &ScopeSet,
+    nonce: Option<&str>,
+    access_token: &str,
+) -> Result<String, ProtocolError> {
+    let alg = client.id_token_signed_response_alg.algorithm();
+    let mut claims = user_claims(user, scopes);
+    claims.insert("iss".into(), json!(ctx.issuer.as_str()));
+    claims.insert("sub".into(), json!(user.id.to_string()));
+    claims.insert("aud".into(), json!(client.client_id.as_str()));
+    claims.insert("azp".into(), json!(client.client_id.as_str()));
+    let exp = (unix(ctx.now) + ctx.config.id_token_ttl.whole_seconds()).min(unix(grant.expires_at));
+    claims.insert("exp".into(), json!(exp));
+    claims.insert("iat".into(), json!(unix(ctx.now)));
+    claims.insert("auth_time".into(), json!(unix(grant.auth_time)));
+    if let Some(nonce) = nonce {
+        claims.insert("nonce".into(), json!(nonce));
+    }
+    if let Some(acr) = &grant.acr {
+        claims.insert("acr".into(), json!(acr));
+    }
+    claims.insert("amr".into(), json!(grant.amr));
+    if let Some(sid) = &grant.sid {
+        claims.insert("sid".into(), json!(sid));
+    }
+    claims.insert("at_hash".into(), json!(at_hash(access_token, alg)));
+    Ok(ctx.keys.sign_jwt(alg, "JWT", &claims)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn at_hash_matches_the_oidc_core_example() {
+        // OIDC Core appendix A.3: RS256, access token "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y".
+        assert_eq!(
+            at_hash("jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y", Algorithm::Rs256),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
+        assert_eq!(at_hash("x", Algorithm::EdDsa).len(), 43);
+    }
+
+    #[test]
+    fn secrets_are_256_bit_and_hash_to_hex() {
+        let (a, b) = (new_secret(), new_secret());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 43);
+        assert_eq!(secret_hash(&a).len(), 64);
+        assert_ne!(secret_hash(&a), secret_hash(&b));
+    }
+}

@@ -1,0 +1,551 @@
+//! Grants and what hangs off them, on PostgreSQL: lists as `TEXT[]`, instants
+//! to the second. Redemption and rotation are conditional updates: the second
+//! of two concurrent redemptions waits for the first's row lock, then finds
+//! the code used and reports a replay.
+
+use async_trait::async_trait;
+use portcullis_store::{
+    AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow, StoreError,
+};
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::users::to_second;
+use crate::{PgStore, backend_err};
+
+/// Grant columns, aliased `g_…` so they can sit beside a code's or token's.
+const GRANT_COLUMNS: &str = "g.id AS g_id, g.client_id AS g_client_id, g.user_id AS g_user_id, g.sid AS g_sid, \
+                             g.session_bound AS g_session_bound, g.scopes AS g_scopes, g.auth_time AS g_auth_time, \
+                             g.amr AS g_amr, g.acr AS g_acr, g.created_at AS g_created_at, \
+                             g.expires_at AS g_expires_at, g.revoked_at AS g_revoked_at";
+
+const CODE_COLUMNS: &str = "c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, c.nonce, \
+                            c.created_at, c.expires_at, c.consumed_at";
+
+const REFRESH_COLUMNS: &str =
+    "r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, r.rotated_at";
+
+const BACKCHANNEL_COLUMNS: &str = "id, client_id, uri, user_id, sid, attempts, created_at, next_attempt_at";
+
+fn auth_request(row: &PgRow) -> AuthRequestRow {
+    AuthRequestRow {
+        id: row.get("id"),
+        client_id: row.get("client_id"),
+        request: row.get("request"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+    }
+}
+
+/// A grant from its `g_…` columns.
+fn grant(row: &PgRow) -> GrantRow {
+    GrantRow {
+        id: row.get("g_id"),
+        client_id: row.get("g_client_id"),
+        user_id: row.get("g_user_id"),
+        sid: row.get("g_sid"),
+        session_bound: row.get("g_session_bound"),
+        scopes: row.get("g_scopes"),
+        auth_time: row.get("g_auth_time"),
+        amr: row.get("g_amr"),
+        acr: row.get("g_acr"),
+        created_at: row.get("g_created_at"),
+        expires_at: row.get("g_expires_at"),
+        revoked_at: row.get("g_revoked_at"),
+    }
+}
+
+fn code(row: &PgRow) -> CodeRow {
+    CodeRow {
+        code_hash: row.get("code_hash"),
+        grant_id: row.get("grant_id"),
+        client_id: row.get("client_id"),
+        redirect_uri: row.get("redirect_uri"),
+        code_challenge: row.get("code_challenge"),
+        nonce: row.get("nonce"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+        consumed_at: row.get("consumed_at"),
+    }
+}
+
+fn refresh_token(row: &PgRow) -> RefreshTokenRow {
+    RefreshTokenRow {
+        token_hash: row.get("token_hash"),
+        grant_id: row.get("grant_id"),
+        client_id: row.get("client_id"),
+        scopes: row.get("scopes"),
+        created_at: row.get("created_at"),
+        expires_at: row.get("expires_at"),
+        rotated_at: row.get("rotated_at"),
+    }
+}
+
+fn backchannel(row: &PgRow) -> Result<BackchannelLogout, StoreError> {
+    let attempts: i32 = row.get("attempts");
+    Ok(BackchannelLogout {
+        id: row.get("id"),
+        client_id: row.get("client_id"),
+        uri: row.get("uri"),
+        user_id: row.get("user_id"),
+        sid: row.get("sid"),
+        attempts: u32::try_from(attempts)
+            .map_err(|_| StoreError::Corrupt("backchannel_logouts.attempts".into()))?,
+        created_at: row.get("created_at"),
+        next_attempt_at: row.get("next_attempt_at"),
+    })
+}
+
+async fn insert_refresh(conn: &mut PgConnection, r: &RefreshTokenRow) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, created_at, expires_at, rotated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&r.token_hash)
+    .bind(&r.grant_id)
+    .bind(&r.client_id)
+    .bind(&r.scopes)
+    .bind(to_second(r.created_at))
+    .bind(to_second(r.expires_at))
+    .bind(r.rotated_at.map(to_second))
+    .execute(&mut *conn)
+    .await
+    .map_err(backend_err)?;
+    Ok(())
+}
+
+/// Revokes the grant `grant_id` at `now` unless it already is.
+async fn revoke(conn: &mut PgConnection, grant_id: &str, now: OffsetDateTime) -> Result<(), StoreError> {
+    sqlx::query("UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+        .bind(to_second(now))
+        .bind(grant_id)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend_err)?;
+    Ok(())
+}
+
+/// What follows the deletion of the session `sid` of `user_id`: revokes its
+/// session-bound grants and queues one back-channel logout per client with a
+/// grant in it and a `backchannel_logout_uri`. Returns the queued count.
+async fn after_session_end(
+    conn: &mut PgConnection,
+    sid: &str,
+    user_id: Option<Uuid>,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let Some(user_id) = user_id else { return Ok(0) };
+    let now = to_second(now);
+    sqlx::query("UPDATE grants SET revoked_at = $1 WHERE sid = $2 AND session_bound AND revoked_at IS NULL")
+        .bind(now)
+        .bind(sid)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend_err)?;
+    let clients = sqlx::query(
+        "SELECT DISTINCT c.client_id, c.backchannel_logout_uri FROM grants g
+         JOIN clients c ON c.client_id = g.client_id
+         WHERE g.sid = $1 AND c.backchannel_logout_uri IS NOT NULL
+         ORDER BY c.client_id",
+    )
+    .bind(sid)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend_err)?;
+    for client in &clients {
+        let client_id: String = client.get("client_id");
+        let uri: String = client.get("backchannel_logout_uri");
+        sqlx::query(
+            "INSERT INTO backchannel_logouts (id, client_id, uri, user_id, sid, attempts, created_at, next_attempt_at)
+             VALUES ($1, $2, $3, $4, $5, 0, $6, $6)",
+        )
+        .bind(portcullis_core::random::hex_id())
+        .bind(client_id)
+        .bind(uri)
+        .bind(user_id)
+        .bind(sid)
+        .bind(now)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend_err)?;
+    }
+    Ok(clients.len() as u64)
+}
+
+#[async_trait]
+impl GrantRepo for PgStore {
+    async fn create_auth_request(&self, r: &AuthRequestRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO auth_requests (id, client_id, request, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&r.id)
+        .bind(&r.client_id)
+        .bind(&r.request)
+        .bind(to_second(r.created_at))
+        .bind(to_second(r.expires_at))
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn find_auth_request(&self, id: &str) -> Result<Option<AuthRequestRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, client_id, request, created_at, expires_at FROM auth_requests WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(row.as_ref().map(auth_request))
+    }
+
+    async fn delete_auth_request(&self, id: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM auth_requests WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn find_consent(&self, user_id: Uuid, client_id: &str) -> Result<Option<Vec<String>>, StoreError> {
+        sqlx::query_scalar("SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2")
+            .bind(user_id)
+            .bind(client_id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend_err)
+    }
+
+    async fn save_consent(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        scopes: &[String],
+        now: OffsetDateTime,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
+             ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at",
+        )
+        .bind(user_id)
+        .bind(client_id)
+        .bind(scopes)
+        .bind(to_second(now))
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn create_grant_with_code(&self, g: &GrantRow, c: &CodeRow) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        sqlx::query(
+            "INSERT INTO grants (id, client_id, user_id, sid, session_bound, scopes, auth_time, amr, acr,
+                                 created_at, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&g.id)
+        .bind(&g.client_id)
+        .bind(g.user_id)
+        .bind(&g.sid)
+        .bind(g.session_bound)
+        .bind(&g.scopes)
+        .bind(to_second(g.auth_time))
+        .bind(&g.amr)
+        .bind(&g.acr)
+        .bind(to_second(g.created_at))
+        .bind(to_second(g.expires_at))
+        .bind(g.revoked_at.map(to_second))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+        sqlx::query(
+            "INSERT INTO auth_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge, nonce,
+                                     created_at, expires_at, consumed_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&c.code_hash)
+        .bind(&c.grant_id)
+        .bind(&c.client_id)
+        .bind(&c.redirect_uri)
+        .bind(&c.code_challenge)
+        .bind(&c.nonce)
+        .bind(to_second(c.created_at))
+        .bind(to_second(c.expires_at))
+        .bind(c.consumed_at.map(to_second))
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+        tx.commit().await.map_err(backend_err)
+    }
+
+    async fn find_grant(&self, id: &str) -> Result<Option<GrantRow>, StoreError> {
+        let sql = format!("SELECT {GRANT_COLUMNS} FROM grants g WHERE g.id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(row.as_ref().map(grant))
+    }
+
+    async fn find_code(&self, code_hash: &str) -> Result<Option<(CodeRow, GrantRow)>, StoreError> {
+        let sql = format!(
+            "SELECT {CODE_COLUMNS}, {GRANT_COLUMNS} FROM auth_codes c JOIN grants g ON g.id = c.grant_id
+             WHERE c.code_hash = $1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(code_hash)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(row.as_ref().map(|r| (code(r), grant(r))))
+    }
+
+    async fn redeem_code(
+        &self,
+        code_hash: &str,
+        refresh: Option<&RefreshTokenRow>,
+        now: OffsetDateTime,
+    ) -> Result<Redemption, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        // A concurrent redemption holds the row lock until it commits; this
+        // update then re-reads the row, finds it consumed and touches nothing.
+        let done = sqlx::query(
+            "UPDATE auth_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL",
+        )
+        .bind(to_second(now))
+        .bind(code_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+        if done.rows_affected() == 1 {
+            if let Some(refresh) = refresh {
+                insert_refresh(&mut tx, refresh).await?;
+            }
+            tx.commit().await.map_err(backend_err)?;
+            return Ok(Redemption::Redeemed);
+        }
+        let grant_id: Option<String> =
+            sqlx::query_scalar("SELECT grant_id FROM auth_codes WHERE code_hash = $1")
+                .bind(code_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+        let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
+        revoke(&mut tx, &grant_id, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(Redemption::Replayed)
+    }
+
+    async fn find_refresh_token(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<(RefreshTokenRow, GrantRow)>, StoreError> {
+        let sql = format!(
+            "SELECT {REFRESH_COLUMNS}, {GRANT_COLUMNS} FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
+             WHERE r.token_hash = $1"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(token_hash)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(row.as_ref().map(|r| (refresh_token(r), grant(r))))
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        token_hash: &str,
+        next: &RefreshTokenRow,
+        now: OffsetDateTime,
+    ) -> Result<Redemption, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let done = sqlx::query(
+            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
+        )
+        .bind(to_second(now))
+        .bind(token_hash)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+        if done.rows_affected() == 1 {
+            insert_refresh(&mut tx, next).await?;
+            tx.commit().await.map_err(backend_err)?;
+            return Ok(Redemption::Redeemed);
+        }
+        let grant_id: Option<String> =
+            sqlx::query_scalar("SELECT grant_id FROM refresh_tokens WHERE token_hash = $1")
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+        let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
+        revoke(&mut tx, &grant_id, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(Redemption::Replayed)
+    }
+
+    async fn revoke_grant(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(to_second(now))
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn revoke_user_grants(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1",
+        )
+        .bind(to_second(now))
+        .bind(user_id)
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn record_jti(
+        &self,
+        key: &str,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        // One statement: a fresh key is inserted, an expired one replaced, a
+        // live one left alone (0 rows); a concurrent insert of the same key
+        // waits for the first to commit, then sees it.
+        let done = sqlx::query(
+            "INSERT INTO jtis (key, expires_at) VALUES ($1, $3)
+             ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE jtis.expires_at <= $2",
+        )
+        .bind(key)
+        .bind(to_second(now))
+        .bind(to_second(expires_at))
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn jti_recorded(&self, key: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM jtis WHERE key = $1 AND expires_at > $2)")
+            .bind(key)
+            .bind(to_second(now))
+            .fetch_one(self.pool())
+            .await
+            .map_err(backend_err)
+    }
+
+    async fn end_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let row = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 RETURNING sid, user_id")
+            .bind(id_hash)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let sid: String = row.get("sid");
+        let user_id: Option<Uuid> = row.get("user_id");
+        let queued = after_session_end(&mut tx, &sid, user_id, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(Some(queued))
+    }
+
+    async fn end_user_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let sids: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING sid")
+            .bind(user_id)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        for sid in &sids {
+            after_session_end(&mut tx, sid, Some(user_id), now).await?;
+        }
+        tx.commit().await.map_err(backend_err)?;
+        Ok(sids.len() as u64)
+    }
+
+    async fn claim_due_backchannel_logout(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+    ) -> Result<Option<BackchannelLogout>, StoreError> {
+        // `SKIP LOCKED`: instances sharing the database never lease the same
+        // row and never wait on each other.
+        let sql = format!(
+            "UPDATE backchannel_logouts SET lease_until = $1, attempts = attempts + 1
+             WHERE id = (SELECT id FROM backchannel_logouts
+                         WHERE next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                         ORDER BY next_attempt_at, created_at, id LIMIT 1
+                         FOR UPDATE SKIP LOCKED)
+             RETURNING {BACKCHANNEL_COLUMNS}"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(to_second(lease_until))
+            .bind(now)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend_err)?;
+        row.as_ref().map(backchannel).transpose()
+    }
+
+    async fn complete_backchannel_logout(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM backchannel_logouts WHERE id = $1")
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn retry_backchannel_logout(
+        &self,
+        id: &str,
+        next_attempt_at: OffsetDateTime,
+        error: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE backchannel_logouts SET lease_until = NULL, next_attempt_at = $1, last_error = $2
+             WHERE id = $3",
+        )
+        .bind(to_second(next_attempt_at))
+        .bind(error)
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn delete_expired_grants(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
+        // Codes and tokens of expired grants are deleted explicitly (rather
+        // than by the cascade) so that the count includes them.
+        const DELETES: [&str; 5] = [
+            "DELETE FROM auth_requests WHERE expires_at <= $1",
+            "DELETE FROM auth_codes WHERE expires_at <= $1
+               OR grant_id IN (SELECT id FROM grants WHERE expires_at <= $1)",
+            "DELETE FROM refresh_tokens WHERE expires_at <= $1
+               OR grant_id IN (SELECT id FROM grants WHERE expires_at <= $1)",
+            "DELETE FROM grants WHERE expires_at <= $1",
+            "DELETE FROM jtis WHERE expires_at <= $1",
+        ];
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let mut deleted = 0;
+        for sql in DELETES {
+            let done = sqlx::query(sql).bind(now).execute(&mut *tx).await.map_err(backend_err)?;
+            deleted += done.rows_affected();
+        }
+        tx.commit().await.map_err(backend_err)?;
+        Ok(deleted)
+    }
+}

@@ -1,0 +1,170 @@
+//! `/end_session` (RP-Initiated Logout 1.0). With an `id_token_hint` naming
+//! the signed-in user the session ends at once; otherwise the user confirms
+//! (a cross-site request must not sign anyone out). Ending the session
+//! queues Back-Channel Logout tokens for its clients (in the same
+//! transaction). Redirects go only to registered post-logout URIs.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::CONTENT_SECURITY_POLICY;
+use actix_web::{HttpRequest, HttpResponse, web};
+use portcullis_protocol::logout::{EndSession, EndSessionParams, EndSessionRefusal, check_end_session};
+use portcullis_store::{AuditOutcome, Session};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::authorize::see_other;
+use super::{ctx, keys};
+use crate::client::request_info;
+use crate::headers::csp_allowing_redirect_to;
+use crate::pages::{EndSessionPage, PageError, SignedOutPage, render};
+use crate::{AppState, Auth, csrf, session};
+
+/// `GET /end_session`.
+pub(crate) async fn get(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    params: web::Query<EndSessionParams>,
+) -> Result<HttpResponse, PageError> {
+    handle(&req, &state, &auth, params.into_inner()).await
+}
+
+/// `POST /end_session` (form-encoded).
+pub(crate) async fn post(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    params: web::Form<EndSessionParams>,
+) -> Result<HttpResponse, PageError> {
+    handle(&req, &state, &auth, params.into_inner()).await
+}
+
+fn refusal_text(r: EndSessionRefusal) -> &'static str {
+    match r {
+        EndSessionRefusal::BadHint => "The application sent a sign-out request we could not verify.",
+        EndSessionRefusal::ClientMismatch => {
+            "The application's sign-out request names two different applications."
+        }
+        EndSessionRefusal::UnregisteredRedirect => {
+            "The application asked to be sent to an address it has not registered, so you will stay here."
+        }
+    }
+}
+
+async fn handle(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &Auth,
+    params: EndSessionParams,
+) -> Result<HttpResponse, PageError> {
+    let keys = keys(state);
+    let ctx = ctx(state, &keys);
+    let checked = check_end_session(&ctx, &params).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let session = session::current(req, state, auth).await?.filter(|s| s.user_id.is_some());
+    let (logout, notice) = match checked {
+        Ok(logout) => (logout, None),
+        Err(refusal) => {
+            let none = EndSession { client: None, redirect: None, hinted_sub: None, hinted_sid: None };
+            (none, Some(refusal_text(refusal)))
+        }
+    };
+    let Some(session) = session else {
+        // Nobody to sign out here: done.
+        return finish(state, &logout, None).await;
+    };
+    let hint_matches = logout.hinted_sub.as_deref() == session.user_id.map(|u| u.to_string()).as_deref()
+        && logout.hinted_sid.as_deref().is_none_or(|sid| sid == session.sid);
+    if hint_matches && notice.is_none() {
+        return finish(state, &logout, Some((req, auth, &session))).await;
+    }
+    let page = EndSessionPage {
+        csrf_token: &session.csrf_token,
+        client_name: logout.client.as_ref().map(|c| c.name.as_str()),
+        notice,
+        id_token_hint: if notice.is_none() { params.id_token_hint.as_deref().unwrap_or("") } else { "" },
+        post_logout_redirect_uri: if notice.is_none() {
+            params.post_logout_redirect_uri.as_deref().unwrap_or("")
+        } else {
+            ""
+        },
+        state: params.state.as_deref().unwrap_or(""),
+        client_id: if notice.is_none() { params.client_id.as_deref().unwrap_or("") } else { "" },
+    };
+    let mut res = render(StatusCode::OK, &page)?;
+    if let Some(csp) = logout.redirect.as_ref().and_then(csp_allowing_redirect_to) {
+        res.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(res)
+}
+
+/// The confirmation form as posted.
+#[derive(Deserialize)]
+pub(crate) struct ConfirmForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(flatten)]
+    params: EndSessionParams,
+}
+
+/// `POST /end_session/confirm`: the user confirmed; the request is checked again.
+pub(crate) async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    form: web::Form<ConfirmForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let session = session::current(&req, &state, &auth).await?;
+    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
+        return Err(PageError::Csrf);
+    };
+    let keys = keys(&state);
+    let ctx = ctx(&state, &keys);
+    let params = EndSessionParams {
+        id_token_hint: form.params.id_token_hint.filter(|s| !s.is_empty()),
+        post_logout_redirect_uri: form.params.post_logout_redirect_uri.filter(|s| !s.is_empty()),
+        state: form.params.state.filter(|s| !s.is_empty()),
+        client_id: form.params.client_id.filter(|s| !s.is_empty()),
+        ..EndSessionParams::default()
+    };
+    let checked = check_end_session(&ctx, &params).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let logout =
+        checked.unwrap_or(EndSession { client: None, redirect: None, hinted_sub: None, hinted_sid: None });
+    finish(&state, &logout, Some((&req, &auth, &session))).await
+}
+
+/// Ends the session (if any), clears the cookie, and redirects to the
+/// registered post-logout URI or shows the signed-out page.
+async fn finish(
+    state: &AppState,
+    logout: &EndSession,
+    session: Option<(&HttpRequest, &Auth, &Session)>,
+) -> Result<HttpResponse, PageError> {
+    if let Some((req, auth, session)) = session {
+        let now = state.clock.now();
+        state.store.end_session(&session.id_hash, now).await?;
+        let info = request_info(req, &auth.trusted_proxies);
+        portcullis_authn::audit::record(
+            state.store.as_ref(),
+            now,
+            "signout",
+            AuditOutcome::Success,
+            session.user_id,
+            &info,
+            json!({ "client_id": logout.client.as_ref().map(|c| c.client_id.as_str()) }),
+        )
+        .await;
+    }
+    let mut res = match &logout.redirect {
+        Some(url) => see_other(url.as_str()),
+        None => render(
+            StatusCode::OK,
+            &SignedOutPage { client_name: logout.client.as_ref().map(|c| c.name.as_str()) },
+        )?,
+    };
+    if session.is_some() {
+        res.add_removal_cookie(&session::cookie(String::new()))
+            .map_err(|e| PageError::Internal(e.to_string()))?;
+    }
+    Ok(res)
+}

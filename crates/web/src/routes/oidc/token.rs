@@ -1,0 +1,143 @@
+//! `POST /token`, `POST /introspect`, `POST /revoke`: the client-authenticated
+//! back channel. Bodies are parsed here (not by the page extractors) so
+//! that every malformed request gets a JSON `invalid_request`.
+
+use actix_web::http::header::{self, CACHE_CONTROL};
+use actix_web::{HttpRequest, HttpResponse, web};
+use portcullis_protocol::client_auth::{self, ClientCredentials};
+use portcullis_protocol::grants::{self, TokenParams};
+use portcullis_protocol::{Client, OAuthError, access};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use super::{client_auth_error, client_credentials, ctx, json_error, keys, protocol_error};
+use crate::AppState;
+
+/// Client-authentication fields every back-channel body may carry.
+#[derive(Deserialize, Default)]
+struct ClientFields {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_assertion_type: Option<String>,
+    client_assertion: Option<String>,
+}
+
+/// Parses a form body; duplicates and non-form content are `invalid_request`.
+fn parse_form<T: DeserializeOwned>(
+    req: &HttpRequest,
+    body: &web::Bytes,
+) -> Result<T, (OAuthError, &'static str)> {
+    let form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
+        v.split(';')
+            .next()
+            .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+    });
+    if !form {
+        return Err((OAuthError::InvalidRequest, "the body must be application/x-www-form-urlencoded"));
+    }
+    serde_urlencoded::from_bytes(body)
+        .map_err(|_| (OAuthError::InvalidRequest, "the form is malformed or repeats a parameter"))
+}
+
+fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
+    client_credentials(
+        req,
+        fields.client_id,
+        fields.client_secret,
+        fields.client_assertion_type,
+        fields.client_assertion,
+    )
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    #[serde(flatten)]
+    client: ClientFields,
+    #[serde(flatten)]
+    params: TokenParams,
+}
+
+/// `POST /token` (RFC 6749 §3.2): client authentication, then the grant.
+pub(crate) async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let form: TokenForm = match parse_form(&req, &body) {
+        Ok(f) => f,
+        Err((error, description)) => return json_error(error, description),
+    };
+    let keys = keys(&state);
+    let ctx = ctx(&state, &keys);
+    let client = match client_auth::authenticate(&ctx, &credentials(&req, form.client)).await {
+        Ok(c) => c,
+        Err(e) => return client_auth_error(&e),
+    };
+    match grants::exchange(&ctx, &client, &form.params).await {
+        Ok(tokens) => HttpResponse::Ok()
+            .insert_header((CACHE_CONTROL, "no-store"))
+            .insert_header((header::PRAGMA, "no-cache"))
+            .json(tokens),
+        Err(e) => protocol_error(&e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenRef {
+    #[serde(flatten)]
+    client: ClientFields,
+    token: Option<String>,
+    #[allow(dead_code)]
+    token_type_hint: Option<String>,
+}
+
+/// Authenticates the caller of introspection/revocation and reads `token`.
+async fn caller_and_token(
+    req: &HttpRequest,
+    state: &AppState,
+    body: &web::Bytes,
+    confidential_only: bool,
+) -> Result<(Client, String), HttpResponse> {
+    let form: TokenRef = parse_form(req, body).map_err(|(e, d)| json_error(e, d))?;
+    let keys = keys(state);
+    let ctx = ctx(state, &keys);
+    let client = client_auth::authenticate(&ctx, &credentials(req, form.client))
+        .await
+        .map_err(|e| client_auth_error(&e))?;
+    if confidential_only && client.is_public() {
+        return Err(json_error(OAuthError::InvalidClient, "introspection needs a confidential client"));
+    }
+    let token = form
+        .token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| json_error(OAuthError::InvalidRequest, "token is required"))?;
+    Ok((client, token))
+}
+
+/// `POST /introspect` (RFC 7662).
+pub(crate) async fn introspect(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let (client, token) = match caller_and_token(&req, &state, &body, true).await {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    let keys = keys(&state);
+    let ctx = ctx(&state, &keys);
+    match access::introspect(&ctx, &client, &token).await {
+        Ok(answer) => HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(answer),
+        Err(e) => protocol_error(&e),
+    }
+}
+
+/// `POST /revoke` (RFC 7009): 200 whether or not the token was known.
+pub(crate) async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let (client, token) = match caller_and_token(&req, &state, &body, false).await {
+        Ok(x) => x,
+        Err(res) => return res,
+    };
+    let keys = keys(&state);
+    let ctx = ctx(&state, &keys);
+    match access::revoke(&ctx, &client, &token).await {
+        Ok(()) => HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).finish(),
+        Err(e) => protocol_error(&e),
+    }
+}

@@ -1,0 +1,326 @@
+//! Requests, consents, grants, codes, refresh tokens, JWT ids and the expiry
+//! sweep behave the same on both backends, including under concurrency.
+
+use portcullis_store::{AuthRequestRow, CodeRow, Redemption, StoreError};
+use portcullis_tests::{Backend, both_backends, test_store};
+use time::Duration;
+
+use super::{T0, client, code, grant, refresh, user};
+
+async fn auth_requests_round_trip_and_are_deleted(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    client(&*store, "rp", false).await;
+    let request = AuthRequestRow {
+        id: "req-1".into(),
+        client_id: "rp".into(),
+        request: r#"{"scope":"openid","state":"xyz"}"#.into(),
+        created_at: T0,
+        expires_at: T0 + Duration::minutes(10),
+    };
+    store.create_auth_request(&request).await.expect("create");
+    let err = store.create_auth_request(&request).await.expect_err("duplicate id");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.find_auth_request("req-1").await.expect("find"), Some(request));
+    assert_eq!(store.find_auth_request("req-2").await.expect("find"), None);
+    assert!(store.delete_auth_request("req-1").await.expect("delete"));
+    assert!(!store.delete_auth_request("req-1").await.expect("delete again"));
+    assert_eq!(store.find_auth_request("req-1").await.expect("find"), None);
+}
+
+async fn consent_is_replaced_and_keeps_its_creation(backend: Backend) {
+    let (store, db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    client(&*store, "other", false).await;
+    assert_eq!(store.find_consent(alice, "rp").await.expect("find"), None);
+
+    store.save_consent(alice, "rp", &["openid".into()], T0).await.expect("save");
+    assert_eq!(store.find_consent(alice, "rp").await.expect("find"), Some(vec!["openid".to_owned()]));
+    let wider = ["openid".to_owned(), "email".to_owned(), "profile".to_owned()];
+    store.save_consent(alice, "rp", &wider, T0 + Duration::hours(1)).await.expect("replace");
+    assert_eq!(store.find_consent(alice, "rp").await.expect("find"), Some(wider.to_vec()), "order kept");
+    assert_eq!(store.find_consent(alice, "other").await.expect("find"), None);
+    assert_eq!(db.count("SELECT 1 FROM consents").await, 1, "one row per user and client");
+    assert_eq!(db.count("SELECT 1 FROM consents WHERE created_at < updated_at").await, 1, "created_at kept");
+}
+
+async fn grants_and_codes_round_trip(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    let mut g = grant("g1", "rp", alice, Some("sid-1"), true);
+    g.created_at = T0 + Duration::milliseconds(750); // stored to the second
+    let c = code("code-1", &g);
+    store.create_grant_with_code(&g, &c).await.expect("create");
+    g.created_at = T0;
+
+    assert_eq!(store.find_grant("g1").await.expect("find"), Some(g.clone()));
+    assert_eq!(store.find_grant("nope").await.expect("find"), None);
+    let (found_code, found_grant) = store.find_code("code-1").await.expect("find").expect("code");
+    assert_eq!(found_code, c);
+    assert_eq!(found_grant, g);
+    assert!(found_grant.is_live(T0));
+    assert!(store.find_code("code-2").await.expect("find").is_none());
+
+    // Offline grants have no session; a code without a nonce.
+    let offline = grant("g2", "rp", alice, None, false);
+    let c2 = CodeRow { nonce: None, ..code("code-2", &offline) };
+    store.create_grant_with_code(&offline, &c2).await.expect("create");
+    let (found_code, found_grant) = store.find_code("code-2").await.expect("find").expect("code");
+    assert_eq!((found_code, found_grant), (c2, offline));
+
+    // Grant and code commit together: a clashing code leaves no grant behind.
+    let clash = grant("g3", "rp", alice, Some("sid-1"), true);
+    let err = store.create_grant_with_code(&clash, &code("code-1", &clash)).await.expect_err("code clash");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.find_grant("g3").await.expect("find"), None, "rolled back");
+}
+
+async fn a_code_redeems_once_and_a_replay_revokes_its_grant(backend: Backend) {
+    let (store, db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    let g = grant("g1", "rp", alice, Some("sid-1"), true);
+    store.create_grant_with_code(&g, &code("code-1", &g)).await.expect("create");
+
+    let t1 = T0 + Duration::seconds(5);
+    let rt = refresh("rt-1", &g, t1);
+    assert_eq!(store.redeem_code("code-1", Some(&rt), t1).await.expect("redeem"), Redemption::Redeemed);
+    let (found_rt, found_grant) = store.find_refresh_token("rt-1").await.expect("find").expect("stored");
+    assert_eq!(found_rt, rt);
+    assert!(found_grant.is_live(t1));
+    let (used, _) = store.find_code("code-1").await.expect("find").expect("code");
+    assert_eq!(used.consumed_at, Some(t1));
+
+    let t2 = T0 + Duration::seconds(9);
+    let again = refresh("rt-2", &g, t2);
+    assert_eq!(store.redeem_code("code-1", Some(&again), t2).await.expect("replay"), Redemption::Replayed);
+    let revoked = store.find_grant("g1").await.expect("find").expect("grant");
+    assert_eq!(revoked.revoked_at, Some(t2));
+    assert!(!revoked.is_live(t2));
+    assert!(store.find_refresh_token("rt-2").await.expect("find").is_none(), "a replay stores nothing");
+    let (_, via_token) = store.find_refresh_token("rt-1").await.expect("find").expect("still there");
+    assert_eq!(via_token.revoked_at, Some(t2), "the family dies with the grant");
+    let (used, _) = store.find_code("code-1").await.expect("find").expect("code");
+    assert_eq!(used.consumed_at, Some(t1), "the first redemption's instant stays");
+
+    // A third try keeps the first revocation instant.
+    let t3 = T0 + Duration::seconds(20);
+    assert_eq!(store.redeem_code("code-1", None, t3).await.expect("replay"), Redemption::Replayed);
+    assert_eq!(store.find_grant("g1").await.expect("find").expect("grant").revoked_at, Some(t2));
+    assert_eq!(store.redeem_code("unknown", None, t3).await.expect("unknown"), Redemption::Unknown);
+
+    // Without a refresh token (no offline access asked): just consumed.
+    let g2 = grant("g2", "rp", alice, Some("sid-1"), true);
+    store.create_grant_with_code(&g2, &code("code-2", &g2)).await.expect("create");
+    assert_eq!(store.redeem_code("code-2", None, t1).await.expect("redeem"), Redemption::Redeemed);
+    assert_eq!(db.count("SELECT 1 FROM refresh_tokens WHERE grant_id = 'g2'").await, 0);
+    assert!(store.find_grant("g2").await.expect("find").expect("grant").is_live(t1));
+}
+
+async fn concurrent_redemptions_of_one_code_redeem_it_once(backend: Backend) {
+    let (store, db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    let g = grant("g1", "rp", alice, Some("sid-1"), true);
+    store.create_grant_with_code(&g, &code("code-1", &g)).await.expect("create");
+
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let rt = refresh(&format!("rt-{i}"), &g, T0);
+            tokio::spawn(async move { store.redeem_code("code-1", Some(&rt), T0).await })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.push(task.await.expect("task").expect("redeem"));
+    }
+    let redeemed = outcomes.iter().filter(|o| **o == Redemption::Redeemed).count();
+    let replayed = outcomes.iter().filter(|o| **o == Redemption::Replayed).count();
+    assert_eq!((redeemed, replayed), (1, 7), "{outcomes:?}");
+    assert_eq!(db.count("SELECT 1 FROM refresh_tokens").await, 1, "only the winner's token is stored");
+}
+
+async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(backend: Backend) {
+    let (store, db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    let g = grant("g1", "rp", alice, None, false);
+    store.create_grant_with_code(&g, &code("code-1", &g)).await.expect("create");
+    let rt1 = refresh("rt-1", &g, T0);
+    assert_eq!(store.redeem_code("code-1", Some(&rt1), T0).await.expect("redeem"), Redemption::Redeemed);
+
+    let t1 = T0 + Duration::hours(1);
+    let rt2 = refresh("rt-2", &g, t1);
+    assert_eq!(store.rotate_refresh_token("rt-1", &rt2, t1).await.expect("rotate"), Redemption::Redeemed);
+    let (old, _) = store.find_refresh_token("rt-1").await.expect("find").expect("kept for reuse detection");
+    assert_eq!(old.rotated_at, Some(t1));
+    let (new, live) = store.find_refresh_token("rt-2").await.expect("find").expect("successor");
+    assert_eq!((new, live.is_live(t1)), (rt2.clone(), true));
+
+    let t2 = T0 + Duration::hours(2);
+    let rt3 = refresh("rt-3", &g, t2);
+    assert_eq!(store.rotate_refresh_token("rt-1", &rt3, t2).await.expect("reuse"), Redemption::Replayed);
+    assert_eq!(store.find_grant("g1").await.expect("find").expect("grant").revoked_at, Some(t2));
+    assert!(store.find_refresh_token("rt-3").await.expect("find").is_none(), "a reuse stores nothing");
+    let (_, family) = store.find_refresh_token("rt-2").await.expect("find").expect("row");
+    assert!(!family.is_live(t2), "the successor dies with the grant");
+    assert_eq!(store.rotate_refresh_token("nope", &rt3, t2).await.expect("unknown"), Redemption::Unknown);
+    assert_eq!(db.count("SELECT 1 FROM refresh_tokens").await, 2);
+}
+
+async fn concurrent_rotations_of_one_token_rotate_it_once(backend: Backend) {
+    let (store, db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    let g = grant("g1", "rp", alice, None, false);
+    store.create_grant_with_code(&g, &code("code-1", &g)).await.expect("create");
+    let rt = refresh("rt", &g, T0);
+    store.redeem_code("code-1", Some(&rt), T0).await.expect("redeem");
+
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let store = store.clone();
+            let next = refresh(&format!("rt-{i}"), &g, T0);
+            tokio::spawn(async move { store.rotate_refresh_token("rt", &next, T0).await })
+        })
+        .collect();
+    let mut redeemed = 0;
+    for task in tasks {
+        if task.await.expect("task").expect("rotate") == Redemption::Redeemed {
+            redeemed += 1;
+        }
+    }
+    assert_eq!(redeemed, 1);
+    assert_eq!(db.count("SELECT 1 FROM refresh_tokens").await, 2, "the original and one successor");
+}
+
+async fn grants_are_revoked_one_by_one_or_per_user(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    let bob = user(&*store, "bob").await;
+    client(&*store, "rp", false).await;
+    for (id, owner, sid, bound) in [
+        ("a1", alice, Some("sid-a"), true),
+        ("a2", alice, None, false),
+        ("a3", alice, Some("sid-a"), true),
+        ("b1", bob, Some("sid-b"), true),
+    ] {
+        let g = grant(id, "rp", owner, sid, bound);
+        store.create_grant_with_code(&g, &code(&format!("code-{id}"), &g)).await.expect("create");
+    }
+    let t1 = T0 + Duration::minutes(1);
+    assert!(store.revoke_grant("a1", t1).await.expect("revoke"));
+    assert!(!store.revoke_grant("a1", t1 + Duration::minutes(1)).await.expect("already revoked"));
+    assert!(!store.revoke_grant("nope", t1).await.expect("unknown"));
+    assert_eq!(store.find_grant("a1").await.expect("find").expect("grant").revoked_at, Some(t1));
+
+    let t2 = T0 + Duration::minutes(2);
+    assert_eq!(store.revoke_user_grants(alice, t2).await.expect("revoke all"), 2, "offline ones too");
+    for id in ["a2", "a3"] {
+        assert_eq!(store.find_grant(id).await.expect("find").expect("grant").revoked_at, Some(t2));
+    }
+    assert_eq!(store.find_grant("a1").await.expect("find").expect("grant").revoked_at, Some(t1));
+    assert!(store.find_grant("b1").await.expect("find").expect("grant").is_live(t2), "other users untouched");
+    assert_eq!(store.revoke_user_grants(alice, t2).await.expect("again"), 0);
+
+    let expired = T0 + Duration::days(31);
+    assert!(!store.revoke_grant("b1", expired).await.expect("an expired grant is not live"));
+}
+
+async fn a_jti_is_recorded_once_until_it_expires(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let exp = T0 + Duration::seconds(60);
+    assert!(!store.jti_recorded("rp:jti-1", T0).await.expect("recorded?"));
+    assert!(store.record_jti("rp:jti-1", T0, exp).await.expect("record"));
+    assert!(!store.record_jti("rp:jti-1", T0 + Duration::seconds(30), exp).await.expect("replay"));
+    assert!(store.jti_recorded("rp:jti-1", T0 + Duration::seconds(59)).await.expect("recorded?"));
+    assert!(!store.jti_recorded("rp:jti-1", exp).await.expect("expired"));
+    assert!(store.record_jti("rp:jti-2", T0, exp).await.expect("another key"));
+
+    // Once expired, the key may be recorded again (and is then live again).
+    let exp2 = exp + Duration::seconds(60);
+    assert!(store.record_jti("rp:jti-1", exp, exp2).await.expect("after expiry"));
+    assert!(!store.record_jti("rp:jti-1", exp + Duration::seconds(1), exp2).await.expect("replay"));
+    assert!(store.jti_recorded("rp:jti-1", exp).await.expect("recorded again"));
+
+    // Concurrent recordings of a fresh key: exactly one wins.
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.record_jti("rp:jti-3", T0, exp).await })
+        })
+        .collect();
+    let mut won = 0;
+    for task in tasks {
+        if task.await.expect("task").expect("record") {
+            won += 1;
+        }
+    }
+    assert_eq!(won, 1);
+}
+
+async fn expired_rows_are_swept_and_live_ones_kept(backend: Backend) {
+    let (store, db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    let now = T0 + Duration::days(1);
+
+    for (id, expires_at) in [("req-old", now), ("req-live", now + Duration::seconds(1))] {
+        let r = AuthRequestRow {
+            id: id.into(),
+            client_id: "rp".into(),
+            request: "{}".into(),
+            created_at: T0,
+            expires_at,
+        };
+        store.create_auth_request(&r).await.expect("create");
+    }
+    // An expired grant: it goes with its code and its two refresh tokens.
+    let mut old = grant("g-old", "rp", alice, Some("sid-1"), true);
+    old.expires_at = now - Duration::hours(1);
+    store.create_grant_with_code(&old, &code("code-old", &old)).await.expect("create");
+    store.redeem_code("code-old", Some(&refresh("rt-old-1", &old, T0)), T0).await.expect("redeem");
+    store.rotate_refresh_token("rt-old-1", &refresh("rt-old-2", &old, T0), T0).await.expect("rotate");
+    // A live grant: its expired code and expired refresh token go, the rest stays.
+    let live = grant("g-live", "rp", alice, Some("sid-1"), true);
+    store.create_grant_with_code(&live, &code("code-live", &live)).await.expect("create");
+    let mut stale = refresh("rt-stale", &live, T0);
+    stale.expires_at = now;
+    store.redeem_code("code-live", Some(&stale), T0).await.expect("redeem");
+    store.rotate_refresh_token("rt-stale", &refresh("rt-live", &live, T0), T0).await.expect("rotate");
+    // JWT ids.
+    store.record_jti("jti-old", T0, now).await.expect("record");
+    store.record_jti("jti-live", T0, now + Duration::minutes(1)).await.expect("record");
+
+    // req-old, code-old, rt-old-1, rt-old-2, g-old, code-live (60 s), rt-stale, jti-old
+    assert_eq!(store.delete_expired_grants(now).await.expect("sweep"), 8);
+    assert_eq!(store.delete_expired_grants(now).await.expect("sweep again"), 0);
+
+    assert!(store.find_auth_request("req-old").await.expect("find").is_none());
+    assert!(store.find_auth_request("req-live").await.expect("find").is_some());
+    assert!(store.find_grant("g-old").await.expect("find").is_none());
+    assert!(store.find_refresh_token("rt-old-2").await.expect("find").is_none());
+    assert!(store.find_grant("g-live").await.expect("find").is_some());
+    assert!(store.find_code("code-live").await.expect("find").is_none());
+    assert!(store.find_refresh_token("rt-stale").await.expect("find").is_none());
+    assert!(store.find_refresh_token("rt-live").await.expect("find").is_some());
+    assert!(!store.jti_recorded("jti-old", T0).await.expect("recorded?"));
+    assert!(store.jti_recorded("jti-live", now).await.expect("recorded?"));
+    assert_eq!(db.count("SELECT 1 FROM auth_codes").await, 0);
+    assert_eq!(db.count("SELECT 1 FROM refresh_tokens").await, 1);
+}
+
+both_backends!(
+    auth_requests_round_trip_and_are_deleted,
+    consent_is_replaced_and_keeps_its_creation,
+    grants_and_codes_round_trip,
+    a_code_redeems_once_and_a_replay_revokes_its_grant,
+    concurrent_redemptions_of_one_code_redeem_it_once,
+    refresh_tokens_rotate_once_and_reuse_revokes_the_family,
+    concurrent_rotations_of_one_token_rotate_it_once,
+    grants_are_revoked_one_by_one_or_per_user,
+    a_jti_is_recorded_once_until_it_expires,
+    expired_rows_are_swept_and_live_ones_kept,
+);

@@ -1,0 +1,6 @@
+//! The protocol end to end: real relying-party libraries (the `openidconnect`
+//! crate, panva's `openid-client`), the negative rules, back-channel logout.
+
+mod backchannel;
+mod flows;
+mod negative;

@@ -29,8 +29,22 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer(backend: Back
             // The documents name the public URL; the test reaches the same path on its port.
             let path_part =
                 url.strip_prefix(&issuer).unwrap_or_else(|| panic!("{member} {url} is not under {issuer}"));
-            let res = app.get(path_part).await;
-            assert_eq!(res.status(), 200, "{member} {url} does not answer");
+            // GET endpoints answer GET (authorize and userinfo refuse the empty request
+            // with their own errors); the back-channel ones answer POST with JSON errors.
+            let post_only = ["token_endpoint", "introspection_endpoint", "revocation_endpoint"];
+            let res = if post_only.contains(&member.as_str()) {
+                app.client.post(format!("{}{path_part}", app.address)).send().await.expect("post")
+            } else {
+                app.get(path_part).await
+            };
+            let status = res.status().as_u16();
+            let expected: &[u16] = match member.as_str() {
+                "authorization_endpoint" => &[400],
+                "userinfo_endpoint" | "introspection_endpoint" | "revocation_endpoint" => &[400, 401],
+                "token_endpoint" => &[400],
+                _ => &[200],
+            };
+            assert!(expected.contains(&status), "{member} {url} answered {status}");
             assert!(
                 portcullis_web_endpoints().iter().any(|(m, p)| m == member && *p == path_part),
                 "{member} is advertised but not in the mounted endpoint list"
@@ -40,6 +54,26 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer(backend: Back
     let openid = metadata(&app, "/.well-known/openid-configuration").await;
     let algs = openid["id_token_signing_alg_values_supported"].as_array().expect("algs");
     assert!(algs.iter().any(|a| a == "RS256"), "{openid}");
+    // Exactly what is implemented.
+    assert_eq!(openid["response_types_supported"], serde_json::json!(["code"]));
+    assert_eq!(openid["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(
+        openid["grant_types_supported"],
+        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+    );
+    assert_eq!(openid["authorization_response_iss_parameter_supported"], true);
+    assert_eq!(openid["backchannel_logout_supported"], true);
+    assert_eq!(openid["request_parameter_supported"], false);
+    for member in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "introspection_endpoint",
+        "revocation_endpoint",
+        "end_session_endpoint",
+    ] {
+        assert!(openid[member].is_string(), "{member} missing: {openid}");
+    }
 }
 
 fn portcullis_web_endpoints() -> Vec<(String, &'static str)> {

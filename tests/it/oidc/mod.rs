@@ -2,5 +2,7 @@
 //! crate, panva's `openid-client`), the negative rules, back-channel logout.
 
 mod backchannel;
+mod browser;
 mod flows;
 mod negative;
+mod openid_client;

@@ -118,7 +118,8 @@ pub(crate) async fn submit(
     let page = |message| LoginPage {
         csrf_token: &session.csrf_token,
         request: &request,
-        username: &form.username,
+        // Not echoed: the failure page must not differ between known and unknown users.
+        username: "",
         message: Some(message),
         notice: None,
     };

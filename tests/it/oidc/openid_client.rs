@@ -1,0 +1,172 @@
+//! Acceptance: panva's `openid-client` (npm, an OpenID-certified relying
+//! party library) against the running server — discovery, code + PKCE +
+//! nonce with ID-token validation, userinfo, refresh with rotation,
+//! introspection, revocation — driven by `tests/oidc-client/rp.mjs`.
+//!
+//! The script cannot drive a browser: it prints the authorization URL, the
+//! [`Browser`] signs in through the real pages, and the callback URL goes back
+//! on the script's stdin. `scripts/test` installs the package (`npm ci` in
+//! `tests/oidc-client`); without node or it this test FAILS, it never skips.
+
+use portcullis_core::Clock;
+use portcullis_protocol::TokenEndpointAuthMethod;
+use portcullis_tests::oidc::{Browser, ClientSpec, Interact, create_client, create_user, spawn_oidc_app};
+use portcullis_tests::{Backend, both_backends};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
+
+fn rp_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-client")
+}
+
+/// The running `rp.mjs`; killed if the test panics half-way.
+struct Rp {
+    child: Child,
+    stdin: Option<ChildStdin>,
+    stdout: Option<BufReader<ChildStdout>>,
+    stderr: Option<JoinHandle<String>>,
+}
+
+impl Rp {
+    fn spawn(env: &[(&str, String)]) -> Self {
+        assert!(
+            rp_dir().join("node_modules/openid-client/package.json").exists(),
+            "tests/oidc-client/node_modules is missing: run scripts/test (npm ci in tests/oidc-client)"
+        );
+        let mut child = Command::new("node")
+            .arg("rp.mjs")
+            .current_dir(rp_dir())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("node (20+) is needed for the openid-client test: {e}"));
+        let stdin = child.stdin.take();
+        let stdout = child.stdout.take().map(BufReader::new);
+        let mut stderr = child.stderr.take().expect("stderr");
+        let stderr = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = stderr.read_to_string(&mut text);
+            text
+        });
+        Self { child, stdin, stdout, stderr: Some(stderr) }
+    }
+
+    /// The next stdout line (empty at end of output).
+    fn read_line(&mut self) -> String {
+        let mut line = String::new();
+        self.stdout.as_mut().expect("stdout").read_line(&mut line).expect("read the script's stdout");
+        line
+    }
+
+    fn send_line(&mut self, line: &str) {
+        let mut stdin = self.stdin.take().expect("stdin");
+        writeln!(stdin, "{line}").expect("write to the script's stdin");
+    }
+
+    /// Waits for the exit; returns (success, the rest of stdout, stderr).
+    fn finish(mut self) -> (bool, String, String) {
+        self.stdin.take();
+        let mut rest = String::new();
+        self.stdout.take().expect("stdout").read_to_string(&mut rest).expect("read the script's stdout");
+        let status = self.child.wait().expect("wait for node");
+        let stderr = self.stderr.take().expect("stderr").join().unwrap_or_default();
+        (status.success(), rest, stderr)
+    }
+}
+
+impl Drop for Rp {
+    fn drop(&mut self) {
+        if self.stderr.is_some() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("blocking task")
+}
+
+async fn run_openid_client(backend: Backend, auth_method: TokenEndpointAuthMethod, auth_name: &str) {
+    let app = spawn_oidc_app(backend).await;
+    let alice = create_user(&app, "alice", &[]).await;
+    let redirect = "http://127.0.0.1:9/cb";
+    let spec = ClientSpec { auth_method, ..ClientSpec::confidential("node-rp", redirect) };
+    let secret = create_client(&app, spec).await.expect("a confidential client has a secret");
+
+    let env = vec![
+        ("ISSUER", app.address.clone()),
+        ("CLIENT_ID", "node-rp".to_owned()),
+        ("CLIENT_SECRET", secret),
+        ("REDIRECT_URI", redirect.to_owned()),
+        ("CLIENT_AUTH", auth_name.to_owned()),
+        // The app runs on a manual clock: the library validates exp/iat on it.
+        ("SERVER_TIME", app.clock.now().unix_timestamp().to_string()),
+    ];
+    let mut rp = Rp::spawn(&env);
+
+    let (mut rp, first) = blocking(move || {
+        let line = rp.read_line();
+        (rp, line)
+    })
+    .await;
+    let authorize_url = match serde_json::from_str::<serde_json::Value>(&first) {
+        Ok(v) if v["authorize_url"].is_string() => v["authorize_url"].as_str().expect("string").to_owned(),
+        _ => {
+            let (_, rest, stderr) = blocking(move || rp.finish()).await;
+            panic!("openid-client printed no authorize_url; stdout:\n{first}{rest}\nstderr:\n{stderr}");
+        }
+    };
+    assert!(authorize_url.starts_with(&format!("{}/", app.address)), "{authorize_url}");
+
+    let callback = Browser::new(&app).authorize(&authorize_url, Interact::As("alice")).await.redirect();
+    assert!(callback.as_str().starts_with(redirect), "{callback}");
+
+    let (ok, rest, stderr) = blocking(move || {
+        rp.send_line(callback.as_str());
+        rp.finish()
+    })
+    .await;
+    let last = rest.lines().last().unwrap_or_default();
+    let report: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| {
+        panic!("no JSON report from openid-client ({e}); stdout:\n{rest}\nstderr:\n{stderr}")
+    });
+    assert!(ok && report["ok"] == true, "openid-client failed: {report:#}\nstderr:\n{stderr}");
+
+    assert_eq!(report["sub"], alice.id.to_string());
+    assert_eq!(
+        report["steps"],
+        serde_json::json!([
+            "discovery",
+            "authorize_url",
+            "authorization_code_grant",
+            "userinfo",
+            "refresh_token_grant",
+            "userinfo_after_refresh",
+            "introspect_access_token",
+            "introspect_refresh_token",
+            "revoke_refresh_token",
+            "introspect_revoked_refresh_token",
+            "refresh_with_revoked_token_refused",
+        ])
+    );
+    assert_eq!(report["id_token"]["azp"], "node-rp");
+    assert_eq!(report["userinfo"]["preferred_username"], "alice");
+    assert_eq!(report["userinfo"]["email"], "alice@example.com");
+    assert_eq!(report["access_token_introspection"]["client_id"], "node-rp");
+    assert_eq!(report["refresh_token_introspection"]["sub"], alice.id.to_string());
+}
+
+async fn openid_client_with_client_secret_basic(backend: Backend) {
+    run_openid_client(backend, TokenEndpointAuthMethod::ClientSecretBasic, "client_secret_basic").await;
+}
+
+async fn openid_client_with_client_secret_post(backend: Backend) {
+    run_openid_client(backend, TokenEndpointAuthMethod::ClientSecretPost, "client_secret_post").await;
+}
+
+both_backends!(openid_client_with_client_secret_basic, openid_client_with_client_secret_post);

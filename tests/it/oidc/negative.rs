@@ -31,7 +31,7 @@ fn authorize_url(app: &TestApp, extra: &[(&str, &str)]) -> String {
     url.to_string()
 }
 
-fn standard<'a>(challenge: &'a str) -> Vec<(&'a str, &'a str)> {
+fn standard(challenge: &str) -> Vec<(&str, &str)> {
     vec![
         ("client_id", "rp"),
         ("redirect_uri", CB),
@@ -538,7 +538,59 @@ async fn private_key_jwt_assertions_are_single_use(backend: Backend) {
     assert_eq!(status, 401);
 }
 
+async fn consent_is_remembered_and_offline_access_always_asks(backend: Backend) {
+    let app = setup(backend).await; // `rp` skips consent
+    let mut asks = ClientSpec::confidential("asks", CB);
+    asks.require_consent = true;
+    create_client(&app, asks).await;
+    let browser = Browser::new(&app);
+    let (_, challenge) = pkce();
+    let request = |client: &'static str, scope: &'static str, extra: &[(&'static str, &'static str)]| {
+        let mut params = standard(&challenge);
+        params.retain(|(k, _)| *k != "client_id" && *k != "scope");
+        params.push(("client_id", client));
+        params.push(("scope", scope));
+        params.extend_from_slice(extra);
+        authorize_url(&app, &params)
+    };
+    // Sign in through a client that needs no consent.
+    let back = browser.authorize(&request("rp", "openid", &[]), Interact::As("alice")).await.redirect();
+    assert!(Outcome::param(&back, "code").is_some(), "no consent asked: {back}");
+    // A consent-requiring client asks; denying is access_denied at the client.
+    let back = browser.authorize(&request("asks", "openid email", &[]), Interact::Deny).await.redirect();
+    assert_eq!(error_of(&back).as_deref(), Some("access_denied"));
+    assert_eq!(Outcome::param(&back, "iss").as_deref(), Some(app.address.as_str()));
+    // Allowed once…
+    let back =
+        browser.authorize(&request("asks", "openid email", &[]), Interact::ConsentOnly).await.redirect();
+    assert!(Outcome::param(&back, "code").is_some(), "{back}");
+    // …remembered (Deny would show if it asked)…
+    let back = browser.authorize(&request("asks", "openid", &[]), Interact::Deny).await.redirect();
+    assert!(Outcome::param(&back, "code").is_some(), "remembered: {back}");
+    // …unless prompt=consent, or a scope not yet allowed.
+    let back = browser
+        .authorize(&request("asks", "openid", &[("prompt", "consent")]), Interact::Deny)
+        .await
+        .redirect();
+    assert_eq!(error_of(&back).as_deref(), Some("access_denied"));
+    let back = browser.authorize(&request("asks", "openid profile", &[]), Interact::Deny).await.redirect();
+    assert_eq!(error_of(&back).as_deref(), Some("access_denied"));
+    // offline_access always asks, even for a client that skips consent.
+    let back =
+        browser.authorize(&request("rp", "openid offline_access", &[]), Interact::Deny).await.redirect();
+    assert_eq!(error_of(&back).as_deref(), Some("access_denied"), "offline_access needs consent");
+    // prompt=none with consent needed: consent_required, no page.
+    let back = browser
+        .authorize(&request("asks", "openid roles", &[("prompt", "none")]), Interact::Deny)
+        .await
+        .redirect();
+    assert_eq!(error_of(&back).as_deref(), Some("consent_required"));
+    let stored = app.db.count("SELECT user_id FROM consents").await;
+    assert_eq!(stored, 1, "one consent row per user and client");
+}
+
 both_backends!(
+    consent_is_remembered_and_offline_access_always_asks,
     pkce_is_required_and_plain_is_refused,
     an_unregistered_redirect_uri_gets_a_page_never_a_redirect,
     a_replayed_code_fails_and_revokes_its_tokens,

@@ -27,8 +27,8 @@ pub struct EndSessionParams {
     pub ui_locales: Option<String>,
 }
 
-/// A checked logout request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A checked logout request (the default: nobody known, no redirect).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EndSession {
     /// The client asking, when known.
     pub client: Option<Client>,

@@ -313,34 +313,16 @@ impl GrantRepo for PgStore {
         refresh: Option<&RefreshTokenRow>,
         now: OffsetDateTime,
     ) -> Result<Redemption, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(backend_err)?;
-        // A concurrent redemption holds the row lock until it commits; this
-        // update then re-reads the row, finds it consumed and touches nothing.
-        let done = sqlx::query(
+        // A concurrent redemption holds the row lock until it commits; the
+        // conditional update then re-reads the row, finds it used and touches nothing.
+        self.redeem_once(
             "UPDATE auth_codes SET consumed_at = $1 WHERE code_hash = $2 AND consumed_at IS NULL",
+            "SELECT grant_id FROM auth_codes WHERE code_hash = $1",
+            code_hash,
+            refresh,
+            now,
         )
-        .bind(to_second(now))
-        .bind(code_hash)
-        .execute(&mut *tx)
         .await
-        .map_err(backend_err)?;
-        if done.rows_affected() == 1 {
-            if let Some(refresh) = refresh {
-                insert_refresh(&mut tx, refresh).await?;
-            }
-            tx.commit().await.map_err(backend_err)?;
-            return Ok(Redemption::Redeemed);
-        }
-        let grant_id: Option<String> =
-            sqlx::query_scalar("SELECT grant_id FROM auth_codes WHERE code_hash = $1")
-                .bind(code_hash)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend_err)?;
-        let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
-        revoke(&mut tx, &grant_id, now).await?;
-        tx.commit().await.map_err(backend_err)?;
-        Ok(Redemption::Replayed)
     }
 
     async fn find_refresh_token(
@@ -365,30 +347,14 @@ impl GrantRepo for PgStore {
         next: &RefreshTokenRow,
         now: OffsetDateTime,
     ) -> Result<Redemption, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(backend_err)?;
-        let done = sqlx::query(
+        self.redeem_once(
             "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL",
+            "SELECT grant_id FROM refresh_tokens WHERE token_hash = $1",
+            token_hash,
+            Some(next),
+            now,
         )
-        .bind(to_second(now))
-        .bind(token_hash)
-        .execute(&mut *tx)
         .await
-        .map_err(backend_err)?;
-        if done.rows_affected() == 1 {
-            insert_refresh(&mut tx, next).await?;
-            tx.commit().await.map_err(backend_err)?;
-            return Ok(Redemption::Redeemed);
-        }
-        let grant_id: Option<String> =
-            sqlx::query_scalar("SELECT grant_id FROM refresh_tokens WHERE token_hash = $1")
-                .bind(token_hash)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend_err)?;
-        let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
-        revoke(&mut tx, &grant_id, now).await?;
-        tx.commit().await.map_err(backend_err)?;
-        Ok(Redemption::Replayed)
     }
 
     async fn revoke_grant(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
@@ -547,5 +513,37 @@ impl GrantRepo for PgStore {
         }
         tx.commit().await.map_err(backend_err)?;
         Ok(deleted)
+    }
+}
+
+impl PgStore {
+    /// Marks a one-time secret (code, refresh token) used with `mark` (a
+    /// conditional UPDATE binding now and the key) and stores `next` in the
+    /// same transaction; a secret already used revokes its grant (found with
+    /// `grant_of`) in that transaction instead.
+    async fn redeem_once(
+        &self,
+        mark: &'static str,
+        grant_of: &'static str,
+        key: &str,
+        next: Option<&RefreshTokenRow>,
+        now: OffsetDateTime,
+    ) -> Result<Redemption, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let done =
+            sqlx::query(mark).bind(to_second(now)).bind(key).execute(&mut *tx).await.map_err(backend_err)?;
+        if done.rows_affected() == 1 {
+            if let Some(next) = next {
+                insert_refresh(&mut tx, next).await?;
+            }
+            tx.commit().await.map_err(backend_err)?;
+            return Ok(Redemption::Redeemed);
+        }
+        let grant_id: Option<String> =
+            sqlx::query_scalar(grant_of).bind(key).fetch_optional(&mut *tx).await.map_err(backend_err)?;
+        let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
+        revoke(&mut tx, &grant_id, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(Redemption::Replayed)
     }
 }

@@ -347,31 +347,14 @@ impl GrantRepo for SqliteStore {
         refresh: Option<&RefreshTokenRow>,
         now: OffsetDateTime,
     ) -> Result<Redemption, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done =
-            sqlx::query("UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL")
-                .bind(now.unix_timestamp())
-                .bind(code_hash)
-                .execute(&mut *tx)
-                .await
-                .map_err(backend_err)?;
-        if done.rows_affected() == 1 {
-            if let Some(refresh) = refresh {
-                insert_refresh(&mut tx, refresh).await?;
-            }
-            tx.commit().await.map_err(backend_err)?;
-            return Ok(Redemption::Redeemed);
-        }
-        let grant_id: Option<String> =
-            sqlx::query_scalar("SELECT grant_id FROM auth_codes WHERE code_hash = ?")
-                .bind(code_hash)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend_err)?;
-        let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
-        revoke(&mut tx, &grant_id, now).await?;
-        tx.commit().await.map_err(backend_err)?;
-        Ok(Redemption::Replayed)
+        self.redeem_once(
+            "UPDATE auth_codes SET consumed_at = ? WHERE code_hash = ? AND consumed_at IS NULL",
+            "SELECT grant_id FROM auth_codes WHERE code_hash = ?",
+            code_hash,
+            refresh,
+            now,
+        )
+        .await
     }
 
     async fn find_refresh_token(
@@ -396,30 +379,14 @@ impl GrantRepo for SqliteStore {
         next: &RefreshTokenRow,
         now: OffsetDateTime,
     ) -> Result<Redemption, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        self.redeem_once(
             "UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL",
+            "SELECT grant_id FROM refresh_tokens WHERE token_hash = ?",
+            token_hash,
+            Some(next),
+            now,
         )
-        .bind(now.unix_timestamp())
-        .bind(token_hash)
-        .execute(&mut *tx)
         .await
-        .map_err(backend_err)?;
-        if done.rows_affected() == 1 {
-            insert_refresh(&mut tx, next).await?;
-            tx.commit().await.map_err(backend_err)?;
-            return Ok(Redemption::Redeemed);
-        }
-        let grant_id: Option<String> =
-            sqlx::query_scalar("SELECT grant_id FROM refresh_tokens WHERE token_hash = ?")
-                .bind(token_hash)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(backend_err)?;
-        let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
-        revoke(&mut tx, &grant_id, now).await?;
-        tx.commit().await.map_err(backend_err)?;
-        Ok(Redemption::Replayed)
     }
 
     async fn revoke_grant(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
@@ -577,5 +544,41 @@ impl GrantRepo for SqliteStore {
         }
         tx.commit().await.map_err(backend_err)?;
         Ok(deleted)
+    }
+}
+
+impl SqliteStore {
+    /// Marks a one-time secret (code, refresh token) used with `mark` (a
+    /// conditional UPDATE binding now and the key) and stores `next` in the
+    /// same transaction; a secret already used revokes its grant (found with
+    /// `grant_of`) in that transaction instead.
+    async fn redeem_once(
+        &self,
+        mark: &'static str,
+        grant_of: &'static str,
+        key: &str,
+        next: Option<&RefreshTokenRow>,
+        now: OffsetDateTime,
+    ) -> Result<Redemption, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(mark)
+            .bind(now.unix_timestamp())
+            .bind(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        if done.rows_affected() == 1 {
+            if let Some(next) = next {
+                insert_refresh(&mut tx, next).await?;
+            }
+            tx.commit().await.map_err(backend_err)?;
+            return Ok(Redemption::Redeemed);
+        }
+        let grant_id: Option<String> =
+            sqlx::query_scalar(grant_of).bind(key).fetch_optional(&mut *tx).await.map_err(backend_err)?;
+        let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
+        revoke(&mut tx, &grant_id, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(Redemption::Replayed)
     }
 }

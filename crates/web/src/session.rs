@@ -125,13 +125,10 @@ pub(crate) async fn sign_in(
     let (mut session, raw) = new_session(state, Principal::User(user, amr), request);
     if previous.user_id == Some(user.id) {
         session.sid.clone_from(&previous.sid);
-        state.store.replace_session(&previous.id_hash, &session).await?;
-    } else {
-        if previous.user_id.is_some() {
-            state.store.end_session(&previous.id_hash, state.clock.now()).await?;
-        }
-        state.store.replace_session(&previous.id_hash, &session).await?;
+    } else if previous.user_id.is_some() {
+        state.store.end_session(&previous.id_hash, state.clock.now()).await?;
     }
+    state.store.replace_session(&previous.id_hash, &session).await?;
     Ok((session, raw))
 }
 

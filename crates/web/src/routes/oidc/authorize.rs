@@ -14,7 +14,7 @@ use portcullis_protocol::authorize::{
 };
 use portcullis_protocol::grants::authorization_code::issue_code;
 use portcullis_protocol::interaction::next_step;
-use portcullis_protocol::{Client, OAuthError, ScopeSet, Step};
+use portcullis_protocol::{Client, OAuthError, RedirectUri, ScopeSet, Step};
 use portcullis_store::AuthRequestRow;
 use serde::Deserialize;
 use time::OffsetDateTime;
@@ -172,26 +172,32 @@ pub(crate) async fn issue(
     let code =
         issue_code(&ctx, &pending.request, authn).await.map_err(|e| PageError::Internal(e.to_string()))?;
     state.store.delete_auth_request(&pending.id).await?;
-    let mut pairs = vec![("code", code.as_str())];
-    if let Some(s) = pending.request.state.as_deref() {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", state.issuer.as_str()));
-    Ok(redirect_to(&pending.request, &pairs))
+    let request = &pending.request;
+    Ok(respond(state, &request.redirect_uri, request.state.as_deref(), &[("code", &code)]))
 }
 
 pub(crate) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, location)).finish()
 }
 
-/// A 303 to the verified redirect URI with `pairs` added to its query.
-fn redirect_to(request: &AuthorizationRequest, pairs: &[(&str, &str)]) -> HttpResponse {
-    let mut url = request.redirect_uri.url().clone();
+/// The authorization response: a 303 to the verified redirect URI with
+/// `pairs`, then the client's `state` (if any) and `iss` (RFC 9207) added to its query.
+fn respond(
+    state: &AppState,
+    redirect_uri: &RedirectUri,
+    client_state: Option<&str>,
+    pairs: &[(&str, &str)],
+) -> HttpResponse {
+    let mut url = redirect_uri.url().clone();
     {
         let mut query = url.query_pairs_mut();
         for (k, v) in pairs {
             query.append_pair(k, v);
         }
+        if let Some(s) = client_state {
+            query.append_pair("state", s);
+        }
+        query.append_pair("iss", state.issuer.as_str());
     }
     see_other(url.as_str())
 }
@@ -203,12 +209,8 @@ pub(crate) fn redirect_error(
     error: OAuthError,
     description: &str,
 ) -> HttpResponse {
-    let mut pairs = vec![("error", error.code()), ("error_description", description)];
-    if let Some(s) = request.state.as_deref() {
-        pairs.push(("state", s));
-    }
-    pairs.push(("iss", state.issuer.as_str()));
-    redirect_to(request, &pairs)
+    let pairs = [("error", error.code()), ("error_description", description)];
+    respond(state, &request.redirect_uri, request.state.as_deref(), &pairs)
 }
 
 /// A refused request: redirected when the redirect URI is verified,
@@ -216,16 +218,8 @@ pub(crate) fn redirect_error(
 fn refused(state: &AppState, e: AuthorizeError) -> Result<HttpResponse, PageError> {
     match &e.redirect {
         Some(target) if e.may_redirect() => {
-            let mut url = target.redirect_uri.url().clone();
-            {
-                let mut query = url.query_pairs_mut();
-                query.append_pair("error", e.error.code()).append_pair("error_description", e.description);
-                if let Some(s) = target.state.as_deref() {
-                    query.append_pair("state", s);
-                }
-                query.append_pair("iss", state.issuer.as_str());
-            }
-            Ok(see_other(url.as_str()))
+            let pairs = [("error", e.error.code()), ("error_description", e.description)];
+            Ok(respond(state, &target.redirect_uri, target.state.as_deref(), &pairs))
         }
         _ => Err(PageError::Protocol(e.description)),
     }

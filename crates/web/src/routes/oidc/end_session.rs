@@ -63,10 +63,7 @@ async fn handle(
     let session = session::current(req, state, auth).await?.filter(|s| s.user_id.is_some());
     let (logout, notice) = match checked {
         Ok(logout) => (logout, None),
-        Err(refusal) => {
-            let none = EndSession { client: None, redirect: None, hinted_sub: None, hinted_sid: None };
-            (none, Some(refusal_text(refusal)))
-        }
+        Err(refusal) => (EndSession::default(), Some(refusal_text(refusal))),
     };
     let Some(session) = session else {
         // Nobody to sign out here: done.
@@ -128,8 +125,7 @@ pub(crate) async fn confirm(
         ..EndSessionParams::default()
     };
     let checked = check_end_session(&ctx, &params).await.map_err(|e| PageError::Internal(e.to_string()))?;
-    let logout =
-        checked.unwrap_or(EndSession { client: None, redirect: None, hinted_sub: None, hinted_sid: None });
+    let logout = checked.unwrap_or_default();
     finish(&state, &logout, Some((&req, &auth, &session))).await
 }
 

@@ -2,13 +2,12 @@
 //! `Authorization` header or the form body (RFC 6750 §2.1, §2.2), never the
 //! query. Errors carry `WWW-Authenticate: Bearer` (RFC 6750 §3).
 
-use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_protocol::{OAuthError, ProtocolError, access};
 use serde::Deserialize;
 
-use super::{ctx, keys, protocol_error};
+use super::{ctx, json_error, keys, protocol_error};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -30,10 +29,7 @@ fn challenge(error: Option<(OAuthError, &str)>) -> HttpResponse {
         error.code(),
         description
     );
-    let mut res =
-        HttpResponse::build(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::UNAUTHORIZED))
-            .insert_header((CACHE_CONTROL, "no-store"))
-            .json(serde_json::json!({ "error": error.code(), "error_description": description }));
+    let mut res = json_error(error, description);
     if let Ok(v) = HeaderValue::from_str(&value) {
         res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }

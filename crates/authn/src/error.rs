@@ -24,6 +24,12 @@ pub enum AuthnError {
     /// Hashing failed or its worker was lost.
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// Sealing or opening a secret failed.
+    #[error("cryptography failed: {0}")]
+    Crypto(String),
+    /// A WebAuthn ceremony failed (bad response, stale challenge, …).
+    #[error("passkey ceremony failed: {0}")]
+    Passkey(String),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),

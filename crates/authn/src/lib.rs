@@ -1,6 +1,7 @@
 //! Authentication as plain Rust: argon2id passwords, the password policy,
-//! brute-force lockout and the password sign-in flow; passkeys, TOTP and
-//! recovery codes come with later issues.
+//! brute-force lockout and the password sign-in flow; passkeys
+//! ([`passkeys`]), TOTP ([`totp`]), recovery codes ([`recovery`]) and the
+//! second-factor policy and check ([`mfa`]).
 //!
 //! - [`PasswordHasher`] hashes and verifies argon2id PHC strings on the
 //!   blocking pool, counts its verifications (tests assert "exactly one") and
@@ -18,12 +19,21 @@ pub mod audit;
 mod error;
 mod hasher;
 mod lockout;
+pub mod mfa;
+pub mod passkeys;
 mod policy;
+pub mod recovery;
 mod signin;
+pub mod totp;
 
 pub use audit::RequestInfo;
 pub use error::AuthnError;
 pub use hasher::{Argon2Cost, DurationObserver, PasswordHasher, Verification};
 pub use lockout::{LockoutPolicy, Lockouts};
+pub use mfa::{
+    Factors, MfaPolicy, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor,
+};
+pub use passkeys::{PasskeyOutcome, Passkeys};
 pub use policy::{Password, PasswordPolicy, PolicyError};
 pub use signin::{SignIn, SignInOutcome, sign_in};
+pub use totp::{Totp, TotpState};

@@ -44,6 +44,11 @@ impl KeyService {
         Self { store, kek, policy, holder, lease_ttl }
     }
 
+    /// The key-encryption key (other secrets at rest are sealed with it too).
+    pub fn kek(&self) -> &Kek {
+        &self.kek
+    }
+
     /// The schedule.
     pub fn policy(&self) -> &Policy {
         &self.policy

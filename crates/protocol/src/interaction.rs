@@ -30,6 +30,9 @@ pub struct Authentication {
 pub enum Step {
     /// The user must sign in (again).
     Login,
+    /// The user is signed in, but must prove a stronger factor
+    /// (`acr_values` asks for more than the session reached).
+    StepUp,
     /// The user must consent to the client and scopes.
     Consent,
     /// Everything is satisfied: issue the code.
@@ -71,6 +74,13 @@ pub fn next_step(
         if too_old && !fresh {
             return interactive(Step::Login, OAuthError::LoginRequired, "the authentication is too old");
         }
+    }
+    if crate::acr::satisfies(auth.acr.as_deref(), &request.acr_values) == Some(false) {
+        return interactive(
+            Step::StepUp,
+            OAuthError::InteractionRequired,
+            "a stronger authentication is needed",
+        );
     }
     if needs_consent(request, client, consent) {
         return interactive(Step::Consent, OAuthError::ConsentRequired, "the user must consent");

@@ -17,6 +17,7 @@
 //! - [`logout`]: RP-Initiated and Back-Channel Logout.
 
 pub mod access;
+pub mod acr;
 pub mod authorize;
 mod client;
 pub mod client_auth;

@@ -2,7 +2,9 @@
 //! `[auth]`, the first-admin setup link when no user exists, and the
 //! sweeper deleting expired sessions, counters and setup tokens.
 
-use portcullis_authn::{Argon2Cost, LockoutPolicy, Lockouts, PasswordHasher, PasswordPolicy};
+use portcullis_authn::{
+    Argon2Cost, LockoutPolicy, Lockouts, MfaPolicy, Passkeys, PasswordHasher, PasswordPolicy,
+};
 use portcullis_core::Clock;
 use portcullis_store::{Store, StoreError};
 use portcullis_web::{AppState, Auth, AuthMetrics, SessionPolicy};
@@ -38,7 +40,11 @@ fn lockout(max_failures: u32, auth: &AuthSettings) -> LockoutPolicy {
 
 /// Builds the hasher (computing its dummy hash once), the policies and the
 /// sign-in metrics (registered in `registry`).
-pub(crate) fn build_auth(settings: &Settings, registry: &Registry) -> Result<Auth, StartupError> {
+pub(crate) fn build_auth(
+    settings: &Settings,
+    registry: &Registry,
+    kek: portcullis_keys::Kek,
+) -> Result<Auth, StartupError> {
     let auth = &settings.auth;
     let metrics = AuthMetrics::register(registry)?;
     let hasher = PasswordHasher::new(argon2_cost(auth))
@@ -57,7 +63,24 @@ pub(crate) fn build_auth(settings: &Settings, registry: &Registry) -> Result<Aut
         },
         trusted_proxies: auth.trusted_proxies.clone(),
         metrics,
+        mfa: MfaPolicy { admins_require_mfa: auth.admins_require_mfa },
+        passkeys: passkeys(settings),
+        kek: Arc::new(kek),
+        totp_issuer: auth.totp_issuer.clone(),
     })
+}
+
+/// The WebAuthn relying party of the issuer, or `None` (logged) when its
+/// host is an IP address: browsers accept only domain names as relying-party
+/// ids, so passkeys need e.g. `http://localhost:8080` rather than 127.0.0.1.
+fn passkeys(settings: &Settings) -> Option<Arc<Passkeys>> {
+    match Passkeys::new(settings.issuer.url(), &settings.auth.totp_issuer) {
+        Ok(p) => Some(Arc::new(p)),
+        Err(e) => {
+            tracing::warn!(issuer = %settings.issuer, error = %e, "passkeys are disabled");
+            None
+        }
+    }
 }
 
 /// With no user yet, creates a one-time setup link and logs it prominently.
@@ -89,6 +112,8 @@ pub struct Swept {
     pub setup_tokens: u64,
     /// Expired authorization requests, codes, refresh tokens, grants and JWT ids.
     pub grants: u64,
+    /// Expired ceremony state (WebAuthn challenges, pending second factors).
+    pub session_states: u64,
 }
 
 /// Deletes what has expired at `now` (rows that would be refused anyway, so
@@ -106,6 +131,7 @@ pub async fn sweep_expired(
         rate_limits: store.delete_stale_rate_limits(now - window, now).await?,
         setup_tokens: store.delete_expired_setup_tokens(now).await?,
         grants: store.delete_expired_grants(now).await?,
+        session_states: store.delete_expired_session_states(now).await?,
     })
 }
 

@@ -146,7 +146,7 @@ impl Application {
             protocol,
         )
         .map_err(|e| StartupError::Clients(format!("cannot build the back-channel logout client: {e}")))?;
-        let auth = web::Data::new(build_auth(settings, metrics.registry())?);
+        let auth = web::Data::new(build_auth(settings, metrics.registry(), keys.kek())?);
         let mail =
             crate::mail::build_worker(settings, store.clone(), state.clock.clone(), metrics.registry())
                 .map_err(StartupError::Mail)?

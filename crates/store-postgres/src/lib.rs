@@ -10,6 +10,7 @@ mod audit;
 mod clients;
 mod grants;
 mod keys;
+mod mfa;
 mod outbox;
 mod rate_limits;
 mod sessions;

@@ -121,6 +121,18 @@ impl SessionRepo for PgStore {
         Ok(done.rows_affected())
     }
 
+    async fn list_user_sessions(&self, user_id: Uuid) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC, created_at DESC"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id)
+            .fetch_all(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(rows.iter().map(session).collect())
+    }
+
     async fn delete_user_sessions(&self, user_id: Uuid) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)

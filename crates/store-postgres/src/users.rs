@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::{PgStore, backend_err};
 
-const COLUMNS: &str = "id, username, email, email_verified, display_name, disabled, roles, password_hash, \
-                       created_at, updated_at";
+const COLUMNS: &str = "id, username, email, email_verified, display_name, disabled, mfa_required, roles, \
+                       password_hash, created_at, updated_at";
 
 /// Instants are kept to the second, as in the SQLite backend.
 pub(crate) fn to_second(at: OffsetDateTime) -> OffsetDateTime {
@@ -23,6 +23,7 @@ fn user(row: &PgRow) -> User {
         email_verified: row.get("email_verified"),
         display_name: row.get("display_name"),
         disabled: row.get("disabled"),
+        mfa_required: row.get("mfa_required"),
         roles: row.get("roles"),
         password_hash: row.get("password_hash"),
         created_at: row.get("created_at"),

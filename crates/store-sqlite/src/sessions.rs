@@ -131,6 +131,18 @@ impl SessionRepo for SqliteStore {
         Ok(done.rows_affected())
     }
 
+    async fn list_user_sessions(&self, user_id: Uuid) -> Result<Vec<Session>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM sessions WHERE user_id = ? ORDER BY last_seen_at DESC, created_at DESC"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(user_id.to_string())
+            .fetch_all(self.pool())
+            .await
+            .map_err(backend_err)?;
+        rows.iter().map(session).collect()
+    }
+
     async fn delete_user_sessions(&self, user_id: Uuid) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
             .bind(user_id.to_string())

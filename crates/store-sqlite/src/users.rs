@@ -7,8 +7,8 @@ use uuid::Uuid;
 
 use crate::{SqliteStore, backend_err};
 
-const COLUMNS: &str = "id, username, email, email_verified, display_name, disabled, roles, password_hash, \
-                       created_at, updated_at";
+const COLUMNS: &str = "id, username, email, email_verified, display_name, disabled, mfa_required, roles, \
+                       password_hash, created_at, updated_at";
 
 fn instant(row: &SqliteRow, column: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(row.get(column))
@@ -26,6 +26,7 @@ fn user(row: &SqliteRow) -> Result<User, StoreError> {
         email_verified: row.get("email_verified"),
         display_name: row.get("display_name"),
         disabled: row.get("disabled"),
+        mfa_required: row.get("mfa_required"),
         roles: serde_json::from_str(&roles).map_err(|_| corrupt("roles"))?,
         password_hash: row.get("password_hash"),
         created_at: instant(row, "created_at")?,

@@ -2,7 +2,7 @@
 //!
 //! [`Store`] is the whole storage surface the rest of the product sees, as
 //! one object-safe trait built from per-aggregate repositories ([`AuditRepo`], [`ClientRepo`],
-//! [`UserRepo`], [`SessionRepo`], [`RateLimitRepo`], [`SetupTokenRepo`], …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
+//! [`UserRepo`], [`SessionRepo`], [`RateLimitRepo`], [`SetupTokenRepo`], [`MfaRepo`], …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
 //! implements every repository with its own SQL; nothing above this crate
 //! knows which one it talks to. Errors are [`StoreError`].
 
@@ -11,6 +11,7 @@ mod clients;
 mod error;
 mod grants;
 mod keys;
+mod mfa;
 mod migrations;
 mod outbox;
 mod rate_limits;
@@ -25,6 +26,7 @@ pub use grants::{
     AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow,
 };
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
+pub use mfa::{MfaRepo, PasskeyRow, TotpRow};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
 pub use outbox::{MailStatus, NewMail, OutboxMail, OutboxRepo, OutboxStats};
 pub use rate_limits::{RateLimit, RateLimitRepo};
@@ -72,6 +74,7 @@ pub trait Store:
     + RateLimitRepo
     + SetupTokenRepo
     + OutboxRepo
+    + MfaRepo
     + fmt::Debug
     + Send
     + Sync

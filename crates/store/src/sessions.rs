@@ -66,6 +66,9 @@ pub trait SessionRepo {
     /// Records a use of the session.
     async fn touch_session(&self, id_hash: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 
+    /// Every session of a user, most recently used first.
+    async fn list_user_sessions(&self, user_id: Uuid) -> Result<Vec<Session>, StoreError>;
+
     /// Deletes one session; true if it existed.
     async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError>;
 

@@ -56,6 +56,8 @@ pub struct User {
     pub display_name: Option<String>,
     /// A disabled user cannot sign in and has no sessions.
     pub disabled: bool,
+    /// The user must sign in with a second factor (and enroll one first).
+    pub mfa_required: bool,
     /// Roles.
     pub roles: Vec<String>,
     /// argon2id PHC string (a secret: never logged).

@@ -1,7 +1,11 @@
 //! What the sign-in pages need besides [`crate::AppState`]: the hasher, the
 //! policies, session timeouts and the authentication metrics.
 
-use portcullis_authn::{DurationObserver, Lockouts, PasswordHasher, PasswordPolicy};
+use portcullis_authn::{
+    DurationObserver, Lockouts, MfaPolicy, Passkeys, PasswordHasher, PasswordPolicy, Totp,
+};
+use portcullis_keys::Kek;
+use portcullis_store::Store;
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -66,4 +70,20 @@ pub struct Auth {
     pub trusted_proxies: Vec<IpAddr>,
     /// Sign-in metrics.
     pub metrics: AuthMetrics,
+    /// Who must use a second factor.
+    pub mfa: MfaPolicy,
+    /// The WebAuthn relying party; `None` when the issuer's host is not a
+    /// domain name (browsers refuse IP addresses), which disables passkeys.
+    pub passkeys: Option<Arc<Passkeys>>,
+    /// Seals TOTP secrets at rest.
+    pub kek: Arc<Kek>,
+    /// The issuer name authenticator apps show.
+    pub totp_issuer: String,
+}
+
+impl Auth {
+    /// TOTP over `store`.
+    pub fn totp<'a>(&'a self, store: &'a dyn Store) -> Totp<'a> {
+        Totp { store, kek: &self.kek, issuer: &self.totp_issuer }
+    }
 }

@@ -12,10 +12,83 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) csrf_token: &'a str,
     /// The pending authorization request this sign-in resumes, if any.
     pub(crate) request: &'a str,
+    /// The account page a re-authentication returns to, if any.
+    pub(crate) return_to: &'a str,
     /// The username to prefill (`login_hint`, or what was typed).
     pub(crate) username: &'a str,
     pub(crate) message: Option<&'a str>,
     pub(crate) notice: Option<&'a str>,
+    /// Whether passkeys work here (the issuer's host is a domain name).
+    pub(crate) passkeys: bool,
+}
+
+#[derive(Template)]
+#[template(path = "pages/second_factor.html")]
+pub(crate) struct SecondFactorPage<'a> {
+    pub(crate) csrf_token: &'a str,
+    pub(crate) request: &'a str,
+    pub(crate) totp: bool,
+    pub(crate) recovery: bool,
+    pub(crate) passkey: bool,
+    /// The user has no second factor: offer enrollment.
+    pub(crate) enroll: bool,
+    pub(crate) message: Option<&'a str>,
+}
+
+/// A passkey row on the account page.
+pub(crate) struct PasskeyView {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) created: String,
+    pub(crate) last_used: String,
+}
+
+/// An authenticator-app enrollment in progress.
+pub(crate) struct EnrollmentView {
+    pub(crate) qr_data_uri: String,
+    pub(crate) secret: String,
+}
+
+/// A session row on the account page.
+pub(crate) struct SessionView {
+    pub(crate) sid: String,
+    pub(crate) current: bool,
+    pub(crate) created: String,
+    pub(crate) last_seen: String,
+    pub(crate) ip: String,
+    pub(crate) user_agent: String,
+}
+
+#[derive(Template)]
+#[template(path = "pages/account.html")]
+pub(crate) struct AccountPage<'a> {
+    pub(crate) csrf_token: &'a str,
+    pub(crate) username: &'a str,
+    /// A pending authorization request to continue after enrollment.
+    pub(crate) request: &'a str,
+    pub(crate) enroll_required: bool,
+    pub(crate) can_continue: bool,
+    pub(crate) notice: Option<&'a str>,
+    pub(crate) error: Option<&'a str>,
+    pub(crate) passkeys_enabled: bool,
+    pub(crate) passkeys: Vec<PasskeyView>,
+    pub(crate) totp_enabled: bool,
+    pub(crate) enrollment: Option<EnrollmentView>,
+    pub(crate) has_factor: bool,
+    pub(crate) recovery_left: u64,
+    pub(crate) sessions: Vec<SessionView>,
+    /// Whether changes are allowed without confirming again.
+    pub(crate) recent: bool,
+    pub(crate) min_length: usize,
+}
+
+#[derive(Template)]
+#[template(path = "pages/recovery_codes.html")]
+pub(crate) struct RecoveryCodesPage<'a> {
+    pub(crate) codes: &'a [String],
+    pub(crate) request: &'a str,
+    pub(crate) first: bool,
+    pub(crate) csrf_token: &'a str,
 }
 
 #[derive(Template)]

@@ -84,6 +84,7 @@ fn new_session(state: &AppState, principal: Principal<'_>, request: &RequestInfo
             (Some(user.id), Some(now), amr.iter().map(|m| (*m).to_owned()).collect())
         }
     };
+    let acr = user_id.map(|_| portcullis_protocol::acr::of_amr(&amr).to_owned());
     let session = Session {
         id_hash: hash_id(&raw),
         sid: portcullis_core::random::hex_id(),
@@ -91,7 +92,7 @@ fn new_session(state: &AppState, principal: Principal<'_>, request: &RequestInfo
         user_id,
         auth_time,
         amr,
-        acr: None,
+        acr,
         ip: request.ip.clone(),
         user_agent: request.user_agent.clone(),
         created_at: now,
@@ -130,6 +131,25 @@ pub(crate) async fn sign_in(
     }
     state.store.replace_session(&previous.id_hash, &session).await?;
     Ok((session, raw))
+}
+
+/// Sensitive changes (credentials, password) need an authentication at most
+/// this old.
+pub(crate) const REAUTH_WINDOW: time::Duration = time::Duration::minutes(5);
+
+/// True when the session's user authenticated within [`REAUTH_WINDOW`].
+pub(crate) fn is_recent(session: &Session, now: OffsetDateTime) -> bool {
+    session.user_id.is_some() && session.auth_time.is_some_and(|t| now - t <= REAUTH_WINDOW)
+}
+
+/// The same session under a NEW id (after a privilege change); returns it
+/// and the cookie value. The CSRF token and the public `sid` stay.
+pub(crate) async fn rotate(state: &AppState, session: &Session) -> Result<(Session, String), StoreError> {
+    let raw = hex::encode(portcullis_core::random::bytes::<32>());
+    let mut rotated = session.clone();
+    rotated.id_hash = hash_id(&raw);
+    state.store.replace_session(&session.id_hash, &rotated).await?;
+    Ok((rotated, raw))
 }
 
 /// What the protocol needs to know about a signed-in session.

@@ -27,7 +27,7 @@ pub async fn issue_code(
         scopes: request.scopes.iter().map(str::to_owned).collect(),
         auth_time: auth.auth_time,
         amr: auth.amr.clone(),
-        acr: auth.acr.clone(),
+        acr: crate::acr::granted(auth.acr.as_deref(), &request.acr_values),
         created_at: ctx.now,
         expires_at: ctx.now + ctx.config.refresh_token_ttl,
         revoked_at: None,

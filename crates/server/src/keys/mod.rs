@@ -83,7 +83,12 @@ impl KeyRuntime {
         Ok(Self { service, live: Arc::new(LiveKeys::new(set)), metrics, clock, refresh })
     }
 
-    /// The key set handlers read.
+    /// The key-encryption key (TOTP secrets are sealed with it too).
+    pub fn kek(&self) -> portcullis_keys::Kek {
+        self.service.kek().clone()
+    }
+
+    /// The keys in effect, shared with the handlers.
     pub fn live(&self) -> Arc<LiveKeys> {
         self.live.clone()
     }

@@ -36,6 +36,11 @@ pub struct AuthSettings {
     /// Proxy addresses whose `X-Forwarded-For` gives the client IP; from any
     /// other peer the TCP peer address is the client IP.
     pub trusted_proxies: Vec<IpAddr>,
+    /// Users with the `admin` role must sign in with a passkey or an
+    /// authenticator app (and are led through enrolling one).
+    pub admins_require_mfa: bool,
+    /// The issuer name authenticator apps show next to the account.
+    pub totp_issuer: String,
 }
 
 impl Default for AuthSettings {
@@ -53,6 +58,8 @@ impl Default for AuthSettings {
             session_idle_timeout_secs: 3600,
             session_absolute_timeout_secs: 43200,
             trusted_proxies: Vec::new(),
+            admins_require_mfa: true,
+            totp_issuer: "Portcullis".to_owned(),
         }
     }
 }

@@ -29,6 +29,9 @@ pub(crate) struct LoginForm {
     /// The pending authorization request to resume after sign-in.
     #[serde(default)]
     request: String,
+    /// Where to go after a re-authentication (an `/account` path).
+    #[serde(default, rename = "return")]
+    return_to: String,
 }
 
 /// `GET /login` query: `?request=…` when an authorization request waits,
@@ -39,6 +42,65 @@ pub(crate) struct LoginQuery {
     request: String,
     #[serde(default)]
     setup: String,
+    /// Where to go after a re-authentication (an `/account` path).
+    #[serde(default, rename = "return")]
+    return_to: String,
+}
+
+/// What a second factor resumes: the request and where to go after.
+#[derive(serde::Serialize, Deserialize)]
+pub(crate) struct PendingSecondFactor {
+    pub(crate) user_id: uuid::Uuid,
+    pub(crate) amr: Vec<String>,
+    pub(crate) request: String,
+    pub(crate) return_to: String,
+}
+
+/// The session-state kind of a pending second factor.
+pub(crate) const PENDING_SECOND_FACTOR: &str = "second_factor";
+/// How long a passed first factor waits for the second.
+const SECOND_FACTOR_WINDOW: time::Duration = time::Duration::minutes(10);
+
+/// `return_to` when it is a local account path (never an open redirect).
+pub(crate) fn safe_return(return_to: &str) -> Option<&str> {
+    let ok =
+        (return_to == "/account" || return_to.starts_with("/account/") || return_to.starts_with("/account?"))
+            && !return_to.contains("//")
+            && return_to.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    ok.then_some(return_to)
+}
+
+/// Where a completed sign-in goes: the pending authorization request, the
+/// account page being re-authenticated for, or home.
+pub(crate) fn next_after_sign_in(request: &str, return_to: &str) -> String {
+    if !request.is_empty() {
+        format!("/authorize/resume?request={request}")
+    } else {
+        safe_return(return_to).unwrap_or("/").to_owned()
+    }
+}
+
+/// Completes a sign-in with `amr`: a NEW session id, then the next page —
+/// enrollment first when the policy wants a factor the user lacks.
+pub(crate) async fn complete_sign_in(
+    state: &AppState,
+    auth: &Auth,
+    session: &portcullis_store::Session,
+    user: &portcullis_store::User,
+    amr: &[&str],
+    info: &portcullis_authn::RequestInfo,
+    next: String,
+) -> Result<(String, String), PageError> {
+    let (_, raw) = session::sign_in(state, session, user, amr, info).await?;
+    let mut next = next;
+    if auth.mfa.requires_mfa(user) {
+        let factors = portcullis_authn::Factors::of(state.store.as_ref(), user).await?;
+        if auth.mfa.must_enroll(user, &factors) {
+            let request = next.strip_prefix("/authorize/resume?request=").unwrap_or_default();
+            next = format!("/account?enroll=required&request={request}");
+        }
+    }
+    Ok((next, raw))
 }
 
 /// The pending request's redirect URI (for the CSP) and `login_hint`, when
@@ -76,14 +138,24 @@ pub(crate) async fn show(
 ) -> Result<HttpResponse, PageError> {
     let info = request_info(&req, &auth.trusted_proxies);
     let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
-    let notice = (query.setup == "done").then_some("The administrator account is ready. Sign in with it.");
-    let (request, redirect, hint) = pending(&state, &query.request).await;
+    let return_to = safe_return(&query.return_to).unwrap_or_default();
+    let mut notice =
+        (query.setup == "done").then_some("The administrator account is ready. Sign in with it.");
+    let (request, redirect, mut hint) = pending(&state, &query.request).await;
+    if !return_to.is_empty()
+        && let Some(user) = session::user_of(&state, Some(&session)).await?
+    {
+        notice = Some("Confirm it is you: sign in again to change your security settings.");
+        hint = user.username;
+    }
     let page = LoginPage {
         csrf_token: &session.csrf_token,
         request: &request,
+        return_to,
         username: &hint,
         message: None,
         notice,
+        passkeys: auth.passkeys.is_some(),
     };
     let mut res = login_page(StatusCode::OK, &page, redirect.as_ref())?;
     if let Some(cookie) = cookie {
@@ -115,22 +187,40 @@ pub(crate) async fn submit(
     let outcome = sign_in(ctx, &form.username, Password::new(form.password), &info).await?;
     auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
     let (request, redirect, _) = pending(&state, &form.request).await;
+    let return_to = safe_return(&form.return_to).unwrap_or_default();
     let page = |message| LoginPage {
         csrf_token: &session.csrf_token,
         request: &request,
+        return_to,
         // Not echoed: the failure page must not differ between known and unknown users.
         username: "",
         message: Some(message),
         notice: None,
+        passkeys: auth.passkeys.is_some(),
     };
     match outcome {
         SignInOutcome::Success(user) => {
-            let (_, raw) = session::sign_in(&state, &session, &user, &["pwd"], &info).await?;
-            let next = if request.is_empty() {
-                "/".to_owned()
-            } else {
-                format!("/authorize/resume?request={request}")
-            };
+            let factors = portcullis_authn::Factors::of(state.store.as_ref(), &user).await?;
+            if factors.any() {
+                // The password was right; the session signs in only after
+                // the second factor.
+                let pending = PendingSecondFactor {
+                    user_id: user.id,
+                    amr: vec!["pwd".to_owned()],
+                    request: request.clone(),
+                    return_to: return_to.to_owned(),
+                };
+                let payload =
+                    serde_json::to_string(&pending).map_err(|e| PageError::Internal(e.to_string()))?;
+                let until = state.clock.now() + SECOND_FACTOR_WINDOW;
+                state
+                    .store
+                    .put_session_state(&session.id_hash, PENDING_SECOND_FACTOR, &payload, until)
+                    .await?;
+                return Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/login/mfa")).finish());
+            }
+            let next = next_after_sign_in(&request, return_to);
+            let (next, raw) = complete_sign_in(&state, &auth, &session, &user, &["pwd"], &info, next).await?;
             Ok(HttpResponse::SeeOther().insert_header((LOCATION, next)).cookie(session::cookie(raw)).finish())
         }
         SignInOutcome::Failed => login_page(StatusCode::OK, &page(FAILED), redirect.as_ref()),

@@ -1,12 +1,15 @@
 //! Route table. Each submodule owns one area and exposes its handlers.
 
+mod account;
 mod assets;
 mod health;
 pub(crate) mod keys;
 mod landing;
 mod login;
 mod logout;
+mod mfa;
 pub(crate) mod oidc;
+mod passkey;
 mod setup;
 
 use actix_web::web;
@@ -21,6 +24,14 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .error_handler(|e, _| PageError::BadRequest(e.to_string()).into()),
     )
     .app_data(web::QueryConfig::default().error_handler(|e, _| PageError::BadRequest(e.to_string()).into()))
+    .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|e, _| {
+        let res = passkey::json_error(
+            actix_web::http::StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "The request could not be understood.",
+        );
+        actix_web::error::InternalError::from_response(e, res).into()
+    }))
     .route("/", web::get().to(landing::show))
     .route("/login", web::get().to(login::show))
     .route("/login", web::post().to(login::submit))
@@ -28,7 +39,23 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/logout", web::post().to(logout::submit))
     .route("/setup", web::get().to(setup::show))
     .route("/setup", web::post().to(setup::submit))
-    .route("/static/portcullis.css", web::get().to(assets::stylesheet));
+    .route("/login/mfa", web::get().to(mfa::show))
+    .route("/login/mfa", web::post().to(mfa::submit))
+    .route("/login/passkey/options", web::post().to(passkey::signin_options))
+    .route("/login/passkey", web::post().to(passkey::signin))
+    .route("/account", web::get().to(account::show))
+    .route("/account/passkeys/options", web::post().to(passkey::register_options))
+    .route("/account/passkeys", web::post().to(passkey::register))
+    .route("/account/passkeys/{id}/delete", web::post().to(account::passkey_remove))
+    .route("/account/totp", web::post().to(account::totp_begin))
+    .route("/account/totp/confirm", web::post().to(account::totp_confirm))
+    .route("/account/totp/delete", web::post().to(account::totp_remove))
+    .route("/account/recovery-codes", web::post().to(account::recovery_regenerate))
+    .route("/account/recovery-codes/initial", web::post().to(account::recovery_initial))
+    .route("/account/password", web::post().to(account::password_change))
+    .route("/account/sessions/end", web::post().to(account::session_end))
+    .route("/static/portcullis.css", web::get().to(assets::stylesheet))
+    .route("/static/passkey.js", web::get().to(assets::passkey_script));
     cfg.route(keys::JWKS_PATH, web::get().to(keys::jwks))
         .route("/.well-known/openid-configuration", web::get().to(keys::openid_configuration))
         .route("/.well-known/oauth-authorization-server", web::get().to(keys::oauth_authorization_server));

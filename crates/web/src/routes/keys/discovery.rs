@@ -87,6 +87,7 @@ impl Publication {
             ("id_token_signing_alg_values_supported", json!(algs)),
             ("subject_types_supported", json!(["public"])),
             ("claims_supported", json!(CLAIMS)),
+            ("acr_values_supported", json!(portcullis_protocol::acr::SUPPORTED)),
             ("prompt_values_supported", json!(["none", "login", "consent", "select_account"])),
             ("claims_parameter_supported", json!(false)),
             ("request_parameter_supported", json!(false)),

@@ -150,12 +150,21 @@ async fn proceed(
         consent.as_ref(),
         now,
     );
+    if let (Ok(Step::Consent | Step::Issue), Some(user)) = (&step, &user)
+        && auth.mfa.requires_mfa(user)
+        && auth.mfa.must_enroll(user, &portcullis_authn::Factors::of(state.store.as_ref(), user).await?)
+    {
+        // The policy wants a second factor this user does not have yet:
+        // enrollment first, then back here.
+        return Ok(see_other(&format!("/account?enroll=required&request={}", pending.id)));
+    }
     match (step, authn) {
         (Err((error, description)), _) => {
             state.store.delete_auth_request(&pending.id).await?;
             Ok(redirect_error(state, &pending.request, error, description))
         }
         (Ok(Step::Login), _) | (Ok(_), None) => Ok(see_other(&format!("/login?request={}", pending.id))),
+        (Ok(Step::StepUp), Some(_)) => Ok(see_other(&format!("/login/mfa?request={}", pending.id))),
         (Ok(Step::Consent), Some(_)) => Ok(see_other(&format!("/consent?request={}", pending.id))),
         (Ok(Step::Issue), Some(authn)) => issue(state, pending, &authn).await,
     }

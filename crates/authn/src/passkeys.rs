@@ -1,0 +1,234 @@
+//! Passkeys (WebAuthn, through webauthn-rs): registration from the account
+//! page and discoverable (usernameless) sign-in, with conditional UI.
+//!
+//! The relying-party id is the issuer's host and the origin its scheme,
+//! host and port. Ceremony state is returned serialised for the caller to
+//! keep server-side, bound to the browser session and taken once; it never
+//! goes to the browser. User verification is required, so a passkey sign-in
+//! is multi-factor on its own (possession + PIN or biometric).
+
+use data_encoding::BASE64URL_NOPAD;
+use portcullis_store::{AuditOutcome, PasskeyRow, Store, User};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use uuid::Uuid;
+use webauthn_rs::prelude::{
+    DiscoverableAuthentication, Passkey, PasskeyRegistration, PublicKeyCredential,
+    RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
+};
+
+use crate::audit::{RequestInfo, record};
+use crate::lockout::ip_key;
+use crate::{AuthnError, Lockouts};
+
+/// The longest passkey name kept.
+pub const MAX_NAME_CHARS: usize = 64;
+
+/// The WebAuthn relying party of this issuer.
+#[derive(Debug)]
+pub struct Passkeys {
+    webauthn: Webauthn,
+}
+
+/// A passkey registration, ready to store.
+#[derive(Debug, Clone)]
+pub struct NewPasskey {
+    /// The credential id, base64url.
+    pub credential_id: String,
+    /// The serialised credential.
+    pub passkey: String,
+}
+
+/// How a passkey sign-in ended.
+#[derive(Debug)]
+pub enum PasskeyOutcome {
+    /// A valid assertion by an enabled user's registered passkey.
+    Success {
+        /// Who signed in.
+        user: Box<User>,
+        /// The RFC 8176 methods: `hwk` (device-bound) or `swk` (synced), `user`, `mfa`.
+        amr: Vec<&'static str>,
+    },
+    /// Anything else (unknown credential, bad signature, stale challenge).
+    Failed,
+    /// The client IP is backing off.
+    Refused {
+        /// Until when.
+        until: OffsetDateTime,
+    },
+}
+
+fn invalid(e: impl std::fmt::Display) -> AuthnError {
+    AuthnError::Passkey(e.to_string())
+}
+
+impl Passkeys {
+    /// The relying party for `issuer`: `None`-like error when its host is
+    /// not a domain (browsers refuse IP addresses as relying-party ids).
+    pub fn new(issuer: &Url, rp_name: &str) -> Result<Self, AuthnError> {
+        let rp_id = issuer.domain().ok_or_else(|| invalid("the issuer's host is not a domain name"))?;
+        let origin = Url::parse(&issuer.origin().ascii_serialization()).map_err(invalid)?;
+        let webauthn = WebauthnBuilder::new(rp_id, &origin)
+            .map_err(invalid)?
+            .rp_name(rp_name)
+            .build()
+            .map_err(invalid)?;
+        Ok(Self { webauthn })
+    }
+
+    /// Starts registering a passkey for `user`, excluding the ones they
+    /// have. Returns the options for the browser and the state to keep.
+    pub fn start_registration(
+        &self,
+        user: &User,
+        existing: &[PasskeyRow],
+    ) -> Result<(Value, String), AuthnError> {
+        let exclude = existing
+            .iter()
+            .filter_map(|row| serde_json::from_str::<Passkey>(&row.passkey).ok())
+            .map(|p| p.cred_id().clone())
+            .collect::<Vec<_>>();
+        let (options, state) = self
+            .webauthn
+            .start_passkey_registration(user.id, &user.username, user.shown_name(), Some(exclude))
+            .map_err(invalid)?;
+        let mut options = serde_json::to_value(options).map_err(invalid)?;
+        // A passkey must be discoverable for usernameless sign-in: ask for a
+        // resident key (webauthn-rs leaves it to the authenticator).
+        if let Some(selection) =
+            options.pointer_mut("/publicKey/authenticatorSelection").and_then(Value::as_object_mut)
+        {
+            selection.insert("residentKey".into(), json!("required"));
+            selection.insert("requireResidentKey".into(), json!(true));
+        }
+        Ok((options, serde_json::to_string(&state).map_err(invalid)?))
+    }
+
+    /// Verifies the browser's registration `response` against the kept `state`.
+    pub fn finish_registration(&self, state: &str, response: &Value) -> Result<NewPasskey, AuthnError> {
+        let state: PasskeyRegistration = serde_json::from_str(state).map_err(invalid)?;
+        let response: RegisterPublicKeyCredential =
+            serde_json::from_value(response.clone()).map_err(invalid)?;
+        let passkey = self.webauthn.finish_passkey_registration(&response, &state).map_err(invalid)?;
+        Ok(NewPasskey {
+            credential_id: BASE64URL_NOPAD.encode(passkey.cred_id().as_ref()),
+            passkey: serde_json::to_string(&passkey).map_err(invalid)?,
+        })
+    }
+
+    /// Starts a discoverable sign-in (conditional UI or the button).
+    pub fn start_signin(&self) -> Result<(Value, String), AuthnError> {
+        let (options, state) = self.webauthn.start_discoverable_authentication().map_err(invalid)?;
+        Ok((serde_json::to_value(options).map_err(invalid)?, serde_json::to_string(&state).map_err(invalid)?))
+    }
+
+    /// Verifies an assertion: the credential must be registered, belong to
+    /// the user handle it names, and sign the kept challenge with user
+    /// verification. Returns the stored row, its updated credential and amr.
+    fn verify(
+        &self,
+        state: &str,
+        response: &Value,
+        stored: Option<PasskeyRow>,
+    ) -> Result<(PasskeyRow, String, Vec<&'static str>), AuthnError> {
+        let state: DiscoverableAuthentication = serde_json::from_str(state).map_err(invalid)?;
+        let response: PublicKeyCredential = serde_json::from_value(response.clone()).map_err(invalid)?;
+        let (user_handle, _) =
+            self.webauthn.identify_discoverable_authentication(&response).map_err(invalid)?;
+        let row = stored.ok_or_else(|| invalid("unknown credential"))?;
+        if row.user_id != user_handle {
+            return Err(invalid("the credential belongs to another user"));
+        }
+        let mut passkey: Passkey = serde_json::from_str(&row.passkey).map_err(invalid)?;
+        let result = self
+            .webauthn
+            .finish_discoverable_authentication_v2(&response, state, &passkey)
+            .map_err(invalid)?;
+        if !result.user_verified() {
+            return Err(invalid("the authenticator did not verify the user"));
+        }
+        passkey.update_credential(&result);
+        let kind = if result.backup_eligible() { "swk" } else { "hwk" };
+        let updated = serde_json::to_string(&passkey).map_err(invalid)?;
+        Ok((row, updated, vec![kind, "user", "mfa"]))
+    }
+}
+
+/// The credential id a browser's assertion names, base64url (to look it up).
+pub fn credential_id_of(response: &Value) -> Option<String> {
+    let raw = response.get("rawId").or_else(|| response.get("id"))?.as_str()?;
+    let bytes = BASE64URL_NOPAD.decode(raw.trim_end_matches('=').as_bytes()).ok()?;
+    Some(BASE64URL_NOPAD.encode(&bytes))
+}
+
+/// Stores a verified registration under `name`; audits it.
+pub async fn register(
+    store: &dyn Store,
+    user: &User,
+    name: &str,
+    new: NewPasskey,
+    now: OffsetDateTime,
+    request: &RequestInfo,
+) -> Result<PasskeyRow, AuthnError> {
+    let name: String = name.trim().chars().filter(|c| !c.is_control()).take(MAX_NAME_CHARS).collect();
+    let row = PasskeyRow {
+        id: Uuid::new_v4(),
+        user_id: user.id,
+        credential_id: new.credential_id,
+        name: if name.is_empty() { "Passkey".to_owned() } else { name },
+        passkey: new.passkey,
+        created_at: now,
+        last_used_at: None,
+    };
+    store.add_passkey(&row).await?;
+    let detail = json!({ "passkey_id": row.id, "name": row.name });
+    record(store, now, "passkey.added", AuditOutcome::Success, Some(user.id), request, detail).await;
+    Ok(row)
+}
+
+/// One passkey sign-in attempt: IP back-off first, then verification;
+/// a failure counts towards the IP's back-off.
+pub async fn sign_in(
+    passkeys: &Passkeys,
+    store: &dyn Store,
+    lockouts: &Lockouts,
+    state: &str,
+    response: &Value,
+    now: OffsetDateTime,
+    request: &RequestInfo,
+) -> Result<PasskeyOutcome, AuthnError> {
+    let keys: Vec<String> = request.ip.as_deref().map(ip_key).into_iter().collect();
+    if let Some(until) = Lockouts::refused_until(store, &keys, now).await? {
+        return Ok(PasskeyOutcome::Refused { until });
+    }
+    let stored = match credential_id_of(response) {
+        Some(id) => store.find_passkey_by_credential(&id).await?,
+        None => None,
+    };
+    let verified = passkeys.verify(state, response, stored);
+    let user = match &verified {
+        Ok((row, _, _)) => store.find_user(row.user_id).await?.filter(|u| !u.disabled),
+        Err(_) => None,
+    };
+    match (verified, user) {
+        (Ok((row, updated, amr)), Some(user)) => {
+            store.record_passkey_use(row.id, &updated, now).await?;
+            for key in &keys {
+                store.clear_rate_limit(key).await?;
+            }
+            let detail = json!({ "method": "passkey", "passkey_id": row.id });
+            record(store, now, "signin.success", AuditOutcome::Success, Some(user.id), request, detail).await;
+            Ok(PasskeyOutcome::Success { user: Box::new(user), amr })
+        }
+        (verified, _) => {
+            let why = verified.err().map_or_else(|| "disabled user".to_owned(), |e| e.to_string());
+            tracing::info!(reason = %why, "passkey sign-in failed");
+            let detail = json!({ "method": "passkey" });
+            record(store, now, "signin.failure", AuditOutcome::Failure, None, request, detail).await;
+            for key in &keys {
+                Lockouts::fail(store, &lockouts.ip, key, now).await?;
+            }
+            Ok(PasskeyOutcome::Failed)
+        }
+    }
+}

@@ -1,5 +1,5 @@
 // Headless Chromium through the first-admin journey:
-// setup link -> sign in -> landing ("Signed in as ...") -> sign out -> landing with the sign-in link.
+// setup link -> sign in -> enrollment page (admins need a second factor) -> landing ("Signed in as ...") -> sign out -> landing with the sign-in link.
 // Usage: node first_admin.mjs <base-url> <setup-url>
 // Prints one JSON line: {"ok":true,...} or {"ok":false,"error":...}; exits non-zero on failure.
 import { chromium } from 'playwright-core';
@@ -32,11 +32,18 @@ try {
   report.afterSetup = new URL(page.url()).pathname;
   report.notice = (await page.textContent('p.notice'))?.trim();
 
-  // Keyboard only: type into the focused username field, tab to the password, press Enter.
+  // Keyboard only: type into the focused username field, tab past the passkey
+  // button (next to the username) to the password, press Enter.
   await page.keyboard.type('root');
   await page.keyboard.press('Tab');
+  report.tabStop = await page.evaluate(() => document.activeElement && document.activeElement.id);
+  await page.keyboard.press('Tab');
   await page.keyboard.type(PASSWORD);
-  await Promise.all([page.waitForURL(`${base}/`), page.keyboard.press('Enter')]);
+  // An administrator must have a second factor: sign-in leads to enrollment first.
+  await Promise.all([page.waitForURL('**/account?enroll=required*'), page.keyboard.press('Enter')]);
+  report.afterSignIn = new URL(page.url()).pathname;
+  report.enrollNotice = (await page.textContent('#enroll-required'))?.trim();
+  await page.goto(`${base}/`);
   report.landing = (await page.textContent('#signed-in'))?.replace(/\s+/g, ' ').trim();
   const cookie = (await context.cookies(base)).find((c) => c.name === '__Host-portcullis_session');
   report.cookie = cookie && { httpOnly: cookie.httpOnly, secure: cookie.secure, sameSite: cookie.sameSite, path: cookie.path };

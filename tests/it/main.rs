@@ -8,6 +8,7 @@ mod health;
 mod keys;
 mod mail;
 mod metrics;
+mod mfa;
 mod oidc;
 mod request_id;
 mod store;

@@ -10,6 +10,7 @@
 
 mod app;
 mod database;
+pub mod mfa;
 pub mod oidc;
 mod smtp;
 

@@ -155,11 +155,11 @@ impl MfaRepo for SqliteStore {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
         let sql = if confirming {
-            "UPDATE totp_secrets SET last_step = ?, confirmed_at = ?
-             WHERE user_id = ? AND confirmed_at IS NULL AND (last_step IS NULL OR last_step < ?1)"
+            "UPDATE totp_secrets SET last_step = ?1, confirmed_at = ?2
+             WHERE user_id = ?3 AND confirmed_at IS NULL AND (last_step IS NULL OR last_step < ?1)"
         } else {
-            "UPDATE totp_secrets SET last_step = ?, confirmed_at = COALESCE(confirmed_at, ?)
-             WHERE user_id = ? AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < ?1)"
+            "UPDATE totp_secrets SET last_step = ?1, confirmed_at = COALESCE(confirmed_at, ?2)
+             WHERE user_id = ?3 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < ?1)"
         };
         let done = sqlx::query(sql)
             .bind(step)

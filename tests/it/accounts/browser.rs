@@ -61,6 +61,12 @@ async fn a_browser_creates_the_first_admin_then_signs_in_and_out(backend: Backen
 
     assert_eq!(report["afterSetup"], "/login");
     assert_eq!(report["notice"], "The administrator account is ready. Sign in with it.");
+    assert_eq!(report["tabStop"], "passkey-signin", "the passkey button follows the username field");
+    assert_eq!(report["afterSignIn"], "/account", "an admin without a second factor is led to enroll one");
+    assert_eq!(
+        report["enrollNotice"],
+        "Your account needs a second factor: add a passkey or an authenticator app to continue."
+    );
     assert_eq!(report["landing"], "Signed in as root");
     assert_eq!(
         report["cookie"],

@@ -30,7 +30,7 @@ async fn every_response_carries_the_security_headers(backend: Backend) {
     assert_eq!(css.headers()["cache-control"], "public, max-age=3600");
 }
 
-async fn the_sign_in_page_is_accessible_and_script_free(backend: Backend) {
+async fn the_sign_in_page_is_accessible_and_script_is_external_only(backend: Backend) {
     let app = spawn_app(backend).await;
     let html = app.get("/login").await.text().await.expect("body");
     for needle in [
@@ -45,7 +45,10 @@ async fn the_sign_in_page_is_accessible_and_script_free(backend: Backend) {
     ] {
         assert!(html.contains(needle), "missing {needle} in:\n{html}");
     }
-    assert!(!html.contains("<script"), "no script on the sign-in page");
+    // One external script (passkeys; `script-src 'self'`), nothing inline.
+    assert_eq!(html.matches("<script").count(), 1, "{html}");
+    assert!(html.contains("<script src=\"/static/passkey.js\" defer></script>"), "{html}");
+    assert!(html.contains("id=\"passkey-signin\""), "a passkey button next to the username");
     assert!(!html.contains("style="), "no inline style (the CSP forbids it)");
 
     let landing = app.get("/").await.text().await.expect("body");
@@ -79,6 +82,6 @@ async fn malformed_forms_get_a_friendly_400_not_a_500(backend: Backend) {
 
 both_backends!(
     every_response_carries_the_security_headers,
-    the_sign_in_page_is_accessible_and_script_free,
+    the_sign_in_page_is_accessible_and_script_is_external_only,
     malformed_forms_get_a_friendly_400_not_a_500,
 );

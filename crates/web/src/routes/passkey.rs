@@ -1,4 +1,5 @@
 //! Passkey ceremonies over JSON (the page script `web/static/passkey.js`):
+#![allow(clippy::result_large_err)] // helpers answer early with a ready HttpResponse (a cold path)
 //! discoverable sign-in from the sign-in page (button or autofill), and
 //! registration from the account page. Each ceremony's state is kept in the
 //! store, bound to the browser session and taken once; every call carries

@@ -24,6 +24,15 @@ pub enum AuthnError {
     /// Hashing failed or its worker was lost.
     #[error("password hashing failed: {0}")]
     Hashing(String),
+    /// A mailed link is unknown, already used or expired.
+    #[error("this link is unknown, already used or expired")]
+    InvalidLink,
+    /// A re-entered password is wrong.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// A mail could not be rendered.
+    #[error(transparent)]
+    Mail(#[from] portcullis_mailer::MailError),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),

@@ -12,13 +12,18 @@
 //! - [`sign_in`] runs one password sign-in; [`accounts`] creates users,
 //!   changes passwords and disables accounts. Every step is audited through
 //!   [`audit::record`]. Errors are [`AuthnError`].
+//! - [`recovery`] mails single-use links (password reset, email
+//!   verification, magic-link sign-in); [`notify::security_event`] tells the
+//!   account holder about sensitive changes.
 
 pub mod accounts;
 pub mod audit;
 mod error;
 mod hasher;
 mod lockout;
+pub mod notify;
 mod policy;
+pub mod recovery;
 mod signin;
 
 pub use audit::RequestInfo;

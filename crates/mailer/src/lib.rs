@@ -21,7 +21,7 @@ mod worker;
 pub use error::MailError;
 pub use log::{LogMailer, links};
 pub use metrics::MailMetrics;
-pub use smtp::{Mailer, SmtpConfig, SmtpMailer, TlsMode, is_valid_mailbox};
 pub use notify::Notification;
+pub use smtp::{Mailer, SmtpConfig, SmtpMailer, TlsMode, is_valid_mailbox};
 pub use templates::MailContext;
 pub use worker::{OutboxWorker, RetryPolicy, WorkerHandle};

@@ -35,7 +35,11 @@ impl Mailer for LogMailer {
 mod tests {
     #[test]
     fn finds_the_links() {
-        let text = "Hello,\n\nSign in:\nhttp://localhost:8080/login/magic?token=abc\n\nor https://x.test/recover.";
-        assert_eq!(super::links(text), ["http://localhost:8080/login/magic?token=abc", "https://x.test/recover."]);
+        let text =
+            "Hello,\n\nSign in:\nhttp://localhost:8080/login/magic?token=abc\n\nor https://x.test/recover.";
+        assert_eq!(
+            super::links(text),
+            ["http://localhost:8080/login/magic?token=abc", "https://x.test/recover."]
+        );
     }
 }

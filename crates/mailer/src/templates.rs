@@ -252,8 +252,8 @@ mod tests {
         let ctx = MailContext::new("Acme ID", "https://id.example.test/");
         let link = ctx.url("/recover/reset?token=abc");
         assert_eq!(link, "https://id.example.test/recover/reset?token=abc");
-        let mail =
-            password_reset(&ctx, "a@example.test", "ann", &link, time::Duration::minutes(15)).expect("render");
+        let mail = password_reset(&ctx, "a@example.test", "ann", &link, time::Duration::minutes(15))
+            .expect("render");
         assert_eq!(mail.subject, "Reset your Acme ID password");
         for part in [&mail.text, &mail.html] {
             assert!(part.contains(&link), "{part}");

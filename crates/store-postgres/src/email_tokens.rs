@@ -14,7 +14,8 @@ use crate::outbox::insert_mails;
 use crate::users::to_second;
 use crate::{PgStore, backend_err};
 
-const COLUMNS: &str = "token_hash, purpose, user_id, new_email, session_hash, created_at, expires_at, used_at";
+const COLUMNS: &str =
+    "token_hash, purpose, user_id, new_email, session_hash, created_at, expires_at, used_at";
 
 fn token(row: &PgRow) -> Result<EmailToken, StoreError> {
     let purpose: String = row.get("purpose");

@@ -13,7 +13,8 @@ use crate::grants::after_session_end;
 use crate::outbox::insert_mails;
 use crate::{SqliteStore, backend_err};
 
-const COLUMNS: &str = "token_hash, purpose, user_id, new_email, session_hash, created_at, expires_at, used_at";
+const COLUMNS: &str =
+    "token_hash, purpose, user_id, new_email, session_hash, created_at, expires_at, used_at";
 
 fn instant(secs: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs).map_err(|_| StoreError::Corrupt("email token instant".into()))

@@ -89,6 +89,8 @@ pub struct Swept {
     pub setup_tokens: u64,
     /// Expired authorization requests, codes, refresh tokens, grants and JWT ids.
     pub grants: u64,
+    /// Mailed links (reset, verification, magic) past their expiry.
+    pub email_tokens: u64,
 }
 
 /// Deletes what has expired at `now` (rows that would be refused anyway, so
@@ -106,6 +108,7 @@ pub async fn sweep_expired(
         rate_limits: store.delete_stale_rate_limits(now - window, now).await?,
         setup_tokens: store.delete_expired_setup_tokens(now).await?,
         grants: store.delete_expired_grants(now).await?,
+        email_tokens: store.delete_expired_email_tokens(now).await?,
     })
 }
 

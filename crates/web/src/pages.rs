@@ -16,6 +16,8 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) username: &'a str,
     pub(crate) message: Option<&'a str>,
     pub(crate) notice: Option<&'a str>,
+    /// Offer "Email me a sign-in link" (`recovery.magic_link` and mail available).
+    pub(crate) magic_link: bool,
 }
 
 #[derive(Template)]

@@ -21,14 +21,22 @@ pub enum MagicLinkCheck {
 impl Recovery<'_> {
     /// Queues a sign-in link for the account `address` names, bound to the
     /// requesting browser session (`session_hash`, the stored hash of its
-    /// cookie). Same outward behaviour as [`Self::request_reset`].
+    /// cookie). `resume` (a pending authorization request id, letters,
+    /// digits, `-` and `_` only) is carried in the link so sign-in resumes
+    /// it. Same outward behaviour as [`Self::request_reset`].
     pub async fn request_magic_link(
         &self,
         address: &str,
         session_hash: &str,
+        resume: Option<&str>,
         request: &RequestInfo,
     ) -> Result<LinkRequest, AuthnError> {
-        self.request_link(LinkKind::Magic, address, Some(session_hash), request).await
+        let resume = resume.filter(|r| {
+            !r.is_empty()
+                && r.len() <= 64
+                && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        });
+        self.request_link(LinkKind::Magic { resume }, address, Some(session_hash), request).await
     }
 
     /// Whether a live magic link was opened in the browser that asked for it

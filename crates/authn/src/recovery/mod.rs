@@ -17,6 +17,8 @@ mod email;
 mod magic;
 mod reset;
 
+pub use magic::MagicLinkCheck;
+
 use portcullis_core::Clock;
 use portcullis_mailer::MailContext;
 use portcullis_store::{AuditOutcome, Store, User, normalise_login};

@@ -11,9 +11,9 @@ use crate::{AuthnError, Password};
 
 /// Which link a request mails.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum LinkKind {
+pub(super) enum LinkKind<'a> {
     Reset,
-    Magic,
+    Magic { resume: Option<&'a str> },
 }
 
 impl Recovery<'_> {
@@ -33,7 +33,7 @@ impl Recovery<'_> {
     /// mail in one transaction (known, not limited) and audit.
     pub(super) async fn request_link(
         &self,
-        kind: LinkKind,
+        kind: LinkKind<'_>,
         address: &str,
         session_hash: Option<&str>,
         request: &RequestInfo,
@@ -44,15 +44,20 @@ impl Recovery<'_> {
         let (raw, hash) = new_token();
         let (path, purpose, audit) = match kind {
             LinkKind::Reset => ("/recover/reset", EmailTokenPurpose::Reset, "password_reset.requested"),
-            LinkKind::Magic => ("/login/magic", EmailTokenPurpose::MagicLink, "magic_link.requested"),
+            LinkKind::Magic { .. } => ("/login/magic", EmailTokenPurpose::MagicLink, "magic_link.requested"),
         };
-        let link = self.mail.url(&format!("{path}?token={raw}"));
+        let link = match kind {
+            LinkKind::Magic { resume: Some(id) } => {
+                self.mail.url(&format!("{path}?token={raw}&request={id}"))
+            }
+            _ => self.mail.url(&format!("{path}?token={raw}")),
+        };
         let typed = address.trim();
         let (to, name) = user.as_ref().map_or((typed, typed), |u| (u.email.as_str(), u.shown_name()));
         let ttl = self.rules.link_ttl;
         let mail = match kind {
             LinkKind::Reset => templates::password_reset(self.mail, to, name, &link, ttl)?,
-            LinkKind::Magic => templates::magic_link(self.mail, to, name, &link, ttl)?,
+            LinkKind::Magic { .. } => templates::magic_link(self.mail, to, name, &link, ttl)?,
         };
         let outcome = match (&user, limited) {
             (_, true) => LinkRequest::Limited,

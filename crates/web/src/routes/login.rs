@@ -11,7 +11,7 @@ use crate::client::request_info;
 use crate::headers::csp_allowing_redirect_to;
 use crate::pages::{LoginPage, PageError, render};
 use crate::session;
-use crate::{AppState, Auth, csrf};
+use crate::{AppState, Auth, Mail, csrf};
 
 /// The one message for an unknown user, a wrong password and a disabled account.
 const FAILED: &str = "Wrong username or password.";
@@ -72,6 +72,7 @@ pub(crate) async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let info = request_info(&req, &auth.trusted_proxies);
@@ -84,6 +85,7 @@ pub(crate) async fn show(
         username: &hint,
         message: None,
         notice,
+        magic_link: mail.magic_link && mail.available,
     };
     let mut res = login_page(StatusCode::OK, &page, redirect.as_ref())?;
     if let Some(cookie) = cookie {
@@ -98,6 +100,7 @@ pub(crate) async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
@@ -122,6 +125,7 @@ pub(crate) async fn submit(
         username: "",
         message: Some(message),
         notice: None,
+        magic_link: mail.magic_link && mail.available,
     };
     match outcome {
         SignInOutcome::Success(user) => {

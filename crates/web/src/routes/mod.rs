@@ -7,6 +7,7 @@ mod landing;
 mod login;
 mod logout;
 pub(crate) mod oidc;
+mod recover;
 mod setup;
 
 use actix_web::web;
@@ -29,6 +30,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/setup", web::get().to(setup::show))
     .route("/setup", web::post().to(setup::submit))
     .route("/static/portcullis.css", web::get().to(assets::stylesheet));
+    recover::configure(cfg);
     cfg.route(keys::JWKS_PATH, web::get().to(keys::jwks))
         .route("/.well-known/openid-configuration", web::get().to(keys::openid_configuration))
         .route("/.well-known/oauth-authorization-server", web::get().to(keys::oauth_authorization_server));

@@ -9,5 +9,6 @@ mod keys;
 mod mail;
 mod metrics;
 mod oidc;
+mod recovery;
 mod request_id;
 mod store;

@@ -43,8 +43,9 @@ pub(crate) fn smtp_config(smtp: &SmtpSettings) -> Option<SmtpConfig> {
     })
 }
 
-/// The worker to spawn, or `None` (logged) when SMTP is not configured.
-/// Registers the mail metrics either way.
+/// The worker to spawn: through SMTP, through the log (`dev_mode`), or —
+/// without SMTP (logged) — one that only keeps the queue gauges current.
+/// Registers the mail metrics.
 pub(crate) fn build_worker(
     settings: &Settings,
     store: Arc<dyn Store>,
@@ -64,7 +65,8 @@ pub(crate) fn build_worker(
             "no SMTP server configured (smtp.host): mails stay queued in the outbox until one is, \
              and the recovery pages say that mail is not set up"
         );
-        return Ok(None);
+        // Sends nothing; keeps portcullis_mail_queued and the oldest age current.
+        return Ok(Some(OutboxWorker::metrics_only(store, clock, metrics)));
     };
     let mailer = SmtpMailer::new(&config).map_err(|e| e.to_string())?;
     tracing::info!(host = %config.host, port = config.port, "mail outbox worker sending through SMTP");

@@ -69,16 +69,21 @@ impl SmtpCapture {
         }
     }
 
-    /// Every stored message, raw (headers and body), oldest first by name.
+    /// Every stored message, raw (headers and body), oldest first (by file
+    /// time, then name: Maildir names alone do not sort by arrival).
     pub fn messages(&self) -> Vec<String> {
         let mut files = Vec::new();
         for sub in ["new", "cur"] {
             if let Ok(entries) = std::fs::read_dir(self.maildir().join(sub)) {
-                files.extend(entries.map(|e| e.expect("maildir entry").path()));
+                for entry in entries {
+                    let path = entry.expect("maildir entry").path();
+                    let modified = std::fs::metadata(&path).and_then(|m| m.modified()).ok();
+                    files.push((modified, path));
+                }
             }
         }
         files.sort();
-        files.iter().map(|p| std::fs::read_to_string(p).expect("read message")).collect()
+        files.iter().map(|(_, p)| std::fs::read_to_string(p).expect("read message")).collect()
     }
 }
 

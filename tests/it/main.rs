@@ -10,5 +10,6 @@ mod mail;
 mod metrics;
 mod mfa;
 mod oidc;
+mod recovery;
 mod request_id;
 mod store;

@@ -17,7 +17,7 @@ mod smtp;
 pub use app::{TestApp, spawn_app, spawn_app_with, test_settings};
 pub use database::{POSTGRES_ENV, TestDatabase, test_store};
 pub use portcullis_store::Backend;
-pub use smtp::SmtpCapture;
+pub use smtp::{Captured, SmtpCapture};
 
 /// For each `name`, an `async fn name(backend: Backend)` in scope becomes two
 /// tests, `name::sqlite` and `name::postgres`.

@@ -109,6 +109,27 @@ impl Accounts<'_> {
         Ok(user)
     }
 
+    /// [`Self::set_password`], also telling the account holder ("your
+    /// password was changed"): the new hash and the mail commit together.
+    pub async fn set_password_notifying(
+        &self,
+        login: &str,
+        password: Password,
+        mail: &crate::notify::MailContext,
+        request: &RequestInfo,
+    ) -> Result<User, AuthnError> {
+        use crate::notify::{Notification, notification_mails};
+        let user = self.find(login).await?;
+        self.policy.check(&password, &[&user.username, &user.email])?;
+        let hash = self.hasher.hash_blocking(password).await?;
+        let now = self.clock.now();
+        let mails = notification_mails(mail, &user, &Notification::PasswordChanged)?;
+        self.store.set_password_hash_with_mails(user.id, &hash, now, &mails).await?;
+        record(self.store, now, "password.changed", AuditOutcome::Success, Some(user.id), request, json!({}))
+            .await;
+        Ok(user)
+    }
+
     /// Disables `login` and ends every session of it; returns the user and
     /// how many sessions ended.
     pub async fn disable(&self, login: &str, request: &RequestInfo) -> Result<(User, u64), AuthnError> {

@@ -30,6 +30,15 @@ pub enum AuthnError {
     /// A WebAuthn ceremony failed (bad response, stale challenge, …).
     #[error("passkey ceremony failed: {0}")]
     Passkey(String),
+    /// A mailed link is unknown, already used or expired.
+    #[error("this link is unknown, already used or expired")]
+    InvalidLink,
+    /// A re-entered password is wrong.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// A mail could not be rendered.
+    #[error(transparent)]
+    Mail(#[from] portcullis_mailer::MailError),
     /// The store failed.
     #[error(transparent)]
     Store(StoreError),

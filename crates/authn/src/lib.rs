@@ -1,6 +1,6 @@
 //! Authentication as plain Rust: argon2id passwords, the password policy,
 //! brute-force lockout and the password sign-in flow; passkeys
-//! ([`passkeys`]), TOTP ([`totp`]), recovery codes ([`recovery`]) and the
+//! ([`passkeys`]), TOTP ([`totp`]), recovery codes ([`recovery_codes`]) and the
 //! second-factor policy and check ([`mfa`]).
 //!
 //! - [`PasswordHasher`] hashes and verifies argon2id PHC strings on the
@@ -13,6 +13,9 @@
 //! - [`sign_in`] runs one password sign-in; [`accounts`] creates users,
 //!   changes passwords and disables accounts. Every step is audited through
 //!   [`audit::record`]. Errors are [`AuthnError`].
+//! - [`recovery`] mails single-use links (password reset, email
+//!   verification, magic-link sign-in); [`notify::security_event`] tells the
+//!   account holder about sensitive changes.
 
 pub mod accounts;
 pub mod audit;
@@ -20,9 +23,11 @@ mod error;
 mod hasher;
 mod lockout;
 pub mod mfa;
+pub mod notify;
 pub mod passkeys;
 mod policy;
 pub mod recovery;
+pub mod recovery_codes;
 mod signin;
 pub mod totp;
 

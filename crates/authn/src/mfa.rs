@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::audit::{RequestInfo, record};
 use crate::lockout::{account_key, ip_key};
 use crate::totp::Totp;
-use crate::{AuthnError, Lockouts, recovery};
+use crate::{AuthnError, Lockouts, recovery_codes};
 
 /// What a user has enrolled.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -124,7 +124,7 @@ pub async fn check_second_factor(
     }
     let ok = match factor {
         SecondFactor::Totp(code) => ctx.totp.check(user.id, code, false, now).await?,
-        SecondFactor::RecoveryCode(code) => recovery::redeem(store, user.id, code, now).await?,
+        SecondFactor::RecoveryCode(code) => recovery_codes::redeem(store, user.id, code, now).await?,
     };
     let detail = json!({ "method": factor.label() });
     if ok {

@@ -53,7 +53,8 @@ impl RetryPolicy {
 #[derive(Debug, Clone)]
 pub struct OutboxWorker {
     store: Arc<dyn Store>,
-    mailer: Arc<dyn Mailer>,
+    /// `None`: nothing is sent, only the gauges are kept current.
+    mailer: Option<Arc<dyn Mailer>>,
     clock: Arc<dyn Clock>,
     policy: RetryPolicy,
     metrics: Option<MailMetrics>,
@@ -97,10 +98,24 @@ impl OutboxWorker {
     ) -> Self {
         Self {
             store,
-            mailer,
+            mailer: Some(mailer),
             clock,
             policy,
             metrics,
+            wake: Arc::new(Notify::new()),
+            stopping: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// A worker that sends nothing (no SMTP configured) but keeps the queue
+    /// gauges current, so a growing backlog shows in the metrics.
+    pub fn metrics_only(store: Arc<dyn Store>, clock: Arc<dyn Clock>, metrics: MailMetrics) -> Self {
+        Self {
+            store,
+            mailer: None,
+            clock,
+            policy: RetryPolicy::default(),
+            metrics: Some(metrics),
             wake: Arc::new(Notify::new()),
             stopping: Arc::new(AtomicBool::new(false)),
         }
@@ -114,7 +129,7 @@ impl OutboxWorker {
     /// Sends every mail due now; returns how many were sent.
     pub async fn run_once(&self) -> Result<usize, MailError> {
         let mut sent = 0;
-        while !self.stopping.load(Ordering::SeqCst) {
+        while self.mailer.is_some() && !self.stopping.load(Ordering::SeqCst) {
             let now = self.clock.now();
             let Some(mail) = self.store.claim_due_mail(now, now + self.policy.lease).await? else { break };
             if self.deliver(mail, now).await? {
@@ -127,7 +142,8 @@ impl OutboxWorker {
 
     /// Sends one claimed mail and records the outcome; true if it was sent.
     async fn deliver(&self, mail: OutboxMail, now: OffsetDateTime) -> Result<bool, MailError> {
-        let error = match self.mailer.send(&mail.id, &mail.mail).await {
+        let Some(mailer) = &self.mailer else { return Ok(false) };
+        let error = match mailer.send(&mail.id, &mail.mail).await {
             Ok(()) => {
                 self.store.mark_mail_sent(&mail.id, self.clock.now()).await?;
                 if let Some(m) = &self.metrics {

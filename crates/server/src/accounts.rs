@@ -114,6 +114,8 @@ pub struct Swept {
     pub grants: u64,
     /// Expired ceremony state (WebAuthn challenges, pending second factors).
     pub session_states: u64,
+    /// Mailed links (reset, verification, magic) past their expiry.
+    pub email_tokens: u64,
 }
 
 /// Deletes what has expired at `now` (rows that would be refused anyway, so
@@ -132,6 +134,7 @@ pub async fn sweep_expired(
         setup_tokens: store.delete_expired_setup_tokens(now).await?,
         grants: store.delete_expired_grants(now).await?,
         session_states: store.delete_expired_session_states(now).await?,
+        email_tokens: store.delete_expired_email_tokens(now).await?,
     })
 }
 

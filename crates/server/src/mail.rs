@@ -1,9 +1,13 @@
 //! Wires the mail outbox worker from `[smtp]` and `[mail]`: with an SMTP
-//! host it sends through lettre; without one nothing is sent and mails wait
-//! in the outbox (logged once at start).
+//! host it sends through lettre; without one, in `dev_mode` it logs each
+//! mail's links ([`LogMailer`]), otherwise nothing is sent and mails wait in
+//! the outbox (logged once at start). Also builds the recovery pages'
+//! [`portcullis_web::Mail`].
 
 use portcullis_core::Clock;
-use portcullis_mailer::{MailMetrics, OutboxWorker, RetryPolicy, SmtpConfig, SmtpMailer, TlsMode};
+use portcullis_mailer::{
+    LogMailer, MailContext, MailMetrics, OutboxWorker, RetryPolicy, SmtpConfig, SmtpMailer, TlsMode,
+};
 use portcullis_store::Store;
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -39,8 +43,9 @@ pub(crate) fn smtp_config(smtp: &SmtpSettings) -> Option<SmtpConfig> {
     })
 }
 
-/// The worker to spawn, or `None` (logged) when SMTP is not configured.
-/// Registers the mail metrics either way.
+/// The worker to spawn: through SMTP, through the log (`dev_mode`), or —
+/// without SMTP (logged) — one that only keeps the queue gauges current.
+/// Registers the mail metrics.
 pub(crate) fn build_worker(
     settings: &Settings,
     store: Arc<dyn Store>,
@@ -48,11 +53,45 @@ pub(crate) fn build_worker(
     registry: &prometheus::Registry,
 ) -> Result<Option<OutboxWorker>, String> {
     let metrics = MailMetrics::register(registry).map_err(|e| e.to_string())?;
+    let policy = retry_policy(&settings.mail);
     let Some(config) = smtp_config(&settings.smtp) else {
-        tracing::warn!("no SMTP server configured (smtp.host): mails stay queued in the outbox until one is");
-        return Ok(None);
+        if settings.dev_mode {
+            tracing::warn!(
+                "dev_mode: no SMTP server configured; each mail's links are logged at INFO, not sent"
+            );
+            return Ok(Some(OutboxWorker::new(store, Arc::new(LogMailer), clock, policy, Some(metrics))));
+        }
+        tracing::warn!(
+            "no SMTP server configured (smtp.host): mails stay queued in the outbox until one is, \
+             and the recovery pages say that mail is not set up"
+        );
+        // Sends nothing; keeps portcullis_mail_queued and the oldest age current.
+        return Ok(Some(OutboxWorker::metrics_only(store, clock, metrics)));
     };
     let mailer = SmtpMailer::new(&config).map_err(|e| e.to_string())?;
     tracing::info!(host = %config.host, port = config.port, "mail outbox worker sending through SMTP");
-    Ok(Some(OutboxWorker::new(store, Arc::new(mailer), clock, retry_policy(&settings.mail), Some(metrics))))
+    Ok(Some(OutboxWorker::new(store, Arc::new(mailer), clock, policy, Some(metrics))))
+}
+
+/// What the recovery pages need: mail is available with SMTP or in
+/// `dev_mode`; `worker` (if any) is woken after each queued mail.
+pub(crate) fn web_mail(settings: &Settings, worker: Option<&OutboxWorker>) -> portcullis_web::Mail {
+    let wake = worker.cloned().map(|w| Arc::new(move || w.notify()) as Arc<dyn Fn() + Send + Sync>);
+    portcullis_web::Mail {
+        context: mail_context(settings),
+        available: mail_available(settings),
+        rules: settings.recovery.rules(),
+        magic_link: settings.recovery.magic_link,
+        wake,
+    }
+}
+
+/// The product name and link base of mails.
+pub(crate) fn mail_context(settings: &Settings) -> MailContext {
+    MailContext::new(settings.mail.product_name.clone(), settings.issuer.as_str())
+}
+
+/// True when mails reach people (SMTP, or `dev_mode`'s log).
+pub(crate) fn mail_available(settings: &Settings) -> bool {
+    settings.smtp.host.is_some() || settings.dev_mode
 }

@@ -8,6 +8,7 @@ mod clients;
 mod database;
 mod keys;
 mod load;
+mod recovery;
 mod smtp;
 
 pub use auth::AuthSettings;
@@ -15,6 +16,7 @@ pub use clients::ClientSettings;
 pub use database::{DatabaseKind, DatabaseSettings, DatabaseUrl};
 pub use keys::{KeysSettings, SecretKey};
 pub use load::ConfigError;
+pub use recovery::RecoverySettings;
 pub use smtp::{MailSettings, SmtpSettings, SmtpTls};
 
 use portcullis_core::Issuer;
@@ -35,6 +37,10 @@ pub struct Settings {
     pub issuer: Issuer,
     /// Where Portcullis keeps its files (the SQLite database by default).
     pub data_dir: PathBuf,
+    /// Development mode: with no `smtp.host`, each mail's links are logged
+    /// at INFO instead of being sent. Never on a real deployment (the links
+    /// are secrets).
+    pub dev_mode: bool,
     /// Database connection.
     pub database: DatabaseSettings,
     /// Logging.
@@ -49,6 +55,8 @@ pub struct Settings {
     pub smtp: SmtpSettings,
     /// Mail content and the outbox's retry policy.
     pub mail: MailSettings,
+    /// Mailed links: password reset, email verification, magic-link sign-in.
+    pub recovery: RecoverySettings,
     /// Relying parties declared here (`[[clients]]`), synced into the store at start.
     pub clients: Vec<ClientSettings>,
 }
@@ -61,6 +69,7 @@ impl Default for Settings {
             #[allow(clippy::expect_used)]
             issuer: Issuer::parse("http://localhost:8080").expect("the default issuer is valid"),
             data_dir: PathBuf::from("./data"),
+            dev_mode: false,
             database: DatabaseSettings::default(),
             log: LogSettings::default(),
             http: HttpSettings::default(),
@@ -68,6 +77,7 @@ impl Default for Settings {
             auth: AuthSettings::default(),
             smtp: SmtpSettings::default(),
             mail: MailSettings::default(),
+            recovery: RecoverySettings::default(),
             clients: Vec::new(),
         }
     }
@@ -117,6 +127,7 @@ impl Settings {
         self.auth.validate()?;
         self.smtp.validate()?;
         self.mail.validate()?;
+        self.recovery.validate()?;
         clients::validate(&self.clients)?;
         for (i, c) in self.clients.iter().enumerate() {
             if !self.keys.algorithms.contains(&c.id_token_signed_response_alg) {

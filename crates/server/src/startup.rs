@@ -147,10 +147,12 @@ impl Application {
         )
         .map_err(|e| StartupError::Clients(format!("cannot build the back-channel logout client: {e}")))?;
         let auth = web::Data::new(build_auth(settings, metrics.registry(), keys.kek())?);
-        let mail =
+        let worker =
             crate::mail::build_worker(settings, store.clone(), state.clock.clone(), metrics.registry())
-                .map_err(StartupError::Mail)?
-                .map(|worker| (worker, std::time::Duration::from_secs(settings.mail.poll_interval_secs)));
+                .map_err(StartupError::Mail)?;
+        let web_mail = web::Data::new(crate::mail::web_mail(settings, worker.as_ref()));
+        let mail =
+            worker.map(|worker| (worker, std::time::Duration::from_secs(settings.mail.poll_interval_secs)));
         let setup_url = announce_setup_link(&state).await?;
         let shutdown_timeout = settings.http.shutdown_timeout_secs;
         let workers = settings
@@ -166,6 +168,7 @@ impl Application {
                 .app_data(state.clone())
                 .app_data(app_metrics.clone())
                 .app_data(auth.clone())
+                .app_data(web_mail.clone())
                 .wrap(from_fn(portcullis_web::security_headers))
                 .wrap(from_fn(portcullis_web::telemetry))
                 .configure(portcullis_web::configure)

@@ -2,6 +2,7 @@
 
 use clap::{Args, Subcommand};
 use portcullis_authn::accounts::{Accounts, NewAccount};
+use portcullis_authn::recovery::Recovery;
 use portcullis_authn::{AuthnError, Password, PasswordHasher, RequestInfo};
 use portcullis_core::SystemClock;
 use std::io::BufRead;
@@ -84,6 +85,10 @@ async fn execute(
     let policy = password_policy(&settings.auth);
     let accounts = Accounts { store, hasher: &hasher, policy: &policy, clock: &SystemClock };
     let cli = RequestInfo { ip: None, user_agent: Some("portcullis-cli".into()) };
+    let mail = crate::mail::mail_context(settings);
+    let rules = settings.recovery.rules();
+    let recovery =
+        Recovery { store, hasher: &hasher, policy: &policy, clock: &SystemClock, mail: &mail, rules: &rules };
     match command {
         UsersCommand::Add(args) => {
             let new = NewAccount {
@@ -94,9 +99,15 @@ async fn execute(
             };
             let user = accounts.create(new, &cli).await?;
             tracing::info!(user_id = %user.id, username = %user.username, "user created");
+            // Queued for the running server to send; pointless without mail
+            // (the link would expire in the outbox).
+            if crate::mail::mail_available(settings) && !user.email_verified {
+                recovery.send_verification(&user).await?;
+                tracing::info!(user_id = %user.id, "email verification link queued");
+            }
         }
         UsersCommand::SetPassword { user, .. } => {
-            let user = accounts.set_password(&user, read_password()?, &cli).await?;
+            let user = accounts.set_password_notifying(&user, read_password()?, &mail, &cli).await?;
             tracing::info!(user_id = %user.id, username = %user.username, "password changed");
         }
         UsersCommand::Disable { user } => {

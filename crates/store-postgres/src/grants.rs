@@ -130,7 +130,7 @@ async fn revoke(conn: &mut PgConnection, grant_id: &str, now: OffsetDateTime) ->
 /// What follows the deletion of the session `sid` of `user_id`: revokes its
 /// session-bound grants and queues one back-channel logout per client with a
 /// grant in it and a `backchannel_logout_uri`. Returns the queued count.
-async fn after_session_end(
+pub(crate) async fn after_session_end(
     conn: &mut PgConnection,
     sid: &str,
     user_id: Option<Uuid>,

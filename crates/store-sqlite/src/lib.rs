@@ -6,6 +6,7 @@
 
 mod audit;
 mod clients;
+mod email_tokens;
 mod grants;
 mod keys;
 mod mfa;

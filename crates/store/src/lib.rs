@@ -2,12 +2,13 @@
 //!
 //! [`Store`] is the whole storage surface the rest of the product sees, as
 //! one object-safe trait built from per-aggregate repositories ([`AuditRepo`], [`ClientRepo`],
-//! [`UserRepo`], [`SessionRepo`], [`RateLimitRepo`], [`SetupTokenRepo`], [`MfaRepo`], …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
+//! [`UserRepo`], [`SessionRepo`], [`RateLimitRepo`], [`SetupTokenRepo`], [`MfaRepo`], [`EmailTokenRepo`], …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
 //! implements every repository with its own SQL; nothing above this crate
 //! knows which one it talks to. Errors are [`StoreError`].
 
 mod audit;
 mod clients;
+mod email_tokens;
 mod error;
 mod grants;
 mod keys;
@@ -21,6 +22,7 @@ mod users;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use clients::{ClientRecord, ClientRepo};
+pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo};
 pub use error::StoreError;
 pub use grants::{
     AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow,
@@ -75,6 +77,7 @@ pub trait Store:
     + SetupTokenRepo
     + OutboxRepo
     + MfaRepo
+    + EmailTokenRepo
     + fmt::Debug
     + Send
     + Sync

@@ -7,13 +7,16 @@
 //! listener. Handlers share an [`AppState`]; the sign-in pages also use
 //! [`Auth`] (hasher, policies, session timeouts, [`AuthMetrics`]). Pages are
 //! askama templates; [`security_headers`] guards every response; sessions
-//! live server-side behind the [`SESSION_COOKIE`].
+//! live server-side behind the [`SESSION_COOKIE`]. The recovery pages
+//! (`/recover`, `/verify-email`, `/account/email`, `/login/magic`) also use
+//! [`Mail`].
 
 mod auth;
 mod client;
 mod csrf;
 mod first_admin;
 mod headers;
+mod mail;
 mod metrics;
 mod middleware;
 mod pages;
@@ -23,6 +26,7 @@ mod session;
 pub use auth::{Auth, AuthMetrics, SessionPolicy};
 pub use first_admin::{SETUP_LINK_LIFETIME, create_setup_link};
 pub use headers::{CONTENT_SECURITY_POLICY, security_headers};
+pub use mail::Mail;
 pub use metrics::{Metrics, metrics_endpoint};
 pub use middleware::{REQUEST_ID_HEADER, telemetry};
 pub use pages::PageError;

@@ -20,6 +20,8 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) notice: Option<&'a str>,
     /// Whether passkeys work here (the issuer's host is a domain name).
     pub(crate) passkeys: bool,
+    /// Offer "Email me a sign-in link" (`recovery.magic_link` and mail available).
+    pub(crate) magic_link: bool,
 }
 
 #[derive(Template)]

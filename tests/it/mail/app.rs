@@ -62,4 +62,30 @@ async fn without_smtp_the_server_runs_and_mail_stays_queued(backend: Backend) {
     app.stop().await;
 }
 
-both_backends!(the_server_sends_queued_mail_through_smtp, without_smtp_the_server_runs_and_mail_stays_queued);
+async fn without_smtp_the_backlog_still_shows_in_the_metrics(backend: Backend) {
+    let db = Arc::new(TestDatabase::new(backend).await);
+    let app = spawn_app_with(db, |s| s.mail.poll_interval_secs = 1).await;
+    let mail = templates::password_changed("Acme ID", "ida@example.test", "ida").expect("render");
+    app.store.enqueue_mails(&[mail], app.clock.now()).await.expect("enqueue");
+    app.clock.advance(time::Duration::seconds(90));
+    let mut text = String::new();
+    for _ in 0..300 {
+        text = metrics_text(&app).await;
+        if text.contains("portcullis_mail_queued 1")
+            && text.contains("portcullis_mail_oldest_unsent_age_seconds 90")
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(text.contains("portcullis_mail_queued 1"), "{text}");
+    assert!(text.contains("portcullis_mail_oldest_unsent_age_seconds 90"), "{text}");
+    assert!(text.contains("portcullis_mail_sent_total 0"), "{text}");
+    app.stop().await;
+}
+
+both_backends!(
+    the_server_sends_queued_mail_through_smtp,
+    without_smtp_the_server_runs_and_mail_stays_queued,
+    without_smtp_the_backlog_still_shows_in_the_metrics,
+);

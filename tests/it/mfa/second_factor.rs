@@ -103,6 +103,13 @@ async fn totp_enrollment_step_up_and_replay(backend: Backend) {
     assert!(row.confirmed_at.is_some());
     assert!(!row.secret_sealed.contains(&secret.replace(' ', "")), "sealed at rest");
     assert_eq!(app.db.count("SELECT user_id FROM audit_events WHERE kind = 'totp.enabled'").await, 1);
+    assert_eq!(
+        app.db
+            .count("SELECT id FROM mail_outbox WHERE recipient = 'alice@example.com' AND subject LIKE 'Two-step sign-in was turned on%'")
+            .await,
+        1,
+        "the account's address is told"
+    );
 
     // Step-up: the password-only session must prove the app before a code is issued.
     let (verifier, challenge) = pkce();

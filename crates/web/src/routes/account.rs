@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use portcullis_authn::accounts::Accounts;
 use portcullis_authn::audit::record;
-use portcullis_authn::{Factors, Password, RequestInfo, TotpState, recovery};
+use portcullis_authn::{Factors, Password, RequestInfo, TotpState, recovery_codes};
 use portcullis_store::{AuditOutcome, Session, StoreError, User};
 use serde::Deserialize;
 use serde_json::json;
@@ -24,7 +24,8 @@ use crate::pages::{
     AccountPage, EnrollmentView, PageError, PasskeyView, RecoveryCodesPage, SessionView, render,
 };
 use crate::session;
-use crate::{AppState, Auth, csrf};
+use crate::{AppState, Auth, Mail, csrf};
+use portcullis_authn::notify::Notification;
 
 /// Where a stale session confirms it is the user.
 pub(crate) fn reauth_location() -> &'static str {
@@ -58,6 +59,24 @@ pub(crate) async fn after_sensitive_change(
     }
     let (_, raw) = session::rotate(state, session).await?;
     Ok(raw)
+}
+
+/// Mails the account's address about a change that is already made; a
+/// failure to queue it is logged (the change stands).
+pub(crate) async fn notify(state: &AppState, mail: &Mail, user: &User, notification: Notification) {
+    let now = state.clock.now();
+    match portcullis_authn::notify::security_event(
+        state.store.as_ref(),
+        &mail.context,
+        now,
+        user,
+        &notification,
+    )
+    .await
+    {
+        Ok(()) => mail.wake(),
+        Err(e) => tracing::warn!(user_id = %user.id, error = %e, "cannot queue a security notification"),
+    }
 }
 
 /// `GET /account` query.
@@ -284,6 +303,7 @@ pub(crate) async fn totp_confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
     let (session, user) = match for_change(&req, &state, &auth, &form).await? {
@@ -299,6 +319,7 @@ pub(crate) async fn totp_confirm(
     let info = request_info(&req, &auth.trusted_proxies);
     record(state.store.as_ref(), now, "totp.enabled", AuditOutcome::Success, Some(user.id), &info, json!({}))
         .await;
+    notify(&state, &mail, &user, Notification::TotpEnabled).await;
     let raw = after_sensitive_change(&state, &session, &user, false).await?;
     if state.store.count_recovery_codes(user.id).await? == 0 {
         return recovery_codes_page(&state, &session, &user, raw, &info, &request, true).await;
@@ -317,7 +338,7 @@ async fn recovery_codes_page(
     first: bool,
 ) -> Result<HttpResponse, PageError> {
     let now = state.clock.now();
-    let codes = recovery::regenerate(state.store.as_ref(), user.id, now).await?;
+    let codes = recovery_codes::regenerate(state.store.as_ref(), user.id, now).await?;
     let detail = json!({ "count": codes.len(), "first": first });
     record(
         state.store.as_ref(),
@@ -340,6 +361,7 @@ pub(crate) async fn totp_remove(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
     let (session, user) = match for_change(&req, &state, &auth, &form).await? {
@@ -359,6 +381,7 @@ pub(crate) async fn totp_remove(
             json!({}),
         )
         .await;
+        notify(&state, &mail, &user, Notification::TotpDisabled).await;
         drop_orphan_codes(&state, &user).await?;
     }
     let raw = after_sensitive_change(&state, &session, &user, true).await?;
@@ -378,6 +401,7 @@ pub(crate) async fn passkey_remove(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     path: web::Path<String>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
@@ -388,6 +412,7 @@ pub(crate) async fn passkey_remove(
     let Ok(id) = path.parse::<uuid::Uuid>() else {
         return Err(PageError::BadRequest("unknown passkey".into()));
     };
+    let name = state.store.list_passkeys(user.id).await?.into_iter().find(|p| p.id == id).map(|p| p.name);
     if !state.store.delete_passkey(user.id, id).await? {
         return Err(PageError::BadRequest("unknown passkey".into()));
     }
@@ -403,6 +428,7 @@ pub(crate) async fn passkey_remove(
         json!({ "passkey_id": id }),
     )
     .await;
+    notify(&state, &mail, &user, Notification::PasskeyRemoved { name: name.unwrap_or_default() }).await;
     drop_orphan_codes(&state, &user).await?;
     let raw = after_sensitive_change(&state, &session, &user, true).await?;
     Ok(done(raw, "passkey-removed", ""))
@@ -413,6 +439,7 @@ pub(crate) async fn recovery_regenerate(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
     let (session, user) = match for_change(&req, &state, &auth, &form).await? {
@@ -425,6 +452,7 @@ pub(crate) async fn recovery_regenerate(
     let info = request_info(&req, &auth.trusted_proxies);
     let raw = after_sensitive_change(&state, &session, &user, true).await?;
     let request = live_request(&state, &form.request).await;
+    notify(&state, &mail, &user, Notification::RecoveryCodesRegenerated).await;
     recovery_codes_page(&state, &session, &user, raw, &info, &request, false).await
 }
 
@@ -457,6 +485,7 @@ pub(crate) async fn password_change(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
     let (session, user) = match for_change(&req, &state, &auth, &form).await? {
@@ -474,7 +503,8 @@ pub(crate) async fn password_change(
         policy: &auth.policy,
         clock: state.clock.as_ref(),
     };
-    match accounts.set_password(&user.username, Password::new(form.password.clone()), &info).await {
+    let password = Password::new(form.password.clone());
+    match accounts.set_password_notifying(&user.username, password, &mail.context, &info).await {
         Ok(_) => {}
         Err(portcullis_authn::AuthnError::Policy(e)) => {
             let message = e.to_string();

@@ -11,7 +11,7 @@ use crate::client::request_info;
 use crate::headers::csp_allowing_redirect_to;
 use crate::pages::{LoginPage, PageError, render};
 use crate::session;
-use crate::{AppState, Auth, csrf};
+use crate::{AppState, Auth, Mail, csrf};
 
 /// The one message for an unknown user, a wrong password and a disabled account.
 const FAILED: &str = "Wrong username or password.";
@@ -134,6 +134,7 @@ pub(crate) async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
     let info = request_info(&req, &auth.trusted_proxies);
@@ -156,6 +157,7 @@ pub(crate) async fn show(
         message: None,
         notice,
         passkeys: auth.passkeys.is_some(),
+        magic_link: mail.magic_link && mail.available,
     };
     let mut res = login_page(StatusCode::OK, &page, redirect.as_ref())?;
     if let Some(cookie) = cookie {
@@ -170,6 +172,7 @@ pub(crate) async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
@@ -197,6 +200,7 @@ pub(crate) async fn submit(
         message: Some(message),
         notice: None,
         passkeys: auth.passkeys.is_some(),
+        magic_link: mail.magic_link && mail.available,
     };
     match outcome {
         SignInOutcome::Success(user) => {

@@ -10,6 +10,7 @@ mod logout;
 mod mfa;
 pub(crate) mod oidc;
 mod passkey;
+mod recover;
 mod setup;
 
 use actix_web::web;
@@ -56,6 +57,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/account/sessions/end", web::post().to(account::session_end))
     .route("/static/portcullis.css", web::get().to(assets::stylesheet))
     .route("/static/passkey.js", web::get().to(assets::passkey_script));
+    recover::configure(cfg);
     cfg.route(keys::JWKS_PATH, web::get().to(keys::jwks))
         .route("/.well-known/openid-configuration", web::get().to(keys::openid_configuration))
         .route("/.well-known/oauth-authorization-server", web::get().to(keys::oauth_authorization_server));

@@ -18,7 +18,7 @@ use super::account::{after_sensitive_change, reauth_location};
 use super::login::{complete_sign_in, next_after_sign_in, safe_return};
 use crate::client::request_info;
 use crate::session;
-use crate::{AppState, Auth, csrf};
+use crate::{AppState, Auth, Mail, csrf};
 
 /// State kinds.
 const SIGNIN_STATE: &str = "passkey_signin";
@@ -206,6 +206,7 @@ pub(crate) async fn register(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     body: web::Json<Finish>,
 ) -> HttpResponse {
     let (session, rp) = match (checked_session(&req, &state, &auth).await, relying_party(&auth)) {
@@ -237,7 +238,10 @@ pub(crate) async fn register(
     };
     let info = request_info(&req, &auth.trusted_proxies);
     match passkeys::register(state.store.as_ref(), &user, &body.name, new, now, &info).await {
-        Ok(_) => {}
+        Ok(row) => {
+            let notification = portcullis_authn::notify::Notification::PasskeyAdded { name: row.name };
+            super::account::notify(&state, &mail, &user, notification).await;
+        }
         Err(portcullis_authn::AuthnError::Taken) => {
             return json_error(StatusCode::CONFLICT, "duplicate", "This passkey is already registered.");
         }

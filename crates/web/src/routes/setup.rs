@@ -10,7 +10,7 @@ use serde::Deserialize;
 use crate::client::request_info;
 use crate::first_admin::hash_token;
 use crate::pages::{PageError, SetupPage, render};
-use crate::{AppState, Auth, csrf, session};
+use crate::{AppState, Auth, Mail, csrf, session};
 
 /// `?token=…`
 #[derive(Deserialize)]
@@ -90,6 +90,7 @@ pub(crate) async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
     form: web::Form<SetupForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
@@ -127,6 +128,10 @@ pub(crate) async fn submit(
         password: Password::new(form.password),
         admin: true,
     };
-    accounts.create(new, &info).await?;
+    let user = accounts.create(new, &info).await?;
+    if mail.available && !user.email_verified {
+        mail.recovery(&state, &auth).send_verification(&user).await?;
+        mail.wake();
+    }
     Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/login?setup=done")).finish())
 }

@@ -1,0 +1,136 @@
+//! Email verification: of a new account's address, and of the new address
+//! of an email change (which happens only when that link is followed).
+
+use portcullis_mailer::notify::{Notification, notification_mails};
+use portcullis_mailer::templates;
+use portcullis_store::{AuditOutcome, EmailToken, EmailTokenPurpose, StoreError, User, normalise_login};
+use serde_json::json;
+
+use super::{Recovery, hash_token, new_token};
+use crate::accounts::check_email;
+use crate::audit::{RequestInfo, record};
+use crate::{AuthnError, Password, Verification};
+
+impl Recovery<'_> {
+    /// Queues a verification link for `user`'s current address (account
+    /// creation). Token and mail are stored in one transaction.
+    pub async fn send_verification(&self, user: &User) -> Result<(), AuthnError> {
+        self.queue_verification(user, None, Vec::new()).await
+    }
+
+    async fn queue_verification(
+        &self,
+        user: &User,
+        new_email: Option<&str>,
+        mut mails: Vec<portcullis_store::NewMail>,
+    ) -> Result<(), AuthnError> {
+        let now = self.clock.now();
+        let (raw, hash) = new_token();
+        let link = self.mail.url(&format!("/verify-email?token={raw}"));
+        let to = new_email.unwrap_or(&user.email);
+        let ttl = self.rules.verify_ttl;
+        mails.insert(0, templates::verify_email(self.mail, to, user.shown_name(), &link, ttl)?);
+        let token = EmailToken {
+            token_hash: hash,
+            purpose: EmailTokenPurpose::VerifyEmail,
+            user_id: user.id,
+            new_email: new_email.map(str::to_owned),
+            session_hash: None,
+            created_at: now,
+            expires_at: now + ttl,
+            used_at: None,
+        };
+        Ok(self.store.create_email_token(&token, &mails).await?)
+    }
+
+    /// Starts an email change for the signed-in `user`: the current password
+    /// must be re-entered; a verification link goes to `new_email` and a
+    /// notice to the current address. The address changes only when the
+    /// link is followed. An address already used by another account gets no
+    /// link (and the answer does not say so).
+    pub async fn request_email_change(
+        &self,
+        user: &User,
+        current_password: Password,
+        new_email: &str,
+        request: &RequestInfo,
+    ) -> Result<(), AuthnError> {
+        let new_email = new_email.trim();
+        check_email(new_email)?;
+        if normalise_login(new_email) == normalise_login(&user.email) {
+            return Err(AuthnError::InvalidIdentity("that is already your email address".into()));
+        }
+        let stored = self.store.find_user(user.id).await?.and_then(|u| u.password_hash);
+        let now = self.clock.now();
+        if let Verification::Mismatch = self.hasher.verify_blocking(stored, current_password).await {
+            let detail = json!({ "reason": "wrong_password" });
+            record(
+                self.store,
+                now,
+                "email.change_requested",
+                AuditOutcome::Failure,
+                Some(user.id),
+                request,
+                detail,
+            )
+            .await;
+            return Err(AuthnError::WrongPassword);
+        }
+        let taken = self.store.find_user_by_login(new_email).await?.is_some_and(|other| other.id != user.id);
+        if !taken {
+            let notice = Notification::EmailChangeRequested { new: new_email.to_owned() };
+            let mails = notification_mails(self.mail, user, &notice)?;
+            self.queue_verification(user, Some(new_email), mails).await?;
+        }
+        let detail = json!({ "sent": !taken });
+        record(
+            self.store,
+            now,
+            "email.change_requested",
+            AuditOutcome::Success,
+            Some(user.id),
+            request,
+            detail,
+        )
+        .await;
+        Ok(())
+    }
+
+    /// The live verification token of a link, with its user.
+    pub async fn verification_link(&self, raw: &str) -> Result<(EmailToken, User), AuthnError> {
+        let token = self
+            .store
+            .find_email_token(&hash_token(raw), EmailTokenPurpose::VerifyEmail)
+            .await?
+            .filter(|t| t.is_live(self.clock.now()))
+            .ok_or(AuthnError::InvalidLink)?;
+        let user = self.token_user(token.user_id).await?;
+        Ok((token, user))
+    }
+
+    /// Follows a verification link (once): marks the address verified or,
+    /// for an email change, switches to the new address and tells both the
+    /// old and the new one — in one store transaction. Returns the user as
+    /// it was before.
+    pub async fn verify_email(&self, raw: &str, request: &RequestInfo) -> Result<User, AuthnError> {
+        let (token, user) = self.verification_link(raw).await?;
+        let mails = match &token.new_email {
+            Some(new) => {
+                let change = Notification::EmailChanged { old: user.email.clone(), new: new.clone() };
+                notification_mails(self.mail, &user, &change)?
+            }
+            None => Vec::new(),
+        };
+        let now = self.clock.now();
+        let done = match self.store.verify_email(&token.token_hash, now, &mails).await {
+            Err(StoreError::Conflict(_)) => return Err(AuthnError::Taken),
+            other => other?,
+        };
+        if done != Some(user.id) {
+            return Err(AuthnError::InvalidLink);
+        }
+        let kind = if token.new_email.is_some() { "email.changed" } else { "email.verified" };
+        record(self.store, now, kind, AuditOutcome::Success, Some(user.id), request, json!({})).await;
+        Ok(user)
+    }
+}

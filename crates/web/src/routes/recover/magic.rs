@@ -1,0 +1,169 @@
+//! Magic-link sign-in (`recovery.magic_link`, off by default): `POST
+//! /login/magic` mails a link bound to this browser's session; opening it
+//! in that browser signs in at once, anywhere else asks "Sign in on this
+//! device?" first (a CSRF-protected button).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use portcullis_authn::AuthnError;
+use portcullis_authn::recovery::{LinkRequest, MagicLinkCheck};
+use portcullis_mailer::templates::lifetime;
+use portcullis_store::Session;
+use serde::Deserialize;
+
+use super::{TokenQuery, invalid_link, with_cookie};
+use crate::client::request_info;
+use crate::pages::{PageError, render};
+use crate::routes::oidc::authorize::load_pending;
+use crate::{AppState, Auth, Mail, csrf, session};
+
+#[derive(Template)]
+#[template(path = "pages/magic_link.html")]
+struct MagicPage<'a> {
+    confirm: bool,
+    csrf_token: &'a str,
+    token: &'a str,
+    request: &'a str,
+    valid_for: &'a str,
+}
+
+/// The request form (on the sign-in page) or the confirmation, as posted.
+#[derive(Deserialize)]
+pub(crate) struct MagicForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    request: String,
+}
+
+const AGAIN: (&str, &str) = ("/login", "Back to sign-in");
+
+fn enabled(mail: &Mail) -> Result<(), PageError> {
+    if mail.magic_link && mail.available {
+        Ok(())
+    } else {
+        Err(PageError::BadRequest("magic-link sign-in is not enabled".into()))
+    }
+}
+
+/// The pending authorization request to resume, if `id` names a live one.
+async fn resume_id(state: &AppState, id: &str) -> Option<String> {
+    if id.is_empty() {
+        return None;
+    }
+    load_pending(state, id).await.ok().map(|p| p.id)
+}
+
+/// `POST /login/magic`: one answer whatever the address.
+pub(crate) async fn request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+    form: web::Form<MagicForm>,
+) -> Result<HttpResponse, PageError> {
+    let session = session::current(&req, &state, &auth).await?;
+    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
+        return Err(PageError::Csrf);
+    };
+    enabled(&mail)?;
+    let info = request_info(&req, &auth.trusted_proxies);
+    let resume = resume_id(&state, &form.request).await;
+    let recovery = mail.recovery(&state, &auth);
+    let outcome =
+        recovery.request_magic_link(&form.address, &session.id_hash, resume.as_deref(), &info).await?;
+    if outcome == LinkRequest::Sent {
+        mail.wake();
+    }
+    let valid_for = lifetime(mail.rules.link_ttl);
+    let page = MagicPage {
+        confirm: false,
+        csrf_token: &session.csrf_token,
+        token: "",
+        request: "",
+        valid_for: &valid_for,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// Uses the link and signs this browser in, replacing `session`.
+async fn sign_in_with(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &Auth,
+    mail: &Mail,
+    session: &Session,
+    token: &str,
+    request: &str,
+) -> Result<HttpResponse, PageError> {
+    let info = request_info(req, &auth.trusted_proxies);
+    let user = match mail.recovery(state, auth).use_magic_link(token, &info).await {
+        Ok(user) => user,
+        Err(AuthnError::InvalidLink) => return invalid_link(AGAIN.0, AGAIN.1),
+        Err(e) => return Err(e.into()),
+    };
+    auth.metrics.signins.with_label_values(&["success"]).inc();
+    let (_, raw) = session::sign_in(state, session, &user, &["email"], &info).await?;
+    let next = match resume_id(state, request).await {
+        Some(id) => format!("/authorize/resume?request={id}"),
+        None => "/".to_owned(),
+    };
+    Ok(HttpResponse::SeeOther().insert_header((LOCATION, next)).cookie(session::cookie(raw)).finish())
+}
+
+/// `GET /login/magic?token=…`: the asking browser signs in at once; any
+/// other gets the confirmation page.
+pub(crate) async fn open(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, PageError> {
+    enabled(&mail)?;
+    let current = session::current(&req, &state, &auth).await?;
+    let recovery = mail.recovery(&state, &auth);
+    let check = recovery.check_magic_link(&query.token, current.as_ref().map(|s| s.id_hash.as_str())).await;
+    match (check, current) {
+        (Err(AuthnError::InvalidLink), _) => invalid_link(AGAIN.0, AGAIN.1),
+        (Err(e), _) => Err(e.into()),
+        (Ok(MagicLinkCheck::SameBrowser), Some(session)) => {
+            sign_in_with(&req, &state, &auth, &mail, &session, &query.token, &query.request).await
+        }
+        (Ok(_), _) => {
+            let info = request_info(&req, &auth.trusted_proxies);
+            let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+            let request = resume_id(&state, &query.request).await.unwrap_or_default();
+            let page = MagicPage {
+                confirm: true,
+                csrf_token: &session.csrf_token,
+                token: &query.token,
+                request: &request,
+                valid_for: "",
+            };
+            with_cookie(render(StatusCode::OK, &page)?, cookie)
+        }
+    }
+}
+
+/// `POST /login/magic/confirm`: "Sign in on this device".
+pub(crate) async fn confirm(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+    form: web::Form<MagicForm>,
+) -> Result<HttpResponse, PageError> {
+    let session = session::current(&req, &state, &auth).await?;
+    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
+        return Err(PageError::Csrf);
+    };
+    enabled(&mail)?;
+    sign_in_with(&req, &state, &auth, &mail, &session, &form.token, &form.request).await
+}

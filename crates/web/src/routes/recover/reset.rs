@@ -1,0 +1,191 @@
+//! `/recover`: ask for a reset link (one answer whether or not the address
+//! is known), and `/recover/reset?token=…`: choose the new password, which
+//! ends every session and refresh token of the account, then signs this
+//! browser in afresh.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::LOCATION;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use portcullis_authn::recovery::LinkRequest;
+use portcullis_authn::{AuthnError, Password};
+use portcullis_mailer::templates::lifetime;
+use serde::Deserialize;
+
+use super::{TokenQuery, invalid_link, with_cookie};
+use crate::client::request_info;
+use crate::pages::{PageError, render};
+use crate::session::{self, Principal};
+use crate::{AppState, Auth, Mail, csrf};
+
+#[derive(Template)]
+#[template(path = "pages/recover.html")]
+struct RecoverPage<'a> {
+    csrf_token: &'a str,
+    available: bool,
+    sent: bool,
+    valid_for: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "pages/reset_password.html")]
+struct ResetPage<'a> {
+    csrf_token: &'a str,
+    token: &'a str,
+    username: &'a str,
+    min_length: usize,
+    message: Option<&'a str>,
+}
+
+/// The "forgot password" form as posted.
+#[derive(Deserialize)]
+pub(crate) struct RecoverForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    address: String,
+}
+
+/// The new-password form as posted.
+#[derive(Deserialize)]
+pub(crate) struct ResetForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    password_confirm: String,
+}
+
+const ASK_AGAIN: (&str, &str) = ("/recover", "Ask for a new link");
+
+/// `GET /recover`: the form (or, without mail, why there is none).
+pub(crate) async fn show_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+) -> Result<HttpResponse, PageError> {
+    let info = request_info(&req, &auth.trusted_proxies);
+    let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+    let valid_for = lifetime(mail.rules.link_ttl);
+    let page = RecoverPage {
+        csrf_token: &session.csrf_token,
+        available: mail.available,
+        sent: false,
+        valid_for: &valid_for,
+    };
+    with_cookie(render(StatusCode::OK, &page)?, cookie)
+}
+
+/// `POST /recover`: the same page and status whatever the address; a link
+/// goes out only for an active account not over its rate limit.
+pub(crate) async fn submit_request(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+    form: web::Form<RecoverForm>,
+) -> Result<HttpResponse, PageError> {
+    let session = session::current(&req, &state, &auth).await?;
+    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
+        return Err(PageError::Csrf);
+    };
+    if mail.available {
+        let info = request_info(&req, &auth.trusted_proxies);
+        let outcome = mail.recovery(&state, &auth).request_reset(&form.address, &info).await?;
+        if outcome == LinkRequest::Sent {
+            mail.wake();
+        }
+    }
+    let valid_for = lifetime(mail.rules.link_ttl);
+    let page = RecoverPage {
+        csrf_token: &session.csrf_token,
+        available: mail.available,
+        sent: mail.available,
+        valid_for: &valid_for,
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `GET /recover/reset?token=…`: the new-password form, if the link is live.
+pub(crate) async fn show_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, PageError> {
+    let user = match mail.recovery(&state, &auth).reset_link_user(&query.token).await {
+        Ok(user) => user,
+        Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
+        Err(e) => return Err(e.into()),
+    };
+    let info = request_info(&req, &auth.trusted_proxies);
+    let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+    let page = ResetPage {
+        csrf_token: &session.csrf_token,
+        token: &query.token,
+        username: &user.username,
+        min_length: auth.policy.min_length,
+        message: None,
+    };
+    with_cookie(render(StatusCode::OK, &page)?, cookie)
+}
+
+/// `POST /recover/reset`: sets the password (ending all sessions and
+/// revoking refresh tokens in the same transaction), then signs in afresh.
+pub(crate) async fn submit_reset(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+    form: web::Form<ResetForm>,
+) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let session = session::current(&req, &state, &auth).await?;
+    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
+        return Err(PageError::Csrf);
+    };
+    let recovery = mail.recovery(&state, &auth);
+    let retry = |message: String, username: String| {
+        let page = ResetPage {
+            csrf_token: &session.csrf_token,
+            token: &form.token,
+            username: &username,
+            min_length: auth.policy.min_length,
+            message: Some(&message),
+        };
+        render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    let user = match recovery.reset_link_user(&form.token).await {
+        Ok(user) => user,
+        Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
+        Err(e) => return Err(e.into()),
+    };
+    if form.password != form.password_confirm {
+        return retry("The two passwords differ.".into(), user.username);
+    }
+    let info = request_info(&req, &auth.trusted_proxies);
+    let user = match recovery.complete_reset(&form.token, Password::new(form.password.clone()), &info).await {
+        Ok(user) => user,
+        Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
+        Err(AuthnError::Policy(e)) => return retry(e.to_string(), user.username),
+        Err(e) => return Err(e.into()),
+    };
+    mail.wake();
+    // The user's own sessions are gone already; another user's is ended
+    // properly, an anonymous one dropped. Then a NEW session.
+    match session.user_id {
+        Some(id) if id != user.id => {
+            state.store.end_session(&session.id_hash, state.clock.now()).await?;
+        }
+        _ => {
+            state.store.delete_session(&session.id_hash).await?;
+        }
+    }
+    let (_, raw) = session::start(&state, Principal::User(&user, &["email", "pwd"]), &info).await?;
+    Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/")).cookie(session::cookie(raw)).finish())
+}

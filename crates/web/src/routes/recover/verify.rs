@@ -1,0 +1,96 @@
+//! `/verify-email?token=…`: confirms an address (a new account's, or the
+//! new one of an email change). The GET only shows a button, so mail
+//! scanners that fetch links use nothing; the POST consumes the link.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use portcullis_authn::AuthnError;
+use serde::Deserialize;
+
+use super::{TokenQuery, invalid_link, with_cookie};
+use crate::client::request_info;
+use crate::pages::{PageError, render};
+use crate::{AppState, Auth, Mail, csrf, session};
+
+#[derive(Template)]
+#[template(path = "pages/verify_email.html")]
+struct VerifyPage<'a> {
+    csrf_token: &'a str,
+    token: &'a str,
+    username: &'a str,
+    email: &'a str,
+    done: bool,
+}
+
+/// The confirmation form as posted.
+#[derive(Deserialize)]
+pub(crate) struct VerifyForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    token: String,
+}
+
+const HOME: (&str, &str) = ("/", "Go to the start page");
+
+/// `GET /verify-email?token=…`: "Confirm this address", if the link is live.
+pub(crate) async fn show(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+    query: web::Query<TokenQuery>,
+) -> Result<HttpResponse, PageError> {
+    let (token, user) = match mail.recovery(&state, &auth).verification_link(&query.token).await {
+        Ok(found) => found,
+        Err(AuthnError::InvalidLink) => return invalid_link(HOME.0, HOME.1),
+        Err(e) => return Err(e.into()),
+    };
+    let info = request_info(&req, &auth.trusted_proxies);
+    let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+    let page = VerifyPage {
+        csrf_token: &session.csrf_token,
+        token: &query.token,
+        username: &user.username,
+        email: token.new_email.as_deref().unwrap_or(&user.email),
+        done: false,
+    };
+    with_cookie(render(StatusCode::OK, &page)?, cookie)
+}
+
+/// `POST /verify-email`: uses the link once.
+pub(crate) async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    auth: web::Data<Auth>,
+    mail: web::Data<Mail>,
+    form: web::Form<VerifyForm>,
+) -> Result<HttpResponse, PageError> {
+    let session = session::current(&req, &state, &auth).await?;
+    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
+        return Err(PageError::Csrf);
+    };
+    let recovery = mail.recovery(&state, &auth);
+    let (token, user) = match recovery.verification_link(&form.token).await {
+        Ok(found) => found,
+        Err(AuthnError::InvalidLink) => return invalid_link(HOME.0, HOME.1),
+        Err(e) => return Err(e.into()),
+    };
+    let info = request_info(&req, &auth.trusted_proxies);
+    match recovery.verify_email(&form.token, &info).await {
+        Ok(_) => {}
+        // Used meanwhile, or the new address was taken by another account.
+        Err(AuthnError::InvalidLink | AuthnError::Taken) => return invalid_link(HOME.0, HOME.1),
+        Err(e) => return Err(e.into()),
+    }
+    mail.wake();
+    let page = VerifyPage {
+        csrf_token: &session.csrf_token,
+        token: "",
+        username: &user.username,
+        email: token.new_email.as_deref().unwrap_or(&user.email),
+        done: true,
+    };
+    render(StatusCode::OK, &page)
+}

@@ -143,6 +143,43 @@ impl Accounts<'_> {
     }
 }
 
+impl Accounts<'_> {
+    /// Marks `login` as having to use a second factor (or not); audited.
+    pub async fn require_mfa(
+        &self,
+        login: &str,
+        required: bool,
+        request: &RequestInfo,
+    ) -> Result<User, AuthnError> {
+        let user = self.find(login).await?;
+        let now = self.clock.now();
+        self.store.set_mfa_required(user.id, required, now).await?;
+        let detail = json!({ "required": required });
+        record(self.store, now, "user.mfa_required", AuditOutcome::Success, Some(user.id), request, detail)
+            .await;
+        Ok(user)
+    }
+
+    /// For a user who lost every second factor: removes their passkeys,
+    /// authenticator app and recovery codes, and ends all their sessions
+    /// (with their session-bound tokens). Returns how many factors went.
+    pub async fn reset_mfa(&self, login: &str, request: &RequestInfo) -> Result<(User, usize), AuthnError> {
+        let user = self.find(login).await?;
+        let now = self.clock.now();
+        let mut removed = 0;
+        for passkey in self.store.list_passkeys(user.id).await? {
+            removed += usize::from(self.store.delete_passkey(user.id, passkey.id).await?);
+        }
+        removed += usize::from(self.store.delete_totp(user.id).await?);
+        self.store.replace_recovery_codes(user.id, &[], now).await?;
+        let ended = self.store.end_user_sessions(user.id, now).await?;
+        let detail = json!({ "factors_removed": removed, "sessions_ended": ended });
+        record(self.store, now, "user.mfa_reset", AuditOutcome::Success, Some(user.id), request, detail)
+            .await;
+        Ok((user, removed))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

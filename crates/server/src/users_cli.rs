@@ -31,6 +31,21 @@ pub enum UsersCommand {
         /// Username or email.
         user: String,
     },
+    /// Require a second factor of a user (`--off` to lift it). Users with
+    /// the admin role need one anyway (`auth.admins_require_mfa`).
+    RequireMfa {
+        /// Username or email.
+        user: String,
+        /// Lift the requirement instead.
+        #[arg(long)]
+        off: bool,
+    },
+    /// For a user who lost every second factor: remove their passkeys,
+    /// authenticator app and recovery codes, and end all their sessions.
+    ResetMfa {
+        /// Username or email.
+        user: String,
+    },
     /// List users.
     List,
 }
@@ -114,6 +129,14 @@ async fn execute(
             let (user, ended) = accounts.disable(&user, &cli).await?;
             tracing::info!(user_id = %user.id, username = %user.username, sessions_ended = ended, "user disabled");
         }
+        UsersCommand::RequireMfa { user, off } => {
+            let user = accounts.require_mfa(&user, !off, &cli).await?;
+            tracing::info!(user_id = %user.id, username = %user.username, required = !off, "second factor requirement set");
+        }
+        UsersCommand::ResetMfa { user } => {
+            let (user, removed) = accounts.reset_mfa(&user, &cli).await?;
+            tracing::info!(user_id = %user.id, username = %user.username, factors_removed = removed, "second factors reset");
+        }
         UsersCommand::List => print_users(&store.list_users().await?),
     }
     Ok(())
@@ -121,9 +144,18 @@ async fn execute(
 
 #[allow(clippy::print_stdout)] // the command's output
 fn print_users(users: &[portcullis_store::User]) {
-    println!("{:<36}  {:<24}  {:<32}  {:<8}  roles", "id", "username", "email", "status");
+    println!("{:<36}  {:<24}  {:<32}  {:<8}  {:<3}  roles", "id", "username", "email", "status", "mfa");
     for u in users {
         let status = if u.disabled { "disabled" } else { "active" };
-        println!("{:<36}  {:<24}  {:<32}  {:<8}  {}", u.id, u.username, u.email, status, u.roles.join(","));
+        let mfa = if u.mfa_required { "req" } else { "-" };
+        println!(
+            "{:<36}  {:<24}  {:<32}  {:<8}  {:<3}  {}",
+            u.id,
+            u.username,
+            u.email,
+            status,
+            mfa,
+            u.roles.join(",")
+        );
     }
 }

@@ -53,8 +53,19 @@ fn add_then_list_shows_the_user_and_roles() {
         "{root}"
     );
     let alice = list.lines().find(|l| l.contains(" alice ")).unwrap_or_else(|| panic!("{list}"));
-    assert!(alice.trim_end().ends_with("active"), "{alice}");
+    assert!(alice.contains(" active ") && alice.trim_end().ends_with('-'), "{alice}");
     assert!(!list.contains("argon2"), "never print a hash");
+
+    // A second factor required of alice, then lifted; a reset of her factors.
+    assert!(users(dir.path(), &["require-mfa", "alice"], "").status.success());
+    let list = stdout(&users(dir.path(), &["list"], ""));
+    let alice = list.lines().find(|l| l.contains(" alice ")).unwrap_or_else(|| panic!("{list}"));
+    assert!(alice.contains(" active    req"), "{alice}");
+    assert!(users(dir.path(), &["require-mfa", "alice", "--off"], "").status.success());
+    let list = stdout(&users(dir.path(), &["list"], ""));
+    assert!(!list.contains(" req"), "{list}");
+    let out = users(dir.path(), &["reset-mfa", "alice"], "");
+    assert!(out.status.success(), "{}", stderr(&out));
 }
 
 #[test]

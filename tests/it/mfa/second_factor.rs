@@ -353,3 +353,44 @@ both_backends!(a_recovery_code_works_once);
 both_backends!(max_age_exceeded_asks_to_sign_in_again);
 both_backends!(users_who_must_use_mfa_enroll_first);
 both_backends!(removing_a_passkey_needs_a_fresh_sign_in);
+
+/// `portcullis users reset-mfa`: a user who lost every factor gets back in
+/// with the password alone, after an administrator's reset; `require-mfa`
+/// marks a user.
+async fn an_operator_resets_lost_factors(backend: Backend) {
+    let app = setup(backend).await;
+    let browser = Browser::new(&app);
+    password_sign_in(&browser, "alice", &[]).await;
+    enroll_totp(&browser, app.clock.now()).await;
+    let hasher = std::sync::Arc::new(
+        portcullis_authn::PasswordHasher::new(portcullis_authn::Argon2Cost {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        })
+        .expect("hasher"),
+    );
+    let policy = portcullis_authn::PasswordPolicy::default();
+    let accounts = portcullis_authn::accounts::Accounts {
+        store: app.store.as_ref(),
+        hasher: &hasher,
+        policy: &policy,
+        clock: &app.clock,
+    };
+    let cli = portcullis_authn::RequestInfo::default();
+    let (alice, removed) = accounts.reset_mfa("alice", &cli).await.expect("reset");
+    assert_eq!(removed, 1, "the authenticator app");
+    assert!(app.store.find_totp(alice.id).await.expect("totp").is_none());
+    assert_eq!(app.store.count_recovery_codes(alice.id).await.expect("codes"), 0);
+    assert_eq!(app.db.count("SELECT id_hash FROM sessions WHERE user_id IS NOT NULL").await, 0, "signed out");
+    assert_eq!(app.db.count("SELECT id FROM audit_events WHERE kind = 'user.mfa_reset'").await, 1);
+    let again = Browser::new(&app);
+    assert_eq!(location(&password_sign_in(&again, "alice", &[]).await), "/", "the password alone again");
+
+    let marked = accounts.require_mfa("alice", true, &cli).await.expect("mark");
+    assert!(app.store.find_user(marked.id).await.expect("find").expect("alice").mfa_required);
+    let third = Browser::new(&app);
+    assert_eq!(location(&password_sign_in(&third, "alice", &[]).await), "/account?enroll=required&request=");
+}
+
+both_backends!(an_operator_resets_lost_factors);

@@ -135,6 +135,9 @@ async fn totp_enrollment_step_up_and_replay(backend: Backend) {
     let (verifier, challenge) = pkce();
     let html = page(other.authorize(&authorize_url(&app, &challenge, &[]), Interact::As("alice")).await);
     assert!(html.contains("id=\"totp-form\""), "sign-in asks for the code after the password: {html}");
+    let again = other.get("/login/mfa").await;
+    let csp = again.headers()["content-security-policy"].to_str().expect("csp").to_owned();
+    assert!(csp.contains("form-action 'self' http://127.0.0.1:9"), "the form may end at the client: {csp}");
     assert!(other.session_cookie().is_some());
     assert!(
         app.db.count("SELECT id_hash FROM sessions WHERE user_id IS NOT NULL").await == 1,

@@ -319,3 +319,43 @@ impl Browser {
         panic!("too many redirects from {url}");
     }
 }
+
+/// The folder of the Node browser scripts (`tests/browser`).
+pub fn browser_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
+}
+
+/// Fails (never skips) when Chromium or the browser scripts' node modules
+/// are missing; returns the Chromium path.
+pub fn require_chromium() -> String {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        std::path::Path::new(&chromium).exists(),
+        "{chromium} is missing: run scripts/test, which installs chromium"
+    );
+    assert!(
+        browser_dir().join("node_modules/playwright-core").exists(),
+        "tests/browser/node_modules is missing: run scripts/test (npm ci in tests/browser)"
+    );
+    chromium
+}
+
+/// A client's callback endpoint on a free loopback port, answering
+/// "callback reached"; returns its URL. Needs a tokio runtime.
+pub fn callback_server() -> String {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = HttpServer::new(|| {
+        App::new()
+            .route("/cb", web::get().to(|| async { HttpResponse::Ok().body("callback reached") }))
+            // The browser asks for /favicon.ico; a 404 would show as a console error.
+            .default_service(web::to(|| async { HttpResponse::NoContent().finish() }))
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}/cb")
+}

@@ -151,6 +151,14 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+/// Sets `Retry-After` to the seconds from `now` until `until` (at least 1).
+pub(crate) fn retry_after(res: &mut HttpResponse, until: time::OffsetDateTime, now: time::OffsetDateTime) {
+    let wait = (until - now).whole_seconds().max(1);
+    if let Ok(value) = wait.to_string().parse() {
+        res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, value);
+    }
+}
+
 /// Renders `page` with `status`.
 pub(crate) fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
     let html = page.render().map_err(|e| PageError::Internal(e.to_string()))?;

@@ -5,47 +5,18 @@
 //! flow carries a passkey `amr`. The issuer is `http://localhost:PORT`:
 //! browsers refuse IP addresses as WebAuthn relying-party ids.
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use base64::Engine;
 use portcullis_tests::oidc::{
-    ClientSpec, PASSWORD, client_secret, create_client, create_user, pkce, spawn_oidc_app_with,
+    ClientSpec, PASSWORD, browser_dir, callback_server, client_secret, create_client, create_user, pkce,
+    require_chromium, spawn_oidc_app_with,
 };
 use portcullis_tests::{Backend, TestDatabase, both_backends};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-fn callback_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let server = HttpServer::new(|| {
-        App::new()
-            .route("/cb", web::get().to(|| async { HttpResponse::Ok().body("callback reached") }))
-            .default_service(web::to(|| async { HttpResponse::NoContent().finish() }))
-    })
-    .workers(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    tokio::spawn(server);
-    format!("http://127.0.0.1:{port}/cb")
-}
-
 async fn a_passkey_signs_in_without_typing(backend: Backend) {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "{chromium} is missing: run scripts/test, which installs chromium"
-    );
-    assert!(
-        browser_dir().join("node_modules/playwright-core").exists(),
-        "tests/browser/node_modules is missing: run scripts/test (npm ci in tests/browser)"
-    );
+    let chromium = require_chromium();
     let db = Arc::new(TestDatabase::new(backend).await);
     let app = spawn_oidc_app_with(db, |s| {
         let port = s.listen.port();

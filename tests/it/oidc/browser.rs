@@ -4,46 +4,15 @@
 //! URI. `scripts/test` installs Chromium and playwright-core; without them
 //! this test FAILS, it never skips.
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use portcullis_tests::oidc::{
-    ClientSpec, PASSWORD, client_secret, create_client, create_user, pkce, spawn_oidc_app,
+    ClientSpec, PASSWORD, browser_dir, callback_server, client_secret, create_client, create_user, pkce,
+    require_chromium, spawn_oidc_app,
 };
 use portcullis_tests::{Backend, both_backends};
-use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn browser_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("browser")
-}
-
-/// A client's callback endpoint on a free port (answers "callback reached").
-fn callback_server() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let server = HttpServer::new(|| {
-        App::new()
-            .route("/cb", web::get().to(|| async { HttpResponse::Ok().body("callback reached") }))
-            // The browser asks for /favicon.ico; a 404 would show as a console error.
-            .default_service(web::to(|| async { HttpResponse::NoContent().finish() }))
-    })
-    .workers(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    tokio::spawn(server);
-    format!("http://127.0.0.1:{port}/cb")
-}
-
 async fn chromium_signs_in_consents_and_reaches_the_client(backend: Backend) {
-    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    assert!(
-        Path::new(&chromium).exists(),
-        "{chromium} is missing: run scripts/test, which installs chromium"
-    );
-    assert!(
-        browser_dir().join("node_modules/playwright-core").exists(),
-        "tests/browser/node_modules is missing: run scripts/test (npm ci in tests/browser)"
-    );
+    let chromium = require_chromium();
     let app = spawn_oidc_app(backend).await;
     create_user(&app, "carol", &[]).await;
     let callback = callback_server();

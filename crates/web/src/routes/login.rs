@@ -1,7 +1,7 @@
 //! `/login`: the password sign-in page and its form.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION, RETRY_AFTER};
+use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_authn::{Password, SignIn, SignInOutcome, sign_in};
 use serde::Deserialize;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 use super::oidc::authorize::load_pending;
 use crate::client::request_info;
 use crate::headers::csp_allowing_redirect_to;
-use crate::pages::{LoginPage, PageError, render};
+use crate::pages::{LoginPage, PageError, render, retry_after};
 use crate::session;
 use crate::{AppState, Auth, Mail, csrf};
 
@@ -230,10 +230,7 @@ pub(crate) async fn submit(
         SignInOutcome::Failed => login_page(StatusCode::OK, &page(FAILED), redirect.as_ref()),
         SignInOutcome::Refused { until } => {
             let mut res = login_page(StatusCode::TOO_MANY_REQUESTS, &page(REFUSED), redirect.as_ref())?;
-            let wait = (until - state.clock.now()).whole_seconds().max(1);
-            if let Ok(value) = wait.to_string().parse() {
-                res.headers_mut().insert(RETRY_AFTER, value);
-            }
+            retry_after(&mut res, until, state.clock.now());
             Ok(res)
         }
     }

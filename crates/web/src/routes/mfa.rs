@@ -3,7 +3,7 @@
 //! session has; then the session's methods grow and its id changes).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION, RETRY_AFTER};
+use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_authn::{Factors, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor};
 use portcullis_store::{Session, User};
@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::login::{PENDING_SECOND_FACTOR, PendingSecondFactor, complete_sign_in, next_after_sign_in};
 use crate::client::request_info;
 use crate::headers::csp_allowing_redirect_to;
-use crate::pages::{PageError, SecondFactorPage, render};
+use crate::pages::{PageError, SecondFactorPage, render, retry_after};
 use crate::session;
 use crate::{AppState, Auth, csrf};
 
@@ -170,10 +170,7 @@ pub(crate) async fn submit(
             let message = "Too many failed attempts. Wait a few minutes, then try again.";
             let mut res =
                 page(&state, &auth, &session, &first, StatusCode::TOO_MANY_REQUESTS, Some(message)).await?;
-            let wait = (until - state.clock.now()).whole_seconds().max(1);
-            if let Ok(value) = wait.to_string().parse() {
-                res.headers_mut().insert(RETRY_AFTER, value);
-            }
+            retry_after(&mut res, until, state.clock.now());
             Ok(res)
         }
     }

@@ -171,18 +171,27 @@ async fn recent_user(state: &AppState, session: &Session) -> Result<User, HttpRe
     Ok(user)
 }
 
+/// What a registration step needs: a checked session of a recently
+/// authenticated user, and the relying party.
+async fn registering<'a>(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &'a Auth,
+) -> Result<(Session, &'a Arc<Passkeys>, User), HttpResponse> {
+    let session = checked_session(req, state, auth).await?;
+    let rp = relying_party(auth)?;
+    let user = recent_user(state, &session).await?;
+    Ok((session, rp, user))
+}
+
 /// `POST /account/passkeys/options`: starts registering a passkey.
 pub(crate) async fn register_options(
     req: HttpRequest,
     state: web::Data<AppState>,
     auth: web::Data<Auth>,
 ) -> HttpResponse {
-    let (session, rp) = match (checked_session(&req, &state, &auth).await, relying_party(&auth)) {
-        (Ok(s), Ok(rp)) => (s, rp),
-        (Err(res), _) | (_, Err(res)) => return res,
-    };
-    let user = match recent_user(&state, &session).await {
-        Ok(u) => u,
+    let (session, rp, user) = match registering(&req, &state, &auth).await {
+        Ok(ctx) => ctx,
         Err(res) => return res,
     };
     let existing = match state.store.list_passkeys(user.id).await {
@@ -209,12 +218,8 @@ pub(crate) async fn register(
     mail: web::Data<Mail>,
     body: web::Json<Finish>,
 ) -> HttpResponse {
-    let (session, rp) = match (checked_session(&req, &state, &auth).await, relying_party(&auth)) {
-        (Ok(s), Ok(rp)) => (s, rp),
-        (Err(res), _) | (_, Err(res)) => return res,
-    };
-    let user = match recent_user(&state, &session).await {
-        Ok(u) => u,
+    let (session, rp, user) = match registering(&req, &state, &auth).await {
+        Ok(ctx) => ctx,
         Err(res) => return res,
     };
     let now = state.clock.now();

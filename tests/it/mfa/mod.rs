@@ -3,4 +3,5 @@
 //! with a CDP virtual authenticator.
 
 mod passkeys;
+mod repos;
 mod second_factor;

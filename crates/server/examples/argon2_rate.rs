@@ -27,7 +27,8 @@ fn main() -> anyhow::Result<()> {
     };
     let seconds: f64 = seconds.parse().context("SECONDS")?;
     let threads: usize = threads.parse().context("THREADS")?;
-    let settings = Settings::load(Some(&PathBuf::from(config)), std::env::vars()).context("the configuration")?;
+    let settings =
+        Settings::load(Some(&PathBuf::from(config)), std::env::vars()).context("the configuration")?;
     let auth = &settings.auth;
     let cost = Argon2Cost {
         memory_kib: auth.argon2_memory_kib,

@@ -136,6 +136,7 @@ impl Application {
             issuer: settings.issuer.clone(),
             keys: keys.live(),
             publication,
+            clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
             protocol: protocol.clone(),
         });
         let backchannel = crate::backchannel::BackchannelWorker::new(

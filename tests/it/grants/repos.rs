@@ -345,7 +345,8 @@ async fn access_token_state_reads_revocation_grant_and_session_at_once(backend: 
     let state = store.access_token_state("revoked:j2", Some("g1"), T0).await.expect("state");
     assert!(!state.revoked);
     assert_eq!(state.grant, Some(bound));
-    let times = SessionTimes { user_id: Some(alice), created_at: T0, last_seen_at: T0 + Duration::minutes(1) };
+    let times =
+        SessionTimes { user_id: Some(alice), created_at: T0, last_seen_at: T0 + Duration::minutes(1) };
     assert_eq!(state.session, Some(times));
 
     let state = store.access_token_state("revoked:j1", Some("g2"), T0).await.expect("state");

@@ -20,6 +20,7 @@ use anyhow::{Context, bail};
 use portcullis_authn::{Argon2Cost, Password, PasswordHasher, Verification};
 use portcullis_server::Settings;
 
+#[allow(clippy::print_stdout)] // the example's output is its result
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [config, seconds, threads] = args.as_slice() else {

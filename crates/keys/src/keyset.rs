@@ -2,9 +2,10 @@
 //! one parsed signer per algorithm, so signing never touches the store or
 //! decrypts anything.
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::Jwk;
-use josekit::jws::{ES256, EdDSA, JwsHeader, JwsSigner, RS256};
-use josekit::jwt::JwtPayload;
+use josekit::jws::{ES256, EdDSA, JwsSigner, RS256};
 use portcullis_store::{SigningKeyRow, SigningKeyState};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -168,11 +169,20 @@ impl TokenSigner for KeySet {
     fn sign_jwt(&self, alg: Algorithm, typ: &str, claims: &Map<String, Value>) -> Result<String, KeyError> {
         let signer =
             self.active.get(&alg).and_then(|kid| self.signers.get(kid)).ok_or(KeyError::NoActiveKey(alg))?;
-        let mut header = JwsHeader::new();
-        header.set_token_type(typ);
-        header.set_key_id(signer.kid.clone());
-        let payload = JwtPayload::from_map(claims.clone()).map_err(KeyError::crypto)?;
-        josekit::jwt::encode_with_signer(&payload, &header, signer.signer.as_ref()).map_err(KeyError::crypto)
+        // The JWS compact serialization (RFC 7515 §7.1), written directly:
+        // the claims are serialized once, never copied into a josekit payload.
+        let header =
+            serde_json::json!({ "alg": signer.signer.algorithm().name(), "kid": signer.kid, "typ": typ });
+        let header = serde_json::to_vec(&header).map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Crypto(e.to_string()))?;
+        let mut jwt = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
+        URL_SAFE_NO_PAD.encode_string(&header, &mut jwt);
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut jwt);
+        let signature = signer.signer.sign(jwt.as_bytes()).map_err(KeyError::crypto)?;
+        jwt.push('.');
+        URL_SAFE_NO_PAD.encode_string(&signature, &mut jwt);
+        Ok(jwt)
     }
 }
 

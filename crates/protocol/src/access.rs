@@ -8,7 +8,7 @@ use serde_json::{Map, Value, json};
 
 use crate::client_auth::load_client;
 use crate::context::{Ctx, ProtocolError, reject};
-use crate::grants::grant_usable;
+use crate::grants::{grant_usable, grant_usable_with};
 use crate::tokens::{ACCESS_TOKEN_TYP, GRANT_CLAIM, secret_hash, unix, user_claims};
 use crate::{Client, OAuthError, ScopeSet};
 
@@ -52,15 +52,18 @@ pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAcces
         return invalid("the token expired");
     }
     let Some(jti) = text("jti") else { return invalid("the token has no jti") };
-    if ctx.store.jti_recorded(&revoked_key(jti), ctx.now).await? {
+    // One read for the revocation list, the grant and its session.
+    let grant_id = text(GRANT_CLAIM);
+    let state = ctx.store.access_token_state(&revoked_key(jti), grant_id, ctx.now).await?;
+    if state.revoked {
         return invalid("the token was revoked");
     }
     let scopes = ScopeSet::parse(text("scope").unwrap_or("")).unwrap_or_default();
-    let (grant, user) = match text(GRANT_CLAIM) {
+    let (grant, user) = match grant_id {
         None => (None, None),
-        Some(gid) => {
-            let Some(grant) = ctx.store.find_grant(gid).await? else { return invalid("the grant is gone") };
-            if !grant_usable(ctx, &grant).await? {
+        Some(_) => {
+            let Some(grant) = state.grant else { return invalid("the grant is gone") };
+            if !grant_usable_with(ctx, &grant, state.session.as_ref()) {
                 return invalid("the grant was revoked or its session ended");
             }
             let user = ctx.store.find_user(grant.user_id).await?.filter(|u| !u.disabled);

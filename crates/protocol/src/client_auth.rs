@@ -3,6 +3,8 @@
 //! (RFC 7523, `jti` replay-checked) and `none` for public clients. Exactly
 //! one method per request, and only the one the client registered.
 
+use std::sync::Arc;
+
 use portcullis_keys::ClientKeys;
 use serde_json::Value;
 
@@ -51,14 +53,23 @@ fn invalid_client<T>(description: &'static str) -> Result<T, ProtocolError> {
     reject(OAuthError::InvalidClient, description)
 }
 
-/// Loads a client by id; unknown or unparsable ids are `invalid_client`.
+/// Loads a client by id — from [`ctx.clients`](crate::ClientCache) while
+/// fresh, else from the store; unknown or unparsable ids are `invalid_client`.
 pub async fn load_client(ctx: &Ctx<'_>, id: &str) -> Result<Client, ProtocolError> {
     if ClientId::parse(id).is_err() {
         return invalid_client("unknown client");
     }
+    // Read before the row, so a change committed meanwhile outdates the entry.
+    let generation = ctx.store.clients_generation();
+    if let Some(client) = ctx.clients.get(id, ctx.now, generation) {
+        return Ok(Client::clone(&client));
+    }
     match ctx.store.find_client(id).await? {
         Some(record) => match Client::from_record(&record) {
-            Ok(client) => Ok(client),
+            Ok(client) => {
+                ctx.clients.put(Arc::new(client.clone()), ctx.now, generation);
+                Ok(client)
+            }
             Err(e) => {
                 tracing::error!(client_id = id, error = %e, "stored client is invalid");
                 invalid_client("the client's registration is invalid")

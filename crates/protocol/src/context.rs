@@ -6,7 +6,7 @@ use portcullis_keys::{Algorithm, KeyError, KeySet};
 use portcullis_store::{Session, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
-use crate::OAuthError;
+use crate::{ClientCache, OAuthError};
 
 /// Lifetimes and choices of the protocol, fixed at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,11 +25,17 @@ pub struct ProtocolConfig {
     pub session_idle_timeout: Duration,
     /// A browser session this old has ended.
     pub session_absolute_timeout: Duration,
+    /// A client read from the store is reused this long (see [`ClientCache`]):
+    /// the longest a client changed or deleted by another instance keeps
+    /// authenticating as before. Changes through this instance apply at once.
+    ///
+    /// [`ClientCache`]: crate::ClientCache
+    pub client_cache_ttl: Duration,
 }
 
 impl ProtocolConfig {
     /// The defaults: 60 s codes, 15 min requests, 1 h ID tokens, 30 day
-    /// grants, ES256 access tokens; session timeouts as given.
+    /// grants, ES256 access tokens, clients cached 5 s; session timeouts as given.
     pub fn new(session_idle_timeout: Duration, session_absolute_timeout: Duration) -> Self {
         Self {
             code_ttl: Duration::seconds(60),
@@ -39,13 +45,24 @@ impl ProtocolConfig {
             access_token_alg: Algorithm::Es256,
             session_idle_timeout,
             session_absolute_timeout,
+            client_cache_ttl: Duration::seconds(5),
         }
     }
 
     /// Whether a browser session is still alive at `now`.
     pub fn session_alive(&self, session: &Session, now: OffsetDateTime) -> bool {
-        now - session.last_seen_at < self.session_idle_timeout
-            && now - session.created_at < self.session_absolute_timeout
+        self.session_times_alive(session.created_at, session.last_seen_at, now)
+    }
+
+    /// Whether a browser session created at `created_at` and last used at
+    /// `last_seen_at` is still alive at `now`.
+    pub fn session_times_alive(
+        &self,
+        created_at: OffsetDateTime,
+        last_seen_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> bool {
+        now - last_seen_at < self.session_idle_timeout && now - created_at < self.session_absolute_timeout
     }
 }
 
@@ -60,6 +77,8 @@ pub struct Ctx<'a> {
     pub issuer: &'a Issuer,
     /// Lifetimes and choices.
     pub config: &'a ProtocolConfig,
+    /// Recently loaded clients.
+    pub clients: &'a ClientCache,
     /// The instant of the request.
     pub now: OffsetDateTime,
 }

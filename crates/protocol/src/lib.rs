@@ -11,6 +11,7 @@
 //! - [`interaction`]: the seam with sign-in — what a request needs next
 //!   (login, consent, or the code) given the browser's [`Authentication`].
 //! - [`client_auth`]: client authentication at the token-side endpoints.
+//! - [`ClientCache`]: parsed clients kept for a short TTL, invalidated by store changes.
 //! - [`grants`]: the token endpoint, one module per grant type.
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
 //! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
@@ -21,6 +22,7 @@ pub mod acr;
 pub mod authorize;
 mod client;
 pub mod client_auth;
+mod client_cache;
 mod context;
 mod error;
 pub mod grants;
@@ -32,6 +34,7 @@ pub mod tokens;
 mod types;
 
 pub use client::{Client, ClientSecretHash, GrantType, IdTokenAlg, ModelError, TokenEndpointAuthMethod};
+pub use client_cache::ClientCache;
 pub use context::{Ctx, ProtocolConfig, ProtocolError};
 pub use error::OAuthError;
 pub use interaction::{Authentication, Step};

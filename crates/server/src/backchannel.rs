@@ -7,7 +7,7 @@
 
 use portcullis_core::{Clock, Issuer};
 use portcullis_keys::LiveKeys;
-use portcullis_protocol::{Client, Ctx, ProtocolConfig, logout::logout_token};
+use portcullis_protocol::{Client, ClientCache, Ctx, ProtocolConfig, logout::logout_token};
 use portcullis_store::{BackchannelLogout, Store};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -28,6 +28,8 @@ pub struct BackchannelWorker {
     keys: Arc<LiveKeys>,
     issuer: Issuer,
     config: Arc<ProtocolConfig>,
+    /// Unused for lookups here (the client is read from the store each time).
+    clients: Arc<ClientCache>,
     http: reqwest::Client,
 }
 
@@ -51,7 +53,8 @@ impl BackchannelWorker {
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
             .build()?;
-        Ok(Self { store, clock, keys, issuer, config, http })
+        let clients = Arc::new(ClientCache::new(config.client_cache_ttl));
+        Ok(Self { store, clock, keys, issuer, config, clients, http })
     }
 
     /// Delivers every due notification, then waits `every`, until aborted.
@@ -106,6 +109,7 @@ impl BackchannelWorker {
             keys: &keys,
             issuer: &self.issuer,
             config: &self.config,
+            clients: &self.clients,
             now: self.clock.now(),
         };
         let token = logout_token(&ctx, &client, job.user_id, &job.sid).map_err(|e| e.to_string())?;

@@ -136,6 +136,7 @@ impl Application {
             issuer: settings.issuer.clone(),
             keys: keys.live(),
             publication,
+            clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
             protocol: protocol.clone(),
         });
         let backchannel = crate::backchannel::BackchannelWorker::new(
@@ -174,6 +175,13 @@ impl Application {
                 .configure(portcullis_web::configure)
         })
         .workers(workers)
+        // One blocking thread per worker: the only blocking work of a request
+        // is an argon2id hash (19 MiB each), so at most `workers` run at once.
+        // With actix's default (512 / workers each) a burst of sign-ins ran
+        // dozens of hashes at once on the same cores — no faster, and every
+        // thread's malloc arena kept its buffers (over 1 GB of RSS after a
+        // minute of sign-ins on 2 cores; see docs/benchmarks.md).
+        .worker_max_blocking_threads(1)
         .shutdown_timeout(shutdown_timeout)
         .disable_signals()
         .listen(listener)

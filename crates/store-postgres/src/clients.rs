@@ -65,7 +65,9 @@ fn bind_all<'q>(
 #[async_trait]
 impl ClientRepo for PgStore {
     async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        bind_all(INSERT, client).execute(self.pool()).await.map_err(backend_err)?;
+        let done = bind_all(INSERT, client).execute(self.pool()).await;
+        self.client_written();
+        done.map_err(backend_err)?;
         Ok(())
     }
 
@@ -81,7 +83,9 @@ impl ClientRepo for PgStore {
                access_token_ttl_secs = excluded.access_token_ttl_secs, from_config = excluded.from_config,
                updated_at = excluded.updated_at"
         );
-        bind_all(&sql, client).execute(self.pool()).await.map_err(backend_err)?;
+        let done = bind_all(&sql, client).execute(self.pool()).await;
+        self.client_written();
+        done.map_err(backend_err)?;
         Ok(())
     }
 
@@ -105,8 +109,13 @@ impl ClientRepo for PgStore {
         let done = sqlx::query("DELETE FROM clients WHERE client_id = $1")
             .bind(client_id)
             .execute(self.pool())
-            .await
-            .map_err(backend_err)?;
+            .await;
+        self.client_written();
+        let done = done.map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    fn clients_generation(&self) -> u64 {
+        self.client_generation()
     }
 }

@@ -5,7 +5,8 @@
 
 use async_trait::async_trait;
 use portcullis_store::{
-    AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow, StoreError,
+    AccessTokenState, AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption,
+    RefreshTokenRow, SessionTimes, StoreError,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -546,4 +547,39 @@ impl PgStore {
         tx.commit().await.map_err(backend_err)?;
         Ok(Redemption::Replayed)
     }
+}
+
+/// `Store::access_token_state` in one statement: the revocation list, the
+/// grant and its session's times (absent rows come back as NULLs).
+pub(crate) async fn access_token_state(
+    store: &PgStore,
+    jti_key: &str,
+    grant_id: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<AccessTokenState, StoreError> {
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM jtis WHERE key = $1 AND expires_at > $2) AS revoked, {GRANT_COLUMNS},
+                s.sid AS s_sid, s.user_id AS s_user_id, s.created_at AS s_created_at,
+                s.last_seen_at AS s_last_seen_at
+         FROM (SELECT 1) AS one
+         LEFT JOIN grants g ON g.id = $3
+         LEFT JOIN sessions s ON s.sid = g.sid"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(jti_key)
+        .bind(to_second(now))
+        .bind(grant_id)
+        .fetch_one(store.pool())
+        .await
+        .map_err(backend_err)?;
+    let revoked: bool = row.get("revoked");
+    let found: Option<String> = row.get("g_id");
+    let grant = found.map(|_| grant(&row));
+    let sid: Option<String> = row.get("s_sid");
+    let session = sid.map(|_| SessionTimes {
+        user_id: row.get("s_user_id"),
+        created_at: row.get("s_created_at"),
+        last_seen_at: row.get("s_last_seen_at"),
+    });
+    Ok(AccessTokenState { revoked, grant, session })
 }

@@ -19,10 +19,14 @@ mod setup;
 mod users;
 
 use async_trait::async_trait;
-use portcullis_store::{AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError};
+use portcullis_store::{
+    AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError,
+};
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Row};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The schema, compiled in from `migrations/postgres/`.
@@ -48,6 +52,8 @@ impl Default for PgOptions {
 pub struct PgStore {
     pool: PgPool,
     connect: PgConnectOptions,
+    /// Advanced after every client write (shared by clones).
+    clients_generation: Arc<AtomicU64>,
 }
 
 pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
@@ -76,13 +82,28 @@ impl PgStore {
             })?
             .map_err(backend_err)?;
         let _ = probe.close().await;
+        // No ping before each acquire (sqlx's default): it costs a network
+        // round trip per query. A connection that broke while idle fails its
+        // next query and is dropped; idle ones are closed after 10 minutes.
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.timeout)
+            .test_before_acquire(false)
+            .idle_timeout(Duration::from_secs(600))
             .connect_with(connect.clone())
             .await
             .map_err(backend_err)?;
-        Ok(Self { pool, connect })
+        Ok(Self { pool, connect, clients_generation: Arc::default() })
+    }
+
+    /// Marks a client write (see `ClientRepo::clients_generation`).
+    pub(crate) fn client_written(&self) {
+        self.clients_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current client generation.
+    pub(crate) fn client_generation(&self) -> u64 {
+        self.clients_generation.load(Ordering::Acquire)
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -167,5 +188,14 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    async fn access_token_state(
+        &self,
+        jti_key: &str,
+        grant_id: Option<&str>,
+        now: time::OffsetDateTime,
+    ) -> Result<AccessTokenState, StoreError> {
+        grants::access_token_state(self, jti_key, grant_id, now).await
     }
 }

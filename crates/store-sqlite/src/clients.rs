@@ -81,7 +81,9 @@ fn bind_all<'q>(
 #[async_trait]
 impl ClientRepo for SqliteStore {
     async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        bind_all(INSERT, client).execute(self.pool()).await.map_err(backend_err)?;
+        let done = bind_all(INSERT, client).execute(self.pool()).await;
+        self.client_written();
+        done.map_err(backend_err)?;
         Ok(())
     }
 
@@ -97,7 +99,9 @@ impl ClientRepo for SqliteStore {
                access_token_ttl_secs = excluded.access_token_ttl_secs, from_config = excluded.from_config,
                updated_at = excluded.updated_at"
         );
-        bind_all(&sql, client).execute(self.pool()).await.map_err(backend_err)?;
+        let done = bind_all(&sql, client).execute(self.pool()).await;
+        self.client_written();
+        done.map_err(backend_err)?;
         Ok(())
     }
 
@@ -118,11 +122,14 @@ impl ClientRepo for SqliteStore {
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<(), StoreError> {
-        let done = sqlx::query("DELETE FROM clients WHERE client_id = ?")
-            .bind(client_id)
-            .execute(self.pool())
-            .await
-            .map_err(backend_err)?;
+        let done =
+            sqlx::query("DELETE FROM clients WHERE client_id = ?").bind(client_id).execute(self.pool()).await;
+        self.client_written();
+        let done = done.map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    fn clients_generation(&self) -> u64 {
+        self.client_generation()
     }
 }

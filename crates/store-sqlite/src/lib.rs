@@ -17,7 +17,9 @@ mod setup;
 mod users;
 
 use async_trait::async_trait;
-use portcullis_store::{AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError};
+use portcullis_store::{
+    AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
@@ -25,6 +27,8 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Row};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The schema, compiled in from `migrations/sqlite/`.
@@ -50,6 +54,8 @@ impl Default for SqliteOptions {
 pub struct SqliteStore {
     pool: SqlitePool,
     url: String,
+    /// Advanced after every client write (shared by clones).
+    clients_generation: Arc<AtomicU64>,
 }
 
 pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
@@ -70,13 +76,26 @@ impl SqliteStore {
         if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
             create_private_dir(dir)?;
         }
+        // No ping before each acquire (sqlx's default): on a local file it
+        // only doubles the round trips to the connection's worker thread.
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.timeout)
+            .test_before_acquire(false)
             .connect_with(connect.busy_timeout(options.timeout))
             .await
             .map_err(backend_err)?;
-        Ok(Self { pool, url: url.to_owned() })
+        Ok(Self { pool, url: url.to_owned(), clients_generation: Arc::default() })
+    }
+
+    /// Marks a client write (see `ClientRepo::clients_generation`).
+    pub(crate) fn client_written(&self) {
+        self.clients_generation.fetch_add(1, Ordering::Release);
+    }
+
+    /// The current client generation.
+    pub(crate) fn client_generation(&self) -> u64 {
+        self.clients_generation.load(Ordering::Acquire)
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -202,5 +221,14 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    async fn access_token_state(
+        &self,
+        jti_key: &str,
+        grant_id: Option<&str>,
+        now: time::OffsetDateTime,
+    ) -> Result<AccessTokenState, StoreError> {
+        grants::access_token_state(self, jti_key, grant_id, now).await
     }
 }

@@ -75,4 +75,13 @@ pub trait ClientRepo {
 
     /// Deletes a client; `NotFound` for an unknown id.
     async fn delete_client(&self, client_id: &str) -> Result<(), StoreError>;
+
+    /// A counter this store instance advances after every client it creates,
+    /// replaces or deletes, so that caches of clients (the protocol's
+    /// `ClientCache`) drop what they hold at once. Changes made elsewhere
+    /// (another instance, the CLI) do not move it: caches rely on their TTL
+    /// for those. The default never moves.
+    fn clients_generation(&self) -> u64 {
+        0
+    }
 }

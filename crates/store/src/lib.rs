@@ -96,4 +96,53 @@ pub trait Store:
 
     /// Waits for open connections to finish and closes the pool.
     async fn close(&self);
+
+    /// What checking an access token needs, read at once: whether `jti_key`
+    /// is recorded (and unexpired at `now`, see [`GrantRepo::jti_recorded`]),
+    /// and — when `grant_id` is given — that grant with the browser session
+    /// its `sid` names, if that session still exists. Backends answer with
+    /// one query; this default makes the separate reads.
+    async fn access_token_state(
+        &self,
+        jti_key: &str,
+        grant_id: Option<&str>,
+        now: time::OffsetDateTime,
+    ) -> Result<AccessTokenState, StoreError> {
+        let revoked = self.jti_recorded(jti_key, now).await?;
+        let grant = match grant_id {
+            Some(id) => self.find_grant(id).await?,
+            None => None,
+        };
+        let session = match grant.as_ref().and_then(|g| g.sid.as_deref()) {
+            Some(sid) => self.find_session_by_sid(sid).await?.map(|s| SessionTimes {
+                user_id: s.user_id,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+            }),
+            None => None,
+        };
+        Ok(AccessTokenState { revoked, grant, session })
+    }
+}
+
+/// The answer of [`Store::access_token_state`].
+#[derive(Debug, Clone)]
+pub struct AccessTokenState {
+    /// The token's `jti` is on the revocation list.
+    pub revoked: bool,
+    /// The grant, if asked for and it exists.
+    pub grant: Option<GrantRow>,
+    /// The session the grant's `sid` names, if it exists.
+    pub session: Option<SessionTimes>,
+}
+
+/// What decides whether a browser session is still alive (see [`Session`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionTimes {
+    /// The signed-in user, if any.
+    pub user_id: Option<uuid::Uuid>,
+    /// When the session began.
+    pub created_at: time::OffsetDateTime,
+    /// When it was last used.
+    pub last_seen_at: time::OffsetDateTime,
 }

@@ -54,6 +54,8 @@ pub struct AppState {
     pub publication: Arc<Publication>,
     /// Protocol lifetimes and choices.
     pub protocol: Arc<portcullis_protocol::ProtocolConfig>,
+    /// Clients recently loaded by the token-side endpoints.
+    pub clients: Arc<portcullis_protocol::ClientCache>,
 }
 
 /// Mounts the public routes.

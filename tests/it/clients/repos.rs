@@ -100,9 +100,25 @@ async fn clients_are_listed_by_id_and_deleted(backend: Backend) {
     assert_eq!(store.list_clients().await.expect("list").len(), 2);
 }
 
+async fn client_writes_advance_the_generation(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let g0 = store.clients_generation();
+    store.create_client(&record("rp")).await.expect("create");
+    let g1 = store.clients_generation();
+    assert!(g1 > g0, "create");
+    store.upsert_client(&record("rp")).await.expect("upsert");
+    let g2 = store.clients_generation();
+    assert!(g2 > g1, "upsert");
+    store.find_client("rp").await.expect("find");
+    assert_eq!(store.clients_generation(), g2, "reads leave it");
+    store.delete_client("rp").await.expect("delete");
+    assert!(store.clients_generation() > g2, "delete");
+}
+
 both_backends!(
     clients_round_trip_and_ids_are_unique,
     public_clients_store_no_secret_and_empty_lists,
     upsert_replaces_fields_but_keeps_created_at,
     clients_are_listed_by_id_and_deleted,
+    client_writes_advance_the_generation,
 );

@@ -1,7 +1,7 @@
 //! Requests, consents, grants, codes, refresh tokens, JWT ids and the expiry
 //! sweep behave the same on both backends, including under concurrency.
 
-use portcullis_store::{AuthRequestRow, CodeRow, Redemption, StoreError};
+use portcullis_store::{AuthRequestRow, CodeRow, Redemption, Session, SessionTimes, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::Duration;
 
@@ -312,6 +312,58 @@ async fn expired_rows_are_swept_and_live_ones_kept(backend: Backend) {
     assert_eq!(db.count("SELECT 1 FROM refresh_tokens").await, 1);
 }
 
+async fn access_token_state_reads_revocation_grant_and_session_at_once(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    let session = Session {
+        id_hash: "h1".into(),
+        sid: "sid-1".into(),
+        csrf_token: "c1".into(),
+        user_id: Some(alice),
+        auth_time: Some(T0),
+        amr: vec!["pwd".into()],
+        acr: None,
+        ip: None,
+        user_agent: None,
+        created_at: T0,
+        last_seen_at: T0 + Duration::minutes(1),
+    };
+    store.create_session(&session).await.expect("session");
+    let bound = grant("g1", "rp", alice, Some("sid-1"), true);
+    store.create_grant_with_code(&bound, &code("code-1", &bound)).await.expect("grant");
+    let orphan = grant("g2", "rp", alice, Some("sid-gone"), true);
+    store.create_grant_with_code(&orphan, &code("code-2", &orphan)).await.expect("grant");
+    let offline = grant("g3", "rp", alice, None, false);
+    store.create_grant_with_code(&offline, &code("code-3", &offline)).await.expect("grant");
+    store.record_jti("revoked:j1", T0, T0 + Duration::hours(1)).await.expect("record");
+
+    let state = store.access_token_state("revoked:j1", None, T0).await.expect("state");
+    assert!(state.revoked);
+    assert_eq!((state.grant, state.session), (None, None), "no grant asked for");
+
+    let state = store.access_token_state("revoked:j2", Some("g1"), T0).await.expect("state");
+    assert!(!state.revoked);
+    assert_eq!(state.grant, Some(bound));
+    let times =
+        SessionTimes { user_id: Some(alice), created_at: T0, last_seen_at: T0 + Duration::minutes(1) };
+    assert_eq!(state.session, Some(times));
+
+    let state = store.access_token_state("revoked:j1", Some("g2"), T0).await.expect("state");
+    assert!(state.revoked);
+    assert_eq!((state.grant, state.session), (Some(orphan), None), "the session is gone");
+    let state = store.access_token_state("revoked:j2", Some("g3"), T0).await.expect("state");
+    assert_eq!((state.grant, state.session), (Some(offline), None), "an offline grant has no session");
+    let state = store.access_token_state("revoked:j2", Some("nope"), T0).await.expect("state");
+    assert_eq!((state.grant, state.session), (None, None));
+
+    let later = T0 + Duration::hours(1);
+    assert!(!store.access_token_state("revoked:j1", None, later).await.expect("state").revoked, "expired");
+    store.end_session("h1", T0).await.expect("end");
+    let state = store.access_token_state("revoked:j2", Some("g1"), T0).await.expect("state");
+    assert_eq!(state.session, None, "an ended session is gone at once");
+}
+
 both_backends!(
     auth_requests_round_trip_and_are_deleted,
     consent_is_replaced_and_keeps_its_creation,
@@ -323,4 +375,5 @@ both_backends!(
     grants_are_revoked_one_by_one_or_per_user,
     a_jti_is_recorded_once_until_it_expires,
     expired_rows_are_swept_and_live_ones_kept,
+    access_token_state_reads_revocation_grant_and_session_at_once,
 );

@@ -3,6 +3,7 @@
 
 mod backchannel;
 mod browser;
+mod client_cache;
 mod flows;
 mod negative;
 mod openid_client;

@@ -5,7 +5,7 @@ pub mod authorization_code;
 pub mod client_credentials;
 pub mod refresh_token;
 
-use portcullis_store::{GrantRow, User};
+use portcullis_store::{GrantRow, SessionTimes, User};
 
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::{Client, GrantType, OAuthError};
@@ -71,4 +71,24 @@ pub async fn grant_usable(ctx: &Ctx<'_>, grant: &GrantRow) -> Result<bool, Proto
     let Some(sid) = &grant.sid else { return Ok(false) };
     let session = ctx.store.find_session_by_sid(sid).await?;
     Ok(session.is_some_and(|s| s.user_id == Some(grant.user_id) && ctx.config.session_alive(&s, ctx.now)))
+}
+
+/// [`grant_usable`] over a session already read (the one the grant's `sid`
+/// names, as [`Store::access_token_state`] returns it).
+///
+/// [`Store::access_token_state`]: portcullis_store::Store::access_token_state
+pub(crate) fn grant_usable_with(ctx: &Ctx<'_>, grant: &GrantRow, session: Option<&SessionTimes>) -> bool {
+    if !grant.is_live(ctx.now) {
+        return false;
+    }
+    if !grant.session_bound {
+        return true;
+    }
+    if grant.sid.is_none() {
+        return false;
+    }
+    session.is_some_and(|s| {
+        s.user_id == Some(grant.user_id)
+            && ctx.config.session_times_alive(s.created_at, s.last_seen_at, ctx.now)
+    })
 }

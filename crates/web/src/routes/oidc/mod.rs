@@ -40,6 +40,7 @@ pub(crate) fn ctx<'a>(state: &'a AppState, keys: &'a KeySet) -> Ctx<'a> {
         keys,
         issuer: &state.issuer,
         config: &state.protocol,
+        clients: &state.clients,
         now: state.clock.now(),
     }
 }

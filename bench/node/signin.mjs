@@ -1,0 +1,66 @@
+// The password sign-in round trip, driven for a fixed time by CONCURRENCY
+// workers: GET /login (a fresh session cookie and CSRF token), then
+// POST /login with the user's password (one argon2id verification on the
+// server), which must answer 303 (signed in). Prints one JSON line:
+// {"signins": N, "seconds": S, "p50_ms": …, "p99_ms": …} — latencies of the
+// whole round trip. Any other answer fails the run (exit 1).
+//
+//   BASE=http://127.0.0.1:PORT USERNAME=… PASSWORD=… DURATION=10 CONCURRENCY=4 node signin.mjs
+const env = (name, fallback) => {
+  const value = process.env[name] ?? fallback;
+  if (value === undefined || value === '') throw new Error(`${name} is not set`);
+  return value;
+};
+const base = env('BASE');
+const username = env('USERNAME');
+const password = env('PASSWORD');
+const seconds = Number(env('DURATION', '10'));
+const concurrency = Number(env('CONCURRENCY', '4'));
+
+const hidden = (html, name) => {
+  const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
+  return m ? m[1].replaceAll('&#x2F;', '/').replaceAll('&amp;', '&') : undefined;
+};
+
+async function roundTrip() {
+  const page = await fetch(`${base}/login`, { redirect: 'manual' });
+  const html = await page.text();
+  const cookie = (page.headers.getSetCookie() || []).map((c) => c.split(';')[0]).join('; ');
+  const csrf = hidden(html, 'csrf_token');
+  if (page.status !== 200 || !cookie || !csrf) throw new Error(`GET /login answered ${page.status} without a session`);
+  const body = new URLSearchParams({ csrf_token: csrf, username, password, request: hidden(html, 'request') ?? '' });
+  const res = await fetch(`${base}/login`, {
+    method: 'POST',
+    redirect: 'manual',
+    headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  await res.arrayBuffer();
+  if (res.status !== 303) throw new Error(`POST /login answered ${res.status}, not 303`);
+}
+
+const latencies = [];
+const deadline = performance.now() + seconds * 1000;
+const started = performance.now();
+async function worker() {
+  while (performance.now() < deadline) {
+    const t0 = performance.now();
+    await roundTrip();
+    latencies.push(performance.now() - t0);
+  }
+}
+try {
+  await Promise.all(Array.from({ length: concurrency }, worker));
+} catch (err) {
+  process.stderr.write(`signin: ${err.message}\n`);
+  process.exit(1);
+}
+const elapsed = (performance.now() - started) / 1000;
+latencies.sort((a, b) => a - b);
+const pct = (p) => (latencies.length ? latencies[Math.min(latencies.length - 1, Math.floor(latencies.length * p))] : 0);
+process.stdout.write(`${JSON.stringify({
+  signins: latencies.length,
+  seconds: Number(elapsed.toFixed(3)),
+  p50_ms: Number(pct(0.5).toFixed(2)),
+  p99_ms: Number(pct(0.99).toFixed(2)),
+})}\n`);

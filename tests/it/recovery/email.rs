@@ -2,6 +2,7 @@
 //! happens only when the new address's link is followed, and both the old
 //! and the new address are told.
 
+use portcullis_core::Clock;
 use portcullis_tests::oidc::{Browser, PASSWORD, create_user};
 use portcullis_tests::{Backend, SmtpCapture, TestDatabase, both_backends, spawn_app_with};
 use std::sync::Arc;
@@ -17,9 +18,15 @@ async fn an_email_change_is_verified_and_both_addresses_are_told(backend: Backen
     let (status, _, _) = open(&browser, "/account/email").await;
     assert_eq!(status, 303, "signed-out visitors go to /login");
     assert!(sign_in(&browser, "alice", PASSWORD).await);
-    let (status, page, csrf) = open(&browser, "/account/email").await;
+    let (status, page, _) = open(&browser, "/account/email").await;
     assert_eq!(status, 200);
     assert!(page.contains("alice@example.com"), "{page}");
+    assert!(!page.contains("current_password"), "just signed in: no password asked");
+    // Later than the five-minute re-authentication window: the password is asked.
+    app.clock.advance(time::Duration::minutes(6));
+    let (status, page, csrf) = open(&browser, "/account/email").await;
+    assert_eq!(status, 200);
+    assert!(page.contains("id=\"current_password\""), "{page}");
 
     let wrong =
         [("csrf_token", csrf.as_str()), ("new_email", "alice@new.test"), ("current_password", "nope")];

@@ -51,7 +51,7 @@ impl Recovery<'_> {
     pub async fn request_email_change(
         &self,
         user: &User,
-        current_password: Password,
+        current_password: Option<Password>,
         new_email: &str,
         request: &RequestInfo,
     ) -> Result<(), AuthnError> {
@@ -60,9 +60,16 @@ impl Recovery<'_> {
         if normalise_login(new_email) == normalise_login(&user.email) {
             return Err(AuthnError::InvalidIdentity("that is already your email address".into()));
         }
-        let stored = self.store.find_user(user.id).await?.and_then(|u| u.password_hash);
         let now = self.clock.now();
-        if let Verification::Mismatch = self.hasher.verify_blocking(stored, current_password).await {
+        // `None`: the caller saw a recent authentication (the account pages' gate).
+        let mismatch = match current_password {
+            Some(typed) => {
+                let stored = self.store.find_user(user.id).await?.and_then(|u| u.password_hash);
+                matches!(self.hasher.verify_blocking(stored, typed).await, Verification::Mismatch)
+            }
+            None => false,
+        };
+        if mismatch {
             let detail = json!({ "reason": "wrong_password" });
             record(
                 self.store,

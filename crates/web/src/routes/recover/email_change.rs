@@ -1,5 +1,7 @@
 //! `/account/email`: a signed-in user asks to change their address,
-//! re-entering their password. A link goes to the new address and a notice
+//! re-entering their password unless they authenticated in the last five
+//! minutes (the account pages' gate; a user without a password confirms
+//! it is them by signing in again, e.g. with a passkey). A link goes to the new address and a notice
 //! to the current one; the address changes when the link is followed.
 
 use actix_web::http::StatusCode;
@@ -22,6 +24,8 @@ struct EmailPage<'a> {
     new_email: &'a str,
     sent_to: Option<&'a str>,
     message: Option<&'a str>,
+    /// A recent authentication: no password asked.
+    recent: bool,
 }
 
 /// The form as posted.
@@ -34,6 +38,9 @@ pub(crate) struct EmailForm {
     #[serde(default)]
     current_password: String,
 }
+
+/// Where a user without a password confirms it is them.
+const REAUTH: &str = "/login?return=/account/email";
 
 fn to_login() -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, "/login")).finish()
@@ -49,6 +56,10 @@ pub(crate) async fn show(
     let session = session::current(&req, &state, &auth).await?;
     let Some(user) = session::user_of(&state, session.as_ref()).await? else { return Ok(to_login()) };
     let Some(session) = session else { return Ok(to_login()) };
+    let recent = session::is_recent(&session, state.clock.now());
+    if !recent && user.password_hash.is_none() {
+        return Ok(HttpResponse::SeeOther().insert_header((LOCATION, REAUTH)).finish());
+    }
     let page = EmailPage {
         csrf_token: &session.csrf_token,
         available: mail.available,
@@ -56,6 +67,7 @@ pub(crate) async fn show(
         new_email: "",
         sent_to: None,
         message: None,
+        recent,
     };
     render(StatusCode::OK, &page)
 }
@@ -74,6 +86,10 @@ pub(crate) async fn submit(
         return Err(PageError::Csrf);
     };
     let Some(user) = session::user_of(&state, Some(&session)).await? else { return Ok(to_login()) };
+    let recent = session::is_recent(&session, state.clock.now());
+    if !recent && user.password_hash.is_none() {
+        return Ok(HttpResponse::SeeOther().insert_header((LOCATION, REAUTH)).finish());
+    }
     let page = |sent_to, message| EmailPage {
         csrf_token: &session.csrf_token,
         available: mail.available,
@@ -81,12 +97,13 @@ pub(crate) async fn submit(
         new_email: &form.new_email,
         sent_to,
         message,
+        recent,
     };
     if !mail.available {
         return render(StatusCode::OK, &page(None, None));
     }
     let info = request_info(&req, &auth.trusted_proxies);
-    let password = Password::new(form.current_password.clone());
+    let password = (!recent).then(|| Password::new(form.current_password.clone()));
     let recovery = mail.recovery(&state, &auth);
     match recovery.request_email_change(&user, password, &form.new_email, &info).await {
         Ok(()) => {

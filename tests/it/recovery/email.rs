@@ -2,7 +2,6 @@
 //! happens only when the new address's link is followed, and both the old
 //! and the new address are told.
 
-use portcullis_core::Clock;
 use portcullis_tests::oidc::{Browser, PASSWORD, create_user};
 use portcullis_tests::{Backend, SmtpCapture, TestDatabase, both_backends, spawn_app_with};
 use std::sync::Arc;

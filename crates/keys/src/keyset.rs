@@ -10,7 +10,7 @@ use portcullis_store::{SigningKeyRow, SigningKeyState};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::material::public_jwk;
 use crate::verify::{VerifiedJwt, Verifier, verifier, verify_with};
@@ -41,7 +41,16 @@ pub struct KeySet {
     verifiers: HashMap<String, Verifier>,
     jwks: Arc<[u8]>,
     etag: String,
+    /// Tokens this set verified (SHA-256 of the token → the result): a
+    /// signature is checked once per key set instead of once per request
+    /// (userinfo and introspection see the same token many times). Only the
+    /// signature is remembered; callers check expiry and revocation every
+    /// time. A new set (rotation, revocation of a key) starts empty.
+    verified: Arc<Mutex<HashMap<[u8; 32], VerifiedJwt>>>,
 }
+
+/// The most verified tokens a key set remembers (then it starts over).
+const VERIFIED_CAPACITY: usize = 8192;
 
 fn meta(row: &SigningKeyRow) -> Result<KeyMeta, KeyError> {
     Ok(KeyMeta {
@@ -83,6 +92,7 @@ impl KeySet {
             verifiers: HashMap::new(),
             jwks,
             etag,
+            verified: Arc::default(),
         }
     }
 
@@ -130,7 +140,7 @@ impl KeySet {
             }
         }
         let (jwks, etag) = document(published);
-        Ok(Self { keys, signers, active, verifiers, jwks, etag })
+        Ok(Self { keys, signers, active, verifiers, jwks, etag, verified: Arc::default() })
     }
 
     /// The metadata of stored rows (no unsealing).
@@ -156,7 +166,19 @@ impl KeySet {
     /// Verifies one of our own JWTs against the published keys (by `kid`);
     /// claims are not checked.
     pub fn verify_jwt(&self, token: &str) -> Result<VerifiedJwt, KeyError> {
-        verify_with(token, |header, _| header.key_id().and_then(|kid| self.verifiers.get(kid)))
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        if let Some(hit) = self.verified.lock().ok().and_then(|cache| cache.get(&digest).cloned()) {
+            return Ok(hit);
+        }
+        let verified =
+            verify_with(token, |header, _| header.key_id().and_then(|kid| self.verifiers.get(kid)))?;
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CAPACITY {
+                cache.clear();
+            }
+            cache.insert(digest, verified.clone());
+        }
+        Ok(verified)
     }
 
     /// The kid that signs for `alg`, if any.

@@ -589,7 +589,32 @@ async fn consent_is_remembered_and_offline_access_always_asks(backend: Backend) 
     assert_eq!(stored, 1, "one consent row per user and client");
 }
 
+/// Verified signatures are remembered per key set: a token that was
+/// accepted once does not vouch for an altered copy, and revocation and
+/// expiry are still checked on every request.
+async fn remembered_signatures_never_vouch_for_altered_tokens(backend: Backend) {
+    let app = setup(backend).await;
+    let browser = Browser::new(&app);
+    let (code, verifier) = code_for(&app, &browser, &[]).await;
+    let (status, body, _) = redeem(&app, &code, &verifier).await;
+    assert_eq!(status, 200);
+    let token = body["access_token"].as_str().expect("access token").to_owned();
+    assert_eq!(userinfo(&app, &token).await.status(), 200);
+    assert_eq!(userinfo(&app, &token).await.status(), 200, "again, from the remembered signature");
+    let (head, signature) = token.rsplit_once('.').expect("jws");
+    let flipped = if signature.ends_with('A') { 'B' } else { 'A' };
+    let altered = format!("{head}.{}{flipped}", &signature[..signature.len() - 1]);
+    assert_eq!(userinfo(&app, &altered).await.status(), 401, "an altered signature");
+    let mut parts: Vec<&str> = token.split('.').collect();
+    let forged_payload = parts[1].replacen('e', "f", 1);
+    parts[1] = &forged_payload;
+    assert_eq!(userinfo(&app, &parts.join(".")).await.status(), 401, "an altered payload");
+    app.clock.advance(time::Duration::hours(2));
+    assert_eq!(userinfo(&app, &token).await.status(), 401, "expiry is checked every time");
+}
+
 both_backends!(
+    remembered_signatures_never_vouch_for_altered_tokens,
     consent_is_remembered_and_offline_access_always_asks,
     pkce_is_required_and_plain_is_refused,
     an_unregistered_redirect_uri_gets_a_page_never_a_redirect,

@@ -19,6 +19,18 @@ pub(crate) fn matches(session: Option<&Session>, submitted: Option<&str>) -> boo
     }
 }
 
+/// The browser's live session when the form carries its token; otherwise
+/// the 403 page, before anything is read or written.
+pub(crate) async fn checked_session(
+    req: &actix_web::HttpRequest,
+    state: &crate::AppState,
+    auth: &crate::Auth,
+    submitted: &str,
+) -> Result<Session, crate::PageError> {
+    let session = crate::session::current(req, state, auth).await?;
+    session.filter(|s| matches(Some(s), Some(submitted))).ok_or(crate::PageError::Csrf)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -151,6 +151,9 @@ struct ErrorPage<'a> {
     message: &'a str,
 }
 
+/// Where [`PageError::SignInAgain`] sends the browser.
+pub(crate) const SIGN_IN_AGAIN: &str = "/login?return=/account";
+
 /// Sets `Retry-After` to the seconds from `now` until `until` (at least 1).
 pub(crate) fn retry_after(res: &mut HttpResponse, until: time::OffsetDateTime, now: time::OffsetDateTime) {
     let wait = (until - now).whole_seconds().max(1);
@@ -185,6 +188,10 @@ pub enum PageError {
     /// The pending authorization request is unknown or expired.
     #[error("authorization request expired")]
     RequestExpired,
+    /// The account pages need a (recent) sign-in: a 303 to sign in again,
+    /// then back to `/account`.
+    #[error("sign in again")]
+    SignInAgain,
     /// Something failed on our side (logged, not shown).
     #[error("internal error: {0}")]
     Internal(String),
@@ -216,12 +223,18 @@ impl ResponseError for PageError {
         match self {
             Self::Csrf | Self::SetupLink => StatusCode::FORBIDDEN,
             Self::BadRequest(_) | Self::Protocol(_) | Self::RequestExpired => StatusCode::BAD_REQUEST,
+            Self::SignInAgain => StatusCode::SEE_OTHER,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let (title, message) = match self {
+            Self::SignInAgain => {
+                return HttpResponse::SeeOther()
+                    .insert_header((actix_web::http::header::LOCATION, SIGN_IN_AGAIN))
+                    .finish();
+            }
             Self::Csrf => (
                 "Request refused",
                 "This form has expired or did not come from this site. Go back, reload the page and try again.",

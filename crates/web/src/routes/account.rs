@@ -19,6 +19,7 @@ use serde_json::json;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
+use super::oidc::authorize::{live_request_id, see_other};
 use crate::client::request_info;
 use crate::pages::{
     AccountPage, EnrollmentView, PageError, PasskeyView, RecoveryCodesPage, SessionView, render,
@@ -26,15 +27,6 @@ use crate::pages::{
 use crate::session;
 use crate::{AppState, Auth, Mail, csrf};
 use portcullis_authn::notify::Notification;
-
-/// Where a stale session confirms it is the user.
-pub(crate) fn reauth_location() -> &'static str {
-    "/login?return=/account"
-}
-
-fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, location)).finish()
-}
 
 fn when(at: OffsetDateTime) -> String {
     at.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default()
@@ -120,18 +112,13 @@ fn notice(done: &str) -> Option<&'static str> {
     })
 }
 
-/// The signed-in session and user, or a redirect to sign in.
-async fn signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-    auth: &Auth,
-) -> Result<Result<(Session, User), HttpResponse>, PageError> {
+/// The signed-in session and user; otherwise sign in first.
+async fn signed_in(req: &HttpRequest, state: &AppState, auth: &Auth) -> Result<(Session, User), PageError> {
     let session = session::current(req, state, auth).await?;
-    let user = session::user_of(state, session.as_ref()).await?;
-    Ok(match (session, user) {
-        (Some(s), Some(u)) => Ok((s, u)),
-        _ => Err(see_other(reauth_location())),
-    })
+    match (session::user_of(state, session.as_ref()).await?, session) {
+        (Some(user), Some(session)) => Ok((session, user)),
+        _ => Err(PageError::SignInAgain),
+    }
 }
 
 /// For a change: signed in, the form's CSRF token, and a recent authentication.
@@ -140,20 +127,18 @@ async fn for_change(
     state: &AppState,
     auth: &Auth,
     form: &AccountForm,
-) -> Result<Result<(Session, User), HttpResponse>, PageError> {
-    let (session, user) = match signed_in(req, state, auth).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(Err(res)),
-    };
+) -> Result<(Session, User), PageError> {
+    let (session, user) = signed_in(req, state, auth).await?;
     if !csrf::matches(Some(&session), Some(&form.csrf_token)) {
         return Err(PageError::Csrf);
     }
     if !session::is_recent(&session, state.clock.now()) {
         let info = request_info(req, &auth.trusted_proxies);
         let detail = json!({ "path": req.path() });
+        let now = state.clock.now();
         record(
             state.store.as_ref(),
-            state.clock.now(),
+            now,
             "account.reauth_required",
             AuditOutcome::Failure,
             Some(user.id),
@@ -161,9 +146,9 @@ async fn for_change(
             detail,
         )
         .await;
-        return Ok(Err(see_other(reauth_location())));
+        return Err(PageError::SignInAgain);
     }
-    Ok(Ok((session, user)))
+    Ok((session, user))
 }
 
 /// Renders the account page.
@@ -247,21 +232,10 @@ pub(crate) async fn show(
     auth: web::Data<Auth>,
     query: web::Query<AccountQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match signed_in(&req, &state, &auth).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
-    let request = live_request(&state, &query.request).await;
+    let (session, user) = signed_in(&req, &state, &auth).await?;
+    let request = live_request_id(&state, &query.request).await;
     let enroll = query.enroll == "required";
     page(&state, &auth, &session, &user, &request, enroll, notice(&query.done), None, StatusCode::OK).await
-}
-
-/// The request id when it names a live pending authorization request.
-async fn live_request(state: &AppState, request: &str) -> String {
-    if request.is_empty() {
-        return String::new();
-    }
-    super::oidc::authorize::load_pending(state, request).await.map(|p| p.id).unwrap_or_default()
 }
 
 fn done(raw: String, what: &str, request: &str) -> HttpResponse {
@@ -280,11 +254,8 @@ pub(crate) async fn totp_begin(
     auth: web::Data<Auth>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match for_change(&req, &state, &auth, &form).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
-    let request = live_request(&state, &form.request).await;
+    let (session, user) = for_change(&req, &state, &auth, &form).await?;
+    let request = live_request_id(&state, &form.request).await;
     match auth.totp(state.store.as_ref()).begin(user.id, &user.username, state.clock.now()).await {
         Ok(_) => {}
         Err(portcullis_authn::AuthnError::Taken) => {
@@ -306,11 +277,8 @@ pub(crate) async fn totp_confirm(
     mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match for_change(&req, &state, &auth, &form).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
-    let request = live_request(&state, &form.request).await;
+    let (session, user) = for_change(&req, &state, &auth, &form).await?;
+    let request = live_request_id(&state, &form.request).await;
     let now = state.clock.now();
     if !auth.totp(state.store.as_ref()).check(user.id, &form.code, true, now).await? {
         let error = Some("That code is not valid. Check the time on your device and enter the current code.");
@@ -364,10 +332,7 @@ pub(crate) async fn totp_remove(
     mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match for_change(&req, &state, &auth, &form).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
+    let (session, user) = for_change(&req, &state, &auth, &form).await?;
     let info = request_info(&req, &auth.trusted_proxies);
     if state.store.delete_totp(user.id).await? {
         let now = state.clock.now();
@@ -405,10 +370,7 @@ pub(crate) async fn passkey_remove(
     path: web::Path<String>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match for_change(&req, &state, &auth, &form).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
+    let (session, user) = for_change(&req, &state, &auth, &form).await?;
     let Ok(id) = path.parse::<uuid::Uuid>() else {
         return Err(PageError::BadRequest("unknown passkey".into()));
     };
@@ -442,16 +404,13 @@ pub(crate) async fn recovery_regenerate(
     mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match for_change(&req, &state, &auth, &form).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
+    let (session, user) = for_change(&req, &state, &auth, &form).await?;
     if !Factors::of(state.store.as_ref(), &user).await?.any() {
         return Err(PageError::BadRequest("recovery codes need a second factor".into()));
     }
     let info = request_info(&req, &auth.trusted_proxies);
     let raw = after_sensitive_change(&state, &session, &user, true).await?;
-    let request = live_request(&state, &form.request).await;
+    let request = live_request_id(&state, &form.request).await;
     notify(&state, &mail, &user, Notification::RecoveryCodesRegenerated).await;
     recovery_codes_page(&state, &session, &user, raw, &info, &request, false).await
 }
@@ -464,12 +423,9 @@ pub(crate) async fn recovery_initial(
     auth: web::Data<Auth>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match for_change(&req, &state, &auth, &form).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
+    let (session, user) = for_change(&req, &state, &auth, &form).await?;
     let factors = Factors::of(state.store.as_ref(), &user).await?;
-    let request = live_request(&state, &form.request).await;
+    let request = live_request_id(&state, &form.request).await;
     if !factors.any() || factors.recovery_codes > 0 {
         let location =
             if request.is_empty() { "/account".to_owned() } else { format!("/account?request={request}") };
@@ -488,10 +444,7 @@ pub(crate) async fn password_change(
     mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match for_change(&req, &state, &auth, &form).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
+    let (session, user) = for_change(&req, &state, &auth, &form).await?;
     if form.password != form.password_confirm {
         let error = Some("The two passwords differ.");
         return page(&state, &auth, &session, &user, "", false, None, error, StatusCode::OK).await;
@@ -524,10 +477,7 @@ pub(crate) async fn session_end(
     auth: web::Data<Auth>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = match signed_in(&req, &state, &auth).await? {
-        Ok(pair) => pair,
-        Err(res) => return Ok(res),
-    };
+    let (session, user) = signed_in(&req, &state, &auth).await?;
     if !csrf::matches(Some(&session), Some(&form.csrf_token)) {
         return Err(PageError::Csrf);
     }

@@ -41,10 +41,7 @@ pub(crate) async fn submit(
     auth: web::Data<Auth>,
     form: web::Form<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     state.store.end_session(&session.id_hash, state.clock.now()).await?;
     if let Some(user_id) = session.user_id {
         let info = request_info(&req, &auth.trusted_proxies);

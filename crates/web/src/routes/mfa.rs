@@ -128,10 +128,7 @@ pub(crate) async fn submit(
     form: web::Form<MfaForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let Some(first) = first_factor(&state, &session, &form.request).await? else {
         return Ok(see_login(&form.request));
     };

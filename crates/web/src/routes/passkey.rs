@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
 
-use super::account::{after_sensitive_change, reauth_location};
+use super::account::after_sensitive_change;
 use super::login::{complete_sign_in, next_after_sign_in, safe_return};
 use crate::client::request_info;
 use crate::session;
@@ -123,7 +123,7 @@ pub(crate) async fn signin(
     auth.metrics.signins.with_label_values(&[label]).inc();
     match outcome {
         Ok(PasskeyOutcome::Success { user, amr }) => {
-            let request = pending_request(&state, &body.request).await;
+            let request = super::oidc::authorize::live_request_id(&state, &body.request).await;
             let next = next_after_sign_in(&request, safe_return(&body.return_to).unwrap_or_default());
             match complete_sign_in(&state, &auth, &session, &user, &amr, &info, next).await {
                 Ok((next, raw)) => {
@@ -146,15 +146,6 @@ pub(crate) async fn signin(
     }
 }
 
-/// The request id when it names a live pending request (else none: the
-/// sign-in still happens, and the browser goes home).
-async fn pending_request(state: &AppState, request: &str) -> String {
-    if request.is_empty() {
-        return String::new();
-    }
-    super::oidc::authorize::load_pending(state, request).await.map(|p| p.id).unwrap_or_default()
-}
-
 /// The signed-in user of a checked session, recently authenticated.
 async fn recent_user(state: &AppState, session: &Session) -> Result<User, HttpResponse> {
     let user = session::user_of(state, Some(session)).await.map_err(internal)?;
@@ -165,7 +156,7 @@ async fn recent_user(state: &AppState, session: &Session) -> Result<User, HttpRe
         return Err(HttpResponse::Forbidden().json(json!({
             "error": "reauthentication_required",
             "error_description": "Confirm it is you first.",
-            "redirect": reauth_location(),
+            "redirect": crate::pages::SIGN_IN_AGAIN,
         })));
     }
     Ok(user)
@@ -260,7 +251,7 @@ pub(crate) async fn register(
         Ok(raw) => raw,
         Err(e) => return internal(e),
     };
-    let request = pending_request(&state, &body.request).await;
+    let request = super::oidc::authorize::live_request_id(&state, &body.request).await;
     let redirect =
         if request.is_empty() { "/account".to_owned() } else { format!("/account?request={request}") };
     HttpResponse::Ok()

@@ -100,6 +100,15 @@ pub(crate) async fn resume(
     proceed(&req, &state, &auth, &pending).await
 }
 
+/// The id when it names a live pending request, else empty (a page that
+/// carries a request id along tolerates a stale one: it just goes home).
+pub(crate) async fn live_request_id(state: &AppState, id: &str) -> String {
+    if id.is_empty() {
+        return String::new();
+    }
+    load_pending(state, id).await.map(|p| p.id).unwrap_or_default()
+}
+
 /// Loads a pending request by id and re-validates it against the client as
 /// it is now; unknown or expired requests are a friendly page.
 pub(crate) async fn load_pending(state: &AppState, id: &str) -> Result<Pending, PageError> {

@@ -68,10 +68,7 @@ pub(crate) async fn submit(
     auth: web::Data<Auth>,
     form: web::Form<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let pending = load_pending(&state, &form.request).await?;
     let user = session::user_of(&state, Some(&session)).await?;
     let (Some(user), Some(authn)) = (user, session::authentication(&session)) else {

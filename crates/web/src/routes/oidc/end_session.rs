@@ -111,10 +111,7 @@ pub(crate) async fn confirm(
     form: web::Form<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let keys = keys(&state);
     let ctx = ctx(&state, &keys);
     let params = EndSessionParams {

@@ -81,10 +81,7 @@ pub(crate) async fn submit(
     form: web::Form<EmailForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let Some(user) = session::user_of(&state, Some(&session)).await? else { return Ok(to_login()) };
     let recent = session::is_recent(&session, state.clock.now());
     if !recent && user.password_hash.is_none() {

@@ -16,7 +16,7 @@ use serde::Deserialize;
 use super::{TokenQuery, invalid_link, with_cookie};
 use crate::client::request_info;
 use crate::pages::{PageError, render};
-use crate::routes::oidc::authorize::load_pending;
+use crate::routes::oidc::authorize::live_request_id;
 use crate::{AppState, Auth, Mail, csrf, session};
 
 #[derive(Template)]
@@ -54,10 +54,7 @@ fn enabled(mail: &Mail) -> Result<(), PageError> {
 
 /// The pending authorization request to resume, if `id` names a live one.
 async fn resume_id(state: &AppState, id: &str) -> Option<String> {
-    if id.is_empty() {
-        return None;
-    }
-    load_pending(state, id).await.ok().map(|p| p.id)
+    Some(live_request_id(state, id).await).filter(|id| !id.is_empty())
 }
 
 /// `POST /login/magic`: one answer whatever the address.
@@ -68,10 +65,7 @@ pub(crate) async fn request(
     mail: web::Data<Mail>,
     form: web::Form<MagicForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     enabled(&mail)?;
     let info = request_info(&req, &auth.trusted_proxies);
     let resume = resume_id(&state, &form.request).await;
@@ -160,10 +154,7 @@ pub(crate) async fn confirm(
     mail: web::Data<Mail>,
     form: web::Form<MagicForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     enabled(&mail)?;
     sign_in_with(&req, &state, &auth, &mail, &session, &form.token, &form.request).await
 }

@@ -89,10 +89,7 @@ pub(crate) async fn submit_request(
     mail: web::Data<Mail>,
     form: web::Form<RecoverForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     if mail.available {
         let info = request_info(&req, &auth.trusted_proxies);
         let outcome = mail.recovery(&state, &auth).request_reset(&form.address, &info).await?;
@@ -145,10 +142,7 @@ pub(crate) async fn submit_reset(
     form: web::Form<ResetForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let recovery = mail.recovery(&state, &auth);
     let retry = |message: String, username: String| {
         let page = ResetPage {

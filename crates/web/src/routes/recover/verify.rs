@@ -67,10 +67,7 @@ pub(crate) async fn submit(
     mail: web::Data<Mail>,
     form: web::Form<VerifyForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| csrf::matches(Some(s), Some(&form.csrf_token))) else {
-        return Err(PageError::Csrf);
-    };
+    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let recovery = mail.recovery(&state, &auth);
     let (token, user) = match recovery.verification_link(&form.token).await {
         Ok(found) => found,

@@ -5,11 +5,13 @@
 
 use portcullis_store::{GrantRow, User};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 
 use crate::client_auth::load_client;
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::grants::{grant_usable, grant_usable_with};
 use crate::tokens::{ACCESS_TOKEN_TYP, GRANT_CLAIM, secret_hash, unix, user_claims};
+use crate::token_state_cache::TokenState;
 use crate::{Client, OAuthError, ScopeSet};
 
 /// A valid access token, with what it is bound to.
@@ -52,13 +54,24 @@ pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAcces
         return invalid("the token expired");
     }
     let Some(jti) = text("jti") else { return invalid("the token has no jti") };
-    // One read for the revocation list, the grant and its session.
     let grant_id = text(GRANT_CLAIM);
+    let scopes = ScopeSet::parse(text("scope").unwrap_or("")).unwrap_or_default();
+    // The generation is read before the store: a write committing meanwhile
+    // moves it, and what was read then is never used from the cache.
+    let generation = ctx.store.token_state_generation();
+    if let Some(generation) = generation
+        && let Some(state) = ctx.tokens.get(jti, ctx.now, generation)
+        && state.grant.as_ref().map(|g| g.id.as_str()) == grant_id
+        && state.grant.as_ref().is_none_or(|g| grant_usable_with(ctx, g, state.session.as_ref()))
+    {
+        let (grant, user) = (state.grant.clone(), state.user.clone());
+        return Ok(ValidAccessToken { claims, scopes, grant, user });
+    }
+    // One read for the revocation list, the grant and its session.
     let state = ctx.store.access_token_state(&revoked_key(jti), grant_id, ctx.now).await?;
     if state.revoked {
         return invalid("the token was revoked");
     }
-    let scopes = ScopeSet::parse(text("scope").unwrap_or("")).unwrap_or_default();
     let (grant, user) = match grant_id {
         None => (None, None),
         Some(_) => {
@@ -71,6 +84,10 @@ pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAcces
             (Some(grant), Some(user))
         }
     };
+    if let Some(generation) = generation {
+        let state = TokenState { grant: grant.clone(), session: state.session, user: user.clone() };
+        ctx.tokens.put(jti, Arc::new(state), ctx.now, generation);
+    }
     Ok(ValidAccessToken { claims, scopes, grant, user })
 }
 

@@ -6,7 +6,7 @@ use portcullis_keys::{Algorithm, KeyError, KeySet};
 use portcullis_store::{Session, Store, StoreError};
 use time::{Duration, OffsetDateTime};
 
-use crate::{ClientCache, OAuthError};
+use crate::{ClientCache, OAuthError, TokenStateCache};
 
 /// Lifetimes and choices of the protocol, fixed at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,11 +31,19 @@ pub struct ProtocolConfig {
     ///
     /// [`ClientCache`]: crate::ClientCache
     pub client_cache_ttl: Duration,
+    /// The state of a checked access token is reused this long (see
+    /// [`TokenStateCache`]): the longest a change this instance cannot see
+    /// (the CLI on SQLite, a lost notification) takes to apply. Changes
+    /// through this instance, and on PostgreSQL through any, apply at once.
+    ///
+    /// [`TokenStateCache`]: crate::TokenStateCache
+    pub token_state_cache_ttl: Duration,
 }
 
 impl ProtocolConfig {
     /// The defaults: 60 s codes, 15 min requests, 1 h ID tokens, 30 day
-    /// grants, ES256 access tokens, clients cached 5 s; session timeouts as given.
+    /// grants, ES256 access tokens, clients cached 5 s, token state 1 s; session
+    /// timeouts as given.
     pub fn new(session_idle_timeout: Duration, session_absolute_timeout: Duration) -> Self {
         Self {
             code_ttl: Duration::seconds(60),
@@ -46,6 +54,7 @@ impl ProtocolConfig {
             session_idle_timeout,
             session_absolute_timeout,
             client_cache_ttl: Duration::seconds(5),
+            token_state_cache_ttl: Duration::seconds(1),
         }
     }
 
@@ -79,6 +88,8 @@ pub struct Ctx<'a> {
     pub config: &'a ProtocolConfig,
     /// Recently loaded clients.
     pub clients: &'a ClientCache,
+    /// The state of recently checked access tokens.
+    pub tokens: &'a TokenStateCache,
     /// The instant of the request.
     pub now: OffsetDateTime,
 }

@@ -30,6 +30,7 @@ pub mod interaction;
 pub mod logout;
 mod pkce;
 mod record;
+mod token_state_cache;
 pub mod tokens;
 mod types;
 
@@ -39,5 +40,6 @@ pub use context::{Ctx, ProtocolConfig, ProtocolError};
 pub use error::OAuthError;
 pub use interaction::{Authentication, Step};
 pub use pkce::{CodeChallenge, CodeVerifier};
+pub use token_state_cache::TokenStateCache;
 pub use tokens::TokenResponse;
 pub use types::{ClientId, RedirectUri, Scope, ScopeSet};

@@ -7,7 +7,7 @@
 
 use portcullis_core::{Clock, Issuer};
 use portcullis_keys::LiveKeys;
-use portcullis_protocol::{Client, ClientCache, Ctx, ProtocolConfig, logout::logout_token};
+use portcullis_protocol::{Client, ClientCache, Ctx, ProtocolConfig, TokenStateCache, logout::logout_token};
 use portcullis_store::{BackchannelLogout, Store};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
@@ -30,6 +30,8 @@ pub struct BackchannelWorker {
     config: Arc<ProtocolConfig>,
     /// Unused for lookups here (the client is read from the store each time).
     clients: Arc<ClientCache>,
+    /// Unused here (no access token is checked).
+    tokens: Arc<TokenStateCache>,
     http: reqwest::Client,
 }
 
@@ -54,7 +56,8 @@ impl BackchannelWorker {
             .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
             .build()?;
         let clients = Arc::new(ClientCache::new(config.client_cache_ttl));
-        Ok(Self { store, clock, keys, issuer, config, clients, http })
+        let tokens = Arc::new(TokenStateCache::new(Duration::ZERO));
+        Ok(Self { store, clock, keys, issuer, config, clients, tokens, http })
     }
 
     /// Delivers every due notification, then waits `every`, until aborted.
@@ -110,6 +113,7 @@ impl BackchannelWorker {
             issuer: &self.issuer,
             config: &self.config,
             clients: &self.clients,
+            tokens: &self.tokens,
             now: self.clock.now(),
         };
         let token = logout_token(&ctx, &client, job.user_id, &job.sid).map_err(|e| e.to_string())?;

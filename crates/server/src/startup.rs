@@ -137,6 +137,7 @@ impl Application {
             keys: keys.live(),
             publication,
             clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
+            tokens: Arc::new(portcullis_protocol::TokenStateCache::new(protocol.token_state_cache_ttl)),
             protocol: protocol.clone(),
         });
         let backchannel = crate::backchannel::BackchannelWorker::new(
@@ -256,6 +257,11 @@ impl Application {
         let handles = self.handles();
         let refresher = tokio::spawn(self.keys.clone().run());
         let sweeper = tokio::spawn(self.sweeper);
+        // Other instances' changes (PostgreSQL), for the token-state cache.
+        let follower = {
+            let store = self.store.clone();
+            tokio::spawn(async move { store.follow_changes().await })
+        };
         let backchannel = tokio::spawn(self.backchannel.run(std::time::Duration::from_secs(1)));
         let mailer = self.mail.map(|(worker, every)| worker.spawn(every));
         let servers = async { tokio::try_join!(self.server, self.metrics_server).map(|_| ()) };
@@ -275,6 +281,7 @@ impl Application {
         };
         refresher.abort();
         sweeper.abort();
+        follower.abort();
         backchannel.abort();
         if let Some(mailer) = mailer {
             // Between two mails, so a mail the server accepted is marked sent.

@@ -20,13 +20,14 @@ mod users;
 
 use async_trait::async_trait;
 use portcullis_store::{
-    AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError,
+    AccessTokenState, AdvanceOnDrop, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
+    StoreError,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Row};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
 
 /// The schema, compiled in from `migrations/postgres/`.
@@ -53,8 +54,16 @@ pub struct PgStore {
     pool: PgPool,
     connect: PgConnectOptions,
     /// Advanced after every client write (shared by clones).
-    clients_generation: Arc<AtomicU64>,
+    clients_generation: Generation,
+    /// Advanced after every write that can change a token's state (see
+    /// `Store::token_state_generation`; shared by clones).
+    token_state: Generation,
+    /// Whether [`Store::follow_changes`] is listening (shared by clones).
+    following: Arc<AtomicBool>,
 }
+
+/// Notified when a change can invalidate access tokens (migration 0010).
+const TOKEN_STATE_CHANNEL: &str = "portcullis_token_state";
 
 pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
     match e {
@@ -93,17 +102,31 @@ impl PgStore {
             .connect_with(connect.clone())
             .await
             .map_err(backend_err)?;
-        Ok(Self { pool, connect, clients_generation: Arc::default() })
+        Ok(Self { pool, connect, clients_generation: Generation::default(), token_state: Generation::default(), following: Arc::default() })
     }
 
     /// Marks a client write (see `ClientRepo::clients_generation`).
     pub(crate) fn client_written(&self) {
-        self.clients_generation.fetch_add(1, Ordering::Release);
+        self.clients_generation.advance();
+    }
+
+    /// Call first in a write method that can change a token's state: the
+    /// token-state generation advances when the method returns, after its
+    /// commit (see `Store::token_state_generation`).
+    pub(crate) fn token_state_write(&self) -> AdvanceOnDrop<'_> {
+        self.token_state.on_drop()
     }
 
     /// The current client generation.
     pub(crate) fn client_generation(&self) -> u64 {
-        self.clients_generation.load(Ordering::Acquire)
+        self.clients_generation.get()
+    }
+
+    /// A listener on the token-state channel (one connection of the pool).
+    async fn listen(&self) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
+        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+        listener.listen(TOKEN_STATE_CHANNEL).await?;
+        Ok(listener)
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -188,6 +211,54 @@ impl Store for PgStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Known while this instance listens to the other instances' changes
+    /// (see [`Store::follow_changes`]); `None` (nothing cached) otherwise.
+    fn token_state_generation(&self) -> Option<u64> {
+        self.following.load(AtomicOrdering::Acquire).then(|| self.token_state.get())
+    }
+
+    /// Listens on `portcullis_token_state` (notified at commit by the
+    /// triggers of migration 0010) and advances the token-state generation
+    /// on every notification. While it is not listening, nothing is cached;
+    /// after a lost connection (notifications missed) it advances the
+    /// generation once more before caching resumes.
+    async fn follow_changes(&self) {
+        loop {
+            match self.listen().await {
+                Ok(mut listener) => {
+                    self.token_state.advance();
+                    self.following.store(true, AtomicOrdering::Release);
+                    loop {
+                        match listener.try_recv().await {
+                            Ok(Some(_)) => self.token_state.advance(),
+                            // Reconnected: what was sent meanwhile is lost.
+                            Ok(None) => {
+                                tracing::warn!("the change listener reconnected; cached token state dropped");
+                                self.token_state.advance();
+                            }
+                            Err(e) => {
+                                self.following.store(false, AtomicOrdering::Release);
+                                self.token_state.advance();
+                                if self.pool.is_closed() {
+                                    return;
+                                }
+                                tracing::warn!(error = %e, "the change listener failed; token state is not cached until it is back");
+                                break;
+                            }
+                        }
+                    }
+                }
+                Err(e) => {
+                    if self.pool.is_closed() {
+                        return;
+                    }
+                    tracing::warn!(error = %e, "cannot listen to changes; token state is not cached");
+                }
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
     }
 
     async fn access_token_state(

@@ -18,7 +18,8 @@ mod users;
 
 use async_trait::async_trait;
 use portcullis_store::{
-    AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, MigrationStatus, Store, StoreError,
+    AccessTokenState, AdvanceOnDrop, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
+    StoreError,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -27,8 +28,6 @@ use sqlx::sqlite::{
 use sqlx::{ConnectOptions, Connection, Row};
 use std::path::Path;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 /// The schema, compiled in from `migrations/sqlite/`.
@@ -55,7 +54,10 @@ pub struct SqliteStore {
     pool: SqlitePool,
     url: String,
     /// Advanced after every client write (shared by clones).
-    clients_generation: Arc<AtomicU64>,
+    clients_generation: Generation,
+    /// Advanced after every write that can change a token's state (see
+    /// `Store::token_state_generation`; shared by clones).
+    token_state: Generation,
 }
 
 pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
@@ -85,17 +87,24 @@ impl SqliteStore {
             .connect_with(connect.busy_timeout(options.timeout))
             .await
             .map_err(backend_err)?;
-        Ok(Self { pool, url: url.to_owned(), clients_generation: Arc::default() })
+        Ok(Self { pool, url: url.to_owned(), clients_generation: Generation::default(), token_state: Generation::default() })
     }
 
     /// Marks a client write (see `ClientRepo::clients_generation`).
     pub(crate) fn client_written(&self) {
-        self.clients_generation.fetch_add(1, Ordering::Release);
+        self.clients_generation.advance();
+    }
+
+    /// Call first in a write method that can change a token's state: the
+    /// token-state generation advances when the method returns, after its
+    /// commit (see `Store::token_state_generation`).
+    pub(crate) fn token_state_write(&self) -> AdvanceOnDrop<'_> {
+        self.token_state.on_drop()
     }
 
     /// The current client generation.
     pub(crate) fn client_generation(&self) -> u64 {
-        self.clients_generation.load(Ordering::Acquire)
+        self.clients_generation.get()
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -221,6 +230,12 @@ impl Store for SqliteStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+
+    /// Always known: only this process serves from the file (the CLI's
+    /// changes are left to the cache's TTL).
+    fn token_state_generation(&self) -> Option<u64> {
+        Some(self.token_state.get())
     }
 
     async fn access_token_state(

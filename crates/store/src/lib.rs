@@ -10,6 +10,7 @@ mod audit;
 mod clients;
 mod email_tokens;
 mod error;
+mod generation;
 mod grants;
 mod keys;
 mod mfa;
@@ -24,6 +25,7 @@ pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use clients::{ClientRecord, ClientRepo};
 pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo};
 pub use error::StoreError;
+pub use generation::{AdvanceOnDrop, Generation};
 pub use grants::{
     AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow,
 };
@@ -96,6 +98,23 @@ pub trait Store:
 
     /// Waits for open connections to finish and closes the pool.
     async fn close(&self);
+
+    /// A counter this store instance advances after every write that can
+    /// make a valid access token invalid or change what it answers: a grant
+    /// revoked, a session ended or replaced, a `jti` put on the revocation
+    /// list, a user disabled or changed. The protocol caches the state of
+    /// recently checked tokens while it stays put (and for a short TTL, for
+    /// the changes this instance cannot see). `None`: this store cannot tell
+    /// right now, so nothing is cached. The default is `None`.
+    fn token_state_generation(&self) -> Option<u64> {
+        None
+    }
+
+    /// Follows the changes other instances make to the shared database
+    /// (advancing [`Self::token_state_generation`] as they commit), until the
+    /// process ends. The server runs it once; the default returns at once
+    /// (an embedded database has no other instance).
+    async fn follow_changes(&self) {}
 
     /// What checking an access token needs, read at once: whether `jti_key`
     /// is recorded (and unexpired at `now`, see [`GrantRepo::jti_recorded`]),

@@ -56,6 +56,8 @@ pub struct AppState {
     pub protocol: Arc<portcullis_protocol::ProtocolConfig>,
     /// Clients recently loaded by the token-side endpoints.
     pub clients: Arc<portcullis_protocol::ClientCache>,
+    /// The state of access tokens recently checked by userinfo and introspection.
+    pub tokens: Arc<portcullis_protocol::TokenStateCache>,
 }
 
 /// Mounts the public routes.

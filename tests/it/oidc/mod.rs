@@ -7,3 +7,4 @@ mod client_cache;
 mod flows;
 mod negative;
 mod openid_client;
+mod token_state_cache;

@@ -11,7 +11,7 @@ use serde_json::Value;
 const CB: &str = "http://127.0.0.1:9/cb";
 
 /// An app with user alice and confidential client `rp` (no consent needed).
-async fn setup(backend: Backend) -> TestApp {
+pub(super) async fn setup(backend: Backend) -> TestApp {
     let app = spawn_oidc_app(backend).await;
     create_user(&app, "alice", &[]).await;
     let mut spec = ClientSpec::confidential("rp", CB);
@@ -59,7 +59,7 @@ async fn token(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value, reqwest::he
 }
 
 /// Signs alice in through `browser` and returns (code, verifier).
-async fn code_for(app: &TestApp, browser: &Browser, extra: &[(&str, &str)]) -> (String, String) {
+pub(super) async fn code_for(app: &TestApp, browser: &Browser, extra: &[(&str, &str)]) -> (String, String) {
     let (verifier, challenge) = pkce();
     let mut params = standard(&challenge);
     params.extend_from_slice(extra);
@@ -67,7 +67,7 @@ async fn code_for(app: &TestApp, browser: &Browser, extra: &[(&str, &str)]) -> (
     (Outcome::param(&back, "code").expect("code"), verifier)
 }
 
-async fn redeem(app: &TestApp, code: &str, verifier: &str) -> (u16, Value, reqwest::header::HeaderMap) {
+pub(super) async fn redeem(app: &TestApp, code: &str, verifier: &str) -> (u16, Value, reqwest::header::HeaderMap) {
     token(
         app,
         &[
@@ -80,7 +80,7 @@ async fn redeem(app: &TestApp, code: &str, verifier: &str) -> (u16, Value, reqwe
     .await
 }
 
-async fn userinfo(app: &TestApp, access_token: &str) -> reqwest::Response {
+pub(super) async fn userinfo(app: &TestApp, access_token: &str) -> reqwest::Response {
     app.client
         .get(format!("{}/userinfo", app.address))
         .bearer_auth(access_token)

@@ -41,6 +41,7 @@ pub(crate) fn ctx<'a>(state: &'a AppState, keys: &'a KeySet) -> Ctx<'a> {
         issuer: &state.issuer,
         config: &state.protocol,
         clients: &state.clients,
+        tokens: &state.tokens,
         now: state.clock.now(),
     }
 }

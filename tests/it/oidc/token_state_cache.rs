@@ -1,0 +1,123 @@
+//! Userinfo and introspection keep the state of recently checked access tokens
+//! in memory (`TokenStateCache`). Every way of invalidating a token through
+//! the instance applies at once all the same; a change the instance cannot see
+//! applies within the cache's TTL (1 s) on SQLite, and on PostgreSQL as soon
+//! as the other instance's transaction commits (LISTEN/NOTIFY).
+
+use portcullis_core::Clock;
+use portcullis_store::Backend as StoreBackend;
+use portcullis_tests::oidc::Browser;
+use portcullis_tests::{Backend, TestApp, both_backends};
+use serde_json::Value;
+use time::Duration;
+use uuid::Uuid;
+
+use super::negative::{code_for, redeem, setup, userinfo};
+
+/// A new browser signs alice in; her access token is checked once (so its
+/// state is cached) and returned.
+async fn fresh_token(app: &TestApp) -> String {
+    let browser = Browser::new(app);
+    let (code, verifier) = code_for(app, &browser, &[]).await;
+    let (status, tokens, _) = redeem(app, &code, &verifier).await;
+    assert_eq!(status, 200, "{tokens}");
+    let access = tokens["access_token"].as_str().expect("access token").to_owned();
+    assert_eq!(userinfo(app, &access).await.status(), 200);
+    access
+}
+
+async fn alice(app: &TestApp) -> Uuid {
+    app.store.find_user_by_login("alice").await.expect("find").expect("alice").id
+}
+
+async fn email(app: &TestApp, access: &str) -> String {
+    let res = userinfo(app, access).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    body["email"].as_str().expect("email").to_owned()
+}
+
+async fn every_revocation_through_the_instance_applies_at_once(backend: Backend) {
+    let app = setup(backend).await;
+    let alice = alice(&app).await;
+
+    // Her sessions end (logout everywhere, an operator's reset).
+    let access = fresh_token(&app).await;
+    assert_eq!(userinfo(&app, &access).await.status(), 200, "answered from the cache");
+    app.store.end_user_sessions(alice, app.clock.now()).await.expect("end sessions");
+    assert_eq!(userinfo(&app, &access).await.status(), 401, "session ended");
+
+    // An administrator revokes her grants.
+    let access = fresh_token(&app).await;
+    app.store.revoke_user_grants(alice, app.clock.now()).await.expect("revoke");
+    assert_eq!(userinfo(&app, &access).await.status(), 401, "grants revoked");
+
+    // She is disabled, then enabled again: refusals are never cached.
+    let access = fresh_token(&app).await;
+    app.store.set_user_disabled(alice, true, app.clock.now()).await.expect("disable");
+    assert_eq!(userinfo(&app, &access).await.status(), 401, "user disabled");
+    app.store.set_user_disabled(alice, false, app.clock.now()).await.expect("enable");
+    assert_eq!(userinfo(&app, &access).await.status(), 200, "enabled again");
+
+    // A cached state is judged at every use: the session's idle timeout.
+    let idle = i64::from(app.settings.auth.session_idle_timeout_secs);
+    app.clock.advance(Duration::seconds(idle));
+    assert_eq!(userinfo(&app, &access).await.status(), 401, "the session timed out");
+}
+
+async fn a_change_made_elsewhere_applies_within_the_ttl_or_when_notified(backend: Backend) {
+    let app = setup(backend).await;
+    let alice = alice(&app).await;
+    if backend == Backend::Postgres {
+        // The instance caches only while it listens to the other instances.
+        for _ in 0..200 {
+            if app.store.token_state_generation().is_some() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        }
+        assert_eq!(app.store.backend(), StoreBackend::Postgres);
+        assert!(app.store.token_state_generation().is_some(), "the change listener never started");
+        // A change nobody announces (the trigger is off): the cache answers.
+        app.db.execute("ALTER TABLE users DISABLE TRIGGER users_token_state").await;
+    }
+    let access = fresh_token(&app).await;
+    assert_eq!(email(&app, &access).await, "alice@example.com");
+    app.db.execute(&format!("UPDATE users SET email = 'new@example.com' WHERE id = '{alice}'")).await;
+    assert_eq!(email(&app, &access).await, "alice@example.com", "the cached state is used");
+
+    match backend {
+        Backend::Sqlite => {
+            // The CLI, say, writing the file: seen when the TTL is over.
+            app.clock.advance(Duration::seconds(1));
+            assert_eq!(email(&app, &access).await, "new@example.com", "read again after the TTL");
+            let elsewhere = app.db.open().await;
+            elsewhere.revoke_user_grants(alice, app.clock.now()).await.expect("revoke");
+            assert_eq!(userinfo(&app, &access).await.status(), 200, "still cached");
+            app.clock.advance(Duration::seconds(1));
+            assert_eq!(userinfo(&app, &access).await.status(), 401, "the TTL is over");
+        }
+        Backend::Postgres => {
+            // Another instance revokes her grants: the trigger notifies at
+            // commit and this instance drops its cache. The clock does not
+            // move, so only the notification can make the token fail.
+            app.db.execute("ALTER TABLE users ENABLE TRIGGER users_token_state").await;
+            let elsewhere = app.db.open().await;
+            elsewhere.revoke_user_grants(alice, app.clock.now()).await.expect("revoke");
+            let mut status = 200;
+            for _ in 0..200 {
+                status = userinfo(&app, &access).await.status().as_u16();
+                if status == 401 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+            }
+            assert_eq!(status, 401, "the notification never arrived");
+        }
+    }
+}
+
+both_backends!(
+    every_revocation_through_the_instance_applies_at_once,
+    a_change_made_elsewhere_applies_within_the_ttl_or_when_notified
+);

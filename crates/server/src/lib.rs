@@ -32,6 +32,12 @@ pub const EXIT_CONFIG: u8 = 2;
 /// Runs a parsed command line to completion; returns the process exit code.
 /// Failures print one line to stderr: no panic, no backtrace.
 pub async fn run(cli: Cli) -> ExitCode {
+    let code = run_command(cli).await;
+    telemetry::flush();
+    code
+}
+
+async fn run_command(cli: Cli) -> ExitCode {
     let settings = match Settings::load(cli.config.as_deref(), env_vars()) {
         Ok(settings) => settings,
         Err(e) => return fail(EXIT_CONFIG, &e),
@@ -105,6 +111,7 @@ async fn serve(settings: &Settings) -> ExitCode {
 /// Prints `error: …` as one line and returns the exit code.
 fn fail(code: u8, err: &dyn std::fmt::Display) -> ExitCode {
     let line = err.to_string().replace('\n', " ");
+    telemetry::flush();
     #[allow(clippy::print_stderr)] // the one line a failed start prints
     {
         eprintln!("error: {line}");

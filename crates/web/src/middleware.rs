@@ -5,6 +5,8 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, web};
+use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -26,7 +28,16 @@ fn request_id(req: &ServiceRequest) -> String {
             (1..=64).contains(&v.len())
                 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
         })
-        .map_or_else(portcullis_core::random::hex_id, str::to_owned)
+        .map_or_else(fresh_request_id, str::to_owned)
+}
+
+/// A new request id: 64 random bits drawn once per process, then a counter
+/// (unique, and no system call per request; ids are labels, not secrets).
+fn fresh_request_id() -> String {
+    static PREFIX: LazyLock<u64> =
+        LazyLock::new(|| u64::from_ne_bytes(portcullis_core::random::bytes::<8>()));
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    format!("{:016x}{:016x}", *PREFIX, NEXT.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Middleware: every request gets an id (echoed in `X-Request-Id`), runs in a

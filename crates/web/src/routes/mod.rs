@@ -18,6 +18,16 @@ use actix_web::web;
 use crate::pages::PageError;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    // The machine-facing endpoints first: routing (and the route label of
+    // the metrics) tries resources in this order.
+    cfg.route(oidc::TOKEN_PATH, web::post().to(oidc::token::token))
+        .route(oidc::USERINFO_PATH, web::get().to(oidc::userinfo::get))
+        .route(oidc::USERINFO_PATH, web::post().to(oidc::userinfo::post))
+        .route(oidc::INTROSPECT_PATH, web::post().to(oidc::token::introspect))
+        .route(keys::JWKS_PATH, web::get().to(keys::jwks))
+        .route("/.well-known/openid-configuration", web::get().to(keys::openid_configuration))
+        .route(oidc::REVOKE_PATH, web::post().to(oidc::token::revoke))
+        .route("/.well-known/oauth-authorization-server", web::get().to(keys::oauth_authorization_server));
     cfg.route("/healthz", web::get().to(health::healthz)).route("/readyz", web::get().to(health::readyz));
     cfg.app_data(
         web::FormConfig::default()
@@ -58,19 +68,11 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/static/portcullis.css", web::get().to(assets::stylesheet))
     .route("/static/passkey.js", web::get().to(assets::passkey_script));
     recover::configure(cfg);
-    cfg.route(keys::JWKS_PATH, web::get().to(keys::jwks))
-        .route("/.well-known/openid-configuration", web::get().to(keys::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", web::get().to(keys::oauth_authorization_server));
     cfg.route(oidc::AUTHORIZE_PATH, web::get().to(oidc::authorize::get))
         .route(oidc::AUTHORIZE_PATH, web::post().to(oidc::authorize::post))
         .route("/authorize/resume", web::get().to(oidc::authorize::resume))
         .route("/consent", web::get().to(oidc::consent::show))
         .route("/consent", web::post().to(oidc::consent::submit))
-        .route(oidc::TOKEN_PATH, web::post().to(oidc::token::token))
-        .route(oidc::INTROSPECT_PATH, web::post().to(oidc::token::introspect))
-        .route(oidc::REVOKE_PATH, web::post().to(oidc::token::revoke))
-        .route(oidc::USERINFO_PATH, web::get().to(oidc::userinfo::get))
-        .route(oidc::USERINFO_PATH, web::post().to(oidc::userinfo::post))
         .route(oidc::END_SESSION_PATH, web::get().to(oidc::end_session::get))
         .route(oidc::END_SESSION_PATH, web::post().to(oidc::end_session::post))
         .route("/end_session/confirm", web::post().to(oidc::end_session::confirm));

@@ -10,8 +10,8 @@ use std::sync::Arc;
 use crate::client_auth::load_client;
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::grants::{grant_usable, grant_usable_with};
-use crate::tokens::{ACCESS_TOKEN_TYP, GRANT_CLAIM, secret_hash, unix, user_claims};
 use crate::token_state_cache::TokenState;
+use crate::tokens::{ACCESS_TOKEN_TYP, GRANT_CLAIM, secret_hash, unix, user_claims};
 use crate::{Client, OAuthError, ScopeSet};
 
 /// A valid access token, with what it is bound to.

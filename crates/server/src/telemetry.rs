@@ -116,3 +116,45 @@ pub fn init(format: LogFormat, level: &str) {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending() -> Vec<u8> {
+        PENDING.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    #[test]
+    fn lines_wait_in_memory_until_flushed_and_urgent_ones_do_not() {
+        let marker = b"telemetry-test: an info line\n";
+        let _ = Line { urgent: false }.write(marker);
+        let held = pending();
+        assert!(held.windows(marker.len()).any(|w| w == marker), "held in memory");
+        flush();
+        assert!(!pending().windows(marker.len()).any(|w| w == marker), "written out");
+
+        let _ = Line { urgent: false }.write(b"telemetry-test: before the warning\n");
+        let _ = Line { urgent: true }.write(b"telemetry-test: a warning\n");
+        assert!(!pending().windows(9).any(|w| w == b"telemetry"), "a warning writes everything before it");
+        assert!(Buffered { through: false }.make_writer_for(&WARN_META).urgent);
+        assert!(Buffered { through: true }.make_writer().urgent);
+        assert!(!Buffered { through: false }.make_writer().urgent);
+    }
+
+    struct Cs;
+    impl tracing::Callsite for Cs {
+        fn set_interest(&self, _: tracing::subscriber::Interest) {}
+        fn metadata(&self) -> &Metadata<'_> {
+            &WARN_META
+        }
+    }
+    static WARN_META: Metadata<'static> = tracing::metadata! {
+        name: "warn",
+        target: "telemetry-test",
+        level: Level::WARN,
+        fields: &[],
+        callsite: &Cs,
+        kind: tracing::metadata::Kind::EVENT,
+    };
+}

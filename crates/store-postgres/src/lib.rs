@@ -20,8 +20,8 @@ mod users;
 
 use async_trait::async_trait;
 use portcullis_store::{
-    AccessTokenState, AdvanceOnDrop, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
-    StoreError,
+    AccessTokenState, AdvanceOnDrop, AppliedMigration, Backend, EmbeddedMigration, Generation,
+    MigrationStatus, Store, StoreError,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Row};
@@ -102,7 +102,13 @@ impl PgStore {
             .connect_with(connect.clone())
             .await
             .map_err(backend_err)?;
-        Ok(Self { pool, connect, clients_generation: Generation::default(), token_state: Generation::default(), following: Arc::default() })
+        Ok(Self {
+            pool,
+            connect,
+            clients_generation: Generation::default(),
+            token_state: Generation::default(),
+            following: Arc::default(),
+        })
     }
 
     /// Marks a client write (see `ClientRepo::clients_generation`).

@@ -18,8 +18,8 @@ mod users;
 
 use async_trait::async_trait;
 use portcullis_store::{
-    AccessTokenState, AdvanceOnDrop, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
-    StoreError,
+    AccessTokenState, AdvanceOnDrop, AppliedMigration, Backend, EmbeddedMigration, Generation,
+    MigrationStatus, Store, StoreError,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -87,7 +87,12 @@ impl SqliteStore {
             .connect_with(connect.busy_timeout(options.timeout))
             .await
             .map_err(backend_err)?;
-        Ok(Self { pool, url: url.to_owned(), clients_generation: Generation::default(), token_state: Generation::default() })
+        Ok(Self {
+            pool,
+            url: url.to_owned(),
+            clients_generation: Generation::default(),
+            token_state: Generation::default(),
+        })
     }
 
     /// Marks a client write (see `ClientRepo::clients_generation`).

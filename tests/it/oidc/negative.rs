@@ -67,7 +67,11 @@ pub(super) async fn code_for(app: &TestApp, browser: &Browser, extra: &[(&str, &
     (Outcome::param(&back, "code").expect("code"), verifier)
 }
 
-pub(super) async fn redeem(app: &TestApp, code: &str, verifier: &str) -> (u16, Value, reqwest::header::HeaderMap) {
+pub(super) async fn redeem(
+    app: &TestApp,
+    code: &str,
+    verifier: &str,
+) -> (u16, Value, reqwest::header::HeaderMap) {
     token(
         app,
         &[

@@ -1,12 +1,16 @@
-//! argon2id hashing and verification, counted, timed and run off the async executor.
+//! argon2id hashing and verification, counted, timed and run off the async
+//! executor; the computation itself, on memory reused per thread, is in
+//! [`compute`].
 
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use argon2::Params;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::{AuthnError, Password};
+use compute::{Memory, StoredHash, new_hash};
+
+mod compute;
 
 /// argon2id cost parameters.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +48,9 @@ pub type DurationObserver = Arc<dyn Fn(Duration) + Send + Sync>;
 /// Hashes and verifies passwords with one set of parameters.
 pub struct PasswordHasher {
     params: Params,
-    dummy: String,
+    /// A hash of a random password at the configured cost, verified when
+    /// there is no stored hash so that every verification costs the same.
+    dummy: StoredHash,
     verifications: AtomicU64,
     observer: Option<DurationObserver>,
 }
@@ -63,11 +69,13 @@ impl PasswordHasher {
     pub fn new(cost: Argon2Cost) -> Result<Self, AuthnError> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(|e| AuthnError::Parameters(e.to_string()))?;
-        let mut hasher =
-            Self { params, dummy: String::new(), verifications: AtomicU64::new(0), observer: None };
+        // On memory of its own: the thread that builds the hasher (the
+        // server's main thread) keeps no argon2 buffer.
         let random = portcullis_core::random::hex_id();
-        hasher.dummy = hasher.hash(&Password::new(random))?;
-        Ok(hasher)
+        let dummy =
+            new_hash(&params, random.as_bytes(), &salt(), Memory::Fresh).map_err(AuthnError::Hashing)?;
+        let dummy = StoredHash::parse(&dummy).map_err(AuthnError::Hashing)?;
+        Ok(Self { params, dummy, verifications: AtomicU64::new(0), observer: None })
     }
 
     /// Reports every hashing duration to `observer`.
@@ -76,8 +84,10 @@ impl PasswordHasher {
         self
     }
 
-    fn argon2(&self) -> Argon2<'static> {
-        Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone())
+    /// Memory for the hashes of the calling thread: its own buffer, kept at
+    /// the configured cost.
+    fn memory(&self) -> Memory {
+        Memory::PerThread { keep: self.params.block_count() }
     }
 
     fn timed<T>(&self, f: impl FnOnce() -> T) -> T {
@@ -91,42 +101,34 @@ impl PasswordHasher {
 
     /// A new PHC string for `password`, with a fresh random salt.
     pub fn hash(&self, password: &Password) -> Result<String, AuthnError> {
-        let salt = portcullis_core::random::bytes::<16>();
-        self.timed(|| self.argon2().hash_password_with_salt(password.expose().as_bytes(), &salt))
-            .map(|h| h.to_string())
-            .map_err(|e| AuthnError::Hashing(e.to_string()))
+        let salt = salt();
+        self.timed(|| new_hash(&self.params, password.expose().as_bytes(), &salt, self.memory()))
+            .map_err(AuthnError::Hashing)
     }
 
     /// Checks `password` against `stored` (a PHC string); with `None` (no such
     /// user, or no password) verifies against the dummy hash and fails.
-    /// Exactly one argon2 verification either way.
+    /// Exactly one argon2 computation either way, with the algorithm,
+    /// version, parameters and salt of the stored hash.
     pub fn verify(&self, stored: Option<&str>, password: &Password) -> Verification {
         self.verifications.fetch_add(1, Ordering::Relaxed);
-        let parsed = stored.and_then(|s| match PasswordHash::new(s) {
+        let parsed = stored.and_then(|s| match StoredHash::parse(s) {
             Ok(h) => Some(h),
             Err(e) => {
-                tracing::warn!(error = %e, "a stored password hash cannot be parsed; treating as no password");
+                tracing::warn!(error = %e, "a stored password hash cannot be verified; treating as no password");
                 None
             }
         });
+        let password = password.expose().as_bytes();
         let Some(hash) = parsed else {
-            let dummy = PasswordHash::new(&self.dummy);
-            let _ =
-                self.timed(|| dummy.map(|d| self.argon2().verify_password(password.expose().as_bytes(), &d)));
+            self.timed(|| self.dummy.matches(password, self.memory()));
             return Verification::Mismatch;
         };
-        match self.timed(|| self.argon2().verify_password(password.expose().as_bytes(), &hash)) {
-            Ok(()) => Verification::Match { needs_rehash: self.is_outdated(&hash) },
-            Err(_) => Verification::Mismatch,
+        if self.timed(|| hash.matches(password, self.memory())) {
+            Verification::Match { needs_rehash: !hash.is_current(&self.params) }
+        } else {
+            Verification::Mismatch
         }
-    }
-
-    /// True when `hash` was made with another algorithm or other parameters.
-    fn is_outdated(&self, hash: &PasswordHash) -> bool {
-        let current = (self.params.m_cost(), self.params.t_cost(), self.params.p_cost());
-        hash.algorithm.as_str() != Algorithm::Argon2id.as_str()
-            || hash.version != Some(Version::V0x13.into())
-            || Params::try_from(hash).map(|p| (p.m_cost(), p.t_cost(), p.p_cost())).ok() != Some(current)
     }
 
     /// How many verifications this hasher has run (dummy ones included).
@@ -157,43 +159,10 @@ impl PasswordHasher {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn cheap(memory_kib: u32) -> PasswordHasher {
-        PasswordHasher::new(Argon2Cost { memory_kib, iterations: 1, parallelism: 1 }).expect("valid")
-    }
-
-    #[test]
-    fn hashes_are_argon2id_salted_and_verify() {
-        let hasher = cheap(64);
-        let a = hasher.hash(&Password::new("correct horse")).expect("hash");
-        let b = hasher.hash(&Password::new("correct horse")).expect("hash");
-        assert!(a.starts_with("$argon2id$v=19$m=64,t=1,p=1$"), "{a}");
-        assert_ne!(a, b);
-        let right = hasher.verify(Some(&a), &Password::new("correct horse"));
-        assert_eq!(right, Verification::Match { needs_rehash: false });
-        assert_eq!(hasher.verify(Some(&a), &Password::new("wrong horse")), Verification::Mismatch);
-        assert_eq!(hasher.verify(None, &Password::new("correct horse")), Verification::Mismatch);
-        assert_eq!(hasher.verify(Some("garbage"), &Password::new("x")), Verification::Mismatch);
-        assert_eq!(hasher.verifications(), 4);
-    }
-
-    #[test]
-    fn outdated_parameters_ask_for_a_rehash() {
-        let old = cheap(64).hash(&Password::new("correct horse")).expect("hash");
-        let newer = cheap(128);
-        assert_eq!(
-            newer.verify(Some(&old), &Password::new("correct horse")),
-            Verification::Match { needs_rehash: true }
-        );
-    }
-
-    #[test]
-    fn owasp_defaults_and_bad_parameters() {
-        assert_eq!(Argon2Cost::default(), Argon2Cost { memory_kib: 19456, iterations: 2, parallelism: 1 });
-        let err = PasswordHasher::new(Argon2Cost { memory_kib: 1, iterations: 1, parallelism: 1 });
-        assert!(matches!(err, Err(AuthnError::Parameters(_))));
-    }
+/// A fresh random salt (16 bytes).
+fn salt() -> [u8; 16] {
+    portcullis_core::random::bytes::<16>()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,17 +1,19 @@
 //! The keys in memory: the JWKS as precomputed bytes with a strong ETag, and
 //! one parsed signer per algorithm, so signing never touches the store or
-//! decrypts anything.
+//! decrypts anything (ES256, the access tokens' algorithm, with a long-lived
+//! OpenSSL key: see [`crate::es256`]).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use josekit::jwk::Jwk;
-use josekit::jws::{ES256, EdDSA, JwsSigner, RS256};
+use josekit::jws::{EdDSA, JwsSigner, RS256};
 use portcullis_store::{SigningKeyRow, SigningKeyState};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
+use crate::es256::Es256Key;
 use crate::material::public_jwk;
 use crate::verify::{VerifiedJwt, Verifier, verifier, verify_with};
 use crate::{Algorithm, Kek, KeyError, KeyMeta};
@@ -26,7 +28,35 @@ pub trait TokenSigner: Send + Sync {
 #[derive(Debug, Clone)]
 struct Signer {
     kid: String,
-    signer: Arc<dyn JwsSigner>,
+    key: SigningKey,
+}
+
+/// A parsed private key.
+#[derive(Clone)]
+enum SigningKey {
+    /// ES256: signs with a long-lived OpenSSL key, one `ECDSA_do_sign` per token.
+    Es256(Es256Key),
+    /// RS256 and EdDSA: through josekit.
+    Other(Arc<dyn JwsSigner>),
+}
+
+impl std::fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Es256(key) => std::fmt::Debug::fmt(key, f),
+            Self::Other(signer) => write!(f, "JwsSigner({})", signer.algorithm().name()),
+        }
+    }
+}
+
+impl SigningKey {
+    /// Signs a JWS signing input.
+    fn sign(&self, input: &[u8]) -> Result<Vec<u8>, KeyError> {
+        match self {
+            Self::Es256(key) => Ok(key.sign(input)?.to_vec()),
+            Self::Other(signer) => signer.sign(input).map_err(KeyError::crypto),
+        }
+    }
 }
 
 /// One consistent view of the stored keys.
@@ -66,12 +96,16 @@ fn meta(row: &SigningKeyRow) -> Result<KeyMeta, KeyError> {
 fn parse_signer(kek: &Kek, row: &SigningKeyRow, alg: Algorithm) -> Result<Signer, KeyError> {
     let plaintext = kek.open(&row.kid, &row.sealed_private_key)?;
     let jwk = Jwk::from_bytes(&plaintext).map_err(KeyError::crypto)?;
-    let signer: Arc<dyn JwsSigner> = match alg {
-        Algorithm::Rs256 => Arc::new(RS256.signer_from_jwk(&jwk).map_err(KeyError::crypto)?),
-        Algorithm::Es256 => Arc::new(ES256.signer_from_jwk(&jwk).map_err(KeyError::crypto)?),
-        Algorithm::EdDsa => Arc::new(EdDSA.signer_from_jwk(&jwk).map_err(KeyError::crypto)?),
+    let key = match alg {
+        Algorithm::Rs256 => {
+            SigningKey::Other(Arc::new(RS256.signer_from_jwk(&jwk).map_err(KeyError::crypto)?))
+        }
+        Algorithm::Es256 => SigningKey::Es256(Es256Key::from_jwk(&jwk)?),
+        Algorithm::EdDsa => {
+            SigningKey::Other(Arc::new(EdDSA.signer_from_jwk(&jwk).map_err(KeyError::crypto)?))
+        }
     };
-    Ok(Signer { kid: row.kid.clone(), signer })
+    Ok(Signer { kid: row.kid.clone(), key })
 }
 
 /// The JWKS bytes and their strong ETag.
@@ -193,15 +227,14 @@ impl TokenSigner for KeySet {
             self.active.get(&alg).and_then(|kid| self.signers.get(kid)).ok_or(KeyError::NoActiveKey(alg))?;
         // The JWS compact serialization (RFC 7515 §7.1), written directly:
         // the claims are serialized once, never copied into a josekit payload.
-        let header =
-            serde_json::json!({ "alg": signer.signer.algorithm().name(), "kid": signer.kid, "typ": typ });
+        let header = serde_json::json!({ "alg": alg.as_str(), "kid": signer.kid, "typ": typ });
         let header = serde_json::to_vec(&header).map_err(|e| KeyError::Crypto(e.to_string()))?;
         let payload = serde_json::to_vec(claims).map_err(|e| KeyError::Crypto(e.to_string()))?;
         let mut jwt = String::with_capacity((header.len() + payload.len()) * 4 / 3 + 100);
         URL_SAFE_NO_PAD.encode_string(&header, &mut jwt);
         jwt.push('.');
         URL_SAFE_NO_PAD.encode_string(&payload, &mut jwt);
-        let signature = signer.signer.sign(jwt.as_bytes()).map_err(KeyError::crypto)?;
+        let signature = signer.key.sign(jwt.as_bytes())?;
         jwt.push('.');
         URL_SAFE_NO_PAD.encode_string(&signature, &mut jwt);
         Ok(jwt)
@@ -235,3 +268,6 @@ impl TokenSigner for LiveKeys {
         self.current().sign_jwt(alg, typ, claims)
     }
 }
+
+#[cfg(test)]
+mod tests;

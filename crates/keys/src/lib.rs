@@ -14,6 +14,7 @@
 
 mod alg;
 mod error;
+mod es256;
 mod kek;
 mod keyset;
 mod material;

@@ -15,62 +15,42 @@
 //! [`ProtocolConfig::client_cache_ttl`]: crate::ProtocolConfig
 //! [`ClientRepo::clients_generation`]: portcullis_store::ClientRepo::clients_generation
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use time::{Duration, OffsetDateTime};
 
 use crate::Client;
+use crate::generation_cache::GenerationCache;
 
 /// At most this many clients are kept; when full, the cache starts over.
 const MAX_ENTRIES: usize = 4096;
 
-#[derive(Debug)]
-struct Entry {
-    client: Arc<Client>,
-    fetched_at: OffsetDateTime,
-    generation: u64,
-}
-
 /// Recently loaded clients, by id.
 #[derive(Debug)]
-pub struct ClientCache {
-    ttl: Duration,
-    entries: RwLock<HashMap<String, Entry>>,
-}
+pub struct ClientCache(GenerationCache<Client>);
 
 impl ClientCache {
     /// An empty cache whose entries live `ttl` (zero or less: no caching).
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: RwLock::new(HashMap::new()) }
+        Self(GenerationCache::new(ttl, MAX_ENTRIES))
     }
 
     /// The client `id` if it was cached less than the TTL before `now` and
     /// the store's client generation is still `generation`.
     pub(crate) fn get(&self, id: &str, now: OffsetDateTime, generation: u64) -> Option<Arc<Client>> {
-        let entries = self.entries.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.get(id)?;
-        let fresh =
-            entry.generation == generation && now >= entry.fetched_at && now - entry.fetched_at < self.ttl;
-        fresh.then(|| entry.client.clone())
+        self.0.get(id, now, generation)
     }
 
     /// Remembers `client`, read from the store at `now` when its client
     /// generation was `generation` (read before the row).
     pub(crate) fn put(&self, client: Arc<Client>, now: OffsetDateTime, generation: u64) {
-        if self.ttl <= Duration::ZERO {
-            return;
-        }
-        let mut entries = self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(client.client_id.as_str().to_owned(), Entry { client, fetched_at: now, generation });
+        let id = client.client_id.as_str().to_owned();
+        self.0.put(&id, client, now, generation);
     }
 
     /// Forgets every client.
     pub fn clear(&self) {
-        self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.0.clear();
     }
 }
 

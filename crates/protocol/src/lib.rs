@@ -25,6 +25,7 @@ pub mod client_auth;
 mod client_cache;
 mod context;
 mod error;
+mod generation_cache;
 pub mod grants;
 pub mod interaction;
 pub mod logout;

@@ -23,11 +23,12 @@
 //! [`Store::token_state_generation`]: portcullis_store::Store::token_state_generation
 //! [`ProtocolConfig::token_state_cache_ttl`]: crate::ProtocolConfig
 
-use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
 use portcullis_store::{GrantRow, SessionTimes, User};
 use time::{Duration, OffsetDateTime};
+
+use crate::generation_cache::GenerationCache;
 
 /// At most this many tokens are kept; when full, the cache starts over.
 const MAX_ENTRIES: usize = 8192;
@@ -43,47 +44,26 @@ pub(crate) struct TokenState {
     pub user: Option<User>,
 }
 
-#[derive(Debug)]
-struct Entry {
-    state: Arc<TokenState>,
-    fetched_at: OffsetDateTime,
-    generation: u64,
-}
-
 /// Recently checked access tokens, by `jti`.
 #[derive(Debug)]
-pub struct TokenStateCache {
-    ttl: Duration,
-    entries: RwLock<HashMap<String, Entry>>,
-}
+pub struct TokenStateCache(GenerationCache<TokenState>);
 
 impl TokenStateCache {
     /// An empty cache whose entries live `ttl` (zero or less: no caching).
     pub fn new(ttl: Duration) -> Self {
-        Self { ttl, entries: RwLock::new(HashMap::new()) }
+        Self(GenerationCache::new(ttl, MAX_ENTRIES))
     }
 
     /// The state of the token `jti` if it was read less than the TTL before
     /// `now` and the store's generation is still `generation`.
     pub(crate) fn get(&self, jti: &str, now: OffsetDateTime, generation: u64) -> Option<Arc<TokenState>> {
-        let entries = self.entries.read().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = entries.get(jti)?;
-        let fresh =
-            entry.generation == generation && now >= entry.fetched_at && now - entry.fetched_at < self.ttl;
-        fresh.then(|| entry.state.clone())
+        self.0.get(jti, now, generation)
     }
 
     /// Remembers the state of `jti`, read at `now` when the store's
     /// generation was `generation` (taken before the reads).
     pub(crate) fn put(&self, jti: &str, state: Arc<TokenState>, now: OffsetDateTime, generation: u64) {
-        if self.ttl <= Duration::ZERO {
-            return;
-        }
-        let mut entries = self.entries.write().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if entries.len() >= MAX_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(jti.to_owned(), Entry { state, fetched_at: now, generation });
+        self.0.put(jti, state, now, generation);
     }
 }
 

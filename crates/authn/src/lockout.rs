@@ -60,12 +60,26 @@ impl Lockouts {
         keys: &[String],
         now: OffsetDateTime,
     ) -> Result<Option<OffsetDateTime>, StoreError> {
+        Ok(Self::counters(store, keys, now).await?.0)
+    }
+
+    /// [`Self::refused_until`], and which of `keys` have a counter at all
+    /// (only those need clearing after a success).
+    pub(crate) async fn counters<'k>(
+        store: &dyn Store,
+        keys: &'k [String],
+        now: OffsetDateTime,
+    ) -> Result<(Option<OffsetDateTime>, Vec<&'k str>), StoreError> {
         let mut until = None;
+        let mut counted = Vec::new();
         for key in keys {
             let state = store.find_rate_limit(key).await?;
             until = until.max(LockoutPolicy::refused_until(state.as_ref(), now));
+            if state.is_some() {
+                counted.push(key.as_str());
+            }
         }
-        Ok(until)
+        Ok((until, counted))
     }
 
     /// Counts a failure on `key`; returns the back-off it started, if any.

@@ -59,7 +59,8 @@ pub async fn sign_in(
     let now = ctx.clock.now();
     let mut keys = vec![account_key(login)];
     keys.extend(request.ip.as_deref().map(ip_key));
-    if let Some(until) = Lockouts::refused_until(ctx.store, &keys, now).await? {
+    let (refused, counted) = Lockouts::counters(ctx.store, &keys, now).await?;
+    if let Some(until) = refused {
         tracing::info!(%until, "sign-in refused: backing off");
         return Ok(SignInOutcome::Refused { until });
     }
@@ -70,7 +71,9 @@ pub async fn sign_in(
 
     match (user, verification) {
         (Some(user), Verification::Match { needs_rehash }) => {
-            for key in &keys {
+            // Counters that did not exist when checked need no clearing (one
+            // counted meanwhile by a concurrent failure stays: the safe side).
+            for key in counted {
                 ctx.store.clear_rate_limit(key).await?;
             }
             if needs_rehash {

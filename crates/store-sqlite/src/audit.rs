@@ -19,7 +19,7 @@ impl AuditRepo for SqliteStore {
         .bind(&e.ip)
         .bind(&e.user_agent)
         .bind(e.detail.to_string())
-        .fetch_one(self.pool())
+        .fetch_one(self.write_pool())
         .await
         .map_err(backend_err)
     }

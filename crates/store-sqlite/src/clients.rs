@@ -81,7 +81,7 @@ fn bind_all<'q>(
 #[async_trait]
 impl ClientRepo for SqliteStore {
     async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
-        let done = bind_all(INSERT, client).execute(self.pool()).await;
+        let done = bind_all(INSERT, client).execute(self.write_pool()).await;
         self.client_written();
         done.map_err(backend_err)?;
         Ok(())
@@ -99,7 +99,7 @@ impl ClientRepo for SqliteStore {
                access_token_ttl_secs = excluded.access_token_ttl_secs, from_config = excluded.from_config,
                updated_at = excluded.updated_at"
         );
-        let done = bind_all(&sql, client).execute(self.pool()).await;
+        let done = bind_all(&sql, client).execute(self.write_pool()).await;
         self.client_written();
         done.map_err(backend_err)?;
         Ok(())
@@ -122,8 +122,10 @@ impl ClientRepo for SqliteStore {
     }
 
     async fn delete_client(&self, client_id: &str) -> Result<(), StoreError> {
-        let done =
-            sqlx::query("DELETE FROM clients WHERE client_id = ?").bind(client_id).execute(self.pool()).await;
+        let done = sqlx::query("DELETE FROM clients WHERE client_id = ?")
+            .bind(client_id)
+            .execute(self.write_pool())
+            .await;
         self.client_written();
         let done = done.map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }

@@ -60,7 +60,7 @@ async fn consume(
 
 impl SqliteStore {
     async fn begin_immediate(&self) -> Result<Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)
+        self.write_pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)
     }
 }
 
@@ -230,7 +230,7 @@ impl EmailTokenRepo for SqliteStore {
     async fn delete_expired_email_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM email_tokens WHERE expires_at <= ?")
             .bind(now.unix_timestamp())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected())

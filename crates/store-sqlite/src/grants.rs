@@ -205,7 +205,7 @@ pub(crate) async fn after_session_end(
 impl SqliteStore {
     /// A transaction holding the write lock from its first statement.
     async fn begin_write(&self) -> Result<Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)
+        self.write_pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)
     }
 }
 
@@ -220,7 +220,7 @@ impl GrantRepo for SqliteStore {
         .bind(&r.request)
         .bind(r.created_at.unix_timestamp())
         .bind(r.expires_at.unix_timestamp())
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())
@@ -240,7 +240,7 @@ impl GrantRepo for SqliteStore {
     async fn delete_auth_request(&self, id: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM auth_requests WHERE id = ?")
             .bind(id)
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)
@@ -271,7 +271,7 @@ impl GrantRepo for SqliteStore {
         .bind(client_id)
         .bind(json(scopes))
         .bind(now.unix_timestamp())
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())
@@ -397,7 +397,7 @@ impl GrantRepo for SqliteStore {
         )
         .bind(now.unix_timestamp())
         .bind(id)
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)
@@ -410,7 +410,7 @@ impl GrantRepo for SqliteStore {
         )
         .bind(now.unix_timestamp())
         .bind(user_id.to_string())
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(done.rows_affected())
@@ -432,7 +432,7 @@ impl GrantRepo for SqliteStore {
         .bind(key)
         .bind(now.unix_timestamp())
         .bind(expires_at.unix_timestamp())
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)
@@ -496,7 +496,7 @@ impl GrantRepo for SqliteStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(lease_until.unix_timestamp())
             .bind(now.unix_timestamp())
-            .fetch_optional(self.pool())
+            .fetch_optional(self.write_pool())
             .await
             .map_err(backend_err)?;
         row.as_ref().map(backchannel).transpose()
@@ -505,7 +505,7 @@ impl GrantRepo for SqliteStore {
     async fn complete_backchannel_logout(&self, id: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM backchannel_logouts WHERE id = ?")
             .bind(id)
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(())
@@ -523,7 +523,7 @@ impl GrantRepo for SqliteStore {
         .bind(next_attempt_at.unix_timestamp())
         .bind(error)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())

@@ -44,7 +44,7 @@ impl SigningKeyRepo for SqliteStore {
         .bind(key.retired_at.map(OffsetDateTime::unix_timestamp))
         .bind(&key.public_jwk)
         .bind(&key.sealed_private_key)
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())
@@ -86,7 +86,7 @@ impl SigningKeyRepo for SqliteStore {
             .bind(at.unix_timestamp())
             .bind(kid)
             .bind(from.as_str())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected() == 1)
@@ -95,7 +95,7 @@ impl SigningKeyRepo for SqliteStore {
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM signing_keys WHERE kid = ?")
             .bind(kid)
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected() == 1)
@@ -119,7 +119,7 @@ impl SigningKeyRepo for SqliteStore {
         .bind(holder)
         .bind((now + ttl).unix_timestamp())
         .bind(now.unix_timestamp())
-        .fetch_optional(self.pool())
+        .fetch_optional(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(won.as_deref() == Some(holder))

@@ -36,7 +36,8 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/
 /// How to open the database.
 #[derive(Debug, Clone)]
 pub struct SqliteOptions {
-    /// Pool size (WAL: many readers, one writer at a time).
+    /// Readers' pool size (WAL: many readers; writers share one more
+    /// connection, one at a time).
     pub max_connections: u32,
     /// How long to wait for a connection, and for a lock held by another writer.
     pub timeout: Duration,
@@ -51,7 +52,14 @@ impl Default for SqliteOptions {
 /// The SQLite store.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Readers (WAL: they never wait for the writer).
     pool: SqlitePool,
+    /// One connection, for every statement that writes: writers queue for it
+    /// in order instead of meeting SQLite's write lock, whose busy handler
+    /// sleeps and retries (milliseconds of idle cores and a long tail under
+    /// concurrent writes). Another process writing the file (the CLI) still
+    /// meets the lock and waits up to the busy timeout.
+    write_pool: SqlitePool,
     url: String,
     /// Advanced after every client write (shared by clones).
     clients_generation: Generation,
@@ -80,15 +88,24 @@ impl SqliteStore {
         }
         // No ping before each acquire (sqlx's default): on a local file it
         // only doubles the round trips to the connection's worker thread.
+        let connect = connect.busy_timeout(options.timeout);
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.timeout)
             .test_before_acquire(false)
-            .connect_with(connect.busy_timeout(options.timeout))
+            .connect_with(connect.clone())
+            .await
+            .map_err(backend_err)?;
+        let write_pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(options.timeout)
+            .test_before_acquire(false)
+            .connect_with(connect)
             .await
             .map_err(backend_err)?;
         Ok(Self {
             pool,
+            write_pool,
             url: url.to_owned(),
             clients_generation: Generation::default(),
             token_state: Generation::default(),
@@ -115,6 +132,11 @@ impl SqliteStore {
     /// The connection pool, for tests that inspect rows directly.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// The writers' connection (see the field).
+    pub(crate) fn write_pool(&self) -> &SqlitePool {
+        &self.write_pool
     }
 }
 
@@ -234,6 +256,7 @@ impl Store for SqliteStore {
     }
 
     async fn close(&self) {
+        self.write_pool.close().await;
         self.pool.close().await;
     }
 

@@ -71,7 +71,7 @@ impl MfaRepo for SqliteStore {
         .bind(&p.passkey)
         .bind(p.created_at.unix_timestamp())
         .bind(p.last_used_at.map(OffsetDateTime::unix_timestamp))
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())
@@ -87,7 +87,7 @@ impl MfaRepo for SqliteStore {
             .bind(passkey)
             .bind(at.unix_timestamp())
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(())
@@ -97,7 +97,7 @@ impl MfaRepo for SqliteStore {
         let done = sqlx::query("DELETE FROM passkeys WHERE id = ? AND user_id = ?")
             .bind(id.to_string())
             .bind(user_id.to_string())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)
@@ -138,7 +138,7 @@ impl MfaRepo for SqliteStore {
         .bind(user_id.to_string())
         .bind(secret_sealed)
         .bind(at.unix_timestamp())
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         if done.rows_affected() == 0 {
@@ -165,7 +165,7 @@ impl MfaRepo for SqliteStore {
             .bind(step)
             .bind(at.unix_timestamp())
             .bind(user_id.to_string())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)
@@ -174,7 +174,7 @@ impl MfaRepo for SqliteStore {
     async fn delete_totp(&self, user_id: Uuid) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM totp_secrets WHERE user_id = ?")
             .bind(user_id.to_string())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)
@@ -186,7 +186,7 @@ impl MfaRepo for SqliteStore {
         hashes: &[String],
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)?;
+        let mut tx = self.write_pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)?;
         sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
             .bind(user_id.to_string())
             .execute(&mut *tx)
@@ -218,7 +218,7 @@ impl MfaRepo for SqliteStore {
         .bind(at.unix_timestamp())
         .bind(user_id.to_string())
         .bind(hash)
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)
@@ -245,7 +245,7 @@ impl MfaRepo for SqliteStore {
             .bind(required)
             .bind(at.unix_timestamp())
             .bind(user_id.to_string())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
@@ -267,7 +267,7 @@ impl MfaRepo for SqliteStore {
         .bind(kind)
         .bind(payload)
         .bind(expires_at.unix_timestamp())
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())
@@ -301,7 +301,7 @@ impl MfaRepo for SqliteStore {
         )
         .bind(session_id_hash)
         .bind(kind)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(payload.filter(|(_, expires)| *expires > now.unix_timestamp()).map(|(p, _)| p))
@@ -310,7 +310,7 @@ impl MfaRepo for SqliteStore {
     async fn delete_expired_session_states(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM session_states WHERE expires_at <= ?")
             .bind(now.unix_timestamp())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected())

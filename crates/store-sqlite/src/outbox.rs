@@ -66,7 +66,7 @@ pub(crate) async fn insert_mails(
 #[async_trait]
 impl OutboxRepo for SqliteStore {
     async fn enqueue_mails(&self, mails: &[NewMail], now: OffsetDateTime) -> Result<Vec<String>, StoreError> {
-        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let mut tx = self.write_pool().begin().await.map_err(backend_err)?;
         let ids = insert_mails(&mut tx, mails, now).await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(ids)
@@ -88,7 +88,7 @@ impl OutboxRepo for SqliteStore {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(lease_until.unix_timestamp())
             .bind(now.unix_timestamp())
-            .fetch_optional(self.pool())
+            .fetch_optional(self.write_pool())
             .await
             .map_err(backend_err)?;
         row.as_ref().map(mail).transpose()
@@ -101,7 +101,7 @@ impl OutboxRepo for SqliteStore {
         )
         .bind(now.unix_timestamp())
         .bind(id)
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())
@@ -120,7 +120,7 @@ impl OutboxRepo for SqliteStore {
         .bind(next_attempt_at.unix_timestamp())
         .bind(error)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())
@@ -133,7 +133,7 @@ impl OutboxRepo for SqliteStore {
         )
         .bind(error)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(())

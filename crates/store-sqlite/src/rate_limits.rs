@@ -44,7 +44,7 @@ impl RateLimitRepo for SqliteStore {
         .bind(key)
         .bind(at.unix_timestamp())
         .bind(forget_before.unix_timestamp())
-        .fetch_one(self.pool())
+        .fetch_one(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(u32::try_from(failures).unwrap_or(u32::MAX))
@@ -54,7 +54,7 @@ impl RateLimitRepo for SqliteStore {
         sqlx::query("UPDATE rate_limits SET blocked_until = ? WHERE key = ?")
             .bind(until.unix_timestamp())
             .bind(key)
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(())
@@ -70,7 +70,7 @@ impl RateLimitRepo for SqliteStore {
         )
         .bind(quiet_since.unix_timestamp())
         .bind(now.unix_timestamp())
-        .execute(self.pool())
+        .execute(self.write_pool())
         .await
         .map_err(backend_err)?;
         Ok(done.rows_affected())
@@ -79,7 +79,7 @@ impl RateLimitRepo for SqliteStore {
     async fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM rate_limits WHERE key = ?")
             .bind(key)
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(())

@@ -63,7 +63,7 @@ fn session(row: &SqliteRow) -> Result<Session, StoreError> {
 #[async_trait]
 impl SessionRepo for SqliteStore {
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
-        let mut conn = self.pool().acquire().await.map_err(backend_err)?;
+        let mut conn = self.write_pool().acquire().await.map_err(backend_err)?;
         insert(&mut conn, s).await
     }
 
@@ -89,7 +89,7 @@ impl SessionRepo for SqliteStore {
 
     async fn replace_session(&self, old_id_hash: &str, new: &Session) -> Result<(), StoreError> {
         let _state = self.token_state_write();
-        let mut tx = self.pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)?;
+        let mut tx = self.write_pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(old_id_hash)
             .execute(&mut *tx)
@@ -103,7 +103,7 @@ impl SessionRepo for SqliteStore {
         sqlx::query("UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?")
             .bind(at.unix_timestamp())
             .bind(id_hash)
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(())
@@ -113,7 +113,7 @@ impl SessionRepo for SqliteStore {
         let _state = self.token_state_write();
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(id_hash)
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)
@@ -128,7 +128,7 @@ impl SessionRepo for SqliteStore {
         let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?")
             .bind(idle_before.unix_timestamp())
             .bind(created_before.unix_timestamp())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected())
@@ -150,7 +150,7 @@ impl SessionRepo for SqliteStore {
         let _state = self.token_state_write();
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
             .bind(user_id.to_string())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected())

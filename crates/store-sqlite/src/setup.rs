@@ -10,7 +10,7 @@ impl SetupTokenRepo for SqliteStore {
         sqlx::query("INSERT INTO setup_tokens (token_hash, expires_at) VALUES (?, ?)")
             .bind(hash)
             .bind(expires_at.unix_timestamp())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(())
@@ -30,7 +30,7 @@ impl SetupTokenRepo for SqliteStore {
     async fn delete_expired_setup_tokens(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
         let done = sqlx::query("DELETE FROM setup_tokens WHERE expires_at <= ?")
             .bind(now.unix_timestamp())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected())
@@ -40,7 +40,7 @@ impl SetupTokenRepo for SqliteStore {
         let done = sqlx::query("DELETE FROM setup_tokens WHERE token_hash = ? AND expires_at > ?")
             .bind(hash)
             .bind(now.unix_timestamp())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         Ok(done.rows_affected() > 0)

@@ -55,7 +55,7 @@ impl UserRepo for SqliteStore {
             .bind(&u.password_hash)
             .bind(u.created_at.unix_timestamp())
             .bind(u.created_at.unix_timestamp())
-            .fetch_one(self.pool())
+            .fetch_one(self.write_pool())
             .await
             .map_err(backend_err)?;
         user(&row)
@@ -101,7 +101,7 @@ impl UserRepo for SqliteStore {
             .bind(hash)
             .bind(at.unix_timestamp())
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
@@ -118,7 +118,7 @@ impl UserRepo for SqliteStore {
             .bind(disabled)
             .bind(at.unix_timestamp())
             .bind(id.to_string())
-            .execute(self.pool())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }

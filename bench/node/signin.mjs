@@ -26,7 +26,8 @@ const hidden = (html, name) => {
 
 // node:http with a keep-alive agent rather than fetch(): the driver shares the
 // two cores with the server, and fetch's streams and Response objects cost
-// about 2.5 ms of CPU per round trip, a tenth of a core at these rates.
+// about 2.5 ms of CPU per round trip, a quarter of a core at these rates
+// (node:http: a tenth).
 const target = new URL(base);
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 

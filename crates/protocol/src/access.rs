@@ -3,7 +3,7 @@
 //! browser session), the UserInfo response (OIDC Core §5.3), introspection
 //! (RFC 7662) and revocation (RFC 7009).
 
-use portcullis_store::{GrantRow, User};
+use portcullis_store::User;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
 
@@ -21,10 +21,16 @@ pub struct ValidAccessToken {
     pub claims: Map<String, Value>,
     /// The scopes it carries.
     pub scopes: ScopeSet,
-    /// The grant it came from (user-bound tokens).
-    pub grant: Option<GrantRow>,
+    /// Its grant, session and user, as read from the store or the cache
+    /// (shared with the cache, not copied per request).
+    state: Arc<TokenState>,
+}
+
+impl ValidAccessToken {
     /// The grant's user (user-bound tokens).
-    pub user: Option<User>,
+    pub fn user(&self) -> Option<&User> {
+        self.state.user.as_ref()
+    }
 }
 
 /// The key under which a revoked access token's `jti` is recorded.
@@ -64,8 +70,7 @@ pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAcces
         && state.grant.as_ref().map(|g| g.id.as_str()) == grant_id
         && state.grant.as_ref().is_none_or(|g| grant_usable_with(ctx, g, state.session.as_ref()))
     {
-        let (grant, user) = (state.grant.clone(), state.user.clone());
-        return Ok(ValidAccessToken { claims, scopes, grant, user });
+        return Ok(ValidAccessToken { claims, scopes, state });
     }
     // One read for the revocation list, the grant and its session.
     let state = ctx.store.access_token_state(&revoked_key(jti), grant_id, ctx.now).await?;
@@ -84,17 +89,17 @@ pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAcces
             (Some(grant), Some(user))
         }
     };
+    let state = Arc::new(TokenState { grant, session: state.session, user });
     if let Some(generation) = generation {
-        let state = TokenState { grant: grant.clone(), session: state.session, user: user.clone() };
-        ctx.tokens.put(jti, Arc::new(state), ctx.now, generation);
+        ctx.tokens.put(jti, state.clone(), ctx.now, generation);
     }
-    Ok(ValidAccessToken { claims, scopes, grant, user })
+    Ok(ValidAccessToken { claims, scopes, state })
 }
 
 /// The UserInfo claims for a valid token: `sub` and what its scopes release.
 /// Client-credentials tokens (no user) and tokens without `openid` are refused.
 pub fn userinfo(token: &ValidAccessToken) -> Result<Map<String, Value>, ProtocolError> {
-    let Some(user) = &token.user else { return invalid("the token has no user") };
+    let Some(user) = token.user() else { return invalid("the token has no user") };
     if !token.scopes.is_oidc() {
         return reject(OAuthError::InsufficientScope, "the token lacks the openid scope");
     }
@@ -164,7 +169,7 @@ fn active_access(valid: ValidAccessToken) -> Map<String, Value> {
             m.insert(name.into(), v.clone());
         }
     }
-    if let Some(user) = &valid.user {
+    if let Some(user) = valid.user() {
         m.insert("username".into(), json!(user.username));
     }
     m

@@ -66,7 +66,7 @@ fn bind_all<'q>(
 impl ClientRepo for PgStore {
     async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
         let done = bind_all(INSERT, client).execute(self.pool()).await;
-        self.client_written();
+        self.clients_generation.advance();
         done.map_err(backend_err)?;
         Ok(())
     }
@@ -84,7 +84,7 @@ impl ClientRepo for PgStore {
                updated_at = excluded.updated_at"
         );
         let done = bind_all(&sql, client).execute(self.pool()).await;
-        self.client_written();
+        self.clients_generation.advance();
         done.map_err(backend_err)?;
         Ok(())
     }
@@ -110,12 +110,12 @@ impl ClientRepo for PgStore {
             .bind(client_id)
             .execute(self.pool())
             .await;
-        self.client_written();
+        self.clients_generation.advance();
         let done = done.map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     fn clients_generation(&self) -> u64 {
-        self.client_generation()
+        self.clients_generation.get()
     }
 }

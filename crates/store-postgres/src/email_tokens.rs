@@ -108,7 +108,7 @@ impl EmailTokenRepo for PgStore {
         now: OffsetDateTime,
         mails: &[NewMail],
     ) -> Result<Option<Uuid>, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.pool().begin().await.map_err(backend_err)?;
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::Reset, now).await? else {
             return Ok(None);
@@ -158,7 +158,7 @@ impl EmailTokenRepo for PgStore {
         now: OffsetDateTime,
         mails: &[NewMail],
     ) -> Result<Option<Uuid>, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.pool().begin().await.map_err(backend_err)?;
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::VerifyEmail, now).await? else {
             return Ok(None);
@@ -197,7 +197,7 @@ impl EmailTokenRepo for PgStore {
         now: OffsetDateTime,
         mails: &[NewMail],
     ) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.pool().begin().await.map_err(backend_err)?;
         let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(password_hash)

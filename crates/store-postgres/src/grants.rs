@@ -359,7 +359,7 @@ impl GrantRepo for PgStore {
     }
 
     async fn revoke_grant(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query(
             "UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL AND expires_at > $1",
         )
@@ -372,7 +372,7 @@ impl GrantRepo for PgStore {
     }
 
     async fn revoke_user_grants(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query(
             "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL AND expires_at > $1",
         )
@@ -390,7 +390,7 @@ impl GrantRepo for PgStore {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         // One statement: a fresh key is inserted, an expired one replaced, a
         // live one left alone (0 rows); a concurrent insert of the same key
         // waits for the first to commit, then sees it.
@@ -417,7 +417,7 @@ impl GrantRepo for PgStore {
     }
 
     async fn end_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.pool().begin().await.map_err(backend_err)?;
         let row = sqlx::query("DELETE FROM sessions WHERE id_hash = $1 RETURNING sid, user_id")
             .bind(id_hash)
@@ -433,7 +433,7 @@ impl GrantRepo for PgStore {
     }
 
     async fn end_user_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.pool().begin().await.map_err(backend_err)?;
         let sids: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = $1 RETURNING sid")
             .bind(user_id)
@@ -500,7 +500,7 @@ impl GrantRepo for PgStore {
     }
 
     async fn delete_expired_grants(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         // Codes and tokens of expired grants are deleted explicitly (rather
         // than by the cascade) so that the count includes them.
         const DELETES: [&str; 5] = [
@@ -549,7 +549,7 @@ impl PgStore {
         let grant_id: Option<String> =
             sqlx::query_scalar(grant_of).bind(key).fetch_optional(&mut *tx).await.map_err(backend_err)?;
         let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         revoke(&mut tx, &grant_id, now).await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(Redemption::Replayed)

@@ -20,8 +20,8 @@ mod users;
 
 use async_trait::async_trait;
 use portcullis_store::{
-    AccessTokenState, AdvanceOnDrop, AppliedMigration, Backend, EmbeddedMigration, Generation,
-    MigrationStatus, Store, StoreError,
+    AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
+    StoreError,
 };
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Row};
@@ -56,7 +56,9 @@ pub struct PgStore {
     /// Advanced after every client write (shared by clones).
     clients_generation: Generation,
     /// Advanced after every write that can change a token's state (see
-    /// `Store::token_state_generation`; shared by clones).
+    /// `Store::token_state_generation`; shared by clones): such a write
+    /// method takes `token_state.on_drop()` first thing, so the counter moves
+    /// after its commit on every path out.
     token_state: Generation,
     /// Whether [`Store::follow_changes`] is listening (shared by clones).
     following: Arc<AtomicBool>,
@@ -109,23 +111,6 @@ impl PgStore {
             token_state: Generation::default(),
             following: Arc::default(),
         })
-    }
-
-    /// Marks a client write (see `ClientRepo::clients_generation`).
-    pub(crate) fn client_written(&self) {
-        self.clients_generation.advance();
-    }
-
-    /// Call first in a write method that can change a token's state: the
-    /// token-state generation advances when the method returns, after its
-    /// commit (see `Store::token_state_generation`).
-    pub(crate) fn token_state_write(&self) -> AdvanceOnDrop<'_> {
-        self.token_state.on_drop()
-    }
-
-    /// The current client generation.
-    pub(crate) fn client_generation(&self) -> u64 {
-        self.clients_generation.get()
     }
 
     /// A listener on the token-state channel (one connection of the pool).

@@ -226,7 +226,7 @@ impl MfaRepo for PgStore {
         required: bool,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("UPDATE users SET mfa_required = $1, updated_at = $2 WHERE id = $3")
             .bind(required)
             .bind(to_second(at))

@@ -78,7 +78,7 @@ impl SessionRepo for PgStore {
     }
 
     async fn replace_session(&self, old_id_hash: &str, new: &Session) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.pool().begin().await.map_err(backend_err)?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(old_id_hash)
@@ -100,7 +100,7 @@ impl SessionRepo for PgStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = $1")
             .bind(id_hash)
             .execute(self.pool())
@@ -114,7 +114,7 @@ impl SessionRepo for PgStore {
         idle_before: OffsetDateTime,
         created_before: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= $1 OR created_at <= $2")
             .bind(idle_before)
             .bind(created_before)
@@ -137,7 +137,7 @@ impl SessionRepo for PgStore {
     }
 
     async fn delete_user_sessions(&self, user_id: Uuid) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(user_id)
             .execute(self.pool())

@@ -92,7 +92,7 @@ impl UserRepo for PgStore {
     }
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
             .bind(hash)
             .bind(to_second(at))
@@ -109,7 +109,7 @@ impl UserRepo for PgStore {
         disabled: bool,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
             .bind(disabled)
             .bind(to_second(at))

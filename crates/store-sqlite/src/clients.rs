@@ -82,7 +82,7 @@ fn bind_all<'q>(
 impl ClientRepo for SqliteStore {
     async fn create_client(&self, client: &ClientRecord) -> Result<(), StoreError> {
         let done = bind_all(INSERT, client).execute(self.write_pool()).await;
-        self.client_written();
+        self.clients_generation.advance();
         done.map_err(backend_err)?;
         Ok(())
     }
@@ -100,7 +100,7 @@ impl ClientRepo for SqliteStore {
                updated_at = excluded.updated_at"
         );
         let done = bind_all(&sql, client).execute(self.write_pool()).await;
-        self.client_written();
+        self.clients_generation.advance();
         done.map_err(backend_err)?;
         Ok(())
     }
@@ -126,12 +126,12 @@ impl ClientRepo for SqliteStore {
             .bind(client_id)
             .execute(self.write_pool())
             .await;
-        self.client_written();
+        self.clients_generation.advance();
         let done = done.map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
     fn clients_generation(&self) -> u64 {
-        self.client_generation()
+        self.clients_generation.get()
     }
 }

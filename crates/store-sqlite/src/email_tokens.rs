@@ -121,7 +121,7 @@ impl EmailTokenRepo for SqliteStore {
         now: OffsetDateTime,
         mails: &[NewMail],
     ) -> Result<Option<Uuid>, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.begin_immediate().await?;
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::Reset, now).await? else {
             return Ok(None);
@@ -172,7 +172,7 @@ impl EmailTokenRepo for SqliteStore {
         now: OffsetDateTime,
         mails: &[NewMail],
     ) -> Result<Option<Uuid>, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.begin_immediate().await?;
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::VerifyEmail, now).await? else {
             return Ok(None);
@@ -211,7 +211,7 @@ impl EmailTokenRepo for SqliteStore {
         now: OffsetDateTime,
         mails: &[NewMail],
     ) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.begin_immediate().await?;
         let done = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
             .bind(password_hash)

@@ -391,7 +391,7 @@ impl GrantRepo for SqliteStore {
     }
 
     async fn revoke_grant(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query(
             "UPDATE grants SET revoked_at = ?1 WHERE id = ?2 AND revoked_at IS NULL AND expires_at > ?1",
         )
@@ -404,7 +404,7 @@ impl GrantRepo for SqliteStore {
     }
 
     async fn revoke_user_grants(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query(
             "UPDATE grants SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL AND expires_at > ?1",
         )
@@ -422,7 +422,7 @@ impl GrantRepo for SqliteStore {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         // One statement: a fresh key is inserted, an expired one replaced, a
         // live one left alone (0 rows), atomically.
         let done = sqlx::query(
@@ -448,7 +448,7 @@ impl GrantRepo for SqliteStore {
     }
 
     async fn end_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query("DELETE FROM sessions WHERE id_hash = ? RETURNING sid, user_id")
             .bind(id_hash)
@@ -464,7 +464,7 @@ impl GrantRepo for SqliteStore {
     }
 
     async fn end_user_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let user_id = user_id.to_string();
         let mut tx = self.begin_write().await?;
         let sids: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = ? RETURNING sid")
@@ -530,7 +530,7 @@ impl GrantRepo for SqliteStore {
     }
 
     async fn delete_expired_grants(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         // Codes and tokens of expired grants are deleted explicitly (rather
         // than by the cascade) so that the count includes them.
         const DELETES: [&str; 5] = [
@@ -584,7 +584,7 @@ impl SqliteStore {
         let grant_id: Option<String> =
             sqlx::query_scalar(grant_of).bind(key).fetch_optional(&mut *tx).await.map_err(backend_err)?;
         let Some(grant_id) = grant_id else { return Ok(Redemption::Unknown) };
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         revoke(&mut tx, &grant_id, now).await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(Redemption::Replayed)

@@ -18,8 +18,8 @@ mod users;
 
 use async_trait::async_trait;
 use portcullis_store::{
-    AccessTokenState, AdvanceOnDrop, AppliedMigration, Backend, EmbeddedMigration, Generation,
-    MigrationStatus, Store, StoreError,
+    AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
+    StoreError,
 };
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -64,7 +64,9 @@ pub struct SqliteStore {
     /// Advanced after every client write (shared by clones).
     clients_generation: Generation,
     /// Advanced after every write that can change a token's state (see
-    /// `Store::token_state_generation`; shared by clones).
+    /// `Store::token_state_generation`; shared by clones): such a write
+    /// method takes `token_state.on_drop()` first thing, so the counter moves
+    /// after its commit on every path out.
     token_state: Generation,
 }
 
@@ -110,23 +112,6 @@ impl SqliteStore {
             clients_generation: Generation::default(),
             token_state: Generation::default(),
         })
-    }
-
-    /// Marks a client write (see `ClientRepo::clients_generation`).
-    pub(crate) fn client_written(&self) {
-        self.clients_generation.advance();
-    }
-
-    /// Call first in a write method that can change a token's state: the
-    /// token-state generation advances when the method returns, after its
-    /// commit (see `Store::token_state_generation`).
-    pub(crate) fn token_state_write(&self) -> AdvanceOnDrop<'_> {
-        self.token_state.on_drop()
-    }
-
-    /// The current client generation.
-    pub(crate) fn client_generation(&self) -> u64 {
-        self.clients_generation.get()
     }
 
     /// The connection pool, for tests that inspect rows directly.

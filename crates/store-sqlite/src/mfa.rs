@@ -240,7 +240,7 @@ impl MfaRepo for SqliteStore {
         required: bool,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("UPDATE users SET mfa_required = ?, updated_at = ? WHERE id = ?")
             .bind(required)
             .bind(at.unix_timestamp())

@@ -88,7 +88,7 @@ impl SessionRepo for SqliteStore {
     }
 
     async fn replace_session(&self, old_id_hash: &str, new: &Session) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let mut tx = self.write_pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)?;
         sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(old_id_hash)
@@ -110,7 +110,7 @@ impl SessionRepo for SqliteStore {
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("DELETE FROM sessions WHERE id_hash = ?")
             .bind(id_hash)
             .execute(self.write_pool())
@@ -124,7 +124,7 @@ impl SessionRepo for SqliteStore {
         idle_before: OffsetDateTime,
         created_before: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("DELETE FROM sessions WHERE last_seen_at <= ? OR created_at <= ?")
             .bind(idle_before.unix_timestamp())
             .bind(created_before.unix_timestamp())
@@ -147,7 +147,7 @@ impl SessionRepo for SqliteStore {
     }
 
     async fn delete_user_sessions(&self, user_id: Uuid) -> Result<u64, StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
             .bind(user_id.to_string())
             .execute(self.write_pool())

@@ -96,7 +96,7 @@ impl UserRepo for SqliteStore {
     }
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
             .bind(hash)
             .bind(at.unix_timestamp())
@@ -113,7 +113,7 @@ impl UserRepo for SqliteStore {
         disabled: bool,
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
-        let _state = self.token_state_write();
+        let _state = self.token_state.on_drop();
         let done = sqlx::query("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?")
             .bind(disabled)
             .bind(at.unix_timestamp())

@@ -6,6 +6,8 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::headers::csp_allowing_redirect_to;
+
 #[derive(Template)]
 #[template(path = "pages/login.html")]
 pub(crate) struct LoginPage<'a> {
@@ -166,6 +168,21 @@ pub(crate) fn retry_after(res: &mut HttpResponse, until: time::OffsetDateTime, n
 pub(crate) fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
     let html = page.render().map_err(|e| PageError::Internal(e.to_string()))?;
     Ok(HttpResponse::build(status).content_type(ContentType::html()).body(html))
+}
+
+/// [`render`] for a page whose form may end in a redirect to `target` (a
+/// verified redirect URI): its CSP's `form-action` allows that target too
+/// (see [`csp_allowing_redirect_to`]).
+pub(crate) fn render_redirecting(
+    status: StatusCode,
+    page: &impl Template,
+    target: Option<&url::Url>,
+) -> Result<HttpResponse, PageError> {
+    let mut res = render(status, page)?;
+    if let Some(csp) = target.and_then(csp_allowing_redirect_to) {
+        res.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(res)
 }
 
 /// Why a page cannot be shown; each maps to a friendly page, never a trace.

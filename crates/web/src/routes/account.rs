@@ -71,6 +71,18 @@ pub(crate) async fn notify(state: &AppState, mail: &Mail, user: &User, notificat
     }
 }
 
+/// Audits an action on `user`'s account, at the current time.
+async fn audit(
+    state: &AppState,
+    info: &RequestInfo,
+    user: &User,
+    kind: &str,
+    outcome: AuditOutcome,
+    detail: serde_json::Value,
+) {
+    record(state.store.as_ref(), state.clock.now(), kind, outcome, Some(user.id), info, detail).await;
+}
+
 /// `GET /account` query.
 #[derive(Deserialize)]
 pub(crate) struct AccountQuery {
@@ -135,17 +147,7 @@ async fn for_change(
     if !session::is_recent(&session, state.clock.now()) {
         let info = request_info(req, &auth.trusted_proxies);
         let detail = json!({ "path": req.path() });
-        let now = state.clock.now();
-        record(
-            state.store.as_ref(),
-            now,
-            "account.reauth_required",
-            AuditOutcome::Failure,
-            Some(user.id),
-            &info,
-            detail,
-        )
-        .await;
+        audit(state, &info, &user, "account.reauth_required", AuditOutcome::Failure, detail).await;
         return Err(PageError::SignInAgain);
     }
     Ok((session, user))
@@ -285,8 +287,7 @@ pub(crate) async fn totp_confirm(
         return page(&state, &auth, &session, &user, &request, false, None, error, StatusCode::OK).await;
     }
     let info = request_info(&req, &auth.trusted_proxies);
-    record(state.store.as_ref(), now, "totp.enabled", AuditOutcome::Success, Some(user.id), &info, json!({}))
-        .await;
+    audit(&state, &info, &user, "totp.enabled", AuditOutcome::Success, json!({})).await;
     notify(&state, &mail, &user, Notification::TotpEnabled).await;
     let raw = after_sensitive_change(&state, &session, &user, false).await?;
     if state.store.count_recovery_codes(user.id).await? == 0 {
@@ -308,16 +309,7 @@ async fn recovery_codes_page(
     let now = state.clock.now();
     let codes = recovery_codes::regenerate(state.store.as_ref(), user.id, now).await?;
     let detail = json!({ "count": codes.len(), "first": first });
-    record(
-        state.store.as_ref(),
-        now,
-        "recovery_codes.generated",
-        AuditOutcome::Success,
-        Some(user.id),
-        info,
-        detail,
-    )
-    .await;
+    audit(state, info, user, "recovery_codes.generated", AuditOutcome::Success, detail).await;
     let page = RecoveryCodesPage { codes: &codes, request, first, csrf_token: &session.csrf_token };
     let mut res = render(StatusCode::OK, &page)?;
     res.add_cookie(&session::cookie(raw)).map_err(|e| PageError::Internal(e.to_string()))?;
@@ -335,17 +327,7 @@ pub(crate) async fn totp_remove(
     let (session, user) = for_change(&req, &state, &auth, &form).await?;
     let info = request_info(&req, &auth.trusted_proxies);
     if state.store.delete_totp(user.id).await? {
-        let now = state.clock.now();
-        record(
-            state.store.as_ref(),
-            now,
-            "totp.removed",
-            AuditOutcome::Success,
-            Some(user.id),
-            &info,
-            json!({}),
-        )
-        .await;
+        audit(&state, &info, &user, "totp.removed", AuditOutcome::Success, json!({})).await;
         notify(&state, &mail, &user, Notification::TotpDisabled).await;
         drop_orphan_codes(&state, &user).await?;
     }
@@ -379,17 +361,7 @@ pub(crate) async fn passkey_remove(
         return Err(PageError::BadRequest("unknown passkey".into()));
     }
     let info = request_info(&req, &auth.trusted_proxies);
-    let now = state.clock.now();
-    record(
-        state.store.as_ref(),
-        now,
-        "passkey.removed",
-        AuditOutcome::Success,
-        Some(user.id),
-        &info,
-        json!({ "passkey_id": id }),
-    )
-    .await;
+    audit(&state, &info, &user, "passkey.removed", AuditOutcome::Success, json!({ "passkey_id": id })).await;
     notify(&state, &mail, &user, Notification::PasskeyRemoved { name: name.unwrap_or_default() }).await;
     drop_orphan_codes(&state, &user).await?;
     let raw = after_sensitive_change(&state, &session, &user, true).await?;
@@ -488,15 +460,6 @@ pub(crate) async fn session_end(
     let now = state.clock.now();
     state.store.end_session(&target.id_hash, now).await?;
     let info = request_info(&req, &auth.trusted_proxies);
-    record(
-        state.store.as_ref(),
-        now,
-        "session.ended",
-        AuditOutcome::Success,
-        Some(user.id),
-        &info,
-        json!({ "sid": target.sid }),
-    )
-    .await;
+    audit(&state, &info, &user, "session.ended", AuditOutcome::Success, json!({ "sid": target.sid })).await;
     Ok(see_other("/account?done=session-ended"))
 }

@@ -1,15 +1,14 @@
 //! `/login`: the password sign-in page and its form.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_authn::{Password, SignIn, SignInOutcome, sign_in};
 use serde::Deserialize;
 
 use super::oidc::authorize::load_pending;
 use crate::client::request_info;
-use crate::headers::csp_allowing_redirect_to;
-use crate::pages::{LoginPage, PageError, render, retry_after};
+use crate::pages::{LoginPage, PageError, render_redirecting, retry_after};
 use crate::session;
 use crate::{AppState, Auth, Mail, csrf};
 
@@ -116,19 +115,6 @@ async fn pending(state: &AppState, request: &str) -> (String, Option<url::Url>, 
     }
 }
 
-/// Renders the form with the CSP widened to the pending request's redirect URI.
-fn login_page(
-    status: StatusCode,
-    page: &LoginPage<'_>,
-    redirect: Option<&url::Url>,
-) -> Result<HttpResponse, PageError> {
-    let mut res = render(status, page)?;
-    if let Some(csp) = redirect.and_then(csp_allowing_redirect_to) {
-        res.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
-    }
-    Ok(res)
-}
-
 /// `GET /login`: the form, bound to the browser's (possibly new, anonymous) session.
 pub(crate) async fn show(
     req: HttpRequest,
@@ -159,7 +145,7 @@ pub(crate) async fn show(
         passkeys: auth.passkeys.is_some(),
         magic_link: mail.magic_link && mail.available,
     };
-    let mut res = login_page(StatusCode::OK, &page, redirect.as_ref())?;
+    let mut res = render_redirecting(StatusCode::OK, &page, redirect.as_ref())?;
     if let Some(cookie) = cookie {
         res.add_cookie(&cookie).map_err(|e| PageError::Internal(e.to_string()))?;
     }
@@ -224,9 +210,10 @@ pub(crate) async fn submit(
             let (next, raw) = complete_sign_in(&state, &auth, &session, &user, &["pwd"], &info, next).await?;
             Ok(HttpResponse::SeeOther().insert_header((LOCATION, next)).cookie(session::cookie(raw)).finish())
         }
-        SignInOutcome::Failed => login_page(StatusCode::OK, &page(FAILED), redirect.as_ref()),
+        SignInOutcome::Failed => render_redirecting(StatusCode::OK, &page(FAILED), redirect.as_ref()),
         SignInOutcome::Refused { until } => {
-            let mut res = login_page(StatusCode::TOO_MANY_REQUESTS, &page(REFUSED), redirect.as_ref())?;
+            let mut res =
+                render_redirecting(StatusCode::TOO_MANY_REQUESTS, &page(REFUSED), redirect.as_ref())?;
             retry_after(&mut res, until, state.clock.now());
             Ok(res)
         }

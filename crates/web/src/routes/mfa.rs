@@ -3,7 +3,7 @@
 //! session has; then the session's methods grow and its id changes).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{CONTENT_SECURITY_POLICY, LOCATION};
+use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_authn::{Factors, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor};
 use portcullis_store::{Session, User};
@@ -11,8 +11,7 @@ use serde::Deserialize;
 
 use super::login::{PENDING_SECOND_FACTOR, PendingSecondFactor, complete_sign_in, next_after_sign_in};
 use crate::client::request_info;
-use crate::headers::csp_allowing_redirect_to;
-use crate::pages::{PageError, SecondFactorPage, render, retry_after};
+use crate::pages::{PageError, SecondFactorPage, render_redirecting, retry_after};
 use crate::session;
 use crate::{AppState, Auth, csrf};
 
@@ -87,16 +86,13 @@ async fn page(
         enroll: !factors.any(),
         message,
     };
-    let mut res = render(status, &page)?;
     // The form's redirect chain may end at the client (resume → code):
     // `form-action` must allow the verified redirect URI, as on /login.
-    if !first.request.is_empty()
-        && let Ok(pending) = super::oidc::authorize::load_pending(state, &first.request).await
-        && let Some(csp) = csp_allowing_redirect_to(pending.request.redirect_uri.url())
-    {
-        res.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
-    }
-    Ok(res)
+    let pending = match first.request.as_str() {
+        "" => None,
+        id => super::oidc::authorize::load_pending(state, id).await.ok(),
+    };
+    render_redirecting(status, &page, pending.as_ref().map(|p| p.request.redirect_uri.url()))
 }
 
 /// `GET /login/mfa`.

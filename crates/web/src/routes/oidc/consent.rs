@@ -2,14 +2,12 @@
 //! Remembered per user and client; `offline_access` always asks.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_SECURITY_POLICY;
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_protocol::OAuthError;
 use serde::Deserialize;
 
 use super::authorize::{RequestRef, issue, load_pending, redirect_error, see_other};
-use crate::headers::csp_allowing_redirect_to;
-use crate::pages::{ConsentPage, PageError, render};
+use crate::pages::{ConsentPage, PageError, render_redirecting};
 use crate::{AppState, Auth, csrf, session};
 
 /// The consent form as posted.
@@ -54,11 +52,7 @@ pub(crate) async fn show(
         client_name: &pending.client.name,
         scopes: &scopes,
     };
-    let mut res = render(StatusCode::OK, &page)?;
-    if let Some(csp) = csp_allowing_redirect_to(pending.request.redirect_uri.url()) {
-        res.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
-    }
-    Ok(res)
+    render_redirecting(StatusCode::OK, &page, Some(pending.request.redirect_uri.url()))
 }
 
 /// `POST /consent`: allow → remember and issue the code; deny → `access_denied`.

@@ -5,7 +5,6 @@
 //! transaction). Redirects go only to registered post-logout URIs.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::CONTENT_SECURITY_POLICY;
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_protocol::logout::{EndSession, EndSessionParams, EndSessionRefusal, check_end_session};
 use portcullis_store::{AuditOutcome, Session};
@@ -15,8 +14,7 @@ use serde_json::json;
 use super::authorize::see_other;
 use super::{ctx, keys};
 use crate::client::request_info;
-use crate::headers::csp_allowing_redirect_to;
-use crate::pages::{EndSessionPage, PageError, SignedOutPage, render};
+use crate::pages::{EndSessionPage, PageError, SignedOutPage, render, render_redirecting};
 use crate::{AppState, Auth, csrf, session};
 
 /// `GET /end_session`.
@@ -87,11 +85,7 @@ async fn handle(
         state: params.state.as_deref().unwrap_or(""),
         client_id: if notice.is_none() { params.client_id.as_deref().unwrap_or("") } else { "" },
     };
-    let mut res = render(StatusCode::OK, &page)?;
-    if let Some(csp) = logout.redirect.as_ref().and_then(csp_allowing_redirect_to) {
-        res.headers_mut().insert(CONTENT_SECURITY_POLICY, csp);
-    }
-    Ok(res)
+    render_redirecting(StatusCode::OK, &page, logout.redirect.as_ref())
 }
 
 /// The confirmation form as posted.

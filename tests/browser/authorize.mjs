@@ -4,26 +4,11 @@
 // chain of a form submission, so the login and consent pages must allow the verified redirect URI.
 // Usage: node authorize.mjs <authorize-url> <callback-prefix> <username> <password>
 // Prints one JSON line: {"ok":true,"callback":...} or {"ok":false,"error":...}; exits non-zero on failure.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { run } from './harness.mjs';
 
 const [authorizeUrl, callbackPrefix, username, password] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), 'portcullis-chromium-'));
-const report = { consoleErrors: [] };
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20000);
-  page.on('console', (msg) => { if (msg.type() === 'error') report.consoleErrors.push(msg.text()); });
-
+await run(async ({ page, report }) => {
   await page.goto(authorizeUrl);
   report.signInPath = new URL(page.url()).pathname;
   await page.fill('#username', username);
@@ -33,11 +18,4 @@ try {
   await Promise.all([page.waitForURL(`${callbackPrefix}**`), page.click('#allow')]);
   report.callback = page.url();
   report.callbackBody = (await page.textContent('body'))?.trim();
-  console.log(JSON.stringify({ ok: true, ...report }));
-} catch (e) {
-  console.log(JSON.stringify({ ok: false, error: String(e && e.stack || e), ...report }));
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -2,27 +2,12 @@
 // setup link -> sign in -> enrollment page (admins need a second factor) -> landing ("Signed in as ...") -> sign out -> landing with the sign-in link.
 // Usage: node first_admin.mjs <base-url> <setup-url>
 // Prints one JSON line: {"ok":true,...} or {"ok":false,"error":...}; exits non-zero on failure.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { run } from './harness.mjs';
 
 const [base, setupUrl] = process.argv.slice(2);
 const PASSWORD = 'a long browser passphrase';
-const profile = mkdtempSync(join(tmpdir(), 'portcullis-chromium-'));
-const report = { consoleErrors: [] };
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20000);
-  page.on('console', (msg) => { if (msg.type() === 'error') report.consoleErrors.push(msg.text()); });
-
+await run(async ({ page, context, report }) => {
   await page.goto(setupUrl);
   await page.getByLabel('Username').fill('root');
   await page.getByLabel('Email').fill('root@example.com');
@@ -53,12 +38,4 @@ try {
   report.afterSignOut = (await page.textContent('#signed-out'))?.trim();
   report.signInLink = await page.getAttribute('a.button', 'href');
   report.cookieAfterSignOut = (await context.cookies(base)).some((c) => c.name === '__Host-portcullis_session');
-
-  console.log(JSON.stringify({ ok: true, ...report }));
-} catch (e) {
-  console.log(JSON.stringify({ ok: false, error: String(e && e.stack || e), ...report }));
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -6,25 +6,11 @@
 // autofill unavailable -> "Sign in with a passkey" -> the callback.
 // Usage: node passkey.mjs <base-url> <username> <password> <authorize-url> <callback-prefix> <authorize-url-2>
 // Prints one JSON line: {"ok":true,...} or {"ok":false,"error":...}; exits non-zero on failure.
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { run } from './harness.mjs';
 
 const [base, username, password, authorizeUrl, callbackPrefix, authorizeUrl2] = process.argv.slice(2);
-const profile = mkdtempSync(join(tmpdir(), 'portcullis-chromium-'));
-const report = { consoleErrors: [] };
 
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
-try {
-  const page = context.pages()[0] || await context.newPage();
-  page.setDefaultTimeout(20000);
-  page.on('console', (msg) => { if (msg.type() === 'error') report.consoleErrors.push(msg.text()); });
+await run(async ({ page, context, report }) => {
   const cdp = await context.newCDPSession(page);
   await cdp.send('WebAuthn.enable');
   const { authenticatorId } = await cdp.send('WebAuthn.addVirtualAuthenticator', {
@@ -74,11 +60,4 @@ try {
   report.typedUsername = await page.inputValue('#username');
   await Promise.all([page.waitForURL(`${callbackPrefix}**`), page.click('#passkey-signin')]);
   report.callback = page.url();
-  console.log(JSON.stringify({ ok: true, ...report }));
-} catch (e) {
-  console.log(JSON.stringify({ ok: false, error: String(e && e.stack || e), ...report }));
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -131,6 +131,35 @@ pub fn client_secret(id: &str) -> String {
     format!("secret-of-{id}-0123456789abcdef0123456789")
 }
 
+/// `POST /token` with `form`, authenticated as the confidential client
+/// `client_id` (its secret from [`client_secret`]).
+pub async fn token_request(app: &TestApp, client_id: &str, form: &[(&str, &str)]) -> reqwest::Response {
+    app.client
+        .post(format!("{}/token", app.address))
+        .basic_auth(client_id, Some(client_secret(client_id)))
+        .form(form)
+        .send()
+        .await
+        .expect("token request")
+}
+
+/// Redeems an authorization `code` with its PKCE `verifier` as `client_id`.
+pub async fn redeem_code(
+    app: &TestApp,
+    client_id: &str,
+    code: &str,
+    redirect_uri: &str,
+    verifier: &str,
+) -> reqwest::Response {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", verifier),
+    ];
+    token_request(app, client_id, &form).await
+}
+
 /// Registers a client in the app's store; returns its secret (if confidential).
 pub async fn create_client(app: &TestApp, spec: ClientSpec) -> Option<String> {
     let secret = (!spec.public && spec.auth_method != TokenEndpointAuthMethod::PrivateKeyJwt)

@@ -7,7 +7,7 @@
 
 use base64::Engine;
 use portcullis_tests::oidc::{
-    ClientSpec, PASSWORD, browser_dir, callback_server, client_secret, create_client, create_user, pkce,
+    ClientSpec, PASSWORD, browser_dir, callback_server, create_client, create_user, pkce, redeem_code,
     require_chromium, spawn_oidc_app_with,
 };
 use portcullis_tests::{Backend, TestDatabase, both_backends};
@@ -77,19 +77,7 @@ async fn a_passkey_signs_in_without_typing(backend: Backend) {
         back.query_pairs().find(|(k, _)| k == "iss").map(|(_, v)| v.into_owned()),
         Some(app.settings.issuer.as_str().to_owned())
     );
-    let res = app
-        .client
-        .post(format!("{}/token", app.address))
-        .basic_auth("portal", Some(client_secret("portal")))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &callback),
-            ("code_verifier", &verifier),
-        ])
-        .send()
-        .await
-        .expect("token");
+    let res = redeem_code(&app, "portal", &code, &callback, &verifier).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.expect("json");
     let payload = body["id_token"].as_str().expect("id_token").split('.').nth(1).expect("payload").to_owned();

@@ -6,7 +6,7 @@ use portcullis_core::Clock;
 use portcullis_store::{AuditOutcome, PasskeyRow};
 use portcullis_tests::mfa::{account_csrf, enroll_totp, password_sign_in, totp_code};
 use portcullis_tests::oidc::{
-    Browser, ClientSpec, Interact, Outcome, client_secret, create_client, create_user, hidden, pkce,
+    Browser, ClientSpec, Interact, Outcome, create_client, create_user, hidden, pkce, redeem_code,
     spawn_oidc_app,
 };
 use portcullis_tests::{Backend, TestApp, both_backends};
@@ -41,19 +41,7 @@ fn authorize_url(app: &TestApp, challenge: &str, extra: &[(&str, &str)]) -> Stri
 
 /// Redeems `code` and returns the ID token's claims (signature checked elsewhere).
 async fn id_token_claims(app: &TestApp, code: &str, verifier: &str) -> Value {
-    let res = app
-        .client
-        .post(format!("{}/token", app.address))
-        .basic_auth("rp", Some(client_secret("rp")))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", CB),
-            ("code_verifier", verifier),
-        ])
-        .send()
-        .await
-        .expect("token");
+    let res = redeem_code(app, "rp", code, CB, verifier).await;
     assert_eq!(res.status(), 200);
     let body: Value = res.json().await.expect("json");
     let id_token = body["id_token"].as_str().expect("id_token");

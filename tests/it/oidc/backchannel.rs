@@ -3,7 +3,7 @@
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use portcullis_tests::oidc::{
-    Browser, ClientSpec, Interact, Outcome, client_secret, create_client, create_user, hidden, pkce,
+    Browser, ClientSpec, Interact, Outcome, create_client, create_user, hidden, pkce, redeem_code,
     spawn_oidc_app,
 };
 use portcullis_tests::{Backend, both_backends};
@@ -57,22 +57,7 @@ async fn signing_out_sends_a_verifiable_logout_token(backend: Backend) {
     );
     let back = browser.authorize(&url, Interact::As("alice")).await.redirect();
     let code = Outcome::param(&back, "code").expect("code");
-    let tokens: Value = app
-        .client
-        .post(format!("{}/token", app.address))
-        .basic_auth("bcl", Some(client_secret("bcl")))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", cb),
-            ("code_verifier", &verifier),
-        ])
-        .send()
-        .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
+    let tokens: Value = redeem_code(&app, "bcl", &code, cb, &verifier).await.json().await.expect("json");
     let id_token = tokens["id_token"].as_str().expect("id token");
     let id_header = jsonwebtoken::decode_header(id_token).expect("header");
     let jwks: jsonwebtoken::jwk::JwkSet = app.get("/jwks").await.json().await.expect("jwks");

@@ -5,7 +5,7 @@
 //! this test FAILS, it never skips.
 
 use portcullis_tests::oidc::{
-    ClientSpec, PASSWORD, browser_dir, callback_server, client_secret, create_client, create_user, pkce,
+    ClientSpec, PASSWORD, browser_dir, callback_server, create_client, create_user, pkce, redeem_code,
     require_chromium, spawn_oidc_app,
 };
 use portcullis_tests::{Backend, both_backends};
@@ -53,19 +53,7 @@ async fn chromium_signs_in_consents_and_reaches_the_client(backend: Backend) {
     assert_eq!(param("state").as_deref(), Some("xyz"));
     assert_eq!(param("iss").as_deref(), Some(app.address.as_str()));
     let code = param("code").expect("code");
-    let res = app
-        .client
-        .post(format!("{}/token", app.address))
-        .basic_auth("portal", Some(client_secret("portal")))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", &callback),
-            ("code_verifier", &verifier),
-        ])
-        .send()
-        .await
-        .expect("token");
+    let res = redeem_code(&app, "portal", &code, &callback, &verifier).await;
     assert_eq!(res.status(), 200, "the code from the browser redeems");
 }
 

@@ -4,6 +4,7 @@ use portcullis_core::Clock;
 use portcullis_protocol::GrantType;
 use portcullis_tests::oidc::{
     Browser, ClientSpec, Interact, Outcome, client_secret, create_client, create_user, pkce, spawn_oidc_app,
+    token_request,
 };
 use portcullis_tests::{Backend, TestApp, both_backends};
 use serde_json::Value;
@@ -45,14 +46,7 @@ fn standard(challenge: &str) -> Vec<(&str, &str)> {
 }
 
 async fn token(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
-    let res = app
-        .client
-        .post(format!("{}/token", app.address))
-        .basic_auth("rp", Some(client_secret("rp")))
-        .form(form)
-        .send()
-        .await
-        .expect("token request");
+    let res = token_request(app, "rp", form).await;
     let status = res.status().as_u16();
     let headers = res.headers().clone();
     (status, res.json().await.unwrap_or(Value::Null), headers)

@@ -3,7 +3,7 @@
 //! pages without mail.
 
 use portcullis_tests::oidc::{
-    Browser, ClientSpec, Interact, Outcome, PASSWORD, client_secret, create_client, create_user, pkce,
+    Browser, ClientSpec, Interact, Outcome, PASSWORD, create_client, create_user, pkce, token_request,
 };
 use portcullis_tests::{Backend, TestApp, both_backends, spawn_app};
 use serde_json::Value;
@@ -42,14 +42,7 @@ async fn refresh_token(app: &TestApp, browser: &Browser, scope: &str) -> String 
 }
 
 async fn token_endpoint(app: &TestApp, form: &[(&str, &str)]) -> (u16, Value) {
-    let res = app
-        .client
-        .post(format!("{}/token", app.address))
-        .basic_auth("rp", Some(client_secret("rp")))
-        .form(form)
-        .send()
-        .await
-        .expect("token request");
+    let res = token_request(app, "rp", form).await;
     (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
 }
 

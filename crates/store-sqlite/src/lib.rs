@@ -91,6 +91,7 @@ impl SqliteStore {
         // No ping before each acquire (sqlx's default): on a local file it
         // only doubles the round trips to the connection's worker thread.
         let connect = connect.busy_timeout(options.timeout);
+        let _lock = StartupLock::acquire(url).await?;
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.timeout)
@@ -145,10 +146,14 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
         .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display()).into()))
 }
 
-/// An exclusive lock on `<database>.migrate.lock` (none for in-memory databases).
-struct MigrationLock(Option<std::fs::File>);
+/// An exclusive lock on `<database>.migrate.lock` (none for in-memory
+/// databases), held while a store opens its first connections (the first
+/// one switches a new file to WAL, which needs the file to itself: SQLite
+/// answers "database is locked" at once, without its busy handler) and while
+/// it migrates, so that instances starting together take turns.
+struct StartupLock(Option<std::fs::File>);
 
-impl MigrationLock {
+impl StartupLock {
     async fn acquire(url: &str) -> Result<Self, StoreError> {
         let options = connect_options(url)?;
         let db = options.get_filename();
@@ -171,7 +176,7 @@ impl MigrationLock {
     }
 }
 
-impl Drop for MigrationLock {
+impl Drop for StartupLock {
     fn drop(&mut self) {
         if let Some(file) = &self.0 {
             let _ = file.unlock();
@@ -223,7 +228,7 @@ impl Store for SqliteStore {
         // sqlx takes no lock on SQLite, so two processes starting together
         // could both apply a migration: serialise them with an exclusive
         // lock on a file beside the database (released when dropped).
-        let _lock = MigrationLock::acquire(&self.url).await?;
+        let _lock = StartupLock::acquire(&self.url).await?;
         let before = self.migration_status().await?;
         let mut conn = connect_options(&self.url)?.connect().await.map_err(backend_err)?;
         // `run` trips the "Acquire is not general enough" error inside an

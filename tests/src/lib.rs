@@ -13,6 +13,7 @@ mod database;
 pub mod mfa;
 pub mod oidc;
 mod smtp;
+pub mod soft_passkey;
 
 pub use app::{TestApp, spawn_app, spawn_app_with, test_settings};
 pub use database::{POSTGRES_ENV, TestDatabase, test_store};

@@ -1,8 +1,11 @@
-//! Account administration shared by the first-admin page and the CLI:
-//! create a user, set a password, disable a user. Each is audited.
+//! Account administration shared by the first-admin page, the account page
+//! and the CLI: create a user, change a password, remove a factor, disable a
+//! user, reset second factors. Each is audited; each that takes something
+//! away ends everything of the user's it should (sessions with their
+//! back-channel logouts, refresh tokens) in the same store transaction.
 
 use portcullis_core::Clock;
-use portcullis_store::{AuditOutcome, NewUser, ROLE_ADMIN, Store, User};
+use portcullis_store::{AuditOutcome, EndedAccess, FactorRef, NewUser, ROLE_ADMIN, Store, User};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -92,52 +95,75 @@ impl Accounts<'_> {
         self.store.find_user_by_login(login).await?.ok_or(AuthnError::UnknownUser)
     }
 
-    /// Checks and sets a new password for `login`.
-    pub async fn set_password(
+    /// A new password for `user` (the account page, or an operator): the new
+    /// hash, every session of theirs ended and every grant revoked but those
+    /// of `keep_session` (the session making the change, if any), and the
+    /// "password changed" notice — in one store transaction.
+    pub async fn change_password(
         &self,
-        login: &str,
+        user: &User,
         password: Password,
-        request: &RequestInfo,
-    ) -> Result<User, AuthnError> {
-        let user = self.find(login).await?;
-        self.policy.check(&password, &[&user.username, &user.email])?;
-        let hash = self.hasher.hash_blocking(password).await?;
-        let now = self.clock.now();
-        self.store.set_password_hash(user.id, &hash, now).await?;
-        record(self.store, now, "password.changed", AuditOutcome::Success, Some(user.id), request, json!({}))
-            .await;
-        Ok(user)
-    }
-
-    /// [`Self::set_password`], also telling the account holder ("your
-    /// password was changed"): the new hash and the mail commit together.
-    pub async fn set_password_notifying(
-        &self,
-        login: &str,
-        password: Password,
+        keep_session: Option<&str>,
         mail: &crate::notify::MailContext,
         request: &RequestInfo,
-    ) -> Result<User, AuthnError> {
+    ) -> Result<EndedAccess, AuthnError> {
         use crate::notify::{Notification, notification_mails};
-        let user = self.find(login).await?;
         self.policy.check(&password, &[&user.username, &user.email])?;
         let hash = self.hasher.hash_blocking(password).await?;
         let now = self.clock.now();
-        let mails = notification_mails(mail, &user, &Notification::PasswordChanged)?;
-        self.store.set_password_hash_with_mails(user.id, &hash, now, &mails).await?;
-        record(self.store, now, "password.changed", AuditOutcome::Success, Some(user.id), request, json!({}))
+        let mails = notification_mails(mail, user, &Notification::PasswordChanged)?;
+        let ended = self.store.change_password(user.id, &hash, keep_session, now, &mails).await?;
+        let detail = json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants });
+        record(self.store, now, "password.changed", AuditOutcome::Success, Some(user.id), request, detail)
             .await;
-        Ok(user)
+        Ok(ended)
     }
 
-    /// Disables `login` and ends every session of it; returns the user and
-    /// how many sessions ended.
-    pub async fn disable(&self, login: &str, request: &RequestInfo) -> Result<(User, u64), AuthnError> {
+    /// The account holder removes a second factor (the account page): the
+    /// factor, the recovery codes when no factor is left, every other session
+    /// of theirs and every grant but those of `keep_session`, and the notice
+    /// — in one store transaction. `None` when they have no such factor.
+    pub async fn remove_factor(
+        &self,
+        user: &User,
+        factor: FactorRef,
+        keep_session: &str,
+        mail: &crate::notify::MailContext,
+        request: &RequestInfo,
+    ) -> Result<Option<EndedAccess>, AuthnError> {
+        use crate::notify::{Notification, notification_mails};
+        let (kind, notification, detail) = match factor {
+            FactorRef::Passkey(id) => {
+                let name =
+                    self.store.list_passkeys(user.id).await?.into_iter().find(|p| p.id == id).map(|p| p.name);
+                let Some(name) = name else { return Ok(None) };
+                ("passkey.removed", Notification::PasskeyRemoved { name }, json!({ "passkey_id": id }))
+            }
+            FactorRef::Totp => ("totp.removed", Notification::TotpDisabled, json!({})),
+            FactorRef::All => ("user.mfa_reset", Notification::TotpDisabled, json!({})),
+        };
+        let mails = notification_mails(mail, user, &notification)?;
+        let now = self.clock.now();
+        let Some(ended) = self.store.remove_factor(user.id, factor, Some(keep_session), now, &mails).await?
+        else {
+            return Ok(None);
+        };
+        record(self.store, now, kind, AuditOutcome::Success, Some(user.id), request, detail).await;
+        Ok(Some(ended))
+    }
+
+    /// Disables `login` and ends everything of it (sessions with their
+    /// back-channel logouts, refresh tokens) in one transaction; returns the
+    /// user and what ended.
+    pub async fn disable(
+        &self,
+        login: &str,
+        request: &RequestInfo,
+    ) -> Result<(User, EndedAccess), AuthnError> {
         let user = self.find(login).await?;
         let now = self.clock.now();
-        self.store.set_user_disabled(user.id, true, now).await?;
-        let ended = self.store.delete_user_sessions(user.id).await?;
-        let detail = json!({ "sessions_ended": ended });
+        let ended = self.store.disable_user(user.id, now).await?;
+        let detail = json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants });
         record(self.store, now, "user.disabled", AuditOutcome::Success, Some(user.id), request, detail).await;
         Ok((user, ended))
     }
@@ -161,22 +187,22 @@ impl Accounts<'_> {
     }
 
     /// For a user who lost every second factor: removes their passkeys,
-    /// authenticator app and recovery codes, and ends all their sessions
-    /// (with their session-bound tokens). Returns how many factors went.
-    pub async fn reset_mfa(&self, login: &str, request: &RequestInfo) -> Result<(User, usize), AuthnError> {
+    /// authenticator app and recovery codes, and ends everything of theirs
+    /// (sessions with back-channel logouts, refresh tokens), in one
+    /// transaction. Returns the user and what ended.
+    pub async fn reset_mfa(
+        &self,
+        login: &str,
+        request: &RequestInfo,
+    ) -> Result<(User, EndedAccess), AuthnError> {
         let user = self.find(login).await?;
         let now = self.clock.now();
-        let mut removed = 0;
-        for passkey in self.store.list_passkeys(user.id).await? {
-            removed += usize::from(self.store.delete_passkey(user.id, passkey.id).await?);
-        }
-        removed += usize::from(self.store.delete_totp(user.id).await?);
-        self.store.replace_recovery_codes(user.id, &[], now).await?;
-        let ended = self.store.end_user_sessions(user.id, now).await?;
-        let detail = json!({ "factors_removed": removed, "sessions_ended": ended });
+        let ended =
+            self.store.remove_factor(user.id, FactorRef::All, None, now, &[]).await?.unwrap_or_default();
+        let detail = json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants });
         record(self.store, now, "user.mfa_reset", AuditOutcome::Success, Some(user.id), request, detail)
             .await;
-        Ok((user, removed))
+        Ok((user, ended))
     }
 }
 

@@ -30,12 +30,24 @@ pub enum AuthnError {
     /// A WebAuthn ceremony failed (bad response, stale challenge, …).
     #[error("passkey ceremony failed: {0}")]
     Passkey(String),
+    /// A passkey ceremony's kept state is gone (expired, or never started).
+    #[error("the passkey request expired")]
+    CeremonyExpired,
     /// A mailed link is unknown, already used or expired.
     #[error("this link is unknown, already used or expired")]
     InvalidLink,
     /// A re-entered password is wrong.
     #[error("the password is wrong")]
     WrongPassword,
+    /// Too many failed attempts: nothing was checked.
+    #[error("too many failed attempts")]
+    Locked {
+        /// When attempts are allowed again.
+        until: time::OffsetDateTime,
+    },
+    /// Too many requests of this kind (mails) for now.
+    #[error("too many requests")]
+    TooManyRequests,
     /// A mail could not be rendered.
     #[error(transparent)]
     Mail(#[from] portcullis_mailer::MailError),

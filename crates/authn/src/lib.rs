@@ -8,9 +8,14 @@
 //!   verifies a dummy hash for unknown users, so both paths cost the same.
 //! - [`PasswordPolicy`] is NIST SP 800-63B: a minimum length, long
 //!   passphrases allowed, no composition rules, not the username or email.
-//! - [`LockoutPolicy`] turns failure counters (a `RateLimitRepo`) into an
-//!   exponential back-off, checked before any hashing.
-//! - [`sign_in`] runs one password sign-in; [`accounts`] creates users,
+//! - [`Lockouts`]: every credential check reserves an attempt on its own
+//!   counters (per account and factor, per client IP) before the check,
+//!   with exponential back-off ([`LockoutPolicy`], `portcullis_store::Throttle`).
+//! - [`journey`]: the rules of the sign-in journey (methods, the amr merge,
+//!   what a session lacks, what is recent enough for a change), pure;
+//!   [`interaction`]: the journey's steps over the store, one call each;
+//!   [`sessions`]: server-side browser sessions.
+//! - [`sign_in`] checks one password; [`accounts`] creates users,
 //!   changes passwords and disables accounts. Every step is audited through
 //!   [`audit::record`]. Errors are [`AuthnError`].
 //! - [`recovery`] mails single-use links (password reset, email
@@ -21,24 +26,31 @@ pub mod accounts;
 pub mod audit;
 mod error;
 mod hasher;
-mod lockout;
+pub mod interaction;
+pub mod journey;
 pub mod mfa;
 pub mod notify;
 pub mod passkeys;
 mod policy;
 pub mod recovery;
 pub mod recovery_codes;
+pub mod sessions;
 mod signin;
+mod throttle;
 pub mod totp;
 
 pub use audit::RequestInfo;
 pub use error::AuthnError;
 pub use hasher::{Argon2Cost, DurationObserver, PasswordHasher, Verification};
-pub use lockout::{LockoutPolicy, Lockouts};
+pub use interaction::{AccountAccess, Continue, Interaction, SignedIn, StepOutcome};
+pub use journey::{Change, Method, Standing};
 pub use mfa::{
     Factors, MfaPolicy, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor,
 };
 pub use passkeys::{PasskeyOutcome, Passkeys};
 pub use policy::{Password, PasswordPolicy, PolicyError};
-pub use signin::{SignIn, SignInOutcome, sign_in};
+pub use portcullis_store::LockoutPolicy;
+pub use sessions::{SessionPolicy, Sessions};
+pub use signin::{SignIn, SignInOutcome, confirm_password, sign_in};
+pub use throttle::Lockouts;
 pub use totp::{Totp, TotpState};

@@ -1,6 +1,6 @@
 //! Second factors: what a user has enrolled, the enrollment policy, and one
-//! second-factor check (TOTP or a recovery code) with the same back-off as
-//! passwords: a wrong code counts against the account and the client IP.
+//! second-factor check (TOTP or a recovery code), throttled on its own
+//! per-account counter (which no first factor clears) and the client IP's.
 
 use portcullis_core::Clock;
 use portcullis_store::{AuditOutcome, ROLE_ADMIN, Store, User};
@@ -8,7 +8,9 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::audit::{RequestInfo, record};
-use crate::lockout::{account_key, ip_key};
+use crate::journey::Method;
+use crate::signin::lockouts_started;
+use crate::throttle::{Admission, ip_key, reserve, second_factor_key};
 use crate::totp::Totp;
 use crate::{AuthnError, Lockouts, recovery_codes};
 
@@ -81,13 +83,21 @@ impl SecondFactor<'_> {
             Self::RecoveryCode(_) => "recovery_code",
         }
     }
+
+    /// The journey's name for it.
+    pub fn method(&self) -> Method {
+        match self {
+            Self::Totp(_) => Method::Totp,
+            Self::RecoveryCode(_) => Method::RecoveryCode,
+        }
+    }
 }
 
 /// How a second-factor check ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SecondFactorOutcome {
-    /// Accepted; these methods join the first factor's (RFC 8176).
-    Success(Vec<&'static str>),
+    /// Accepted: this step joins the first factor's (see [`Method::amr`]).
+    Success(Method),
     /// Wrong, reused or unknown code.
     Failed,
     /// The account or the client IP is backing off.
@@ -108,7 +118,9 @@ pub struct SecondFactorCheck<'a> {
     pub clock: &'a dyn Clock,
 }
 
-/// Checks one second factor of `user` (who passed a first factor).
+/// Checks one second factor of `user` (who passed a first factor): the
+/// attempt is reserved on the user's second-factor counter and the IP's
+/// first; only a right second factor clears the former.
 pub async fn check_second_factor(
     ctx: SecondFactorCheck<'_>,
     user: &User,
@@ -117,36 +129,29 @@ pub async fn check_second_factor(
 ) -> Result<SecondFactorOutcome, AuthnError> {
     let store = ctx.totp.store;
     let now = ctx.clock.now();
-    let mut keys = vec![account_key(&user.username)];
-    keys.extend(request.ip.as_deref().map(ip_key));
-    if let Some(until) = Lockouts::refused_until(store, &keys, now).await? {
-        return Ok(SecondFactorOutcome::Refused { until });
-    }
+    let account = second_factor_key(user);
+    let mut counters = vec![(account.clone(), &ctx.lockouts.second_factor)];
+    counters.extend(request.ip.as_deref().map(|ip| (ip_key(ip), &ctx.lockouts.ip)));
+    let attempt = match reserve(store, &counters, now).await? {
+        Admission::Admitted(attempt) => attempt,
+        Admission::Refused { until } => return Ok(SecondFactorOutcome::Refused { until }),
+    };
     let ok = match factor {
         SecondFactor::Totp(code) => ctx.totp.check(user.id, code, false, now).await?,
         SecondFactor::RecoveryCode(code) => recovery_codes::redeem(store, user.id, code, now).await?,
     };
     let detail = json!({ "method": factor.label() });
     if ok {
-        for key in &keys {
-            store.clear_rate_limit(key).await?;
-        }
+        attempt.succeeded(&[&account]).await?;
         record(store, now, "signin.second_factor", AuditOutcome::Success, Some(user.id), request, detail)
             .await;
         if matches!(factor, SecondFactor::RecoveryCode(_)) {
             let left = store.count_recovery_codes(user.id).await?;
             tracing::info!(user_id = %user.id, left, "a recovery code was used");
         }
-        return Ok(SecondFactorOutcome::Success(vec!["otp", "mfa"]));
+        return Ok(SecondFactorOutcome::Success(factor.method()));
     }
     record(store, now, "signin.second_factor", AuditOutcome::Failure, Some(user.id), request, detail).await;
-    for (i, key) in keys.iter().enumerate() {
-        let policy = if i == 0 { &ctx.lockouts.account } else { &ctx.lockouts.ip };
-        if let Some(until) = Lockouts::fail(store, policy, key, now).await? {
-            let detail =
-                json!({ "scope": if i == 0 { "account" } else { "ip" }, "until": until.unix_timestamp() });
-            record(store, now, "signin.lockout", AuditOutcome::Failure, Some(user.id), request, detail).await;
-        }
-    }
+    lockouts_started(store, attempt.failed(), Some(user.id), request, now).await;
     Ok(SecondFactorOutcome::Failed)
 }

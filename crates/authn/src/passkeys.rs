@@ -18,7 +18,9 @@ use webauthn_rs::prelude::{
 };
 
 use crate::audit::{RequestInfo, record};
-use crate::lockout::ip_key;
+use crate::journey::Method;
+use crate::signin::lockouts_started;
+use crate::throttle::{Admission, ip_key, reserve};
 use crate::{AuthnError, Lockouts};
 
 /// The longest passkey name kept.
@@ -37,6 +39,8 @@ pub struct NewPasskey {
     pub credential_id: String,
     /// The serialised credential.
     pub passkey: String,
+    /// The credential may be copied between devices (backup-eligible).
+    pub synced: bool,
 }
 
 /// How a passkey sign-in ended.
@@ -46,8 +50,8 @@ pub enum PasskeyOutcome {
     Success {
         /// Who signed in.
         user: Box<User>,
-        /// The RFC 8176 methods: `hwk` (device-bound) or `swk` (synced), `user`, `mfa`.
-        amr: Vec<&'static str>,
+        /// A passkey, device-bound or synced (see [`Method::amr`]).
+        method: Method,
     },
     /// Anything else (unknown credential, bad signature, stale challenge).
     Failed,
@@ -110,9 +114,12 @@ impl Passkeys {
         let response: RegisterPublicKeyCredential =
             serde_json::from_value(response.clone()).map_err(invalid)?;
         let passkey = self.webauthn.finish_passkey_registration(&response, &state).map_err(invalid)?;
+        let serialised = serde_json::to_value(&passkey).map_err(invalid)?;
+        let synced = serialised.pointer("/cred/backup_eligible").and_then(Value::as_bool).unwrap_or(false);
         Ok(NewPasskey {
             credential_id: BASE64URL_NOPAD.encode(passkey.cred_id().as_ref()),
-            passkey: serde_json::to_string(&passkey).map_err(invalid)?,
+            passkey: serialised.to_string(),
+            synced,
         })
     }
 
@@ -130,7 +137,7 @@ impl Passkeys {
         state: &str,
         response: &Value,
         stored: Option<PasskeyRow>,
-    ) -> Result<(PasskeyRow, String, Vec<&'static str>), AuthnError> {
+    ) -> Result<(PasskeyRow, String, Method), AuthnError> {
         let state: DiscoverableAuthentication = serde_json::from_str(state).map_err(invalid)?;
         let response: PublicKeyCredential = serde_json::from_value(response.clone()).map_err(invalid)?;
         let (user_handle, _) =
@@ -148,9 +155,80 @@ impl Passkeys {
             return Err(invalid("the authenticator did not verify the user"));
         }
         passkey.update_credential(&result);
-        let kind = if result.backup_eligible() { "swk" } else { "hwk" };
+        let method = Method::Passkey { synced: result.backup_eligible() };
         let updated = serde_json::to_string(&passkey).map_err(invalid)?;
-        Ok((row, updated, vec![kind, "user", "mfa"]))
+        Ok((row, updated, method))
+    }
+}
+
+/// Session-state kinds of the two ceremonies.
+const SIGNIN_STATE: &str = "passkey_signin";
+const REGISTER_STATE: &str = "passkey_register";
+/// How long a ceremony may take (WebAuthn's recommended timeout).
+const CEREMONY_WINDOW: time::Duration = time::Duration::minutes(5);
+
+impl Passkeys {
+    /// Starts a discoverable sign-in for the browser session `session_hash`
+    /// (its state kept server-side, bound to the session, taken once);
+    /// returns the options for the browser.
+    pub async fn begin_signin(
+        &self,
+        store: &dyn Store,
+        session_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Value, AuthnError> {
+        let (options, ceremony) = self.start_signin()?;
+        store.put_session_state(session_hash, SIGNIN_STATE, &ceremony, now + CEREMONY_WINDOW).await?;
+        Ok(options)
+    }
+
+    /// Takes the kept state of the session's sign-in ceremony (once).
+    pub(crate) async fn take_signin(
+        store: &dyn Store,
+        session_hash: &str,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, AuthnError> {
+        Ok(store.take_session_state(session_hash, SIGNIN_STATE, now).await?)
+    }
+
+    /// Starts registering a passkey for `user` in the session `session_hash`;
+    /// returns the options for the browser.
+    pub async fn begin_registration(
+        &self,
+        store: &dyn Store,
+        session_hash: &str,
+        user: &User,
+        now: OffsetDateTime,
+    ) -> Result<Value, AuthnError> {
+        let existing = store.list_passkeys(user.id).await?;
+        let (options, ceremony) = self.start_registration(user, &existing)?;
+        store.put_session_state(session_hash, REGISTER_STATE, &ceremony, now + CEREMONY_WINDOW).await?;
+        Ok(options)
+    }
+
+    /// Finishes the session's registration ceremony: verifies `response`
+    /// against the kept state (taken once), stores the passkey as `name`
+    /// and audits it. `CeremonyExpired` without a kept state, `Passkey` for
+    /// a refused response, `Taken` for a credential registered already.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn finish_registration_for(
+        &self,
+        store: &dyn Store,
+        session_hash: &str,
+        user: &User,
+        name: &str,
+        response: &Value,
+        now: OffsetDateTime,
+        request: &RequestInfo,
+    ) -> Result<(PasskeyRow, Method), AuthnError> {
+        let ceremony = store
+            .take_session_state(session_hash, REGISTER_STATE, now)
+            .await?
+            .ok_or(AuthnError::CeremonyExpired)?;
+        let new = self.finish_registration(&ceremony, response)?;
+        let method = Method::Passkey { synced: new.synced };
+        let row = register(store, user, name, new, now, request).await?;
+        Ok((row, method))
     }
 }
 
@@ -186,8 +264,9 @@ pub async fn register(
     Ok(row)
 }
 
-/// One passkey sign-in attempt: IP back-off first, then verification;
-/// a failure counts towards the IP's back-off.
+/// One passkey sign-in attempt: a reservation on the client IP's counter
+/// first, then verification; a failure keeps it (an assertion cannot be
+/// guessed, so the IP's is the only counter).
 pub async fn sign_in(
     passkeys: &Passkeys,
     store: &dyn Store,
@@ -197,10 +276,11 @@ pub async fn sign_in(
     now: OffsetDateTime,
     request: &RequestInfo,
 ) -> Result<PasskeyOutcome, AuthnError> {
-    let keys: Vec<String> = request.ip.as_deref().map(ip_key).into_iter().collect();
-    if let Some(until) = Lockouts::refused_until(store, &keys, now).await? {
-        return Ok(PasskeyOutcome::Refused { until });
-    }
+    let counters: Vec<_> = request.ip.as_deref().map(|ip| (ip_key(ip), &lockouts.ip)).into_iter().collect();
+    let attempt = match reserve(store, &counters, now).await? {
+        Admission::Admitted(attempt) => attempt,
+        Admission::Refused { until } => return Ok(PasskeyOutcome::Refused { until }),
+    };
     let stored = match credential_id_of(response) {
         Some(id) => store.find_passkey_by_credential(&id).await?,
         None => None,
@@ -211,23 +291,19 @@ pub async fn sign_in(
         Err(_) => None,
     };
     match (verified, user) {
-        (Ok((row, updated, amr)), Some(user)) => {
+        (Ok((row, updated, method)), Some(user)) => {
             store.record_passkey_use(row.id, &updated, now).await?;
-            for key in &keys {
-                store.clear_rate_limit(key).await?;
-            }
+            attempt.succeeded(&[]).await?;
             let detail = json!({ "method": "passkey", "passkey_id": row.id });
             record(store, now, "signin.success", AuditOutcome::Success, Some(user.id), request, detail).await;
-            Ok(PasskeyOutcome::Success { user: Box::new(user), amr })
+            Ok(PasskeyOutcome::Success { user: Box::new(user), method })
         }
         (verified, _) => {
             let why = verified.err().map_or_else(|| "disabled user".to_owned(), |e| e.to_string());
             tracing::info!(reason = %why, "passkey sign-in failed");
             let detail = json!({ "method": "passkey" });
             record(store, now, "signin.failure", AuditOutcome::Failure, None, request, detail).await;
-            for key in &keys {
-                Lockouts::fail(store, &lockouts.ip, key, now).await?;
-            }
+            lockouts_started(store, attempt.failed(), None, request, now).await;
             Ok(PasskeyOutcome::Failed)
         }
     }

@@ -1,5 +1,6 @@
-//! One password sign-in: lockout check (before any hashing), lookup, exactly
-//! one argon2 verification, counters, rehash, audit.
+//! One password check: lookup, reservation on the account's and the IP's
+//! counters (before any hashing), exactly one argon2 verification, then the
+//! reservations kept or given back, rehash, audit.
 
 use portcullis_core::Clock;
 use portcullis_store::{AuditOutcome, Store, User};
@@ -8,13 +9,13 @@ use std::sync::Arc;
 use time::OffsetDateTime;
 
 use crate::audit::{RequestInfo, record};
-use crate::lockout::{account_key, ip_key};
+use crate::throttle::{Admission, ip_key, password_key, reserve};
 use crate::{AuthnError, Lockouts, Password, PasswordHasher, Verification};
 
-/// What a sign-in needs besides the attempt itself.
+/// What a password check needs.
 #[derive(Debug, Clone, Copy)]
 pub struct SignIn<'a> {
-    /// The store.
+    /// The store (and its throttle counters).
     pub store: &'a dyn Store,
     /// The hasher.
     pub hasher: &'a Arc<PasswordHasher>,
@@ -24,7 +25,7 @@ pub struct SignIn<'a> {
     pub clock: &'a dyn Clock,
 }
 
-/// How a sign-in ended.
+/// How a password check ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SignInOutcome {
     /// Right password, active account.
@@ -49,83 +50,89 @@ impl SignInOutcome {
     }
 }
 
-/// Runs one password sign-in attempt for `login` from `request`.
+/// Checks `password` for the account `login` names (a sign-in), from `request`.
 pub async fn sign_in(
     ctx: SignIn<'_>,
     login: &str,
     password: Password,
     request: &RequestInfo,
 ) -> Result<SignInOutcome, AuthnError> {
-    let now = ctx.clock.now();
-    let mut keys = vec![account_key(login)];
-    keys.extend(request.ip.as_deref().map(ip_key));
-    let (refused, counted) = Lockouts::counters(ctx.store, &keys, now).await?;
-    if let Some(until) = refused {
-        tracing::info!(%until, "sign-in refused: backing off");
-        return Ok(SignInOutcome::Refused { until });
-    }
-
     let user = ctx.store.find_user_by_login(login).await?.filter(|u| !u.disabled);
+    check_password(ctx, login, user, password, request, "signin").await
+}
+
+/// Checks the current password of a signed-in `user` (a change on the
+/// account page): the same counters and back-off as a sign-in.
+pub async fn confirm_password(
+    ctx: SignIn<'_>,
+    user: &User,
+    password: Password,
+    request: &RequestInfo,
+) -> Result<SignInOutcome, AuthnError> {
+    check_password(ctx, &user.username, Some(user.clone()), password, request, "password.confirm").await
+}
+
+async fn check_password(
+    ctx: SignIn<'_>,
+    login: &str,
+    user: Option<User>,
+    password: Password,
+    request: &RequestInfo,
+    audit: &str,
+) -> Result<SignInOutcome, AuthnError> {
+    let now = ctx.clock.now();
+    let account = password_key(user.as_ref(), login);
+    let mut counters = vec![(account.clone(), &ctx.lockouts.account)];
+    counters.extend(request.ip.as_deref().map(|ip| (ip_key(ip), &ctx.lockouts.ip)));
+    let attempt = match reserve(ctx.store, &counters, now).await? {
+        Admission::Admitted(attempt) => attempt,
+        Admission::Refused { until } => {
+            tracing::info!(%until, "password check refused: backing off");
+            return Ok(SignInOutcome::Refused { until });
+        }
+    };
     let stored = user.as_ref().and_then(|u| u.password_hash.clone());
     let verification = ctx.hasher.verify_blocking(stored, password.clone()).await;
-
+    let kind = |outcome| format!("{audit}.{outcome}");
     match (user, verification) {
         (Some(user), Verification::Match { needs_rehash }) => {
-            // Counters that did not exist when checked need no clearing (one
-            // counted meanwhile by a concurrent failure stays: the safe side).
-            for key in counted {
-                ctx.store.clear_rate_limit(key).await?;
-            }
+            attempt.succeeded(&[&account]).await?;
             if needs_rehash {
                 rehash(ctx, &user, password).await;
             }
-            record(
-                ctx.store,
-                now,
-                "signin.success",
-                AuditOutcome::Success,
-                Some(user.id),
-                request,
-                json!({ "method": "pwd" }),
-            )
-            .await;
+            let detail = json!({ "method": "pwd" });
+            record(ctx.store, now, &kind("success"), AuditOutcome::Success, Some(user.id), request, detail)
+                .await;
             Ok(SignInOutcome::Success(Box::new(user)))
         }
         (user, _) => {
             let user_id = user.map(|u| u.id);
-            record(
-                ctx.store,
-                now,
-                "signin.failure",
-                AuditOutcome::Failure,
-                user_id,
-                request,
-                json!({ "method": "pwd" }),
-            )
-            .await;
-            count_failure(ctx, &keys, user_id, request, now).await?;
+            let detail = json!({ "method": "pwd" });
+            record(ctx.store, now, &kind("failure"), AuditOutcome::Failure, user_id, request, detail).await;
+            lockouts_started(ctx.store, attempt.failed(), user_id, request, now).await;
             Ok(SignInOutcome::Failed)
         }
     }
 }
 
-/// Counts the failure on every key; audits a lockout when one starts.
-async fn count_failure(
-    ctx: SignIn<'_>,
-    keys: &[String],
+/// Audits each back-off a failure started (`signin.lockout`).
+pub(crate) async fn lockouts_started(
+    store: &dyn Store,
+    started: Vec<(String, OffsetDateTime)>,
     user_id: Option<uuid::Uuid>,
     request: &RequestInfo,
     now: OffsetDateTime,
-) -> Result<(), AuthnError> {
-    for (i, key) in keys.iter().enumerate() {
-        let (policy, scope) =
-            if i == 0 { (&ctx.lockouts.account, "account") } else { (&ctx.lockouts.ip, "ip") };
-        if let Some(until) = Lockouts::fail(ctx.store, policy, key, now).await? {
-            let detail = json!({ "scope": scope, "until": until.unix_timestamp() });
-            record(ctx.store, now, "signin.lockout", AuditOutcome::Failure, user_id, request, detail).await;
-        }
+) {
+    for (key, until) in started {
+        let scope = match key.split(':').next() {
+            Some("pwd") => "account",
+            Some("mfa") => "second_factor",
+            Some("ip") => "ip",
+            _ => "other",
+        };
+        let detail = json!({ "scope": scope, "until": until.unix_timestamp() });
+        record(store, now, "signin.lockout", AuditOutcome::Failure, user_id, request, detail).await;
     }
-    Ok(())
 }
 
 /// Upgrades a hash made with outdated parameters; a failure only logs.

@@ -24,4 +24,4 @@ pub use metrics::MailMetrics;
 pub use notify::Notification;
 pub use smtp::{Mailer, SmtpConfig, SmtpMailer, TlsMode, is_valid_mailbox};
 pub use templates::MailContext;
-pub use worker::{OutboxWorker, RetryPolicy, WorkerHandle};
+pub use worker::{MailSource, OutboxWorker, RetryPolicy, WorkerHandle};

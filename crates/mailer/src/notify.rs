@@ -163,6 +163,7 @@ mod tests {
             display_name: None,
             disabled: false,
             mfa_required: false,
+            security_stamp: String::new(),
             roles: vec![],
             password_hash: None,
             created_at: at,

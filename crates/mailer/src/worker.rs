@@ -49,10 +49,21 @@ impl RetryPolicy {
     }
 }
 
+/// Something that turns queued requests into outbox mails before each pass
+/// of the worker (the "mail me a link" requests, whose answer must not
+/// depend on whether the address has an account: the request path only
+/// queues them, and the mail is made here).
+#[async_trait::async_trait]
+pub trait MailSource: std::fmt::Debug + Send + Sync {
+    /// Turns what is queued into mails; returns how many requests it handled.
+    async fn produce(&self) -> Result<usize, MailError>;
+}
+
 /// Sends what the outbox holds.
 #[derive(Debug, Clone)]
 pub struct OutboxWorker {
     store: Arc<dyn Store>,
+    sources: Vec<Arc<dyn MailSource>>,
     /// `None`: nothing is sent, only the gauges are kept current.
     mailer: Option<Arc<dyn Mailer>>,
     clock: Arc<dyn Clock>,
@@ -98,6 +109,7 @@ impl OutboxWorker {
     ) -> Self {
         Self {
             store,
+            sources: Vec::new(),
             mailer: Some(mailer),
             clock,
             policy,
@@ -112,6 +124,7 @@ impl OutboxWorker {
     pub fn metrics_only(store: Arc<dyn Store>, clock: Arc<dyn Clock>, metrics: MailMetrics) -> Self {
         Self {
             store,
+            sources: Vec::new(),
             mailer: None,
             clock,
             policy: RetryPolicy::default(),
@@ -121,13 +134,26 @@ impl OutboxWorker {
         }
     }
 
+    /// Adds a source whose requests become mails at the start of each pass.
+    #[must_use]
+    pub fn with_source(mut self, source: Arc<dyn MailSource>) -> Self {
+        self.sources.push(source);
+        self
+    }
+
     /// Pokes the worker to look at the outbox now (after an enqueue).
     pub fn notify(&self) {
         self.wake.notify_one();
     }
 
-    /// Sends every mail due now; returns how many were sent.
+    /// Lets every source produce, then sends every mail due now; returns
+    /// how many were sent.
     pub async fn run_once(&self) -> Result<usize, MailError> {
+        for source in &self.sources {
+            if let Err(e) = source.produce().await {
+                tracing::error!(error = %e, "mail source failed");
+            }
+        }
         let mut sent = 0;
         while self.mailer.is_some() && !self.stopping.load(Ordering::SeqCst) {
             let now = self.clock.now();

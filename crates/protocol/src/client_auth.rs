@@ -8,6 +8,9 @@ use std::sync::Arc;
 use portcullis_keys::ClientKeys;
 use serde_json::Value;
 
+use portcullis_store::Reservation;
+use time::OffsetDateTime;
+
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::{Client, ClientId, OAuthError, TokenEndpointAuthMethod};
 
@@ -33,19 +36,39 @@ pub struct ClientCredentials {
 }
 
 /// A failed client authentication: `invalid_client` (401, with
-/// `WWW-Authenticate: Basic` when the client tried Basic) or a malformed
-/// request.
+/// `WWW-Authenticate: Basic` when the client tried Basic), a malformed
+/// request, or a client backing off after failures (429 with `Retry-After`).
 #[derive(Debug)]
 pub struct ClientAuthError {
     /// Why.
     pub error: ProtocolError,
     /// Whether the client used HTTP Basic (then the 401 names the scheme).
     pub used_basic: bool,
+    /// The client is backing off until then: nothing was checked.
+    pub refused_until: Option<OffsetDateTime>,
 }
 
 impl From<ProtocolError> for ClientAuthError {
     fn from(error: ProtocolError) -> Self {
-        Self { error, used_basic: false }
+        Self { error, used_basic: false, refused_until: None }
+    }
+}
+
+/// Why a credential check did not run or did not pass.
+enum Failure {
+    Protocol(ProtocolError),
+    Refused(OffsetDateTime),
+}
+
+impl From<ProtocolError> for Failure {
+    fn from(e: ProtocolError) -> Self {
+        Self::Protocol(e)
+    }
+}
+
+impl From<portcullis_store::StoreError> for Failure {
+    fn from(e: portcullis_store::StoreError) -> Self {
+        Self::Protocol(e.into())
     }
 }
 
@@ -81,27 +104,65 @@ pub async fn load_client(ctx: &Ctx<'_>, id: &str) -> Result<Client, ProtocolErro
 
 /// Authenticates the client of a request with the one method it used; the
 /// method must be the one the client registered.
+///
+/// Every secret or assertion check is throttled per client: the attempt is
+/// reserved on the client's counter (`ctx.throttle`, in memory) before the
+/// check, kept when it fails and given back when it passes, so parallel
+/// guesses cannot slip past the limit.
 pub async fn authenticate(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, ClientAuthError> {
     let used_basic = creds.basic.is_some();
-    authenticate_inner(ctx, creds).await.map_err(|error| ClientAuthError { error, used_basic })
+    authenticate_inner(ctx, creds).await.map_err(|failure| match failure {
+        Failure::Protocol(error) => ClientAuthError { error, used_basic, refused_until: None },
+        Failure::Refused(until) => ClientAuthError {
+            error: ProtocolError::Rejected {
+                error: OAuthError::InvalidClient,
+                description: "too many failed client authentications; try again later",
+            },
+            used_basic,
+            refused_until: Some(until),
+        },
+    })
 }
 
-async fn authenticate_inner(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, ProtocolError> {
+/// Runs `check` (true: the credential is right) as one throttled attempt of
+/// `client`.
+async fn throttled(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    check: impl AsyncFnOnce() -> Result<bool, ProtocolError>,
+) -> Result<bool, Failure> {
+    let key = format!("client:{}", client.client_id);
+    if let Reservation::Refused { until } =
+        ctx.throttle.reserve_attempt(&key, &ctx.config.client_lockout, ctx.now).await?
+    {
+        return Err(Failure::Refused(until));
+    }
+    let passed = check().await;
+    if matches!(passed, Ok(true)) {
+        ctx.throttle.release_attempt(&key).await?;
+    }
+    Ok(passed?)
+}
+
+async fn authenticate_inner(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, Failure> {
     let methods = usize::from(creds.basic.is_some())
         + usize::from(creds.client_secret.is_some())
         + usize::from(creds.client_assertion.is_some() || creds.client_assertion_type.is_some());
     if methods > 1 {
-        return reject(OAuthError::InvalidRequest, "use exactly one client authentication method");
+        return Ok(reject(OAuthError::InvalidRequest, "use exactly one client authentication method")?);
     }
     if let Some((id, secret)) = &creds.basic {
         if creds.client_id.as_deref().is_some_and(|body| body != id) {
-            return reject(OAuthError::InvalidRequest, "client_id differs from the authenticated client");
+            return Ok(reject(
+                OAuthError::InvalidRequest,
+                "client_id differs from the authenticated client",
+            )?);
         }
         return by_secret(ctx, id, secret, TokenEndpointAuthMethod::ClientSecretBasic).await;
     }
     if let Some(secret) = &creds.client_secret {
         let Some(id) = &creds.client_id else {
-            return reject(OAuthError::InvalidRequest, "client_secret needs client_id");
+            return Ok(reject(OAuthError::InvalidRequest, "client_secret needs client_id")?);
         };
         return by_secret(ctx, id, secret, TokenEndpointAuthMethod::ClientSecretPost).await;
     }
@@ -109,11 +170,11 @@ async fn authenticate_inner(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<
         return by_assertion(ctx, creds).await;
     }
     let Some(id) = &creds.client_id else {
-        return invalid_client("client authentication is required");
+        return Ok(invalid_client("client authentication is required")?);
     };
     let client = load_client(ctx, id).await?;
     if client.token_endpoint_auth_method != TokenEndpointAuthMethod::None {
-        return invalid_client("client authentication is required");
+        return Ok(invalid_client("client authentication is required")?);
     }
     Ok(client)
 }
@@ -123,31 +184,59 @@ async fn by_secret(
     id: &str,
     secret: &str,
     method: TokenEndpointAuthMethod,
-) -> Result<Client, ProtocolError> {
+) -> Result<Client, Failure> {
     let client = load_client(ctx, id).await?;
     // Verify before looking at the method, so both failures cost the same.
-    let verified = client.verify_secret(secret);
-    if !verified || client.token_endpoint_auth_method != method {
-        return invalid_client("client authentication failed");
+    let verified = throttled(ctx, &client, async || {
+        Ok(client.verify_secret(secret) && client.token_endpoint_auth_method == method)
+    })
+    .await?;
+    if !verified {
+        return Ok(invalid_client("client authentication failed")?);
     }
     Ok(client)
 }
 
-async fn by_assertion(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, ProtocolError> {
+async fn by_assertion(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, Failure> {
     if creds.client_assertion_type.as_deref() != Some(JWT_BEARER) {
-        return reject(OAuthError::InvalidRequest, "unsupported client_assertion_type");
+        return Ok(reject(OAuthError::InvalidRequest, "unsupported client_assertion_type")?);
     }
     let Some(assertion) = creds.client_assertion.as_deref() else {
-        return reject(OAuthError::InvalidRequest, "client_assertion is required");
+        return Ok(reject(OAuthError::InvalidRequest, "client_assertion is required")?);
     };
     // The issuer names the client; the signature is checked with its keys below.
     let Some(id) = unverified_issuer(assertion).or_else(|| creds.client_id.clone()) else {
-        return invalid_client("the assertion names no client");
+        return Ok(invalid_client("the assertion names no client")?);
     };
     let client = load_client(ctx, &id).await?;
     if client.token_endpoint_auth_method != TokenEndpointAuthMethod::PrivateKeyJwt {
-        return invalid_client("client authentication failed");
+        return Ok(invalid_client("client authentication failed")?);
     }
+    let mut refusal = None;
+    let passed =
+        throttled(ctx, &client, async || match check_assertion(ctx, creds, &client, assertion).await {
+            Ok(()) => Ok(true),
+            Err(ProtocolError::Rejected { error, description }) => {
+                refusal = Some((error, description));
+                Ok(false)
+            }
+            Err(e) => Err(e),
+        })
+        .await?;
+    match refusal {
+        Some((error, description)) if !passed => Ok(reject(error, description)?),
+        _ => Ok(client),
+    }
+}
+
+/// The checks of a `private_key_jwt` assertion for `client`: signature,
+/// `iss`/`sub`, audience, lifetime, single use.
+async fn check_assertion(
+    ctx: &Ctx<'_>,
+    creds: &ClientCredentials,
+    client: &Client,
+    assertion: &str,
+) -> Result<(), ProtocolError> {
     let keys = client.jwks.as_deref().and_then(|j| ClientKeys::parse(j).ok());
     let Some(verified) = keys.and_then(|k| k.verify(assertion).ok()) else {
         return invalid_client("the client assertion's signature is invalid");
@@ -188,7 +277,7 @@ async fn by_assertion(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client
     if !ctx.store.record_jti(&key, ctx.now, expires).await? {
         return invalid_client("the assertion was already used");
     }
-    Ok(client)
+    Ok(())
 }
 
 /// The `iss` of an unverified JWT (only to pick the keys to verify it with).

@@ -3,7 +3,7 @@
 
 use portcullis_core::Issuer;
 use portcullis_keys::{Algorithm, KeyError, KeySet};
-use portcullis_store::{Session, Store, StoreError};
+use portcullis_store::{LockoutPolicy, Session, Store, StoreError, Throttle};
 use time::{Duration, OffsetDateTime};
 
 use crate::{ClientCache, OAuthError, TokenStateCache};
@@ -38,11 +38,14 @@ pub struct ProtocolConfig {
     ///
     /// [`TokenStateCache`]: crate::TokenStateCache
     pub token_state_cache_ttl: Duration,
+    /// The back-off of failed client authentications, per client.
+    pub client_lockout: LockoutPolicy,
 }
 
 impl ProtocolConfig {
     /// The defaults: 60 s codes, 15 min requests, 1 h ID tokens, 30 day
-    /// grants, ES256 access tokens, clients cached 5 s, token state 1 s; session
+    /// grants, ES256 access tokens, clients cached 5 s, token state 1 s,
+    /// client authentication backing off after 20 failures; session
     /// timeouts as given.
     pub fn new(session_idle_timeout: Duration, session_absolute_timeout: Duration) -> Self {
         Self {
@@ -55,6 +58,12 @@ impl ProtocolConfig {
             session_absolute_timeout,
             client_cache_ttl: Duration::seconds(5),
             token_state_cache_ttl: Duration::seconds(1),
+            client_lockout: LockoutPolicy {
+                max_failures: 20,
+                base_delay: Duration::seconds(30),
+                max_delay: Duration::hours(1),
+                window: Duration::days(1),
+            },
         }
     }
 
@@ -90,6 +99,9 @@ pub struct Ctx<'a> {
     pub clients: &'a ClientCache,
     /// The state of recently checked access tokens.
     pub tokens: &'a TokenStateCache,
+    /// Counters for hot credential checks (client authentication): in
+    /// memory per instance, no database write on the token path.
+    pub throttle: &'a dyn Throttle,
     /// The instant of the request.
     pub now: OffsetDateTime,
 }

@@ -5,31 +5,21 @@
 //! session. [`next_step`] decides what the request needs next.
 
 use time::OffsetDateTime;
-use uuid::Uuid;
+
+pub use portcullis_core::signin::{Authentication, Missing, SignInState};
 
 use crate::authorize::AuthorizationRequest;
 use crate::{Client, OAuthError, ScopeSet};
-
-/// What the sign-in side reports about the browser's session.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Authentication {
-    /// The signed-in user.
-    pub user_id: Uuid,
-    /// The session's public id (`sid`).
-    pub sid: String,
-    /// When the user last authenticated.
-    pub auth_time: OffsetDateTime,
-    /// How (RFC 8176).
-    pub amr: Vec<String>,
-    /// The authentication context class reached, if any.
-    pub acr: Option<String>,
-}
 
 /// What an authorization request needs next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Step {
     /// The user must sign in (again).
     Login,
+    /// The sign-in started needs the user's second factor.
+    SecondFactor,
+    /// The user must enroll a second factor the policy requires.
+    Enroll,
     /// The user is signed in, but must prove a stronger factor
     /// (`acr_values` asks for more than the session reached).
     StepUp,
@@ -43,9 +33,11 @@ pub enum Step {
 pub const OFFLINE_ACCESS: &str = "offline_access";
 
 /// Decides the next step of `request`, received at `requested_at`, for the
-/// browser's `auth` (if signed in) and the user's stored `consent` for the
+/// browser's sign-in `state` and the user's stored `consent` for the
 /// client. With `prompt=none` any needed interaction is an error instead
-/// (`login_required`, `consent_required`), sent to the redirect URI.
+/// (`login_required` for a sign-in, `interaction_required` for an
+/// enrollment or a step-up, `consent_required`), sent to the redirect URI.
+/// Only a [`SignInState::Complete`] sign-in ever reaches [`Step::Issue`].
 ///
 /// An authentication at or after `requested_at` is fresh for this request:
 /// it satisfies `prompt=login` and any `max_age` (including 0), so
@@ -54,15 +46,28 @@ pub fn next_step(
     request: &AuthorizationRequest,
     requested_at: OffsetDateTime,
     client: &Client,
-    auth: Option<&Authentication>,
+    state: &SignInState,
     consent: Option<&ScopeSet>,
     now: OffsetDateTime,
 ) -> Result<Step, (OAuthError, &'static str)> {
     let interactive = |step: Step, error: OAuthError, why: &'static str| {
         if request.prompt.none { Err((error, why)) } else { Ok(step) }
     };
-    let Some(auth) = auth else {
-        return interactive(Step::Login, OAuthError::LoginRequired, "the user is not signed in");
+    let auth = match state {
+        SignInState::Anonymous => {
+            return interactive(Step::Login, OAuthError::LoginRequired, "the user is not signed in");
+        }
+        SignInState::Incomplete { missing: Missing::SecondFactor, .. } => {
+            return interactive(Step::SecondFactor, OAuthError::LoginRequired, "the sign-in is not complete");
+        }
+        SignInState::Incomplete { missing: Missing::Enrollment, .. } => {
+            return interactive(
+                Step::Enroll,
+                OAuthError::InteractionRequired,
+                "the user must set up a second factor",
+            );
+        }
+        SignInState::Complete(auth) => auth,
     };
     let fresh = auth.auth_time >= requested_at;
     if request.prompt.login && !fresh {
@@ -100,4 +105,55 @@ pub fn needs_consent(request: &AuthorizationRequest, client: &Client, consent: O
         return true;
     }
     client.require_consent && !covered
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authorize::{AuthorizeParams, validate};
+    use crate::client::tests::confidential;
+    use time::macros::datetime;
+
+    fn request(prompt: Option<&str>) -> AuthorizationRequest {
+        let params = AuthorizeParams {
+            client_id: Some("rp".into()),
+            redirect_uri: Some("https://rp.example/cb".into()),
+            response_type: Some("code".into()),
+            scope: Some("openid".into()),
+            code_challenge: Some("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM".into()),
+            code_challenge_method: Some("S256".into()),
+            prompt: prompt.map(str::to_owned),
+            ..AuthorizeParams::default()
+        };
+        validate(&params, Some(&confidential())).expect("valid")
+    }
+
+    #[test]
+    fn only_a_complete_sign_in_reaches_the_code() {
+        let now = datetime!(2026-01-01 12:00 UTC);
+        let client = confidential();
+        let user_id = uuid::Uuid::nil();
+        let second = SignInState::Incomplete { user_id, missing: Missing::SecondFactor };
+        let enroll = SignInState::Incomplete { user_id, missing: Missing::Enrollment };
+        let complete = SignInState::Complete(Authentication {
+            user_id,
+            sid: "sid".into(),
+            auth_time: now,
+            amr: vec!["pwd".into()],
+            acr: Some(crate::acr::ACR_SINGLE_FACTOR.into()),
+        });
+        let step = |prompt, state: &SignInState| {
+            let request = request(prompt);
+            next_step(&request, now, &client, state, Some(&request.scopes), now)
+        };
+        assert_eq!(step(None, &SignInState::Anonymous), Ok(Step::Login));
+        assert_eq!(step(None, &second), Ok(Step::SecondFactor));
+        assert_eq!(step(None, &enroll), Ok(Step::Enroll));
+        assert_eq!(step(None, &complete), Ok(Step::Issue));
+        let error = |prompt, state| step(prompt, state).map_err(|(e, _)| e);
+        assert_eq!(error(Some("none"), &SignInState::Anonymous), Err(OAuthError::LoginRequired));
+        assert_eq!(error(Some("none"), &second), Err(OAuthError::LoginRequired));
+        assert_eq!(error(Some("none"), &enroll), Err(OAuthError::InteractionRequired));
+        assert_eq!(error(Some("none"), &complete), Ok(Step::Issue));
+    }
 }

@@ -18,7 +18,6 @@
 //! - [`logout`]: RP-Initiated and Back-Channel Logout.
 
 pub mod access;
-pub mod acr;
 pub mod authorize;
 mod client;
 pub mod client_auth;
@@ -39,8 +38,9 @@ pub use client::{Client, ClientSecretHash, GrantType, IdTokenAlg, ModelError, To
 pub use client_cache::ClientCache;
 pub use context::{Ctx, ProtocolConfig, ProtocolError};
 pub use error::OAuthError;
-pub use interaction::{Authentication, Step};
+pub use interaction::{Authentication, SignInState, Step};
 pub use pkce::{CodeChallenge, CodeVerifier};
+pub use portcullis_core::acr;
 pub use token_state_cache::TokenStateCache;
 pub use tokens::TokenResponse;
 pub use types::{ClientId, RedirectUri, Scope, ScopeSet};

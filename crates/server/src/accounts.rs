@@ -38,6 +38,15 @@ fn lockout(max_failures: u32, auth: &AuthSettings) -> LockoutPolicy {
     }
 }
 
+/// The back-off of every sign-in check, from `[auth]`.
+pub(crate) fn lockouts(auth: &AuthSettings) -> Lockouts {
+    Lockouts {
+        account: lockout(auth.max_failures_per_account, auth),
+        second_factor: lockout(auth.max_second_factor_failures, auth),
+        ip: lockout(auth.max_failures_per_ip, auth),
+    }
+}
+
 /// Builds the hasher (computing its dummy hash once), the policies and the
 /// sign-in metrics (registered in `registry`).
 pub(crate) fn build_auth(
@@ -53,10 +62,7 @@ pub(crate) fn build_auth(
     Ok(Auth {
         hasher: Arc::new(hasher),
         policy: password_policy(auth),
-        lockouts: Lockouts {
-            account: lockout(auth.max_failures_per_account, auth),
-            ip: lockout(auth.max_failures_per_ip, auth),
-        },
+        lockouts: lockouts(auth),
         sessions: SessionPolicy {
             idle_timeout: Duration::seconds(auth.session_idle_timeout_secs.into()),
             absolute_timeout: Duration::seconds(auth.session_absolute_timeout_secs.into()),

@@ -114,6 +114,8 @@ impl BackchannelWorker {
             config: &self.config,
             clients: &self.clients,
             tokens: &self.tokens,
+            // Signing a logout token authenticates no client.
+            throttle: &portcullis_store::MemoryThrottle::new(),
             now: self.clock.now(),
         };
         let token = logout_token(&ctx, &client, job.user_id, &job.sid).map_err(|e| e.to_string())?;

@@ -4,9 +4,11 @@
 //! the outbox (logged once at start). Also builds the recovery pages'
 //! [`portcullis_web::Mail`].
 
+use portcullis_authn::recovery::LinkRequestSource;
 use portcullis_core::Clock;
 use portcullis_mailer::{
-    LogMailer, MailContext, MailMetrics, OutboxWorker, RetryPolicy, SmtpConfig, SmtpMailer, TlsMode,
+    LogMailer, MailContext, MailMetrics, MailSource, OutboxWorker, RetryPolicy, SmtpConfig, SmtpMailer,
+    TlsMode,
 };
 use portcullis_store::Store;
 use secrecy::SecretString;
@@ -54,23 +56,32 @@ pub(crate) fn build_worker(
 ) -> Result<Option<OutboxWorker>, String> {
     let metrics = MailMetrics::register(registry).map_err(|e| e.to_string())?;
     let policy = retry_policy(&settings.mail);
+    // "Mail me a link" requests become tokens and mails in the worker, so
+    // the request path does the same work whether or not an account exists.
+    let links: Arc<dyn MailSource> = Arc::new(LinkRequestSource {
+        store: store.clone(),
+        clock: clock.clone(),
+        mail: mail_context(settings),
+        rules: settings.recovery.rules(),
+    });
     let Some(config) = smtp_config(&settings.smtp) else {
         if settings.dev_mode {
             tracing::warn!(
                 "dev_mode: no SMTP server configured; each mail's links are logged at INFO, not sent"
             );
-            return Ok(Some(OutboxWorker::new(store, Arc::new(LogMailer), clock, policy, Some(metrics))));
+            let worker = OutboxWorker::new(store, Arc::new(LogMailer), clock, policy, Some(metrics));
+            return Ok(Some(worker.with_source(links)));
         }
         tracing::warn!(
             "no SMTP server configured (smtp.host): mails stay queued in the outbox until one is, \
              and the recovery pages say that mail is not set up"
         );
         // Sends nothing; keeps portcullis_mail_queued and the oldest age current.
-        return Ok(Some(OutboxWorker::metrics_only(store, clock, metrics)));
+        return Ok(Some(OutboxWorker::metrics_only(store, clock, metrics).with_source(links)));
     };
     let mailer = SmtpMailer::new(&config).map_err(|e| e.to_string())?;
     tracing::info!(host = %config.host, port = config.port, "mail outbox worker sending through SMTP");
-    Ok(Some(OutboxWorker::new(store, Arc::new(mailer), clock, policy, Some(metrics))))
+    Ok(Some(OutboxWorker::new(store, Arc::new(mailer), clock, policy, Some(metrics)).with_source(links)))
 }
 
 /// What the recovery pages need: mail is available with SMTP or in

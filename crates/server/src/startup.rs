@@ -138,6 +138,7 @@ impl Application {
             publication,
             clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
             tokens: Arc::new(portcullis_protocol::TokenStateCache::new(protocol.token_state_cache_ttl)),
+            client_throttle: Arc::new(portcullis_store::MemoryThrottle::new()),
             protocol: protocol.clone(),
         });
         let backchannel = crate::backchannel::BackchannelWorker::new(
@@ -306,6 +307,10 @@ fn protocol_config(settings: &Settings) -> portcullis_protocol::ProtocolConfig {
     let max =
         time::Duration::seconds(i64::try_from(settings.keys.max_token_lifetime_secs).unwrap_or(i64::MAX));
     config.id_token_ttl = config.id_token_ttl.min(max);
+    config.client_lockout = portcullis_store::LockoutPolicy {
+        max_failures: auth.max_failures_per_client,
+        ..crate::accounts::lockouts(auth).account
+    };
     let algorithms = settings.keys.algorithms();
     if !algorithms.contains(&portcullis_keys::Algorithm::Es256)
         && let Some(first) = algorithms.first()

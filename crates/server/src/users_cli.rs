@@ -102,8 +102,16 @@ async fn execute(
     let cli = RequestInfo { ip: None, user_agent: Some("portcullis-cli".into()) };
     let mail = crate::mail::mail_context(settings);
     let rules = settings.recovery.rules();
-    let recovery =
-        Recovery { store, hasher: &hasher, policy: &policy, clock: &SystemClock, mail: &mail, rules: &rules };
+    let lockouts = crate::accounts::lockouts(&settings.auth);
+    let recovery = Recovery {
+        store,
+        hasher: &hasher,
+        policy: &policy,
+        lockouts: &lockouts,
+        clock: &SystemClock,
+        mail: &mail,
+        rules: &rules,
+    };
     match command {
         UsersCommand::Add(args) => {
             let new = NewAccount {
@@ -122,20 +130,39 @@ async fn execute(
             }
         }
         UsersCommand::SetPassword { user, .. } => {
-            let user = accounts.set_password_notifying(&user, read_password()?, &mail, &cli).await?;
-            tracing::info!(user_id = %user.id, username = %user.username, "password changed");
+            let user = accounts.find(&user).await?;
+            let ended = accounts.change_password(&user, read_password()?, None, &mail, &cli).await?;
+            tracing::info!(
+                user_id = %user.id,
+                username = %user.username,
+                sessions_ended = ended.sessions,
+                grants_revoked = ended.grants,
+                "password changed"
+            );
         }
         UsersCommand::Disable { user } => {
             let (user, ended) = accounts.disable(&user, &cli).await?;
-            tracing::info!(user_id = %user.id, username = %user.username, sessions_ended = ended, "user disabled");
+            tracing::info!(
+                user_id = %user.id,
+                username = %user.username,
+                sessions_ended = ended.sessions,
+                grants_revoked = ended.grants,
+                "user disabled"
+            );
         }
         UsersCommand::RequireMfa { user, off } => {
             let user = accounts.require_mfa(&user, !off, &cli).await?;
             tracing::info!(user_id = %user.id, username = %user.username, required = !off, "second factor requirement set");
         }
         UsersCommand::ResetMfa { user } => {
-            let (user, removed) = accounts.reset_mfa(&user, &cli).await?;
-            tracing::info!(user_id = %user.id, username = %user.username, factors_removed = removed, "second factors reset");
+            let (user, ended) = accounts.reset_mfa(&user, &cli).await?;
+            tracing::info!(
+                user_id = %user.id,
+                username = %user.username,
+                sessions_ended = ended.sessions,
+                grants_revoked = ended.grants,
+                "second factors reset"
+            );
         }
         UsersCommand::List => print_users(&store.list_users().await?),
     }

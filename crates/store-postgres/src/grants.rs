@@ -5,8 +5,8 @@
 
 use async_trait::async_trait;
 use portcullis_store::{
-    AccessTokenState, AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption,
-    RefreshTokenRow, SessionTimes, StoreError,
+    AccessTokenState, AuthRequestRow, BackchannelLogout, CodeRow, EndedAccess, GrantRepo, GrantRow,
+    Redemption, RefreshTokenRow, SessionTimes, StoreError,
 };
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, Row};
@@ -173,6 +173,49 @@ pub(crate) async fn after_session_end(
         .map_err(backend_err)?;
     }
     Ok(clients.len() as u64)
+}
+
+/// Ends every session of `user_id` but `keep` (an id hash) — each with its
+/// session-bound grants and back-channel logouts — and revokes every other
+/// grant of the user but the session-bound ones of the kept session, on
+/// `conn` (inside the caller's transaction).
+pub(crate) async fn end_access(
+    conn: &mut PgConnection,
+    user_id: Uuid,
+    keep: Option<&str>,
+    now: OffsetDateTime,
+) -> Result<EndedAccess, StoreError> {
+    let sids: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM sessions WHERE user_id = $1 AND id_hash IS DISTINCT FROM $2 RETURNING sid",
+    )
+    .bind(user_id)
+    .bind(keep)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(backend_err)?;
+    for sid in &sids {
+        after_session_end(conn, sid, Some(user_id), now).await?;
+    }
+    let kept_sid: Option<String> = match keep {
+        Some(id_hash) => sqlx::query_scalar("SELECT sid FROM sessions WHERE id_hash = $1")
+            .bind(id_hash)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(backend_err)?,
+        None => None,
+    };
+    let revoked = sqlx::query(
+        "UPDATE grants SET revoked_at = $1
+         WHERE user_id = $2 AND revoked_at IS NULL
+           AND NOT (session_bound AND sid IS NOT DISTINCT FROM $3 AND $3 IS NOT NULL)",
+    )
+    .bind(to_second(now))
+    .bind(user_id)
+    .bind(kept_sid)
+    .execute(&mut *conn)
+    .await
+    .map_err(backend_err)?;
+    Ok(EndedAccess { sessions: sids.len() as u64, grants: revoked.rows_affected() })
 }
 
 #[async_trait]

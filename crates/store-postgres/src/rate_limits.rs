@@ -1,10 +1,88 @@
+//! Throttle counters on PostgreSQL: a reservation is one `INSERT … ON
+//! CONFLICT DO UPDATE … WHERE not blocked … RETURNING` (the row lock makes
+//! concurrent reservations of one key queue), the same transition as
+//! `portcullis_store::reserve`.
+
 use async_trait::async_trait;
-use portcullis_store::{RateLimit, RateLimitRepo, StoreError};
+use portcullis_store::{LockoutPolicy, RateLimit, RateLimitRepo, Reservation, StoreError, Throttle};
 use sqlx::Row;
 use time::OffsetDateTime;
 
 use crate::users::to_second;
 use crate::{PgStore, backend_err};
+
+fn count(failures: i32) -> u32 {
+    u32::try_from(failures).unwrap_or(0)
+}
+
+/// `$1` key, `$2` now, `$3` max failures, `$4` base delay (s), `$5` max delay
+/// (s), `$6` forget counters last reserved before this, `$7` the block of a
+/// fresh counter's first failure. `n` is the new count, written out where
+/// it is needed (SET expressions see the row as it was).
+const RESERVE: &str = "
+INSERT INTO rate_limits (key, failures, blocked_until, updated_at) VALUES ($1, 1, $7, $2)
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END,
+    blocked_until = CASE
+        WHEN (CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END) < $3 THEN NULL
+        ELSE $2 + make_interval(secs => LEAST($5, $4 << LEAST((CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END) - $3, 30)))
+    END,
+    updated_at = $2
+WHERE rate_limits.updated_at < $6 OR rate_limits.blocked_until IS NULL OR rate_limits.blocked_until <= $2
+RETURNING failures, blocked_until";
+
+#[async_trait]
+impl Throttle for PgStore {
+    async fn reserve_attempt(
+        &self,
+        key: &str,
+        policy: &LockoutPolicy,
+        now: OffsetDateTime,
+    ) -> Result<Reservation, StoreError> {
+        let now = to_second(now);
+        let first_block = policy.delay_after(1).map(|d| now + d);
+        let row = sqlx::query(RESERVE)
+            .bind(key)
+            .bind(now)
+            .bind(i32::try_from(policy.max_failures.max(1)).unwrap_or(i32::MAX))
+            .bind(policy.base_delay.whole_seconds())
+            .bind(policy.max_delay.whole_seconds())
+            .bind(to_second(now - policy.memory()))
+            .bind(first_block)
+            .fetch_optional(self.pool())
+            .await
+            .map_err(backend_err)?;
+        if let Some(row) = row {
+            return Ok(Reservation::Admitted {
+                failures: count(row.get("failures")),
+                blocked_until: row.get("blocked_until"),
+            });
+        }
+        // Not written: the key is backing off.
+        let until = self.find_rate_limit(key).await?.and_then(|s| s.blocked_until);
+        Ok(Reservation::Refused { until: until.filter(|u| *u > now).unwrap_or(now + time::Duration::SECOND) })
+    }
+
+    async fn release_attempt(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE rate_limits SET failures = GREATEST(failures - 1, 0), blocked_until = NULL WHERE key = $1",
+        )
+        .bind(key)
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
+        Ok(())
+    }
+
+    async fn clear_attempts(&self, key: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM rate_limits WHERE key = $1")
+            .bind(key)
+            .execute(self.pool())
+            .await
+            .map_err(backend_err)?;
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl RateLimitRepo for PgStore {
@@ -14,47 +92,11 @@ impl RateLimitRepo for PgStore {
             .fetch_optional(self.pool())
             .await
             .map_err(backend_err)?;
-        Ok(row.map(|row| {
-            let failures: i32 = row.get("failures");
-            RateLimit {
-                failures: u32::try_from(failures).unwrap_or(0),
-                blocked_until: row.get("blocked_until"),
-                updated_at: row.get("updated_at"),
-            }
+        Ok(row.map(|row| RateLimit {
+            failures: count(row.get("failures")),
+            blocked_until: row.get("blocked_until"),
+            updated_at: row.get("updated_at"),
         }))
-    }
-
-    async fn record_failure(
-        &self,
-        key: &str,
-        at: OffsetDateTime,
-        forget_before: OffsetDateTime,
-    ) -> Result<u32, StoreError> {
-        let failures: i32 = sqlx::query_scalar(
-            "INSERT INTO rate_limits (key, failures, updated_at) VALUES ($1, 1, $2)
-             ON CONFLICT (key) DO UPDATE SET
-                 failures = CASE WHEN rate_limits.updated_at < $3 THEN 1 ELSE rate_limits.failures + 1 END,
-                 blocked_until = CASE WHEN rate_limits.updated_at < $3 THEN NULL ELSE rate_limits.blocked_until END,
-                 updated_at = $2
-             RETURNING failures",
-        )
-        .bind(key)
-        .bind(to_second(at))
-        .bind(to_second(forget_before))
-        .fetch_one(self.pool())
-        .await
-        .map_err(backend_err)?;
-        Ok(u32::try_from(failures).unwrap_or(0))
-    }
-
-    async fn block_until(&self, key: &str, until: OffsetDateTime) -> Result<(), StoreError> {
-        sqlx::query("UPDATE rate_limits SET blocked_until = $1 WHERE key = $2")
-            .bind(to_second(until))
-            .bind(key)
-            .execute(self.pool())
-            .await
-            .map_err(backend_err)?;
-        Ok(())
     }
 
     async fn delete_stale_rate_limits(
@@ -65,20 +107,11 @@ impl RateLimitRepo for PgStore {
         let done = sqlx::query(
             "DELETE FROM rate_limits WHERE updated_at < $1 AND (blocked_until IS NULL OR blocked_until <= $2)",
         )
-        .bind(quiet_since)
-        .bind(now)
+        .bind(to_second(quiet_since))
+        .bind(to_second(now))
         .execute(self.pool())
         .await
         .map_err(backend_err)?;
         Ok(done.rows_affected())
-    }
-
-    async fn clear_rate_limit(&self, key: &str) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM rate_limits WHERE key = $1")
-            .bind(key)
-            .execute(self.pool())
-            .await
-            .map_err(backend_err)?;
-        Ok(())
     }
 }

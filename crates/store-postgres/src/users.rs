@@ -1,14 +1,16 @@
 use async_trait::async_trait;
-use portcullis_store::{NewUser, StoreError, User, UserRepo, normalise_login};
+use portcullis_store::{EndedAccess, NewMail, NewUser, StoreError, User, UserRepo, normalise_login};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::grants::end_access;
+use crate::outbox::insert_mails;
 use crate::{PgStore, backend_err};
 
 const COLUMNS: &str = "id, username, email, email_verified, display_name, disabled, mfa_required, roles, \
-                       password_hash, created_at, updated_at";
+                       password_hash, security_stamp, created_at, updated_at";
 
 /// Instants are kept to the second, as in the SQLite backend.
 pub(crate) fn to_second(at: OffsetDateTime) -> OffsetDateTime {
@@ -26,6 +28,7 @@ fn user(row: &PgRow) -> User {
         mfa_required: row.get("mfa_required"),
         roles: row.get("roles"),
         password_hash: row.get("password_hash"),
+        security_stamp: row.get("security_stamp"),
         created_at: row.get("created_at"),
         updated_at: row.get("updated_at"),
     }
@@ -37,8 +40,8 @@ impl UserRepo for PgStore {
         let at = to_second(u.created_at);
         let sql = format!(
             "INSERT INTO users (id, username, username_norm, email, email_norm, email_verified, display_name,
-                                roles, password_hash, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) RETURNING {COLUMNS}"
+                                roles, password_hash, security_stamp, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING {COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(u.id)
@@ -50,6 +53,7 @@ impl UserRepo for PgStore {
             .bind(&u.display_name)
             .bind(&u.roles)
             .bind(&u.password_hash)
+            .bind(portcullis_core::random::hex_id())
             .bind(at)
             .fetch_one(self.pool())
             .await
@@ -93,25 +97,68 @@ impl UserRepo for PgStore {
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let _state = self.token_state.on_drop();
-        let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-            .bind(hash)
-            .bind(to_second(at))
-            .bind(id)
-            .execute(self.pool())
-            .await
-            .map_err(backend_err)?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, security_stamp = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(hash)
+        .bind(portcullis_core::random::hex_id())
+        .bind(to_second(at))
+        .bind(id)
+        .execute(self.pool())
+        .await
+        .map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn set_user_disabled(
+    async fn change_password(
         &self,
         id: Uuid,
-        disabled: bool,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+        hash: &str,
+        keep_session: Option<&str>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<EndedAccess, StoreError> {
         let _state = self.token_state.on_drop();
-        let done = sqlx::query("UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3")
-            .bind(disabled)
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = $1, security_stamp = $2, updated_at = $3 WHERE id = $4",
+        )
+        .bind(hash)
+        .bind(portcullis_core::random::hex_id())
+        .bind(to_second(now))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = end_access(&mut tx, id, keep_session, now).await?;
+        insert_mails(&mut tx, mails, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(ended)
+    }
+
+    async fn disable_user(&self, id: Uuid, now: OffsetDateTime) -> Result<EndedAccess, StoreError> {
+        let _state = self.token_state.on_drop();
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let done = sqlx::query("UPDATE users SET disabled = TRUE, updated_at = $1 WHERE id = $2")
+            .bind(to_second(now))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = end_access(&mut tx, id, None, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(ended)
+    }
+
+    async fn enable_user(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let _state = self.token_state.on_drop();
+        let done = sqlx::query("UPDATE users SET disabled = FALSE, updated_at = $1 WHERE id = $2")
             .bind(to_second(at))
             .bind(id)
             .execute(self.pool())

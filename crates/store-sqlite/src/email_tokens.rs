@@ -3,18 +3,20 @@
 //! finds it used.
 
 use async_trait::async_trait;
-use portcullis_store::{EmailToken, EmailTokenPurpose, EmailTokenRepo, NewMail, StoreError, normalise_login};
+use portcullis_store::{
+    EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow, NewMail, StoreError, normalise_login,
+};
 use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection, Transaction};
+use sqlx::{Row, SqliteConnection};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::grants::after_session_end;
+use crate::grants::end_access;
 use crate::outbox::insert_mails;
 use crate::{SqliteStore, backend_err};
 
 const COLUMNS: &str =
-    "token_hash, purpose, user_id, new_email, session_hash, created_at, expires_at, used_at";
+    "token_hash, purpose, user_id, new_email, session_hash, created_at, expires_at, used_at, account_stamp";
 
 fn instant(secs: i64) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(secs).map_err(|_| StoreError::Corrupt("email token instant".into()))
@@ -33,6 +35,7 @@ fn token(row: &SqliteRow) -> Result<EmailToken, StoreError> {
         created_at: instant(row.get("created_at"))?,
         expires_at: instant(row.get("expires_at"))?,
         used_at: used_at.map(instant).transpose()?,
+        account_stamp: row.get("account_stamp"),
     })
 }
 
@@ -46,6 +49,8 @@ async fn consume(
     let sql = format!(
         "UPDATE email_tokens SET used_at = ?1
          WHERE token_hash = ?2 AND purpose = ?3 AND used_at IS NULL AND expires_at > ?1
+           AND (account_stamp IS NULL
+                OR account_stamp = (SELECT security_stamp FROM users WHERE users.id = email_tokens.user_id))
          RETURNING {COLUMNS}"
     );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -58,20 +63,9 @@ async fn consume(
     row.as_ref().map(token).transpose()
 }
 
-impl SqliteStore {
-    async fn begin_immediate(&self) -> Result<Transaction<'static, sqlx::Sqlite>, StoreError> {
-        self.write_pool().begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)
-    }
-}
-
-#[async_trait]
-impl EmailTokenRepo for SqliteStore {
-    async fn create_email_token(&self, t: &EmailToken, mails: &[NewMail]) -> Result<(), StoreError> {
-        let mut tx = self.begin_immediate().await?;
-        sqlx::query(
-            "INSERT INTO email_tokens (token_hash, purpose, user_id, new_email, session_hash, created_at, expires_at, used_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
+async fn insert_token(conn: &mut SqliteConnection, t: &EmailToken) -> Result<(), StoreError> {
+    let sql = format!("INSERT INTO email_tokens ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
+    sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&t.token_hash)
         .bind(t.purpose.as_str())
         .bind(t.user_id.to_string())
@@ -80,9 +74,37 @@ impl EmailTokenRepo for SqliteStore {
         .bind(t.created_at.unix_timestamp())
         .bind(t.expires_at.unix_timestamp())
         .bind(t.used_at.map(OffsetDateTime::unix_timestamp))
-        .execute(&mut *tx)
+        .bind(&t.account_stamp)
+        .execute(&mut *conn)
         .await
         .map_err(backend_err)?;
+    Ok(())
+}
+
+const LINK_REQUEST_COLUMNS: &str = "id, purpose, user_id, session_hash, resume, ip, user_agent, created_at";
+
+fn link_request(row: &SqliteRow) -> Result<LinkRequestRow, StoreError> {
+    let purpose: String = row.get("purpose");
+    let user_id: Option<String> = row.get("user_id");
+    Ok(LinkRequestRow {
+        id: row.get("id"),
+        purpose: EmailTokenPurpose::parse(&purpose)?,
+        user_id: user_id
+            .map(|id| id.parse().map_err(|_| StoreError::Corrupt("link_requests.user_id".into())))
+            .transpose()?,
+        session_hash: row.get("session_hash"),
+        resume: row.get("resume"),
+        ip: row.get("ip"),
+        user_agent: row.get("user_agent"),
+        created_at: instant(row.get("created_at"))?,
+    })
+}
+
+#[async_trait]
+impl EmailTokenRepo for SqliteStore {
+    async fn create_email_token(&self, t: &EmailToken, mails: &[NewMail]) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        insert_token(&mut tx, t).await?;
         insert_mails(&mut tx, mails, t.created_at).await?;
         tx.commit().await.map_err(backend_err)
     }
@@ -108,7 +130,7 @@ impl EmailTokenRepo for SqliteStore {
         purpose: EmailTokenPurpose,
         now: OffsetDateTime,
     ) -> Result<Option<EmailToken>, StoreError> {
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = self.begin_write().await?;
         let used = consume(&mut tx, token_hash, purpose, now).await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(used)
@@ -122,36 +144,26 @@ impl EmailTokenRepo for SqliteStore {
         mails: &[NewMail],
     ) -> Result<Option<Uuid>, StoreError> {
         let _state = self.token_state.on_drop();
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = self.begin_write().await?;
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::Reset, now).await? else {
             return Ok(None);
         };
         let user_id = t.user_id.to_string();
         let at = now.unix_timestamp();
-        let done = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(at)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_err)?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?1, security_stamp = ?2, updated_at = ?3 WHERE id = ?4",
+        )
+        .bind(password_hash)
+        .bind(portcullis_core::random::hex_id())
+        .bind(at)
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
         }
-        let sids: Vec<String> = sqlx::query_scalar("DELETE FROM sessions WHERE user_id = ? RETURNING sid")
-            .bind(&user_id)
-            .fetch_all(&mut *tx)
-            .await
-            .map_err(backend_err)?;
-        for sid in &sids {
-            after_session_end(&mut tx, sid, Some(&user_id), now).await?;
-        }
-        sqlx::query("UPDATE grants SET revoked_at = ?1 WHERE user_id = ?2 AND revoked_at IS NULL")
-            .bind(at)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend_err)?;
+        end_access(&mut tx, &user_id, None, now).await?;
         sqlx::query(
             "UPDATE email_tokens SET used_at = ?1
              WHERE user_id = ?2 AND purpose IN ('reset', 'magic_link') AND used_at IS NULL",
@@ -173,17 +185,20 @@ impl EmailTokenRepo for SqliteStore {
         mails: &[NewMail],
     ) -> Result<Option<Uuid>, StoreError> {
         let _state = self.token_state.on_drop();
-        let mut tx = self.begin_immediate().await?;
+        let mut tx = self.begin_write().await?;
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::VerifyEmail, now).await? else {
             return Ok(None);
         };
         let user_id = t.user_id.to_string();
         let done = match &t.new_email {
             Some(email) => sqlx::query(
-                "UPDATE users SET email = ?, email_norm = ?, email_verified = 1, updated_at = ? WHERE id = ?",
+                "UPDATE users SET email = ?1, email_norm = ?2, email_verified = 1, security_stamp = ?3,
+                                  updated_at = ?4
+                 WHERE id = ?5",
             )
             .bind(email)
             .bind(normalise_login(email))
+            .bind(portcullis_core::random::hex_id())
             .bind(now.unix_timestamp())
             .bind(&user_id)
             .execute(&mut *tx)
@@ -204,26 +219,69 @@ impl EmailTokenRepo for SqliteStore {
         Ok(Some(t.user_id))
     }
 
-    async fn set_password_hash_with_mails(
-        &self,
-        user_id: Uuid,
-        password_hash: &str,
-        now: OffsetDateTime,
-        mails: &[NewMail],
-    ) -> Result<(), StoreError> {
-        let _state = self.token_state.on_drop();
-        let mut tx = self.begin_immediate().await?;
-        let done = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
-            .bind(password_hash)
-            .bind(now.unix_timestamp())
-            .bind(user_id.to_string())
-            .execute(&mut *tx)
+    async fn create_link_request(&self, r: &LinkRequestRow) -> Result<(), StoreError> {
+        let sql = format!(
+            "INSERT INTO link_requests ({LINK_REQUEST_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(&r.id)
+            .bind(r.purpose.as_str())
+            .bind(r.user_id.map(|id| id.to_string()))
+            .bind(&r.session_hash)
+            .bind(&r.resume)
+            .bind(&r.ip)
+            .bind(&r.user_agent)
+            .bind(r.created_at.unix_timestamp())
+            .execute(self.write_pool())
             .await
             .map_err(backend_err)?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
+        Ok(())
+    }
+
+    async fn claim_link_requests(
+        &self,
+        now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<LinkRequestRow>, StoreError> {
+        // One statement: SQLite runs one writer at a time.
+        let sql = format!(
+            "UPDATE link_requests SET locked_until = ?1
+             WHERE id IN (SELECT id FROM link_requests WHERE locked_until IS NULL OR locked_until <= ?2
+                          ORDER BY created_at, id LIMIT ?3)
+             RETURNING {LINK_REQUEST_COLUMNS}"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(lease_until.unix_timestamp())
+            .bind(now.unix_timestamp())
+            .bind(i64::from(limit))
+            .fetch_all(self.write_pool())
+            .await
+            .map_err(backend_err)?;
+        rows.iter().map(link_request).collect()
+    }
+
+    async fn complete_link_request(
+        &self,
+        id: &str,
+        token: Option<&EmailToken>,
+        mails: &[NewMail],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        let deleted: Option<String> =
+            sqlx::query_scalar("DELETE FROM link_requests WHERE id = ?1 RETURNING id")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+        // Completed meanwhile by a worker whose lease had run out: nothing more.
+        if deleted.is_none() {
+            return Ok(());
         }
-        insert_mails(&mut tx, mails, now).await?;
+        if let Some(t) = token {
+            insert_token(&mut tx, t).await?;
+            insert_mails(&mut tx, mails, t.created_at).await?;
+        }
         tx.commit().await.map_err(backend_err)
     }
 

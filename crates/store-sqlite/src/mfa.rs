@@ -1,10 +1,12 @@
 use async_trait::async_trait;
-use portcullis_store::{MfaRepo, PasskeyRow, StoreError, TotpRow};
+use portcullis_store::{EndedAccess, FactorRef, MfaRepo, NewMail, PasskeyRow, StoreError, TotpRow};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::grants::end_access;
+use crate::outbox::insert_mails;
 use crate::{SqliteStore, backend_err};
 
 fn corrupt(what: &str) -> StoreError {
@@ -93,14 +95,62 @@ impl MfaRepo for SqliteStore {
         Ok(())
     }
 
-    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM passkeys WHERE id = ? AND user_id = ?")
-            .bind(id.to_string())
-            .bind(user_id.to_string())
-            .execute(self.write_pool())
-            .await
-            .map_err(backend_err)?;
-        Ok(done.rows_affected() > 0)
+    async fn remove_factor(
+        &self,
+        user_id: Uuid,
+        factor: FactorRef,
+        keep_session: Option<&str>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<Option<EndedAccess>, StoreError> {
+        let _state = self.token_state.on_drop();
+        let user_id = user_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let removed = match factor {
+            FactorRef::Passkey(id) => sqlx::query("DELETE FROM passkeys WHERE id = ?1 AND user_id = ?2")
+                .bind(id.to_string())
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?
+                .rows_affected(),
+            FactorRef::Totp => sqlx::query("DELETE FROM totp_secrets WHERE user_id = ?1")
+                .bind(&user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?
+                .rows_affected(),
+            FactorRef::All => {
+                let mut removed = 0;
+                for table in ["passkeys", "totp_secrets", "recovery_codes"] {
+                    let sql = format!("DELETE FROM {table} WHERE user_id = ?1");
+                    removed += sqlx::query(sqlx::AssertSqlSafe(sql))
+                        .bind(&user_id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(backend_err)?
+                        .rows_affected();
+                }
+                removed
+            }
+        };
+        if removed == 0 && factor != FactorRef::All {
+            return Ok(None);
+        }
+        // Recovery codes back up a passkey or an app: none left, none kept.
+        sqlx::query(
+            "DELETE FROM recovery_codes WHERE user_id = ?1
+               AND NOT EXISTS (SELECT 1 FROM passkeys WHERE user_id = ?1)
+               AND NOT EXISTS (SELECT 1 FROM totp_secrets WHERE user_id = ?1 AND confirmed_at IS NOT NULL)",
+        )
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+        let ended = end_access(&mut tx, &user_id, keep_session, now).await?;
+        insert_mails(&mut tx, mails, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(Some(ended))
     }
 
     async fn find_totp(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError> {
@@ -164,15 +214,6 @@ impl MfaRepo for SqliteStore {
         let done = sqlx::query(sql)
             .bind(step)
             .bind(at.unix_timestamp())
-            .bind(user_id.to_string())
-            .execute(self.write_pool())
-            .await
-            .map_err(backend_err)?;
-        Ok(done.rows_affected() > 0)
-    }
-
-    async fn delete_totp(&self, user_id: Uuid) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM totp_secrets WHERE user_id = ?")
             .bind(user_id.to_string())
             .execute(self.write_pool())
             .await

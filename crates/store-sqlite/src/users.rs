@@ -1,14 +1,16 @@
 use async_trait::async_trait;
-use portcullis_store::{NewUser, StoreError, User, UserRepo, normalise_login};
+use portcullis_store::{EndedAccess, NewMail, NewUser, StoreError, User, UserRepo, normalise_login};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::grants::end_access;
+use crate::outbox::insert_mails;
 use crate::{SqliteStore, backend_err};
 
 const COLUMNS: &str = "id, username, email, email_verified, display_name, disabled, mfa_required, roles, \
-                       password_hash, created_at, updated_at";
+                       password_hash, security_stamp, created_at, updated_at";
 
 fn instant(row: &SqliteRow, column: &str) -> Result<OffsetDateTime, StoreError> {
     OffsetDateTime::from_unix_timestamp(row.get(column))
@@ -29,6 +31,7 @@ fn user(row: &SqliteRow) -> Result<User, StoreError> {
         mfa_required: row.get("mfa_required"),
         roles: serde_json::from_str(&roles).map_err(|_| corrupt("roles"))?,
         password_hash: row.get("password_hash"),
+        security_stamp: row.get("security_stamp"),
         created_at: instant(row, "created_at")?,
         updated_at: instant(row, "updated_at")?,
     })
@@ -40,8 +43,8 @@ impl UserRepo for SqliteStore {
         let roles = serde_json::Value::from(u.roles.clone()).to_string();
         let sql = format!(
             "INSERT INTO users (id, username, username_norm, email, email_norm, email_verified, display_name,
-                                roles, password_hash, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
+                                roles, password_hash, security_stamp, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING {COLUMNS}"
         );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(u.id.to_string())
@@ -53,6 +56,7 @@ impl UserRepo for SqliteStore {
             .bind(&u.display_name)
             .bind(roles)
             .bind(&u.password_hash)
+            .bind(portcullis_core::random::hex_id())
             .bind(u.created_at.unix_timestamp())
             .bind(u.created_at.unix_timestamp())
             .fetch_one(self.write_pool())
@@ -97,25 +101,70 @@ impl UserRepo for SqliteStore {
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let _state = self.token_state.on_drop();
-        let done = sqlx::query("UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?")
-            .bind(hash)
-            .bind(at.unix_timestamp())
-            .bind(id.to_string())
-            .execute(self.write_pool())
-            .await
-            .map_err(backend_err)?;
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?1, security_stamp = ?2, updated_at = ?3 WHERE id = ?4",
+        )
+        .bind(hash)
+        .bind(portcullis_core::random::hex_id())
+        .bind(at.unix_timestamp())
+        .bind(id.to_string())
+        .execute(self.write_pool())
+        .await
+        .map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn set_user_disabled(
+    async fn change_password(
         &self,
         id: Uuid,
-        disabled: bool,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
+        hash: &str,
+        keep_session: Option<&str>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<EndedAccess, StoreError> {
         let _state = self.token_state.on_drop();
-        let done = sqlx::query("UPDATE users SET disabled = ?, updated_at = ? WHERE id = ?")
-            .bind(disabled)
+        let mut tx = self.begin_write().await?;
+        let user_id = id.to_string();
+        let done = sqlx::query(
+            "UPDATE users SET password_hash = ?1, security_stamp = ?2, updated_at = ?3 WHERE id = ?4",
+        )
+        .bind(hash)
+        .bind(portcullis_core::random::hex_id())
+        .bind(now.unix_timestamp())
+        .bind(&user_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = end_access(&mut tx, &user_id, keep_session, now).await?;
+        insert_mails(&mut tx, mails, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(ended)
+    }
+
+    async fn disable_user(&self, id: Uuid, now: OffsetDateTime) -> Result<EndedAccess, StoreError> {
+        let _state = self.token_state.on_drop();
+        let mut tx = self.begin_write().await?;
+        let user_id = id.to_string();
+        let done = sqlx::query("UPDATE users SET disabled = 1, updated_at = ?1 WHERE id = ?2")
+            .bind(now.unix_timestamp())
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        let ended = end_access(&mut tx, &user_id, None, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(ended)
+    }
+
+    async fn enable_user(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+        let _state = self.token_state.on_drop();
+        let done = sqlx::query("UPDATE users SET disabled = 0, updated_at = ?1 WHERE id = ?2")
             .bind(at.unix_timestamp())
             .bind(id.to_string())
             .execute(self.write_pool())

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{NewMail, StoreError};
+use crate::{NewMail, StoreError, User};
 
 /// What a mailed token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -64,12 +64,53 @@ pub struct EmailToken {
     pub expires_at: OffsetDateTime,
     /// When it was used (or voided), if it was.
     pub used_at: Option<OffsetDateTime>,
+    /// The account's security stamp when the token was issued: the token
+    /// works only while the account's password and email are unchanged.
+    /// `None`: not bound (a new account's own verification link).
+    pub account_stamp: Option<String>,
 }
 
 impl EmailToken {
-    /// Unused and unexpired at `now`.
-    pub fn is_live(&self, now: OffsetDateTime) -> bool {
-        self.used_at.is_none() && now < self.expires_at
+    /// Unused and unexpired at `now`, and issued under `user`'s current
+    /// password and email (its security stamp).
+    pub fn is_live(&self, now: OffsetDateTime, user: &User) -> bool {
+        self.used_at.is_none()
+            && now < self.expires_at
+            && self.user_id == user.id
+            && self.account_stamp.as_deref().is_none_or(|stamp| stamp == user.security_stamp)
+    }
+}
+
+/// A "mail me a link" request (reset or magic link), written by the request
+/// path whether or not the address names an account, turned into a token
+/// and a mail (or nothing) by the mail worker.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LinkRequestRow {
+    /// Random id.
+    pub id: String,
+    /// [`EmailTokenPurpose::Reset`] or [`EmailTokenPurpose::MagicLink`].
+    pub purpose: EmailTokenPurpose,
+    /// The account the address named, if any.
+    pub user_id: Option<Uuid>,
+    /// For a magic link: the hash of the browser session that asked.
+    pub session_hash: Option<String>,
+    /// For a magic link: the pending authorization request to resume.
+    pub resume: Option<String>,
+    /// Client IP of the request (for the audit row).
+    pub ip: Option<String>,
+    /// User agent of the request (for the audit row).
+    pub user_agent: Option<String>,
+    /// When it was asked.
+    pub created_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for LinkRequestRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LinkRequestRow")
+            .field("id", &self.id)
+            .field("purpose", &self.purpose)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
     }
 }
 
@@ -99,8 +140,8 @@ pub trait EmailTokenRepo {
     ) -> Result<Option<EmailToken>, StoreError>;
 
     /// Marks a live token of `purpose` used at `now`; returns it, or `None`
-    /// when it is unknown, used or expired. Two concurrent calls never both
-    /// succeed.
+    /// when it is unknown, used, expired or issued under another security
+    /// stamp of its account. Two concurrent calls never both succeed.
     async fn consume_email_token(
         &self,
         token_hash: &str,
@@ -109,7 +150,7 @@ pub trait EmailTokenRepo {
     ) -> Result<Option<EmailToken>, StoreError>;
 
     /// Completes a password reset in ONE transaction: consumes the live
-    /// reset token, sets `password_hash`, ends every session of the user
+    /// reset token, sets `password_hash` (and a new security stamp), ends every session of the user
     /// (revoking their session-bound grants and queuing back-channel
     /// logouts, as `GrantRepo::end_user_sessions`), revokes all their other
     /// grants (refresh tokens included), voids their other unused reset and
@@ -125,8 +166,8 @@ pub trait EmailTokenRepo {
     ) -> Result<Option<Uuid>, StoreError>;
 
     /// Completes an email verification in ONE transaction: consumes the live
-    /// token, sets the address to its `new_email` (if any) and marks it
-    /// verified, and writes `mails`. `None` when the token is not live;
+    /// token, sets the address to its `new_email` (if any, with a new
+    /// security stamp) and marks it verified, and writes `mails`. `None` when the token is not live;
     /// `Conflict` (nothing changed) when the new address now belongs to
     /// another account.
     async fn verify_email(
@@ -136,13 +177,24 @@ pub trait EmailTokenRepo {
         mails: &[NewMail],
     ) -> Result<Option<Uuid>, StoreError>;
 
-    /// Replaces a user's password hash and writes `mails` (the "password
-    /// changed" notification) in one transaction; `NotFound` for an unknown id.
-    async fn set_password_hash_with_mails(
+    /// Queues a link request.
+    async fn create_link_request(&self, request: &LinkRequestRow) -> Result<(), StoreError>;
+
+    /// Claims up to `limit` link requests not leased at `now`, leasing them
+    /// until `lease_until` (a crashed worker's claims come back then).
+    async fn claim_link_requests(
         &self,
-        user_id: Uuid,
-        password_hash: &str,
         now: OffsetDateTime,
+        lease_until: OffsetDateTime,
+        limit: u32,
+    ) -> Result<Vec<LinkRequestRow>, StoreError>;
+
+    /// Completes a claimed link request in ONE transaction: deletes it and,
+    /// when the account exists, stores `token` and queues `mails`.
+    async fn complete_link_request(
+        &self,
+        id: &str,
+        token: Option<&EmailToken>,
         mails: &[NewMail],
     ) -> Result<(), StoreError>;
 

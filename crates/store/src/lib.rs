@@ -23,20 +23,22 @@ mod users;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use clients::{ClientRecord, ClientRepo};
-pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo};
+pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow};
 pub use error::StoreError;
 pub use generation::{AdvanceOnDrop, Generation};
 pub use grants::{
     AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow,
 };
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
-pub use mfa::{MfaRepo, PasskeyRow, TotpRow};
+pub use mfa::{FactorRef, MfaRepo, PasskeyRow, TotpRow};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
 pub use outbox::{MailStatus, NewMail, OutboxMail, OutboxRepo, OutboxStats};
-pub use rate_limits::{RateLimit, RateLimitRepo};
+pub use rate_limits::{
+    LockoutPolicy, MemoryThrottle, RateLimit, RateLimitRepo, Reservation, Throttle, release, reserve,
+};
 pub use sessions::{Session, SessionRepo};
 pub use setup::SetupTokenRepo;
-pub use users::{NewUser, ROLE_ADMIN, User, UserRepo, normalise_login};
+pub use users::{EndedAccess, NewUser, ROLE_ADMIN, User, UserRepo, normalise_login};
 
 use async_trait::async_trait;
 use std::fmt;

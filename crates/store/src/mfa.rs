@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::StoreError;
+use crate::{EndedAccess, NewMail, StoreError};
 
 /// A registered passkey.
 #[derive(Clone, PartialEq, Eq)]
@@ -65,6 +65,17 @@ impl std::fmt::Debug for TotpRow {
     }
 }
 
+/// A second factor to remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorRef {
+    /// The user's passkey with this id.
+    Passkey(Uuid),
+    /// The authenticator app (a TOTP secret, confirmed or not).
+    Totp,
+    /// Every passkey, the app and the recovery codes (a user who lost them all).
+    All,
+}
+
 /// Passkeys, TOTP, recovery codes, the MFA flag and session-bound state.
 #[async_trait]
 pub trait MfaRepo {
@@ -82,8 +93,20 @@ pub trait MfaRepo {
     async fn record_passkey_use(&self, id: Uuid, passkey: &str, at: OffsetDateTime)
     -> Result<(), StoreError>;
 
-    /// Deletes the user's passkey `id`; false if the user has no such passkey.
-    async fn delete_passkey(&self, user_id: Uuid, id: Uuid) -> Result<bool, StoreError>;
+    /// Removes `factor` of the user and, in the same transaction, the
+    /// recovery codes when no passkey or app is left, ends every session of
+    /// the user but `keep_session` (an id hash) and revokes every grant but
+    /// the session-bound ones of the kept session (as
+    /// [`UserRepo::change_password`](crate::UserRepo::change_password)), and
+    /// queues `mails`. `None` (nothing changed) when the user has no such factor.
+    async fn remove_factor(
+        &self,
+        user_id: Uuid,
+        factor: FactorRef,
+        keep_session: Option<&str>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<Option<EndedAccess>, StoreError>;
 
     /// The user's TOTP secret, confirmed or not.
     async fn find_totp(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError>;
@@ -108,9 +131,6 @@ pub trait MfaRepo {
         confirming: bool,
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
-
-    /// Removes the user's TOTP secret; false if there was none.
-    async fn delete_totp(&self, user_id: Uuid) -> Result<bool, StoreError>;
 
     /// Replaces every recovery code of the user by these hashes, in one transaction.
     async fn replace_recovery_codes(

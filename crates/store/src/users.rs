@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::StoreError;
+use crate::{NewMail, StoreError};
 
 /// The role that may administer Portcullis.
 pub const ROLE_ADMIN: &str = "admin";
@@ -62,10 +62,24 @@ pub struct User {
     pub roles: Vec<String>,
     /// argon2id PHC string (a secret: never logged).
     pub password_hash: Option<String>,
+    /// Random; replaced by every change of the password or the email
+    /// address. Recovery links record it and die when it changes.
+    pub security_stamp: String,
     /// Creation instant.
     pub created_at: OffsetDateTime,
     /// Last change.
     pub updated_at: OffsetDateTime,
+}
+
+/// What ending a user's access did: sessions ended (each with its
+/// session-bound grants revoked and back-channel logouts queued) and the
+/// other grants revoked (offline refresh tokens included).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EndedAccess {
+    /// Browser sessions ended.
+    pub sessions: u64,
+    /// Grants revoked besides those of the ended sessions.
+    pub grants: u64,
 }
 
 impl User {
@@ -116,10 +130,28 @@ pub trait UserRepo {
     /// How many users exist.
     async fn count_users(&self) -> Result<u64, StoreError>;
 
-    /// Replaces the password hash; `NotFound` for an unknown id.
+    /// Replaces the password hash (and the security stamp) and nothing
+    /// else: a hash upgraded at sign-in, or a password set by an operator;
+    /// `NotFound` for an unknown id.
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// Disables or re-enables a user; `NotFound` for an unknown id.
-    async fn set_user_disabled(&self, id: Uuid, disabled: bool, at: OffsetDateTime)
-    -> Result<(), StoreError>;
+    /// A password change by the account holder, in ONE transaction: the new
+    /// hash and security stamp, every session of the user but `keep_session`
+    /// (an id hash) ended, every grant revoked but the session-bound ones
+    /// of the kept session, and `mails` queued. `NotFound` for an unknown id.
+    async fn change_password(
+        &self,
+        id: Uuid,
+        hash: &str,
+        keep_session: Option<&str>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<EndedAccess, StoreError>;
+
+    /// Disables a user and ends all their access (sessions with back-channel
+    /// logouts, grants) in ONE transaction; `NotFound` for an unknown id.
+    async fn disable_user(&self, id: Uuid, now: OffsetDateTime) -> Result<EndedAccess, StoreError>;
+
+    /// Re-enables a disabled user; `NotFound` for an unknown id.
+    async fn enable_user(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
 }

@@ -2,23 +2,16 @@
 //! policies, session timeouts and the authentication metrics.
 
 use portcullis_authn::{
-    DurationObserver, Lockouts, MfaPolicy, Passkeys, PasswordHasher, PasswordPolicy, Totp,
+    DurationObserver, Interaction, Lockouts, MfaPolicy, Passkeys, PasswordHasher, PasswordPolicy,
+    SessionPolicy, Totp,
 };
 use portcullis_keys::Kek;
 use portcullis_store::Store;
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 use std::net::IpAddr;
 use std::sync::Arc;
-use time::Duration;
 
-/// Session lifetimes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SessionPolicy {
-    /// A session unused this long ends.
-    pub idle_timeout: Duration,
-    /// A session ends this long after it began, however busy.
-    pub absolute_timeout: Duration,
-}
+use crate::AppState;
 
 /// Sign-in attempts by outcome and argon2 durations.
 #[derive(Debug, Clone)]
@@ -85,5 +78,29 @@ impl Auth {
     /// TOTP over `store`.
     pub fn totp<'a>(&'a self, store: &'a dyn Store) -> Totp<'a> {
         Totp { store, kek: &self.kek, issuer: &self.totp_issuer }
+    }
+
+    /// The sign-in journey over the app's store and clock.
+    pub(crate) fn interaction<'a>(&'a self, state: &'a AppState) -> Interaction<'a> {
+        Interaction {
+            store: state.store.as_ref(),
+            clock: state.clock.as_ref(),
+            hasher: &self.hasher,
+            lockouts: &self.lockouts,
+            mfa: &self.mfa,
+            sessions: &self.sessions,
+            totp: self.totp(state.store.as_ref()),
+            passkeys: self.passkeys.as_deref(),
+        }
+    }
+
+    /// The password check's inputs (a re-entered current password).
+    pub(crate) fn sign_in<'a>(&'a self, state: &'a AppState) -> portcullis_authn::SignIn<'a> {
+        portcullis_authn::SignIn {
+            store: state.store.as_ref(),
+            hasher: &self.hasher,
+            lockouts: &self.lockouts,
+            clock: state.clock.as_ref(),
+        }
     }
 }

@@ -4,11 +4,6 @@
 use portcullis_store::Session;
 use subtle::ConstantTimeEq;
 
-/// A fresh token (256 bits, hex).
-pub(crate) fn new_token() -> String {
-    hex::encode(portcullis_core::random::bytes::<32>())
-}
-
 /// True when `submitted` is the session's token (constant-time).
 pub(crate) fn matches(session: Option<&Session>, submitted: Option<&str>) -> bool {
     match (session, submitted) {
@@ -55,9 +50,9 @@ mod tests {
 
     #[test]
     fn only_the_sessions_own_token_matches() {
-        let token = new_token();
+        let token = portcullis_authn::sessions::new_secret();
         assert_eq!(token.len(), 64);
-        assert_ne!(token, new_token());
+        assert_ne!(token, portcullis_authn::sessions::new_secret());
         let s = session(&token);
         assert!(matches(Some(&s), Some(&token)));
         assert!(!matches(Some(&s), Some(&token[..63])));

@@ -23,13 +23,14 @@ mod pages;
 mod routes;
 mod session;
 
-pub use auth::{Auth, AuthMetrics, SessionPolicy};
+pub use auth::{Auth, AuthMetrics};
 pub use first_admin::{SETUP_LINK_LIFETIME, create_setup_link};
 pub use headers::{CONTENT_SECURITY_POLICY, security_headers};
 pub use mail::Mail;
 pub use metrics::{Metrics, metrics_endpoint};
 pub use middleware::{REQUEST_ID_HEADER, telemetry};
 pub use pages::PageError;
+pub use portcullis_authn::SessionPolicy;
 pub use prometheus::Error as PrometheusError;
 pub use routes::keys::{ENDPOINTS, JWKS_PATH, Publication};
 pub use session::SESSION_COOKIE;
@@ -58,6 +59,8 @@ pub struct AppState {
     pub clients: Arc<portcullis_protocol::ClientCache>,
     /// The state of access tokens recently checked by userinfo and introspection.
     pub tokens: Arc<portcullis_protocol::TokenStateCache>,
+    /// Failure counters of client authentication (hot: in this instance's memory).
+    pub client_throttle: Arc<dyn portcullis_store::Throttle>,
 }
 
 /// Mounts the public routes.

@@ -52,6 +52,7 @@ impl Mail {
             store: state.store.as_ref(),
             hasher: &auth.hasher,
             policy,
+            lockouts: &auth.lockouts,
             clock: state.clock.as_ref(),
             mail: &self.context,
             rules: &self.rules,

@@ -71,6 +71,8 @@ pub(crate) struct AccountPage<'a> {
     /// A pending authorization request to continue after enrollment.
     pub(crate) request: &'a str,
     pub(crate) enroll_required: bool,
+    /// The session may only enroll a second factor (the rest is hidden).
+    pub(crate) enroll_only: bool,
     pub(crate) can_continue: bool,
     pub(crate) notice: Option<&'a str>,
     pub(crate) error: Option<&'a str>,
@@ -83,6 +85,9 @@ pub(crate) struct AccountPage<'a> {
     pub(crate) sessions: Vec<SessionView>,
     /// Whether changes are allowed without confirming again.
     pub(crate) recent: bool,
+    /// Whether a new password needs no current password (a recent second
+    /// factor or passkey).
+    pub(crate) password_confirmed: bool,
     pub(crate) min_length: usize,
 }
 
@@ -209,6 +214,13 @@ pub enum PageError {
     /// then back to `/account`.
     #[error("sign in again")]
     SignInAgain,
+    /// The database cannot be reached right now (logged, not shown): a 503
+    /// with `Retry-After`, never a request silently dropped.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The account pages need the user's second factor first: a 303 to it.
+    #[error("second factor first")]
+    SecondFactorFirst,
     /// Something failed on our side (logged, not shown).
     #[error("internal error: {0}")]
     Internal(String),
@@ -216,7 +228,10 @@ pub enum PageError {
 
 impl From<portcullis_store::StoreError> for PageError {
     fn from(e: portcullis_store::StoreError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            portcullis_store::StoreError::Backend(_) => Self::Unavailable(e.to_string()),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
@@ -224,6 +239,7 @@ impl From<portcullis_protocol::ProtocolError> for PageError {
     fn from(e: portcullis_protocol::ProtocolError) -> Self {
         match e {
             portcullis_protocol::ProtocolError::Rejected { description, .. } => Self::Protocol(description),
+            portcullis_protocol::ProtocolError::Store(e) => e.into(),
             other => Self::Internal(other.to_string()),
         }
     }
@@ -231,7 +247,10 @@ impl From<portcullis_protocol::ProtocolError> for PageError {
 
 impl From<portcullis_authn::AuthnError> for PageError {
     fn from(e: portcullis_authn::AuthnError) -> Self {
-        Self::Internal(e.to_string())
+        match e {
+            portcullis_authn::AuthnError::Store(e) => e.into(),
+            other => Self::Internal(other.to_string()),
+        }
     }
 }
 
@@ -240,7 +259,8 @@ impl ResponseError for PageError {
         match self {
             Self::Csrf | Self::SetupLink => StatusCode::FORBIDDEN,
             Self::BadRequest(_) | Self::Protocol(_) | Self::RequestExpired => StatusCode::BAD_REQUEST,
-            Self::SignInAgain => StatusCode::SEE_OTHER,
+            Self::SignInAgain | Self::SecondFactorFirst => StatusCode::SEE_OTHER,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -250,6 +270,11 @@ impl ResponseError for PageError {
             Self::SignInAgain => {
                 return HttpResponse::SeeOther()
                     .insert_header((actix_web::http::header::LOCATION, SIGN_IN_AGAIN))
+                    .finish();
+            }
+            Self::SecondFactorFirst => {
+                return HttpResponse::SeeOther()
+                    .insert_header((actix_web::http::header::LOCATION, "/login/mfa"))
                     .finish();
             }
             Self::Csrf => (
@@ -265,12 +290,20 @@ impl ResponseError for PageError {
             Self::SetupLink => {
                 ("Setup link not valid", "This setup link is unknown, already used or expired.")
             }
+            Self::Unavailable(detail) => {
+                tracing::error!(error = %detail, "page unavailable: the database cannot be reached");
+                ("Temporarily unavailable", "Please try again in a moment.")
+            }
             Self::Internal(detail) => {
                 tracing::error!(error = %detail, "page failed");
                 ("Something went wrong", "Please try again in a moment.")
             }
         };
         let html = ErrorPage { title, message }.render().unwrap_or_else(|_| title.to_owned());
-        HttpResponse::build(self.status_code()).content_type(ContentType::html()).body(html)
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unavailable(_)) {
+            res.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
+        }
+        res.content_type(ContentType::html()).body(html)
     }
 }

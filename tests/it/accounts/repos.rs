@@ -1,6 +1,6 @@
 //! The account repositories behave the same on both backends.
 
-use portcullis_store::{NewUser, Session, StoreError};
+use portcullis_store::{LockoutPolicy, NewUser, Session, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::macros::datetime;
 use uuid::Uuid;
@@ -46,13 +46,16 @@ async fn users_round_trip_and_are_unique_case_insensitively(backend: Backend) {
 
     let later = datetime!(2026-02-02 09:30 UTC);
     store.set_password_hash(alice.id, "$argon2id$new", later).await.expect("set");
-    store.set_user_disabled(alice.id, true, later).await.expect("disable");
+    store.disable_user(alice.id, later).await.expect("disable");
     let changed = store.find_user(alice.id).await.expect("find").expect("user");
     assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_ne!(changed.security_stamp, alice.security_stamp, "a new password, a new stamp");
     assert!(changed.disabled);
     assert_eq!(changed.updated_at, later);
-    let missing = store.set_user_disabled(Uuid::new_v4(), true, later).await;
+    let missing = store.disable_user(Uuid::new_v4(), later).await;
     assert!(matches!(missing, Err(StoreError::NotFound)));
+    store.enable_user(alice.id, later).await.expect("enable");
+    assert!(!store.find_user(alice.id).await.expect("find").expect("user").disabled);
 }
 
 async fn sessions_round_trip_and_end(backend: Backend) {
@@ -123,11 +126,22 @@ async fn expired_rows_are_swept(backend: Backend) {
     assert_eq!(store.delete_expired_sessions(t0, t0).await.expect("sweep"), 1, "absolute too");
     assert!(store.find_session("live").await.expect("find").is_some());
 
-    let forget = datetime!(2026-01-01 00:00 UTC);
-    store.record_failure("quiet", t0, forget).await.expect("fail");
-    store.record_failure("blocking", t0, forget).await.expect("fail");
-    store.block_until("blocking", datetime!(2026-02-01 12:00 UTC)).await.expect("block");
-    store.record_failure("recent", t1, forget).await.expect("fail");
+    let lenient = LockoutPolicy {
+        max_failures: 5,
+        base_delay: time::Duration::minutes(1),
+        max_delay: time::Duration::minutes(10),
+        window: time::Duration::minutes(10),
+    };
+    // The first failure blocks until 12:00.
+    let blocking = LockoutPolicy {
+        max_failures: 1,
+        base_delay: time::Duration::hours(4),
+        max_delay: time::Duration::hours(4),
+        ..lenient
+    };
+    store.reserve_attempt("quiet", &lenient, t0).await.expect("reserve");
+    store.reserve_attempt("blocking", &blocking, t0).await.expect("reserve");
+    store.reserve_attempt("recent", &lenient, t1).await.expect("reserve");
     assert_eq!(store.delete_stale_rate_limits(t1, t1).await.expect("sweep"), 1);
     assert!(store.find_rate_limit("quiet").await.expect("find").is_none());
     assert!(store.find_rate_limit("blocking").await.expect("find").is_some());
@@ -136,36 +150,6 @@ async fn expired_rows_are_swept(backend: Backend) {
     store.create_setup_token("valid", t1).await.expect("create");
     assert_eq!(store.delete_expired_setup_tokens(t0).await.expect("sweep"), 1);
     assert!(store.setup_token_valid("valid", t0).await.expect("valid"));
-}
-
-async fn failure_counters_count_block_and_clear(backend: Backend) {
-    let (store, _db) = test_store(backend).await;
-    let at = datetime!(2026-02-01 08:00 UTC);
-    assert_eq!(store.find_rate_limit("account:alice").await.expect("find"), None);
-    let forget = datetime!(2026-01-31 08:00 UTC);
-    for expected in 1..=3 {
-        assert_eq!(store.record_failure("account:alice", at, forget).await.expect("fail"), expected);
-    }
-    store.block_until("account:alice", datetime!(2026-02-01 08:00:30 UTC)).await.expect("block");
-    let state = store.find_rate_limit("account:alice").await.expect("find").expect("row");
-    assert_eq!(state.failures, 3);
-    assert_eq!(state.blocked_until, Some(datetime!(2026-02-01 08:00:30 UTC)));
-    assert_eq!(state.updated_at, at);
-    assert_eq!(
-        store.record_failure("ip:192.0.2.1", at, forget).await.expect("fail"),
-        1,
-        "keys are independent"
-    );
-    // A failure within the window keeps counting; after a quiet window the count starts again.
-    let later = datetime!(2026-02-02 08:00 UTC);
-    assert_eq!(store.record_failure("account:alice", later, at).await.expect("fail"), 4);
-    let much_later = datetime!(2026-02-04 08:00 UTC);
-    let forget = later + time::Duration::seconds(1);
-    assert_eq!(store.record_failure("account:alice", much_later, forget).await.expect("fail"), 1);
-    let state = store.find_rate_limit("account:alice").await.expect("find").expect("row");
-    assert_eq!((state.failures, state.blocked_until, state.updated_at), (1, None, much_later));
-    store.clear_rate_limit("account:alice").await.expect("clear");
-    assert_eq!(store.find_rate_limit("account:alice").await.expect("find"), None);
 }
 
 async fn setup_tokens_are_single_use_and_expire(backend: Backend) {
@@ -186,6 +170,5 @@ both_backends!(
     users_round_trip_and_are_unique_case_insensitively,
     sessions_round_trip_and_end,
     expired_rows_are_swept,
-    failure_counters_count_block_and_clear,
     setup_tokens_are_single_use_and_expire,
 );

@@ -129,7 +129,7 @@ async fn disabling_a_user_ends_their_sessions(backend: Backend) {
     };
     let (user, ended) =
         accounts.disable("alice", &portcullis_authn::RequestInfo::default()).await.expect("disable");
-    assert_eq!((user.id, ended), (alice.id, 1));
+    assert_eq!((user.id, ended.sessions), (alice.id, 1));
 
     assert!(!get_with(&app, "/", &cookie).await.text().await.expect("body").contains("Signed in as"));
     assert!(session_row(&app, &cookie).await.is_none());

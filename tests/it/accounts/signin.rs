@@ -134,7 +134,7 @@ async fn an_outdated_hash_is_upgraded_at_sign_in(backend: Backend) {
 async fn a_disabled_user_cannot_sign_in(backend: Backend) {
     let app = spawn_app(backend).await;
     let alice = create_user(&app, "alice", false).await;
-    app.store.set_user_disabled(alice.id, true, time::OffsetDateTime::UNIX_EPOCH).await.expect("disable");
+    app.store.disable_user(alice.id, time::OffsetDateTime::UNIX_EPOCH).await.expect("disable");
     let res = sign_in(&app, "alice@example.com", PASSWORD).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.expect("body").contains("Wrong username or password."));

@@ -3,7 +3,7 @@
 //! recovery codes used once, session state taken once and dying with its
 //! session.
 
-use portcullis_store::{PasskeyRow, Session, StoreError};
+use portcullis_store::{FactorRef, PasskeyRow, Session, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::Duration;
 use uuid::Uuid;
@@ -43,8 +43,9 @@ async fn passkeys_are_per_user_and_unique_by_credential(backend: Backend) {
     assert_eq!(used.last_used_at, Some(T0 + Duration::hours(1)));
     assert_eq!(used.passkey, "{\"counter\":2}");
 
-    assert!(!store.delete_passkey(bob, laptop.id).await.expect("delete"), "only the owner deletes");
-    assert!(store.delete_passkey(alice, laptop.id).await.expect("delete"));
+    let remove = |user, id| store.remove_factor(user, FactorRef::Passkey(id), None, T0, &[]);
+    assert!(remove(bob, laptop.id).await.expect("remove").is_none(), "only the owner removes");
+    assert!(remove(alice, laptop.id).await.expect("remove").is_some());
     assert_eq!(store.list_passkeys(alice).await.expect("list"), vec![used]);
 }
 
@@ -70,8 +71,8 @@ async fn totp_steps_are_accepted_once_and_only_forwards(backend: Backend) {
     assert!(!store.accept_totp_step(alice, 99, false, T0).await.expect("older"));
     assert!(store.accept_totp_step(alice, 101, false, T0).await.expect("next"));
     assert!(!store.accept_totp_step(alice, 101, false, T0).await.expect("replay"));
-    assert!(store.delete_totp(alice).await.expect("delete"));
-    assert!(!store.delete_totp(alice).await.expect("delete again"));
+    assert!(store.remove_factor(alice, FactorRef::Totp, None, T0, &[]).await.expect("remove").is_some());
+    assert!(store.remove_factor(alice, FactorRef::Totp, None, T0, &[]).await.expect("again").is_none());
 }
 
 async fn recovery_codes_are_used_once_and_replaced(backend: Backend) {

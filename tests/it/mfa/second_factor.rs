@@ -82,9 +82,12 @@ async fn failures(app: &TestApp, key: &str) -> u32 {
 /// wrong codes refused and counted.
 async fn totp_enrollment_step_up_and_replay(backend: Backend) {
     let app = setup(backend).await;
+    // Signed in with the password before the app existed.
     let browser = Browser::new(&app);
     assert_eq!(location(&password_sign_in(&browser, "alice", &[]).await), "/");
-    let (secret, codes) = enroll_totp(&browser, app.clock.now()).await;
+    let enrolling = Browser::new(&app);
+    assert_eq!(location(&password_sign_in(&enrolling, "alice", &[]).await), "/");
+    let (secret, codes) = enroll_totp(&enrolling, app.clock.now()).await;
     assert_eq!(codes.len(), 10, "ten recovery codes at the first enrollment");
     let alice = app.store.find_user_by_login("alice").await.expect("find").expect("alice");
     let row = app.store.find_totp(alice.id).await.expect("totp").expect("a secret");
@@ -99,7 +102,8 @@ async fn totp_enrollment_step_up_and_replay(backend: Backend) {
         "the account's address is told"
     );
 
-    // Step-up: the password-only session must prove the app before a code is issued.
+    // Step-up: the password-only session must prove the app before a code
+    // is issued. (The enrolling session proved it by confirming the app.)
     let (verifier, challenge) = pkce();
     let html = page(
         browser
@@ -128,19 +132,20 @@ async fn totp_enrollment_step_up_and_replay(backend: Backend) {
     assert!(csp.contains("form-action 'self' http://127.0.0.1:9"), "the form may end at the client: {csp}");
     assert!(other.session_cookie().is_some());
     assert!(
-        app.db.count("SELECT id_hash FROM sessions WHERE user_id IS NOT NULL").await == 1,
-        "not signed in before the second factor"
+        app.db.count("SELECT id_hash FROM sessions WHERE user_id IS NOT NULL").await == 2,
+        "not signed in before the second factor (the two sessions are the earlier ones)"
     );
-    let before = failures(&app, "account:alice").await;
+    let counter = format!("mfa:{}", alice.id);
+    let before = failures(&app, &counter).await;
     let replay = second_factor(&other, &html, "totp", &used).await;
     assert_eq!(replay.status(), 200);
     let replay_html = replay.text().await.expect("body");
     assert!(replay_html.contains("That code is not valid"), "a reused code is refused");
-    assert_eq!(failures(&app, "account:alice").await, before + 1, "and counted");
+    assert_eq!(failures(&app, &counter).await, before + 1, "and counted");
     let wrong = if used == "000000" { "111111" } else { "000000" };
     let res = second_factor(&other, &replay_html, "totp", wrong).await;
     assert!(res.text().await.expect("body").contains("That code is not valid"));
-    assert_eq!(failures(&app, "account:alice").await, before + 2, "a wrong code counts towards the back-off");
+    assert_eq!(failures(&app, &counter).await, before + 2, "a wrong code counts towards the back-off");
 
     app.clock.advance(time::Duration::seconds(30));
     let res = second_factor(&other, &replay_html, "totp", &totp_code(&secret, app.clock.now())).await;
@@ -148,7 +153,7 @@ async fn totp_enrollment_step_up_and_replay(backend: Backend) {
     let back = other.authorize(&location(&res), Interact::ConsentOnly).await.redirect();
     let claims = id_token_claims(&app, &Outcome::param(&back, "code").expect("code"), &verifier).await;
     assert_eq!(claims["amr"], serde_json::json!(["pwd", "otp", "mfa"]));
-    assert_eq!(failures(&app, "account:alice").await, 0, "success clears the counter");
+    assert_eq!(failures(&app, &counter).await, 0, "success clears the counter");
 }
 
 /// Five wrong codes start the same back-off as five wrong passwords.
@@ -369,8 +374,8 @@ async fn an_operator_resets_lost_factors(backend: Backend) {
         clock: &app.clock,
     };
     let cli = portcullis_authn::RequestInfo::default();
-    let (alice, removed) = accounts.reset_mfa("alice", &cli).await.expect("reset");
-    assert_eq!(removed, 1, "the authenticator app");
+    let (alice, ended) = accounts.reset_mfa("alice", &cli).await.expect("reset");
+    assert_eq!(ended.sessions, 1, "the session that enrolled");
     assert!(app.store.find_totp(alice.id).await.expect("totp").is_none());
     assert_eq!(app.store.count_recovery_codes(alice.id).await.expect("codes"), 0);
     assert_eq!(app.db.count("SELECT id_hash FROM sessions WHERE user_id IS NOT NULL").await, 0, "signed out");

@@ -52,12 +52,15 @@ async fn every_revocation_through_the_instance_applies_at_once(backend: Backend)
     app.store.revoke_user_grants(alice, app.clock.now()).await.expect("revoke");
     assert_eq!(userinfo(&app, &access).await.status(), 401, "grants revoked");
 
-    // She is disabled, then enabled again: refusals are never cached.
+    // She is disabled (which ends her sessions), then enabled again: the
+    // refusal was not cached, a new sign-in works, the old token stays dead.
+    let old = fresh_token(&app).await;
+    app.store.disable_user(alice, app.clock.now()).await.expect("disable");
+    assert_eq!(userinfo(&app, &old).await.status(), 401, "user disabled");
+    app.store.enable_user(alice, app.clock.now()).await.expect("enable");
     let access = fresh_token(&app).await;
-    app.store.set_user_disabled(alice, true, app.clock.now()).await.expect("disable");
-    assert_eq!(userinfo(&app, &access).await.status(), 401, "user disabled");
-    app.store.set_user_disabled(alice, false, app.clock.now()).await.expect("enable");
     assert_eq!(userinfo(&app, &access).await.status(), 200, "enabled again");
+    assert_eq!(userinfo(&app, &old).await.status(), 401, "the old session ended with the disabling");
 
     // A cached state is judged at every use: the session's idle timeout.
     let idle = i64::from(app.settings.auth.session_idle_timeout_secs);

@@ -26,7 +26,10 @@ fn use_smtp(s: &mut Settings, smtp: &SmtpCapture) {
 
 /// A running SMTP capture and an app sending through it (issuer = its own
 /// address, so mailed links work), after `customise`.
-async fn mail_app(backend: Backend, customise: impl FnOnce(&mut Settings)) -> (TestApp, SmtpCapture) {
+pub(crate) async fn mail_app(
+    backend: Backend,
+    customise: impl FnOnce(&mut Settings),
+) -> (TestApp, SmtpCapture) {
     let mut smtp = SmtpCapture::new();
     smtp.start();
     let db = Arc::new(TestDatabase::new(backend).await);
@@ -38,8 +41,20 @@ async fn mail_app(backend: Backend, customise: impl FnOnce(&mut Settings)) -> (T
     (app, smtp)
 }
 
+/// Waits until the mail worker has handled every queued link request (the
+/// request path only queues them; a bounded wait, not a speed assertion).
+pub(crate) async fn settled(app: &TestApp) {
+    for _ in 0..300 {
+        if app.db.count("SELECT id FROM link_requests").await == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("link requests still queued after 30 s");
+}
+
 /// GETs `path` and returns (status, body, the form's CSRF token if any).
-async fn open(browser: &Browser, path: &str) -> (u16, String, String) {
+pub(crate) async fn open(browser: &Browser, path: &str) -> (u16, String, String) {
     let res = browser.get(path).await;
     let status = res.status().as_u16();
     let body = res.text().await.expect("body");
@@ -48,7 +63,7 @@ async fn open(browser: &Browser, path: &str) -> (u16, String, String) {
 }
 
 /// POSTs a form and returns (status, Location header, body).
-async fn submit(browser: &Browser, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+pub(crate) async fn submit(browser: &Browser, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
     let res = browser.post(path, form).await;
     let status = res.status().as_u16();
     let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
@@ -56,7 +71,7 @@ async fn submit(browser: &Browser, path: &str, form: &[(&str, &str)]) -> (u16, S
 }
 
 /// Signs `login` in through `/login` with `password`; true on success.
-async fn sign_in(browser: &Browser, login: &str, password: &str) -> bool {
+pub(crate) async fn sign_in(browser: &Browser, login: &str, password: &str) -> bool {
     let (_, _, csrf) = open(browser, "/login").await;
     let (status, _, _) =
         submit(browser, "/login", &[("csrf_token", &csrf), ("username", login), ("password", password)])
@@ -65,7 +80,7 @@ async fn sign_in(browser: &Browser, login: &str, password: &str) -> bool {
 }
 
 /// Who the start page says is signed in, if anyone.
-async fn signed_in_as(browser: &Browser) -> Option<String> {
+pub(crate) async fn signed_in_as(browser: &Browser) -> Option<String> {
     let (_, body, _) = open(browser, "/").await;
     let start = body.find("Signed in as <strong>")? + "Signed in as <strong>".len();
     Some(body[start..].split('<').next()?.to_owned())

@@ -8,7 +8,7 @@ use portcullis_tests::oidc::{
 use portcullis_tests::{Backend, TestApp, both_backends, spawn_app};
 use serde_json::Value;
 
-use super::{mail_app, open, sign_in, signed_in_as, submit};
+use super::{mail_app, open, settled, sign_in, signed_in_as, submit};
 
 const CB: &str = "http://127.0.0.1:9/cb";
 const NEW_PASSWORD: &str = "a brand new passphrase";
@@ -197,7 +197,9 @@ async fn known_and_unknown_addresses_get_identical_answers(backend: Backend) {
     assert_eq!(answers[0].0, 200);
     assert_eq!(answers[0], answers[1], "known and unknown addresses differ");
     assert_eq!(answers[0], answers[2]);
-    // Both paths did their work: counted, audited; only the known one queued a mail.
+    // Both paths did their work: counted, queued, audited by the worker;
+    // only the known one got a mail.
+    settled(&app).await;
     let requested = "SELECT * FROM audit_events WHERE kind = 'password_reset.requested'";
     assert_eq!(app.db.count(requested).await, 3);
     assert_eq!(app.db.count("SELECT * FROM mail_outbox").await, 1);
@@ -218,6 +220,7 @@ async fn requests_are_rate_limited_per_address_without_telling(backend: Backend)
         pages.push((status, body));
     }
     assert!(pages.windows(2).all(|w| w[0] == w[1]), "a limited request looks different");
+    settled(&app).await;
     assert_eq!(app.db.count("SELECT * FROM mail_outbox").await, 2, "two links, then nothing");
     smtp.wait_for(2).await;
     // A quiet hour later the address may ask again (in a new session: the
@@ -228,6 +231,7 @@ async fn requests_are_rate_limited_per_address_without_telling(backend: Backend)
     let (status, _, _) =
         submit(&later, "/recover", &[("csrf_token", &csrf), ("address", "alice@example.com")]).await;
     assert_eq!(status, 200);
+    settled(&app).await;
     assert_eq!(app.db.count("SELECT * FROM mail_outbox").await, 3);
     app.stop().await;
 }

@@ -6,10 +6,10 @@ use portcullis_mailer::templates;
 use portcullis_store::{AuditOutcome, EmailToken, EmailTokenPurpose, StoreError, User, normalise_login};
 use serde_json::json;
 
-use super::{Recovery, hash_token, new_token};
+use super::{Recovery, new_token};
 use crate::accounts::check_email;
 use crate::audit::{RequestInfo, record};
-use crate::{AuthnError, Password, Verification};
+use crate::{AuthnError, Password, SignIn, SignInOutcome, confirm_password};
 
 impl Recovery<'_> {
     /// Queues a verification link for `user`'s current address (account
@@ -39,15 +39,22 @@ impl Recovery<'_> {
             created_at: now,
             expires_at: now + ttl,
             used_at: None,
+            // A change of address dies with the account's password or email;
+            // a new account's own verification does not.
+            account_stamp: new_email.map(|_| user.security_stamp.clone()),
         };
         Ok(self.store.create_email_token(&token, &mails).await?)
     }
 
-    /// Starts an email change for the signed-in `user`: the current password
-    /// must be re-entered; a verification link goes to `new_email` and a
-    /// notice to the current address. The address changes only when the
-    /// link is followed. An address already used by another account gets no
-    /// link (and the answer does not say so).
+    /// Starts an email change for the signed-in `user`: unless the session
+    /// authenticated recently and strongly enough (`current_password` is
+    /// `None`: the account pages' gate said so), the current password must
+    /// be re-entered, and it is checked on the same throttled counters as a
+    /// sign-in. Requests are limited per account and client IP like other
+    /// mails. A verification link goes to `new_email` and a notice to the
+    /// current address; the address changes only when the link is followed.
+    /// An address already used by another account gets no link (and the
+    /// answer does not say so).
     pub async fn request_email_change(
         &self,
         user: &User,
@@ -61,27 +68,26 @@ impl Recovery<'_> {
             return Err(AuthnError::InvalidIdentity("that is already your email address".into()));
         }
         let now = self.clock.now();
-        // `None`: the caller saw a recent authentication (the account pages' gate).
-        let mismatch = match current_password {
-            Some(typed) => {
-                let stored = self.store.find_user(user.id).await?.and_then(|u| u.password_hash);
-                matches!(self.hasher.verify_blocking(stored, typed).await, Verification::Mismatch)
+        if let Some(typed) = current_password {
+            let check =
+                SignIn { store: self.store, hasher: self.hasher, lockouts: self.lockouts, clock: self.clock };
+            match confirm_password(check, user, typed, request).await? {
+                SignInOutcome::Success(_) => {}
+                SignInOutcome::Failed => {
+                    let detail = json!({ "reason": "wrong_password" });
+                    let kind = "email.change_requested";
+                    record(self.store, now, kind, AuditOutcome::Failure, Some(user.id), request, detail)
+                        .await;
+                    return Err(AuthnError::WrongPassword);
+                }
+                SignInOutcome::Refused { until } => return Err(AuthnError::Locked { until }),
             }
-            None => false,
-        };
-        if mismatch {
-            let detail = json!({ "reason": "wrong_password" });
-            record(
-                self.store,
-                now,
-                "email.change_requested",
-                AuditOutcome::Failure,
-                Some(user.id),
-                request,
-                detail,
-            )
-            .await;
-            return Err(AuthnError::WrongPassword);
+        }
+        if self.over_limit(format!("email_change:{}", user.id), request).await? {
+            let detail = json!({ "reason": "limited" });
+            let kind = "email.change_requested";
+            record(self.store, now, kind, AuditOutcome::Failure, Some(user.id), request, detail).await;
+            return Err(AuthnError::TooManyRequests);
         }
         let taken = self.store.find_user_by_login(new_email).await?.is_some_and(|other| other.id != user.id);
         if !taken {
@@ -105,14 +111,7 @@ impl Recovery<'_> {
 
     /// The live verification token of a link, with its user.
     pub async fn verification_link(&self, raw: &str) -> Result<(EmailToken, User), AuthnError> {
-        let token = self
-            .store
-            .find_email_token(&hash_token(raw), EmailTokenPurpose::VerifyEmail)
-            .await?
-            .filter(|t| t.is_live(self.clock.now()))
-            .ok_or(AuthnError::InvalidLink)?;
-        let user = self.token_user(token.user_id).await?;
-        Ok((token, user))
+        self.live_token(raw, EmailTokenPurpose::VerifyEmail).await
     }
 
     /// Follows a verification link (once): marks the address verified or,

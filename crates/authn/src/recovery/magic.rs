@@ -46,12 +46,7 @@ impl Recovery<'_> {
         raw: &str,
         session_hash: Option<&str>,
     ) -> Result<MagicLinkCheck, AuthnError> {
-        let token = self
-            .store
-            .find_email_token(&hash_token(raw), EmailTokenPurpose::MagicLink)
-            .await?
-            .filter(|t| t.is_live(self.clock.now()))
-            .ok_or(AuthnError::InvalidLink)?;
+        let (token, _) = self.live_token(raw, EmailTokenPurpose::MagicLink).await?;
         let same = match (token.session_hash.as_deref(), session_hash) {
             (Some(bound), Some(current)) => bool::from(bound.as_bytes().ct_eq(current.as_bytes())),
             _ => false,
@@ -59,7 +54,8 @@ impl Recovery<'_> {
         Ok(if same { MagicLinkCheck::SameBrowser } else { MagicLinkCheck::OtherBrowser })
     }
 
-    /// Uses a magic link (once): returns the user to sign in.
+    /// Uses a magic link (once): returns the user, whose mailbox it proved —
+    /// a first factor for [`crate::Interaction::email_link`], never more.
     pub async fn use_magic_link(&self, raw: &str, request: &RequestInfo) -> Result<User, AuthnError> {
         let now = self.clock.now();
         let token = self
@@ -69,7 +65,7 @@ impl Recovery<'_> {
             .ok_or(AuthnError::InvalidLink)?;
         let user = self.token_user(token.user_id).await?;
         let detail = json!({ "method": "magic_link" });
-        record(self.store, now, "signin.success", AuditOutcome::Success, Some(user.id), request, detail)
+        record(self.store, now, "signin.first_factor", AuditOutcome::Success, Some(user.id), request, detail)
             .await;
         Ok(user)
     }

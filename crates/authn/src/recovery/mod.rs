@@ -10,25 +10,30 @@
 //! Requests for a link ([`Recovery::request_reset`],
 //! [`Recovery::request_magic_link`]) look the same from outside whether or
 //! not the address belongs to an account: the caller shows one page, and
-//! both paths count the request, render a mail and write an audit row.
-//! Requests are rate-limited per address and per client IP.
+//! the request path does the same work either way — it counts the request
+//! and writes one queued row; the mail worker ([`LinkRequestSource`]) then
+//! makes the token and the mail, or nothing. Requests are rate-limited per
+//! account (per address typed, for addresses of no account) and per client IP.
 
 mod email;
 mod magic;
+mod requests;
 mod reset;
 
 pub use magic::MagicLinkCheck;
+pub use requests::LinkRequestSource;
 
 use portcullis_core::Clock;
 use portcullis_mailer::MailContext;
-use portcullis_store::{AuditOutcome, Store, User, normalise_login};
+use portcullis_store::{AuditOutcome, EmailToken, EmailTokenPurpose, Store, User, normalise_login};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 
 use crate::audit::{RequestInfo, record};
-use crate::{AuthnError, PasswordHasher, PasswordPolicy};
+use crate::throttle::{Admission, reserve};
+use crate::{AuthnError, LockoutPolicy, PasswordHasher, PasswordPolicy};
 
 /// Lifetimes and limits of mailed links.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,6 +48,37 @@ pub struct RecoveryRules {
     pub max_per_ip: u32,
     /// A counter quiet this long starts again.
     pub window: Duration,
+}
+
+impl RecoveryRules {
+    /// The throttles of mail requests: per account (or per address typed,
+    /// for addresses of no account) and per client IP. The request that
+    /// reaches the limit blocks the next ones for `window`.
+    fn policies(&self) -> (LockoutPolicy, LockoutPolicy) {
+        let policy = |max| LockoutPolicy {
+            max_failures: max,
+            base_delay: self.window,
+            max_delay: self.window,
+            window: self.window,
+        };
+        (policy(self.max_per_address), policy(self.max_per_ip))
+    }
+}
+
+/// The audit event of a link request.
+fn audit_kind(purpose: EmailTokenPurpose) -> &'static str {
+    match purpose {
+        EmailTokenPurpose::MagicLink => "magic_link.requested",
+        _ => "password_reset.requested",
+    }
+}
+
+/// The mail-request counter of `user`, or of the address typed.
+fn link_key(user: Option<&User>, address: &str) -> String {
+    match user {
+        Some(user) => format!("link:{}", user.id),
+        None => format!("link:address:{}", normalise_login(address)),
+    }
 }
 
 impl Default for RecoveryRules {
@@ -66,6 +102,8 @@ pub struct Recovery<'a> {
     pub hasher: &'a Arc<PasswordHasher>,
     /// The password policy.
     pub policy: &'a PasswordPolicy,
+    /// The back-off of re-entered passwords.
+    pub lockouts: &'a crate::Lockouts,
     /// The clock.
     pub clock: &'a dyn Clock,
     /// Product name and link base.
@@ -74,15 +112,25 @@ pub struct Recovery<'a> {
     pub rules: &'a RecoveryRules,
 }
 
-/// What became of a link request. Callers show the same page for all
-/// three; the distinction is for audit and tests.
+/// What became of a link request. Callers show the same page for both;
+/// whether the address has an account is not known here: the request path
+/// does the same work either way, and the mail worker decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LinkRequest {
-    /// A link was queued for the account's address.
+    /// Queued: a link goes out if the address names an active account.
+    Queued,
+    /// Too many requests for the account or from the client (nothing queued).
+    Limited,
+}
+
+/// What the mail worker did with one queued request (audit labels).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Handled {
+    /// A link was mailed to the account's address.
     Sent,
-    /// No active account has that address (nothing sent).
+    /// No active account: nothing sent.
     NoAccount,
-    /// Too many requests for the address or from the client (nothing sent).
+    /// Limited at request time.
     Limited,
 }
 
@@ -100,24 +148,20 @@ pub fn hash_token(raw: &str) -> String {
 }
 
 impl Recovery<'_> {
-    /// Counts a link request per address and per IP; true when either is
-    /// over its limit.
-    async fn over_limit(
-        &self,
-        address: &str,
-        request: &RequestInfo,
-        now: OffsetDateTime,
-    ) -> Result<bool, AuthnError> {
-        let forget = now - self.rules.window;
-        let by_address = self
-            .store
-            .record_failure(&format!("recover:address:{}", normalise_login(address)), now, forget)
-            .await?;
-        let by_ip = match &request.ip {
-            Some(ip) => self.store.record_failure(&format!("recover:ip:{ip}"), now, forget).await?,
-            None => 0,
-        };
-        Ok(by_address > self.rules.max_per_address || by_ip > self.rules.max_per_ip)
+    /// Counts a mail request on `account`'s counter and the client IP's;
+    /// true when either is over its limit (then nothing is sent). Requests
+    /// are never given back: each one counts.
+    async fn over_limit(&self, account: String, request: &RequestInfo) -> Result<bool, AuthnError> {
+        let (per_account, per_ip) = self.rules.policies();
+        let mut counters = vec![(account, &per_account)];
+        counters.extend(request.ip.as_deref().map(|ip| (format!("link:ip:{ip}"), &per_ip)));
+        Ok(match reserve(self.store, &counters, self.clock.now()).await? {
+            Admission::Admitted(attempt) => {
+                attempt.failed();
+                false
+            }
+            Admission::Refused { .. } => true,
+        })
     }
 
     /// The active account `address` (email or username) names, if any.
@@ -134,22 +178,51 @@ impl Recovery<'_> {
         self.store.find_user(user_id).await?.filter(|u| !u.disabled).ok_or(AuthnError::InvalidLink)
     }
 
+    /// The live token of `purpose` a link carries, with its (active) user:
+    /// unused, unexpired, and issued under the account's current password
+    /// and email.
+    async fn live_token(
+        &self,
+        raw: &str,
+        purpose: EmailTokenPurpose,
+    ) -> Result<(EmailToken, User), AuthnError> {
+        let token =
+            self.store.find_email_token(&hash_token(raw), purpose).await?.ok_or(AuthnError::InvalidLink)?;
+        let user = self.token_user(token.user_id).await?;
+        if !token.is_live(self.clock.now(), &user) {
+            return Err(AuthnError::InvalidLink);
+        }
+        Ok((token, user))
+    }
+
     /// Audits a link request without naming the address typed.
     async fn audit_request(
         &self,
-        kind: &str,
-        outcome: LinkRequest,
+        purpose: EmailTokenPurpose,
+        outcome: Handled,
         user: Option<&User>,
         request: &RequestInfo,
     ) {
-        let (audit, label) = match outcome {
-            LinkRequest::Sent => (AuditOutcome::Success, "sent"),
-            LinkRequest::NoAccount => (AuditOutcome::Failure, "no_account"),
-            LinkRequest::Limited => (AuditOutcome::Failure, "limited"),
-        };
-        let now = self.clock.now();
-        record(self.store, now, kind, audit, user.map(|u| u.id), request, json!({ "result": label })).await;
+        audit_row(self.store, self.clock.now(), purpose, outcome, user, request).await;
     }
+}
+
+/// The audit row of a link request (never the address typed).
+async fn audit_row(
+    store: &dyn Store,
+    now: OffsetDateTime,
+    purpose: EmailTokenPurpose,
+    outcome: Handled,
+    user: Option<&User>,
+    request: &RequestInfo,
+) {
+    let (audit, label) = match outcome {
+        Handled::Sent => (AuditOutcome::Success, "sent"),
+        Handled::NoAccount => (AuditOutcome::Failure, "no_account"),
+        Handled::Limited => (AuditOutcome::Failure, "limited"),
+    };
+    let detail = json!({ "result": label });
+    record(store, now, audit_kind(purpose), audit, user.map(|u| u.id), request, detail).await;
 }
 
 #[cfg(test)]

@@ -1,11 +1,10 @@
 //! Password reset by mail, and the shared "mail me a link" request.
 
 use portcullis_mailer::notify::{Notification, notification_mails};
-use portcullis_mailer::templates;
-use portcullis_store::{AuditOutcome, EmailToken, EmailTokenPurpose, User};
+use portcullis_store::{AuditOutcome, EmailTokenPurpose, LinkRequestRow, User};
 use serde_json::json;
 
-use super::{LinkRequest, Recovery, hash_token, new_token};
+use super::{Handled, LinkRequest, Recovery, hash_token, link_key};
 use crate::audit::{RequestInfo, record};
 use crate::{AuthnError, Password};
 
@@ -28,9 +27,9 @@ impl Recovery<'_> {
         self.request_link(LinkKind::Reset, address, None, request).await
     }
 
-    /// Both link requests: count, look up, render — for unknown addresses
-    /// too, so both paths do the same work — then store the token and its
-    /// mail in one transaction (known, not limited) and audit.
+    /// Both link requests: look the account up, count the request, queue
+    /// one row — the same work whether or not the address names an account
+    /// (the row's user is empty then). The mail worker does the rest.
     pub(super) async fn request_link(
         &self,
         kind: LinkKind<'_>,
@@ -38,65 +37,43 @@ impl Recovery<'_> {
         session_hash: Option<&str>,
         request: &RequestInfo,
     ) -> Result<LinkRequest, AuthnError> {
-        let now = self.clock.now();
-        let limited = self.over_limit(address, request, now).await?;
         let user = self.active_user(address).await?;
-        let (raw, hash) = new_token();
-        let (path, purpose, audit) = match kind {
-            LinkKind::Reset => ("/recover/reset", EmailTokenPurpose::Reset, "password_reset.requested"),
-            LinkKind::Magic { .. } => ("/login/magic", EmailTokenPurpose::MagicLink, "magic_link.requested"),
+        let purpose = match kind {
+            LinkKind::Reset => EmailTokenPurpose::Reset,
+            LinkKind::Magic { .. } => EmailTokenPurpose::MagicLink,
         };
-        let link = match kind {
-            LinkKind::Magic { resume: Some(id) } => {
-                self.mail.url(&format!("{path}?token={raw}&request={id}"))
-            }
-            _ => self.mail.url(&format!("{path}?token={raw}")),
+        if self.over_limit(link_key(user.as_ref(), address), request).await? {
+            self.audit_request(purpose, Handled::Limited, user.as_ref(), request).await;
+            return Ok(LinkRequest::Limited);
+        }
+        let row = LinkRequestRow {
+            id: portcullis_core::random::hex_id(),
+            purpose,
+            user_id: user.map(|u| u.id),
+            session_hash: session_hash.map(str::to_owned),
+            resume: match kind {
+                LinkKind::Magic { resume } => resume.map(str::to_owned),
+                LinkKind::Reset => None,
+            },
+            ip: request.ip.clone(),
+            user_agent: request.user_agent.clone(),
+            created_at: self.clock.now(),
         };
-        let typed = address.trim();
-        let (to, name) = user.as_ref().map_or((typed, typed), |u| (u.email.as_str(), u.shown_name()));
-        let ttl = self.rules.link_ttl;
-        let mail = match kind {
-            LinkKind::Reset => templates::password_reset(self.mail, to, name, &link, ttl)?,
-            LinkKind::Magic { .. } => templates::magic_link(self.mail, to, name, &link, ttl)?,
-        };
-        let outcome = match (&user, limited) {
-            (_, true) => LinkRequest::Limited,
-            (None, false) => LinkRequest::NoAccount,
-            (Some(u), false) => {
-                let token = EmailToken {
-                    token_hash: hash,
-                    purpose,
-                    user_id: u.id,
-                    new_email: None,
-                    session_hash: session_hash.map(str::to_owned),
-                    created_at: now,
-                    expires_at: now + ttl,
-                    used_at: None,
-                };
-                self.store.create_email_token(&token, &[mail]).await?;
-                LinkRequest::Sent
-            }
-        };
-        self.audit_request(audit, outcome, user.as_ref(), request).await;
-        Ok(outcome)
+        self.store.create_link_request(&row).await?;
+        Ok(LinkRequest::Queued)
     }
 
     /// The account a reset link would act on, if the link is live.
     pub async fn reset_link_user(&self, raw: &str) -> Result<User, AuthnError> {
-        let token = self
-            .store
-            .find_email_token(&hash_token(raw), EmailTokenPurpose::Reset)
-            .await?
-            .filter(|t| t.is_live(self.clock.now()))
-            .ok_or(AuthnError::InvalidLink)?;
-        self.token_user(token.user_id).await
+        self.live_token(raw, EmailTokenPurpose::Reset).await.map(|(_, user)| user)
     }
 
     /// Completes a reset: checks the new password against the policy,
     /// hashes it, then in one store transaction consumes the link, sets the
     /// password, ends every session of the user, revokes their grants
-    /// (refresh tokens) and queues the "password changed" notice. The
-    /// caller then signs the browser in afresh.
+    /// (refresh tokens) and queues the "password changed" notice. The link
+    /// proved only the mailbox: the caller hands the user to
+    /// [`crate::Interaction::email_link`], a first factor, never more.
     pub async fn complete_reset(
         &self,
         raw: &str,

@@ -6,8 +6,11 @@
 //! shown on a page (RFC 6749 §4.1.2.1); afterwards they go to the redirect URI.
 
 mod checks;
+mod pending;
 #[cfg(test)]
 mod tests;
+
+pub use pending::{Next, Pending, consent, error_url, load_pending, response_url, resume, store_pending};
 
 pub use checks::{
     check_client, check_client_grant, check_max_age, check_pkce, check_prompt, check_redirect_uri,

@@ -22,6 +22,12 @@ pub struct AuthSettings {
     pub max_failures_per_account: u32,
     /// Failed sign-ins from one client IP before it backs off.
     pub max_failures_per_ip: u32,
+    /// Wrong second factors (app or recovery codes) for one account before
+    /// it backs off; a separate counter that no password clears.
+    pub max_second_factor_failures: u32,
+    /// Failed client authentications of one client before it backs off
+    /// (counted in each instance's memory).
+    pub max_failures_per_client: u32,
     /// The first back-off, in seconds; it doubles with each further failure.
     pub lockout_base_secs: u32,
     /// The longest back-off, in seconds.
@@ -52,6 +58,8 @@ impl Default for AuthSettings {
             argon2_parallelism: 1,
             max_failures_per_account: 5,
             max_failures_per_ip: 50,
+            max_second_factor_failures: 5,
+            max_failures_per_client: 20,
             lockout_base_secs: 30,
             lockout_max_secs: 3600,
             failure_window_secs: 86400,
@@ -80,7 +88,11 @@ impl AuthSettings {
         if self.argon2_parallelism == 0 {
             return invalid("argon2_parallelism", "must be at least 1");
         }
-        if self.max_failures_per_account == 0 || self.max_failures_per_ip == 0 {
+        if self.max_failures_per_account == 0
+            || self.max_failures_per_ip == 0
+            || self.max_second_factor_failures == 0
+            || self.max_failures_per_client == 0
+        {
             return invalid("max_failures_per_account", "failure limits must be at least 1");
         }
         if self.lockout_base_secs == 0 || self.lockout_max_secs < self.lockout_base_secs {

@@ -1,10 +1,12 @@
 //! `/account`: the signed-in user's security settings: passkeys, the
 //! authenticator app, recovery codes, active sessions and the password.
 //!
-//! Every change is a sensitive one: it needs an authentication within the
-//! last five minutes (else the user confirms it is them first), then the
-//! session id changes, the user's other sessions end where a credential was
-//! removed or replaced, and an audit event is written.
+//! Who may do what is `portcullis_authn`'s: a session whose user's second
+//! factor is due goes to it first; a session that must enroll a factor sees
+//! only the enrollment; every change needs a recent, strong authentication
+//! (`journey::may_change`), then the session id changes, the user's other
+//! sessions and grants end where a credential was removed or replaced (one
+//! store transaction with the notice), and an audit event is written.
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
@@ -12,8 +14,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use portcullis_authn::accounts::Accounts;
 use portcullis_authn::audit::record;
-use portcullis_authn::{Factors, Password, RequestInfo, TotpState, recovery_codes};
-use portcullis_store::{AuditOutcome, Session, StoreError, User};
+use portcullis_authn::journey::may_change;
+use portcullis_authn::{
+    AccountAccess, AuthnError, Change, Factors, Password, RequestInfo, SignInOutcome, TotpState,
+    confirm_password, recovery_codes,
+};
+use portcullis_store::{AuditOutcome, FactorRef, Session, User};
 use serde::Deserialize;
 use serde_json::json;
 use time::OffsetDateTime;
@@ -30,27 +36,6 @@ use portcullis_authn::notify::Notification;
 
 fn when(at: OffsetDateTime) -> String {
     at.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default()
-}
-
-/// After a sensitive change: a NEW session id (returned as the cookie
-/// value) and, when `end_others`, every other session of the user ended
-/// (with their session-bound tokens and back-channel logout).
-pub(crate) async fn after_sensitive_change(
-    state: &AppState,
-    session: &Session,
-    user: &User,
-    end_others: bool,
-) -> Result<String, StoreError> {
-    if end_others {
-        let now = state.clock.now();
-        for other in state.store.list_user_sessions(user.id).await? {
-            if other.id_hash != session.id_hash {
-                state.store.end_session(&other.id_hash, now).await?;
-            }
-        }
-    }
-    let (_, raw) = session::rotate(state, session).await?;
-    Ok(raw)
 }
 
 /// Mails the account's address about a change that is already made; a
@@ -102,6 +87,8 @@ pub(crate) struct AccountForm {
     #[serde(default)]
     code: String,
     #[serde(default)]
+    current_password: String,
+    #[serde(default)]
     password: String,
     #[serde(default)]
     password_confirm: String,
@@ -124,47 +111,87 @@ fn notice(done: &str) -> Option<&'static str> {
     })
 }
 
-/// The signed-in session and user; otherwise sign in first.
-async fn signed_in(req: &HttpRequest, state: &AppState, auth: &Auth) -> Result<(Session, User), PageError> {
+/// The session and what its user may do here; otherwise sign in first, or
+/// the second factor first.
+async fn signed_in(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &Auth,
+) -> Result<(Session, User, bool), PageError> {
     let session = session::current(req, state, auth).await?;
-    match (session::user_of(state, session.as_ref()).await?, session) {
-        (Some(user), Some(session)) => Ok((session, user)),
+    let access = auth.interaction(state).account_access(session.as_ref()).await?;
+    match (access, session) {
+        (AccountAccess::Full(user), Some(session)) => Ok((session, user, false)),
+        (AccountAccess::EnrollOnly(user), Some(session)) => Ok((session, user, true)),
+        (AccountAccess::SecondFactorFirst, _) => Err(PageError::SecondFactorFirst),
         _ => Err(PageError::SignInAgain),
     }
 }
 
-/// For a change: signed in, the form's CSRF token, and a recent authentication.
+/// What a change needs of the session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Allowed {
+    /// Enrolling a second factor: also in a session that must enroll.
+    Enrollment,
+    /// Anything else: a fully signed-in session.
+    FullOnly,
+}
+
+/// For a change: signed in, the form's CSRF token, and a recent, strong
+/// authentication (else the user confirms it is them first).
 async fn for_change(
     req: &HttpRequest,
     state: &AppState,
     auth: &Auth,
     form: &AccountForm,
+    allowed: Allowed,
 ) -> Result<(Session, User), PageError> {
-    let (session, user) = signed_in(req, state, auth).await?;
+    let (session, user, enroll_only) = signed_in(req, state, auth).await?;
     if !csrf::matches(Some(&session), Some(&form.csrf_token)) {
         return Err(PageError::Csrf);
     }
-    if !session::is_recent(&session, state.clock.now()) {
-        let info = request_info(req, &auth.trusted_proxies);
-        let detail = json!({ "path": req.path() });
-        audit(state, &info, &user, "account.reauth_required", AuditOutcome::Failure, detail).await;
+    if enroll_only && allowed == Allowed::FullOnly {
+        return Err(PageError::BadRequest("set up a second factor first".into()));
+    }
+    if !may_change(&session, Change::Security, state.clock.now()) {
+        reauth_required(req, state, auth, &user).await;
         return Err(PageError::SignInAgain);
     }
     Ok((session, user))
 }
 
+async fn reauth_required(req: &HttpRequest, state: &AppState, auth: &Auth, user: &User) {
+    let info = request_info(req, &auth.trusted_proxies);
+    let detail = json!({ "path": req.path() });
+    audit(state, &info, user, "account.reauth_required", AuditOutcome::Failure, detail).await;
+}
+
+/// What the page shows besides the factors.
+struct View<'a> {
+    request: &'a str,
+    enroll: bool,
+    notice: Option<&'a str>,
+    error: Option<&'a str>,
+    status: StatusCode,
+}
+
+impl<'a> View<'a> {
+    fn new(request: &'a str) -> Self {
+        Self { request, enroll: false, notice: None, error: None, status: StatusCode::OK }
+    }
+
+    fn error(request: &'a str, error: &'a str, status: StatusCode) -> Self {
+        Self { error: Some(error), status, ..Self::new(request) }
+    }
+}
+
 /// Renders the account page.
-#[allow(clippy::too_many_arguments)]
 async fn page(
     state: &AppState,
     auth: &Auth,
     session: &Session,
     user: &User,
-    request: &str,
-    enroll: bool,
-    notice: Option<&str>,
-    error: Option<&str>,
-    status: StatusCode,
+    view: View<'_>,
 ) -> Result<HttpResponse, PageError> {
     let store = state.store.as_ref();
     let factors = Factors::of(store, user).await?;
@@ -206,14 +233,16 @@ async fn page(
         })
         .collect();
     let must_enroll = auth.mfa.must_enroll(user, &factors);
+    let now = state.clock.now();
     let page = AccountPage {
         csrf_token: &session.csrf_token,
         username: &user.username,
-        request,
-        enroll_required: must_enroll || (enroll && !factors.any()),
-        can_continue: !request.is_empty() && !must_enroll,
-        notice,
-        error,
+        request: view.request,
+        enroll_required: must_enroll || (view.enroll && !factors.any()),
+        enroll_only: must_enroll,
+        can_continue: !view.request.is_empty() && !must_enroll,
+        notice: view.notice,
+        error: view.error,
         passkeys_enabled: auth.passkeys.is_some(),
         passkeys,
         totp_enabled: totp_state == TotpState::Enabled,
@@ -221,10 +250,11 @@ async fn page(
         has_factor: factors.any(),
         recovery_left: factors.recovery_codes,
         sessions,
-        recent: session::is_recent(session, state.clock.now()),
+        recent: may_change(session, Change::Security, now),
+        password_confirmed: may_change(session, Change::Password { current_password_given: false }, now),
         min_length: auth.policy.min_length,
     };
-    render(status, &page)
+    render(view.status, &page)
 }
 
 /// `GET /account`.
@@ -234,10 +264,11 @@ pub(crate) async fn show(
     auth: web::Data<Auth>,
     query: web::Query<AccountQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = signed_in(&req, &state, &auth).await?;
-    let request = live_request_id(&state, &query.request).await;
-    let enroll = query.enroll == "required";
-    page(&state, &auth, &session, &user, &request, enroll, notice(&query.done), None, StatusCode::OK).await
+    let (session, user, _) = signed_in(&req, &state, &auth).await?;
+    let request = live_request_id(&state, &query.request).await?;
+    let view =
+        View { enroll: query.enroll == "required", notice: notice(&query.done), ..View::new(&request) };
+    page(&state, &auth, &session, &user, view).await
 }
 
 fn done(raw: String, what: &str, request: &str) -> HttpResponse {
@@ -256,22 +287,23 @@ pub(crate) async fn totp_begin(
     auth: web::Data<Auth>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form).await?;
-    let request = live_request_id(&state, &form.request).await;
+    let (session, user) = for_change(&req, &state, &auth, &form, Allowed::Enrollment).await?;
+    let request = live_request_id(&state, &form.request).await?;
     match auth.totp(state.store.as_ref()).begin(user.id, &user.username, state.clock.now()).await {
         Ok(_) => {}
-        Err(portcullis_authn::AuthnError::Taken) => {
-            let error = Some("An authenticator app is already enabled. Remove it first.");
-            return page(&state, &auth, &session, &user, &request, false, None, error, StatusCode::CONFLICT)
+        Err(AuthnError::Taken) => {
+            let error = "An authenticator app is already enabled. Remove it first.";
+            return page(&state, &auth, &session, &user, View::error(&request, error, StatusCode::CONFLICT))
                 .await;
         }
         Err(e) => return Err(e.into()),
     }
-    page(&state, &auth, &session, &user, &request, false, None, None, StatusCode::OK).await
+    page(&state, &auth, &session, &user, View::new(&request)).await
 }
 
-/// `POST /account/totp/confirm`: the first valid code enables the app.
-/// At the first second factor, the recovery codes are shown.
+/// `POST /account/totp/confirm`: the first valid code enables the app (and,
+/// in a session that had to enroll, completes the sign-in). At the first
+/// second factor, the recovery codes are shown.
 pub(crate) async fn totp_confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -279,21 +311,34 @@ pub(crate) async fn totp_confirm(
     mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form).await?;
-    let request = live_request_id(&state, &form.request).await;
-    let now = state.clock.now();
-    if !auth.totp(state.store.as_ref()).check(user.id, &form.code, true, now).await? {
-        let error = Some("That code is not valid. Check the time on your device and enter the current code.");
-        return page(&state, &auth, &session, &user, &request, false, None, error, StatusCode::OK).await;
-    }
+    let (session, user) = for_change(&req, &state, &auth, &form, Allowed::Enrollment).await?;
+    let request = live_request_id(&state, &form.request).await?;
     let info = request_info(&req, &auth.trusted_proxies);
-    audit(&state, &info, &user, "totp.enabled", AuditOutcome::Success, json!({})).await;
-    notify(&state, &mail, &user, Notification::TotpEnabled).await;
-    let raw = after_sensitive_change(&state, &session, &user, false).await?;
-    if state.store.count_recovery_codes(user.id).await? == 0 {
-        return recovery_codes_page(&state, &session, &user, raw, &info, &request, true).await;
+    let confirmed =
+        auth.interaction(&state).confirm_totp(&session, &user, &form.code, &mail.context, &info).await?;
+    let Some((rotated, raw, codes)) = confirmed else {
+        let error = "That code is not valid. Check the time on your device and enter the current code.";
+        return page(&state, &auth, &session, &user, View::error(&request, error, StatusCode::OK)).await;
+    };
+    mail.wake();
+    match codes {
+        Some(codes) => show_codes(&rotated, raw, &codes, &request, true),
+        None => Ok(done(raw, "totp-enabled", &request)),
     }
-    Ok(done(raw, "totp-enabled", &request))
+}
+
+/// The page showing recovery codes (once), with the session's new cookie.
+fn show_codes(
+    session: &Session,
+    raw: String,
+    codes: &[String],
+    request: &str,
+    first: bool,
+) -> Result<HttpResponse, PageError> {
+    let page = RecoveryCodesPage { codes, request, first, csrf_token: &session.csrf_token };
+    let mut res = render(StatusCode::OK, &page)?;
+    res.add_cookie(&session::cookie(raw)).map_err(|e| PageError::Internal(e.to_string()))?;
+    Ok(res)
 }
 
 /// Generates and shows a new set of recovery codes (once).
@@ -310,10 +355,39 @@ async fn recovery_codes_page(
     let codes = recovery_codes::regenerate(state.store.as_ref(), user.id, now).await?;
     let detail = json!({ "count": codes.len(), "first": first });
     audit(state, info, user, "recovery_codes.generated", AuditOutcome::Success, detail).await;
-    let page = RecoveryCodesPage { codes: &codes, request, first, csrf_token: &session.csrf_token };
-    let mut res = render(StatusCode::OK, &page)?;
-    res.add_cookie(&session::cookie(raw)).map_err(|e| PageError::Internal(e.to_string()))?;
-    Ok(res)
+    show_codes(session, raw, &codes, request, first)
+}
+
+/// Removes a factor (and ends everything else of the user's), then rotates
+/// this session's id.
+async fn remove_factor(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &Auth,
+    mail: &Mail,
+    form: &AccountForm,
+    factor: FactorRef,
+    what: &str,
+) -> Result<HttpResponse, PageError> {
+    let (session, user) = for_change(req, state, auth, form, Allowed::FullOnly).await?;
+    let info = request_info(req, &auth.trusted_proxies);
+    let removed =
+        accounts(state, auth).remove_factor(&user, factor, &session.id_hash, &mail.context, &info).await?;
+    if removed.is_none() && matches!(factor, FactorRef::Passkey(_)) {
+        return Err(PageError::BadRequest("unknown passkey".into()));
+    }
+    mail.wake();
+    let (_, raw) = session::sessions(state, auth).rotate(&session, None).await?;
+    Ok(done(raw, what, ""))
+}
+
+fn accounts<'a>(state: &'a AppState, auth: &'a Auth) -> Accounts<'a> {
+    Accounts {
+        store: state.store.as_ref(),
+        hasher: &auth.hasher,
+        policy: &auth.policy,
+        clock: state.clock.as_ref(),
+    }
 }
 
 /// `POST /account/totp/delete`: removes the app.
@@ -324,23 +398,7 @@ pub(crate) async fn totp_remove(
     mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form).await?;
-    let info = request_info(&req, &auth.trusted_proxies);
-    if state.store.delete_totp(user.id).await? {
-        audit(&state, &info, &user, "totp.removed", AuditOutcome::Success, json!({})).await;
-        notify(&state, &mail, &user, Notification::TotpDisabled).await;
-        drop_orphan_codes(&state, &user).await?;
-    }
-    let raw = after_sensitive_change(&state, &session, &user, true).await?;
-    Ok(done(raw, "totp-removed", ""))
-}
-
-/// With no second factor left, recovery codes back up nothing: delete them.
-async fn drop_orphan_codes(state: &AppState, user: &User) -> Result<(), PageError> {
-    if !Factors::of(state.store.as_ref(), user).await?.any() {
-        state.store.replace_recovery_codes(user.id, &[], state.clock.now()).await?;
-    }
-    Ok(())
+    remove_factor(&req, &state, &auth, &mail, &form, FactorRef::Totp, "totp-removed").await
 }
 
 /// `POST /account/passkeys/{id}/delete`.
@@ -352,20 +410,10 @@ pub(crate) async fn passkey_remove(
     path: web::Path<String>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form).await?;
     let Ok(id) = path.parse::<uuid::Uuid>() else {
         return Err(PageError::BadRequest("unknown passkey".into()));
     };
-    let name = state.store.list_passkeys(user.id).await?.into_iter().find(|p| p.id == id).map(|p| p.name);
-    if !state.store.delete_passkey(user.id, id).await? {
-        return Err(PageError::BadRequest("unknown passkey".into()));
-    }
-    let info = request_info(&req, &auth.trusted_proxies);
-    audit(&state, &info, &user, "passkey.removed", AuditOutcome::Success, json!({ "passkey_id": id })).await;
-    notify(&state, &mail, &user, Notification::PasskeyRemoved { name: name.unwrap_or_default() }).await;
-    drop_orphan_codes(&state, &user).await?;
-    let raw = after_sensitive_change(&state, &session, &user, true).await?;
-    Ok(done(raw, "passkey-removed", ""))
+    remove_factor(&req, &state, &auth, &mail, &form, FactorRef::Passkey(id), "passkey-removed").await
 }
 
 /// `POST /account/recovery-codes`: replaces every code by new ones.
@@ -376,15 +424,15 @@ pub(crate) async fn recovery_regenerate(
     mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form).await?;
+    let (session, user) = for_change(&req, &state, &auth, &form, Allowed::FullOnly).await?;
     if !Factors::of(state.store.as_ref(), &user).await?.any() {
         return Err(PageError::BadRequest("recovery codes need a second factor".into()));
     }
     let info = request_info(&req, &auth.trusted_proxies);
-    let raw = after_sensitive_change(&state, &session, &user, true).await?;
-    let request = live_request_id(&state, &form.request).await;
+    let (rotated, raw) = session::sessions(&state, &auth).rotate(&session, None).await?;
+    let request = live_request_id(&state, &form.request).await?;
     notify(&state, &mail, &user, Notification::RecoveryCodesRegenerated).await;
-    recovery_codes_page(&state, &session, &user, raw, &info, &request, false).await
+    recovery_codes_page(&state, &rotated, &user, raw, &info, &request, false).await
 }
 
 /// `POST /account/recovery-codes/initial`: after the first passkey, the
@@ -395,20 +443,23 @@ pub(crate) async fn recovery_initial(
     auth: web::Data<Auth>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form).await?;
+    let (session, user) = for_change(&req, &state, &auth, &form, Allowed::Enrollment).await?;
     let factors = Factors::of(state.store.as_ref(), &user).await?;
-    let request = live_request_id(&state, &form.request).await;
+    let request = live_request_id(&state, &form.request).await?;
     if !factors.any() || factors.recovery_codes > 0 {
         let location =
             if request.is_empty() { "/account".to_owned() } else { format!("/account?request={request}") };
         return Ok(see_other(&location));
     }
     let info = request_info(&req, &auth.trusted_proxies);
-    let raw = after_sensitive_change(&state, &session, &user, false).await?;
-    recovery_codes_page(&state, &session, &user, raw, &info, &request, true).await
+    let (rotated, raw) = session::sessions(&state, &auth).rotate(&session, None).await?;
+    recovery_codes_page(&state, &rotated, &user, raw, &info, &request, true).await
 }
 
-/// `POST /account/password`: a new password (policy-checked).
+/// `POST /account/password`: a new password (policy-checked). It needs the
+/// current password, unless the session authenticated within minutes with
+/// a second factor or a passkey; the current password is checked on the
+/// same throttled counters as a sign-in.
 pub(crate) async fn password_change(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -416,29 +467,51 @@ pub(crate) async fn password_change(
     mail: web::Data<Mail>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form).await?;
-    if form.password != form.password_confirm {
-        let error = Some("The two passwords differ.");
-        return page(&state, &auth, &session, &user, "", false, None, error, StatusCode::OK).await;
+    let (session, user, enroll_only) = signed_in(&req, &state, &auth).await?;
+    if !csrf::matches(Some(&session), Some(&form.csrf_token)) {
+        return Err(PageError::Csrf);
+    }
+    if enroll_only {
+        return Err(PageError::BadRequest("set up a second factor first".into()));
     }
     let info = request_info(&req, &auth.trusted_proxies);
-    let accounts = Accounts {
-        store: state.store.as_ref(),
-        hasher: &auth.hasher,
-        policy: &auth.policy,
-        clock: state.clock.as_ref(),
-    };
+    let retry =
+        |error: &'static str, status| page(&state, &auth, &session, &user, View::error("", error, status));
+    let now = state.clock.now();
+    if !may_change(&session, Change::Password { current_password_given: false }, now) {
+        if form.current_password.is_empty() {
+            reauth_required(&req, &state, &auth, &user).await;
+            return retry("Enter your current password.", StatusCode::UNPROCESSABLE_ENTITY).await;
+        }
+        let typed = Password::new(form.current_password.clone());
+        match confirm_password(auth.sign_in(&state), &user, typed, &info).await? {
+            SignInOutcome::Success(_) => {}
+            SignInOutcome::Failed => {
+                return retry("Your current password is wrong.", StatusCode::UNPROCESSABLE_ENTITY).await;
+            }
+            SignInOutcome::Refused { until } => {
+                let mut res = retry(super::login::REFUSED, StatusCode::TOO_MANY_REQUESTS).await?;
+                crate::pages::retry_after(&mut res, until, now);
+                return Ok(res);
+            }
+        }
+    }
+    if form.password != form.password_confirm {
+        return retry("The two passwords differ.", StatusCode::OK).await;
+    }
     let password = Password::new(form.password.clone());
-    match accounts.set_password_notifying(&user.username, password, &mail.context, &info).await {
-        Ok(_) => {}
-        Err(portcullis_authn::AuthnError::Policy(e)) => {
+    match accounts(&state, &auth)
+        .change_password(&user, password, Some(&session.id_hash), &mail.context, &info)
+        .await
+    {
+        Ok(_) => mail.wake(),
+        Err(AuthnError::Policy(e)) => {
             let message = e.to_string();
-            return page(&state, &auth, &session, &user, "", false, None, Some(&message), StatusCode::OK)
-                .await;
+            return page(&state, &auth, &session, &user, View::error("", &message, StatusCode::OK)).await;
         }
         Err(e) => return Err(e.into()),
     }
-    let raw = after_sensitive_change(&state, &session, &user, true).await?;
+    let (_, raw) = session::sessions(&state, &auth).rotate(&session, None).await?;
     Ok(done(raw, "password-changed", ""))
 }
 
@@ -449,7 +522,7 @@ pub(crate) async fn session_end(
     auth: web::Data<Auth>,
     form: web::Form<AccountForm>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = signed_in(&req, &state, &auth).await?;
+    let (session, user, _) = signed_in(&req, &state, &auth).await?;
     if !csrf::matches(Some(&session), Some(&form.csrf_token)) {
         return Err(PageError::Csrf);
     }

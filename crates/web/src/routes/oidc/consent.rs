@@ -3,10 +3,11 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use portcullis_protocol::OAuthError;
+use portcullis_protocol::authorize;
 use serde::Deserialize;
 
-use super::authorize::{RequestRef, issue, load_pending, redirect_error, see_other};
+use super::authorize::{RequestRef, follow, load_pending, see_other};
+use super::{ctx, keys};
 use crate::pages::{ConsentPage, PageError, render_redirecting};
 use crate::{AppState, Auth, csrf, session};
 
@@ -33,7 +34,8 @@ fn describe(scope: &str) -> String {
     }
 }
 
-/// `GET /consent?request=…`.
+/// `GET /consent?request=…`: only for a complete sign-in (anything else
+/// resumes the request, which says what is missing).
 pub(crate) async fn show(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -42,8 +44,9 @@ pub(crate) async fn show(
 ) -> Result<HttpResponse, PageError> {
     let pending = load_pending(&state, &query.request).await?;
     let session = session::current(&req, &state, &auth).await?;
-    let Some(session) = session.filter(|s| s.user_id.is_some()) else {
-        return Ok(see_other(&format!("/login?request={}", pending.id)));
+    let sign_in = auth.interaction(&state).state(session.as_ref()).await?;
+    let (Some(session), Some(_)) = (session, sign_in.complete()) else {
+        return Ok(see_other(&format!("/authorize/resume?request={}", pending.id)));
     };
     let scopes: Vec<String> = pending.request.scopes.iter().map(describe).collect();
     let page = ConsentPage {
@@ -64,28 +67,8 @@ pub(crate) async fn submit(
 ) -> Result<HttpResponse, PageError> {
     let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let pending = load_pending(&state, &form.request).await?;
-    let user = session::user_of(&state, Some(&session)).await?;
-    let (Some(user), Some(authn)) = (user, session::authentication(&session)) else {
-        return Ok(see_other(&format!("/login?request={}", pending.id)));
-    };
-    if form.decision != "allow" {
-        state.store.delete_auth_request(&pending.id).await?;
-        return Ok(redirect_error(
-            &state,
-            &pending.request,
-            OAuthError::AccessDenied,
-            "the user denied the request",
-        ));
-    }
-    // Remembered consent grows: what was allowed before stays allowed.
-    let client_id = pending.client.client_id.as_str();
-    let mut scopes = state.store.find_consent(user.id, client_id).await?.unwrap_or_default();
-    for scope in pending.request.scopes.iter() {
-        if !scopes.iter().any(|s| s == scope) {
-            scopes.push(scope.to_owned());
-        }
-    }
-    let now = state.clock.now();
-    state.store.save_consent(user.id, client_id, &scopes, now).await?;
-    issue(&state, &pending, &authn).await
+    let sign_in = auth.interaction(&state).state(Some(&session)).await?;
+    let keys = keys(&state);
+    let next = authorize::consent(&ctx(&state, &keys), &pending, &sign_in, form.decision == "allow").await?;
+    Ok(follow(&next, &pending.id))
 }

@@ -42,6 +42,7 @@ pub(crate) fn ctx<'a>(state: &'a AppState, keys: &'a KeySet) -> Ctx<'a> {
         config: &state.protocol,
         clients: &state.clients,
         tokens: &state.tokens,
+        throttle: state.client_throttle.as_ref(),
         now: state.clock.now(),
     }
 }
@@ -64,7 +65,15 @@ pub(crate) fn protocol_error(e: &ProtocolError) -> HttpResponse {
 
 /// A client-authentication failure: 401 `invalid_client`, with
 /// `WWW-Authenticate: Basic` when the client tried Basic (RFC 6749 §5.2).
-pub(crate) fn client_auth_error(e: &ClientAuthError) -> HttpResponse {
+pub(crate) fn client_auth_error(e: &ClientAuthError, now: time::OffsetDateTime) -> HttpResponse {
+    if let Some(until) = e.refused_until {
+        // Backing off: nothing was checked. 429 (RFC 6585) with the wait.
+        let wait = (until - now).whole_seconds().max(1);
+        return HttpResponse::TooManyRequests()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::RETRY_AFTER, wait.to_string()))
+            .json(json!({ "error": e.error.oauth().code(), "error_description": e.error.description() }));
+    }
     let mut res = protocol_error(&e.error);
     if e.error.oauth() == OAuthError::InvalidClient && e.used_basic {
         res.headers_mut().insert(

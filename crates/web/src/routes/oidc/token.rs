@@ -67,7 +67,7 @@ pub(crate) async fn token(req: HttpRequest, state: web::Data<AppState>, body: we
     let ctx = ctx(&state, &keys);
     let client = match client_auth::authenticate(&ctx, &credentials(&req, form.client)).await {
         Ok(c) => c,
-        Err(e) => return client_auth_error(&e),
+        Err(e) => return client_auth_error(&e, ctx.now),
     };
     match grants::exchange(&ctx, &client, &form.params).await {
         Ok(tokens) => HttpResponse::Ok()
@@ -99,7 +99,7 @@ async fn caller_and_token(
     let ctx = ctx(state, &keys);
     let client = client_auth::authenticate(&ctx, &credentials(req, form.client))
         .await
-        .map_err(|e| client_auth_error(&e))?;
+        .map_err(|e| client_auth_error(&e, ctx.now))?;
     if confidential_only && client.is_public() {
         return Err(json_error(OAuthError::InvalidClient, "introspection needs a confidential client"));
     }

@@ -8,11 +8,13 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use portcullis_authn::{AuthnError, Password};
+use portcullis_authn::journey::may_change;
+use portcullis_authn::{AccountAccess, AuthnError, Change, Password};
+use portcullis_store::{Session, User};
 use serde::Deserialize;
 
 use crate::client::request_info;
-use crate::pages::{PageError, render};
+use crate::pages::{PageError, render, retry_after};
 use crate::{AppState, Auth, Mail, csrf, session};
 
 #[derive(Template)]
@@ -42,8 +44,27 @@ pub(crate) struct EmailForm {
 /// Where a user without a password confirms it is them.
 const REAUTH: &str = "/login?return=/account/email";
 
-fn to_login() -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, "/login")).finish()
+fn to(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((LOCATION, location)).finish()
+}
+
+/// The fully signed-in session and its user, and whether the session
+/// authenticated recently and strongly enough to skip the password.
+async fn signed_in(
+    req: &HttpRequest,
+    state: &AppState,
+    auth: &Auth,
+) -> Result<Result<(Session, User, bool), HttpResponse>, PageError> {
+    let session = session::current(req, state, auth).await?;
+    let access = auth.interaction(state).account_access(session.as_ref()).await?;
+    let (AccountAccess::Full(user), Some(session)) = (access, session) else {
+        return Ok(Err(to("/account")));
+    };
+    let recent = may_change(&session, Change::Security, state.clock.now());
+    if !recent && user.password_hash.is_none() {
+        return Ok(Err(to(REAUTH)));
+    }
+    Ok(Ok((session, user, recent)))
 }
 
 /// `GET /account/email`: the form, for a signed-in user.
@@ -53,13 +74,10 @@ pub(crate) async fn show(
     auth: web::Data<Auth>,
     mail: web::Data<Mail>,
 ) -> Result<HttpResponse, PageError> {
-    let session = session::current(&req, &state, &auth).await?;
-    let Some(user) = session::user_of(&state, session.as_ref()).await? else { return Ok(to_login()) };
-    let Some(session) = session else { return Ok(to_login()) };
-    let recent = session::is_recent(&session, state.clock.now());
-    if !recent && user.password_hash.is_none() {
-        return Ok(HttpResponse::SeeOther().insert_header((LOCATION, REAUTH)).finish());
-    }
+    let (session, user, recent) = match signed_in(&req, &state, &auth).await? {
+        Ok(found) => found,
+        Err(res) => return Ok(res),
+    };
     let page = EmailPage {
         csrf_token: &session.csrf_token,
         available: mail.available,
@@ -72,7 +90,8 @@ pub(crate) async fn show(
     render(StatusCode::OK, &page)
 }
 
-/// `POST /account/email`: password check, then the link and the notice.
+/// `POST /account/email`: password check (throttled, unless the session is
+/// recent and strong), the request limit, then the link and the notice.
 pub(crate) async fn submit(
     req: HttpRequest,
     state: web::Data<AppState>,
@@ -81,12 +100,12 @@ pub(crate) async fn submit(
     form: web::Form<EmailForm>,
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
-    let Some(user) = session::user_of(&state, Some(&session)).await? else { return Ok(to_login()) };
-    let recent = session::is_recent(&session, state.clock.now());
-    if !recent && user.password_hash.is_none() {
-        return Ok(HttpResponse::SeeOther().insert_header((LOCATION, REAUTH)).finish());
-    }
+    let checked = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
+    let (session, user, recent) = match signed_in(&req, &state, &auth).await? {
+        Ok(found) if found.0.id_hash == checked.id_hash => found,
+        Ok(_) => return Err(PageError::Csrf),
+        Err(res) => return Ok(res),
+    };
     let page = |sent_to, message| EmailPage {
         csrf_token: &session.csrf_token,
         available: mail.available,
@@ -102,17 +121,26 @@ pub(crate) async fn submit(
     let info = request_info(&req, &auth.trusted_proxies);
     let password = (!recent).then(|| Password::new(form.current_password.clone()));
     let recovery = mail.recovery(&state, &auth);
+    let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     match recovery.request_email_change(&user, password, &form.new_email, &info).await {
         Ok(()) => {
             mail.wake();
             render(StatusCode::OK, &page(Some(form.new_email.trim()), None))
         }
         Err(AuthnError::WrongPassword) => {
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page(None, Some("Your current password is wrong.")))
+            render(unprocessable, &page(None, Some("Your current password is wrong.")))
         }
-        Err(AuthnError::InvalidIdentity(message)) => {
-            render(StatusCode::UNPROCESSABLE_ENTITY, &page(None, Some(&message)))
+        Err(AuthnError::Locked { until }) => {
+            let message = "Too many failed attempts. Wait a few minutes, then try again.";
+            let mut res = render(StatusCode::TOO_MANY_REQUESTS, &page(None, Some(message)))?;
+            retry_after(&mut res, until, state.clock.now());
+            Ok(res)
         }
+        Err(AuthnError::TooManyRequests) => {
+            let message = "Too many email changes asked for. Try again in an hour.";
+            render(StatusCode::TOO_MANY_REQUESTS, &page(None, Some(message)))
+        }
+        Err(AuthnError::InvalidIdentity(message)) => render(unprocessable, &page(None, Some(&message))),
         Err(e) => Err(e.into()),
     }
 }

@@ -4,11 +4,10 @@
 //! device?" first (a CSRF-protected button).
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use portcullis_authn::AuthnError;
 use portcullis_authn::recovery::{LinkRequest, MagicLinkCheck};
+use portcullis_authn::{AuthnError, Continue};
 use portcullis_mailer::templates::lifetime;
 use portcullis_store::Session;
 use serde::Deserialize;
@@ -16,6 +15,7 @@ use serde::Deserialize;
 use super::{TokenQuery, invalid_link, with_cookie};
 use crate::client::request_info;
 use crate::pages::{PageError, render};
+use crate::routes::login::step_redirect;
 use crate::routes::oidc::authorize::live_request_id;
 use crate::{AppState, Auth, Mail, csrf, session};
 
@@ -53,8 +53,8 @@ fn enabled(mail: &Mail) -> Result<(), PageError> {
 }
 
 /// The pending authorization request to resume, if `id` names a live one.
-async fn resume_id(state: &AppState, id: &str) -> Option<String> {
-    Some(live_request_id(state, id).await).filter(|id| !id.is_empty())
+async fn resume_id(state: &AppState, id: &str) -> Result<Option<String>, PageError> {
+    Ok(Some(live_request_id(state, id).await?).filter(|id| !id.is_empty()))
 }
 
 /// `POST /login/magic`: one answer whatever the address.
@@ -68,11 +68,11 @@ pub(crate) async fn request(
     let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     enabled(&mail)?;
     let info = request_info(&req, &auth.trusted_proxies);
-    let resume = resume_id(&state, &form.request).await;
+    let resume = resume_id(&state, &form.request).await?;
     let recovery = mail.recovery(&state, &auth);
     let outcome =
         recovery.request_magic_link(&form.address, &session.id_hash, resume.as_deref(), &info).await?;
-    if outcome == LinkRequest::Sent {
+    if outcome == LinkRequest::Queued {
         mail.wake();
     }
     let valid_for = lifetime(mail.rules.link_ttl);
@@ -86,7 +86,8 @@ pub(crate) async fn request(
     render(StatusCode::OK, &page)
 }
 
-/// Uses the link and signs this browser in, replacing `session`.
+/// Uses the link: a first factor for this browser (replacing `session`),
+/// the second factor next when the account has one.
 async fn sign_in_with(
     req: &HttpRequest,
     state: &AppState,
@@ -97,18 +98,16 @@ async fn sign_in_with(
     request: &str,
 ) -> Result<HttpResponse, PageError> {
     let info = request_info(req, &auth.trusted_proxies);
-    let user = match mail.recovery(state, auth).use_magic_link(token, &info).await {
-        Ok(user) => user,
+    let then =
+        Continue { request: resume_id(state, request).await?.unwrap_or_default(), return_to: String::new() };
+    let recovery = mail.recovery(state, auth);
+    let outcome = match auth.interaction(state).magic_link(&recovery, session, token, then, &info).await {
+        Ok(outcome) => outcome,
         Err(AuthnError::InvalidLink) => return invalid_link(AGAIN.0, AGAIN.1),
         Err(e) => return Err(e.into()),
     };
-    auth.metrics.signins.with_label_values(&["success"]).inc();
-    let (_, raw) = session::sign_in(state, session, &user, &["email"], &info).await?;
-    let next = match resume_id(state, request).await {
-        Some(id) => format!("/authorize/resume?request={id}"),
-        None => "/".to_owned(),
-    };
-    Ok(HttpResponse::SeeOther().insert_header((LOCATION, next)).cookie(session::cookie(raw)).finish())
+    auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
+    step_redirect(&outcome).ok_or_else(|| PageError::Internal("unexpected magic-link outcome".into()))
 }
 
 /// `GET /login/magic?token=…`: the asking browser signs in at once; any
@@ -133,7 +132,7 @@ pub(crate) async fn open(
         (Ok(_), _) => {
             let info = request_info(&req, &auth.trusted_proxies);
             let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
-            let request = resume_id(&state, &query.request).await.unwrap_or_default();
+            let request = resume_id(&state, &query.request).await?.unwrap_or_default();
             let page = MagicPage {
                 confirm: true,
                 csrf_token: &session.csrf_token,

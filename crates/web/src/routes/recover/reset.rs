@@ -1,10 +1,10 @@
 //! `/recover`: ask for a reset link (one answer whether or not the address
 //! is known), and `/recover/reset?token=…`: choose the new password, which
-//! ends every session and refresh token of the account, then signs this
-//! browser in afresh.
+//! ends every session and refresh token of the account; the link then counts
+//! as a first factor (the mailbox), so a second factor is asked next when
+//! the account has one.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use portcullis_authn::recovery::LinkRequest;
@@ -15,7 +15,8 @@ use serde::Deserialize;
 use super::{TokenQuery, invalid_link, with_cookie};
 use crate::client::request_info;
 use crate::pages::{PageError, render};
-use crate::session::{self, Principal};
+use crate::routes::login::step_redirect;
+use crate::session;
 use crate::{AppState, Auth, Mail, csrf};
 
 #[derive(Template)]
@@ -93,7 +94,7 @@ pub(crate) async fn submit_request(
     if mail.available {
         let info = request_info(&req, &auth.trusted_proxies);
         let outcome = mail.recovery(&state, &auth).request_reset(&form.address, &info).await?;
-        if outcome == LinkRequest::Sent {
+        if outcome == LinkRequest::Queued {
             mail.wake();
         }
     }
@@ -163,23 +164,19 @@ pub(crate) async fn submit_reset(
         return retry("The two passwords differ.".into(), user.username);
     }
     let info = request_info(&req, &auth.trusted_proxies);
-    let user = match recovery.complete_reset(&form.token, Password::new(form.password.clone()), &info).await {
-        Ok(user) => user,
+    let password = Password::new(form.password.clone());
+    let outcome = match auth
+        .interaction(&state)
+        .complete_reset(&recovery, &session, &form.token, password, &info)
+        .await
+    {
+        Ok(outcome) => outcome,
         Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
         Err(AuthnError::Policy(e)) => return retry(e.to_string(), user.username),
         Err(e) => return Err(e.into()),
     };
     mail.wake();
-    // The user's own sessions are gone already; another user's is ended
-    // properly, an anonymous one dropped. Then a NEW session.
-    match session.user_id {
-        Some(id) if id != user.id => {
-            state.store.end_session(&session.id_hash, state.clock.now()).await?;
-        }
-        _ => {
-            state.store.delete_session(&session.id_hash).await?;
-        }
-    }
-    let (_, raw) = session::start(&state, Principal::User(&user, &["email", "pwd"]), &info).await?;
-    Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/")).cookie(session::cookie(raw)).finish())
+    // The link proved the mailbox: a second factor, if the account has one,
+    // is asked next.
+    step_redirect(&outcome).ok_or_else(|| PageError::Internal("unexpected reset outcome".into()))
 }

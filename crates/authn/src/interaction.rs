@@ -1,0 +1,474 @@
+//! The sign-in journey as one state machine over the store (its rules are
+//! the pure functions of [`crate::journey`]). Each step takes the browser's
+//! session and returns a [`StepOutcome`]; the web layer only renders it.
+//!
+//! - A first factor ([`Interaction::password`], [`Interaction::passkey`],
+//!   [`Interaction::email_link`]) that leaves the user needing a second
+//!   factor stores a pending sign-in bound to the browser session (10
+//!   minutes, and only while the account's password and email are
+//!   unchanged); nothing is signed in yet.
+//! - [`Interaction::second_factor`] completes it (or steps up a signed-in
+//!   session) under a NEW session id.
+//! - Otherwise the session is signed in at once: complete, or — when the
+//!   policy wants a factor the user has none of — allowed only to enroll
+//!   one ([`Interaction::enrolled`] then completes it).
+//! - [`Interaction::state`] reports the browser's [`SignInState`] to the
+//!   protocol; only a complete sign-in is ever reported as an authentication.
+
+use portcullis_core::Clock;
+use portcullis_core::signin::{Authentication, Missing, SignInState};
+use portcullis_store::{Session, Store, User};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use crate::audit::{RequestInfo, record};
+use crate::journey::{Method, Standing, merge_amr, standing};
+use crate::mfa::{
+    Factors, MfaPolicy, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor,
+};
+use crate::passkeys::{self, PasskeyOutcome, Passkeys};
+use crate::sessions::{SessionPolicy, Sessions};
+use crate::signin::{SignIn, SignInOutcome, sign_in};
+use crate::totp::Totp;
+use crate::{AuthnError, Lockouts, Password, PasswordHasher};
+use portcullis_store::AuditOutcome;
+use serde_json::json;
+
+/// The session-state kind of a pending sign-in.
+const PENDING: &str = "signin";
+/// How long a passed first factor waits for the second.
+const PENDING_WINDOW: Duration = Duration::minutes(10);
+
+/// Where a sign-in goes once complete: the pending authorization request
+/// and the account page being re-authenticated for. Opaque here, carried.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Continue {
+    /// A pending authorization request id, or empty.
+    pub request: String,
+    /// A local account path, or empty.
+    pub return_to: String,
+}
+
+/// A first factor that passed and waits for the second.
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    user_id: Uuid,
+    /// The account's security stamp then: a password or email change
+    /// meanwhile voids the pending sign-in.
+    stamp: String,
+    amr: Vec<String>,
+    then: Continue,
+}
+
+/// A completed step: the browser's session under a NEW id.
+#[derive(Debug)]
+pub struct SignedIn {
+    /// The new session.
+    pub session: Session,
+    /// The cookie value for it.
+    pub cookie: String,
+    /// Who.
+    pub user: User,
+    /// [`Standing::Complete`], or [`Standing::NeedsEnrollment`]: the
+    /// session may only enroll a second factor.
+    pub standing: Standing,
+    /// Where to go on.
+    pub then: Continue,
+}
+
+/// How a step ended.
+#[derive(Debug)]
+pub enum StepOutcome {
+    /// The first factor passed; the second factor is due (nothing signed
+    /// in). `cookie` when the browser was given a new (anonymous) session
+    /// the pending sign-in is bound to.
+    SecondFactor {
+        /// The new session's cookie value, if the session changed.
+        cookie: Option<String>,
+    },
+    /// Signed in.
+    SignedIn(Box<SignedIn>),
+    /// Wrong credential (one answer for an unknown user, a wrong password
+    /// and a disabled account).
+    Failed,
+    /// Backing off: nothing was checked.
+    Refused {
+        /// Until when.
+        until: OffsetDateTime,
+    },
+    /// No sign-in is waiting for this step (expired, or never started).
+    NotStarted,
+}
+
+impl StepOutcome {
+    /// A label for the sign-in metrics.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Self::SecondFactor { .. } => "second_factor_due",
+            Self::SignedIn(_) => "success",
+            Self::Failed => "failure",
+            Self::Refused { .. } => "locked",
+            Self::NotStarted => "expired",
+        }
+    }
+}
+
+/// What the second-factor page offers.
+#[derive(Debug, Clone)]
+pub struct SecondFactorPrompt {
+    /// Whose factor.
+    pub user: User,
+    /// What they have.
+    pub factors: Factors,
+    /// A signed-in session stepping up (a code adds nothing to a session
+    /// that used a second factor already: only a passkey is offered then).
+    pub step_up_to_passkey: bool,
+    /// Where the sign-in goes on.
+    pub then: Continue,
+}
+
+/// What the account pages may do for a session.
+#[derive(Debug, Clone)]
+pub enum AccountAccess {
+    /// Not signed in.
+    SignIn,
+    /// Signed in, but the user's second factor is due first.
+    SecondFactorFirst,
+    /// Signed in; may only enroll a second factor.
+    EnrollOnly(User),
+    /// Fully signed in.
+    Full(User),
+}
+
+/// Everything a sign-in step needs.
+#[derive(Debug, Clone, Copy)]
+pub struct Interaction<'a> {
+    /// The store.
+    pub store: &'a dyn Store,
+    /// The clock.
+    pub clock: &'a dyn Clock,
+    /// The password hasher.
+    pub hasher: &'a Arc<PasswordHasher>,
+    /// The back-off policies.
+    pub lockouts: &'a Lockouts,
+    /// Who must use a second factor.
+    pub mfa: &'a MfaPolicy,
+    /// Session lifetimes.
+    pub sessions: &'a SessionPolicy,
+    /// TOTP over the store.
+    pub totp: Totp<'a>,
+    /// The WebAuthn relying party, when passkeys work here.
+    pub passkeys: Option<&'a Passkeys>,
+}
+
+impl<'a> Interaction<'a> {
+    /// Sessions over the same store and clock.
+    pub fn sessions(&self) -> Sessions<'a> {
+        Sessions { store: self.store, clock: self.clock, policy: self.sessions }
+    }
+
+    /// A password sign-in by the browser holding `browser`.
+    pub async fn password(
+        &self,
+        browser: &Session,
+        login: &str,
+        password: Password,
+        then: Continue,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
+        let check =
+            SignIn { store: self.store, hasher: self.hasher, lockouts: self.lockouts, clock: self.clock };
+        match sign_in(check, login, password, request).await? {
+            SignInOutcome::Success(user) => {
+                self.first_factor(browser, &user, Method::Password, then, request).await
+            }
+            SignInOutcome::Failed => Ok(StepOutcome::Failed),
+            SignInOutcome::Refused { until } => Ok(StepOutcome::Refused { until }),
+        }
+    }
+
+    /// A passkey sign-in (discoverable: the passkey names the user) with the
+    /// ceremony the browser's session started and the browser's
+    /// `credential`. A passkey is two factors on its own.
+    pub async fn passkey(
+        &self,
+        browser: &Session,
+        credential: &Value,
+        then: Continue,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
+        let Some(rp) = self.passkeys else { return Ok(StepOutcome::NotStarted) };
+        let now = self.clock.now();
+        let Some(state) = Passkeys::take_signin(self.store, &browser.id_hash, now).await? else {
+            return Ok(StepOutcome::NotStarted);
+        };
+        match passkeys::sign_in(rp, self.store, self.lockouts, &state, credential, now, request).await? {
+            PasskeyOutcome::Success { user, method } => {
+                self.first_factor(browser, &user, method, then, request).await
+            }
+            PasskeyOutcome::Failed => Ok(StepOutcome::Failed),
+            PasskeyOutcome::Refused { until } => Ok(StepOutcome::Refused { until }),
+        }
+    }
+
+    /// A mailed link (a completed password reset, or a magic link) that
+    /// proved the mailbox of `user`: a first factor, never more.
+    pub async fn email_link(
+        &self,
+        browser: &Session,
+        user: &User,
+        then: Continue,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
+        self.first_factor(browser, user, Method::EmailLink, then, request).await
+    }
+
+    /// A password reset by mail: the link is used and the password set (every
+    /// session and refresh token of the account ends — the browser's own
+    /// session too when it was the account's), then the link counts as what
+    /// it is, a first factor proving the mailbox: the browser, on a NEW
+    /// session, signs in or is asked for the second factor.
+    pub async fn complete_reset(
+        &self,
+        recovery: &crate::recovery::Recovery<'_>,
+        browser: &Session,
+        token: &str,
+        password: Password,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
+        let reset = recovery.complete_reset(token, password, request).await?;
+        // As it is now: the reset gave it a new security stamp.
+        let user = self.store.find_user(reset.id).await?.ok_or(AuthnError::InvalidLink)?;
+        match browser.user_id {
+            // Another user's session is ended properly (back-channel logout).
+            Some(id) if id != user.id => {
+                self.store.end_session(&browser.id_hash, self.clock.now()).await?;
+            }
+            _ => {
+                self.store.delete_session(&browser.id_hash).await?;
+            }
+        }
+        let (fresh, cookie) = self.sessions().start_anonymous(request).await?;
+        Ok(match self.email_link(&fresh, &user, Continue::default(), request).await? {
+            StepOutcome::SecondFactor { .. } => StepOutcome::SecondFactor { cookie: Some(cookie) },
+            other => other,
+        })
+    }
+
+    /// A magic link opened by the browser holding `browser`: used once,
+    /// then a first factor proving the mailbox, never more.
+    pub async fn magic_link(
+        &self,
+        recovery: &crate::recovery::Recovery<'_>,
+        browser: &Session,
+        token: &str,
+        then: Continue,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
+        let user = recovery.use_magic_link(token, request).await?;
+        self.email_link(browser, &user, then, request).await
+    }
+
+    /// A first factor `method` passed for `user`: the second factor is due,
+    /// or the browser signs in (complete, or enrollment only).
+    async fn first_factor(
+        &self,
+        browser: &Session,
+        user: &User,
+        method: Method,
+        then: Continue,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
+        let amr = merge_amr::<&str>(&[], method);
+        let factors = Factors::of(self.store, user).await?;
+        match standing(self.mfa, user, &factors, &amr) {
+            Standing::NeedsSecondFactor => {
+                let pending = Pending { user_id: user.id, stamp: user.security_stamp.clone(), amr, then };
+                let payload =
+                    serde_json::to_string(&pending).map_err(|e| AuthnError::Crypto(e.to_string()))?;
+                let until = self.clock.now() + PENDING_WINDOW;
+                self.store.put_session_state(&browser.id_hash, PENDING, &payload, until).await?;
+                Ok(StepOutcome::SecondFactor { cookie: None })
+            }
+            other => {
+                let (session, cookie) = self.sessions().sign_in(browser, user, amr, request).await?;
+                let signed = SignedIn { session, cookie, user: user.clone(), standing: other, then };
+                Ok(StepOutcome::SignedIn(Box::new(signed)))
+            }
+        }
+    }
+
+    /// The first factor a second factor would complete: the browser's
+    /// pending sign-in, else its signed-in session (a step-up, or a session
+    /// whose user added a factor since).
+    async fn first_of(
+        &self,
+        browser: &Session,
+    ) -> Result<Option<(User, Vec<String>, Continue, bool)>, AuthnError> {
+        let now = self.clock.now();
+        if let Some(raw) = self.store.find_session_state(&browser.id_hash, PENDING, now).await?
+            && let Ok(p) = serde_json::from_str::<Pending>(&raw)
+        {
+            let user =
+                self.store.find_user(p.user_id).await?.filter(|u| !u.disabled && u.security_stamp == p.stamp);
+            return Ok(user.map(|user| (user, p.amr, p.then, true)));
+        }
+        let Some(user) = self.sessions().user_of(Some(browser)).await? else { return Ok(None) };
+        Ok(Some((user, browser.amr.clone(), Continue::default(), false)))
+    }
+
+    /// What the second-factor page offers this browser, if a sign-in waits
+    /// for one (or the session may step up).
+    pub async fn second_factor_prompt(
+        &self,
+        browser: &Session,
+    ) -> Result<Option<SecondFactorPrompt>, AuthnError> {
+        let Some((user, amr, then, _)) = self.first_of(browser).await? else { return Ok(None) };
+        let factors = Factors::of(self.store, &user).await?;
+        let step_up_to_passkey = amr.iter().any(|m| m == "mfa");
+        Ok(Some(SecondFactorPrompt { user, factors, step_up_to_passkey, then }))
+    }
+
+    /// A second factor for the browser's pending sign-in (or a step-up of
+    /// its session): checked on the user's own second-factor counter; when
+    /// right, the browser signs in under a NEW id with both methods.
+    pub async fn second_factor(
+        &self,
+        browser: &Session,
+        factor: SecondFactor<'_>,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
+        let Some((user, first, then, _)) = self.first_of(browser).await? else {
+            return Ok(StepOutcome::NotStarted);
+        };
+        let check = SecondFactorCheck { totp: self.totp, lockouts: self.lockouts, clock: self.clock };
+        match check_second_factor(check, &user, factor, request).await? {
+            SecondFactorOutcome::Success(method) => {
+                let amr = merge_amr(&first, method);
+                let factors = Factors::of(self.store, &user).await?;
+                let standing = standing(self.mfa, &user, &factors, &amr);
+                let (session, cookie) = self.sessions().sign_in(browser, &user, amr, request).await?;
+                Ok(StepOutcome::SignedIn(Box::new(SignedIn { session, cookie, user, standing, then })))
+            }
+            SecondFactorOutcome::Failed => Ok(StepOutcome::Failed),
+            SecondFactorOutcome::Refused { until } => Ok(StepOutcome::Refused { until }),
+        }
+    }
+
+    /// `user` enrolled a second factor (`method`: the app, confirmed by its
+    /// first code, or a passkey) in `session`: the session gets a NEW id and,
+    /// when it had not used a second factor yet, that step joins its methods
+    /// (enrolling proved the new factor in this session).
+    pub async fn enrolled(&self, session: &Session, method: Method) -> Result<(Session, String), AuthnError> {
+        let amr = (!session.amr.iter().any(|m| m == "mfa")).then(|| merge_amr(&session.amr, method));
+        Ok(self.sessions().rotate(session, amr).await?)
+    }
+
+    /// Confirms the authenticator app `user` is enrolling in `session` with
+    /// its first `code`: the app then counts, the step joins the session (see
+    /// [`Self::enrolled`]), the change is audited and the account's address
+    /// told. Returns the rotated session, its cookie value, and — at the
+    /// user's first second factor — the new recovery codes to show once;
+    /// `None` when the code is wrong.
+    pub async fn confirm_totp(
+        &self,
+        session: &Session,
+        user: &User,
+        code: &str,
+        mail: &crate::notify::MailContext,
+        request: &RequestInfo,
+    ) -> Result<Option<(Session, String, Option<Vec<String>>)>, AuthnError> {
+        let now = self.clock.now();
+        if !self.totp.check(user.id, code, true, now).await? {
+            return Ok(None);
+        }
+        record(self.store, now, "totp.enabled", AuditOutcome::Success, Some(user.id), request, json!({}))
+            .await;
+        let notice = crate::notify::Notification::TotpEnabled;
+        if let Err(e) = crate::notify::security_event(self.store, mail, now, user, &notice).await {
+            tracing::warn!(user_id = %user.id, error = %e, "cannot queue a security notification");
+        }
+        let (rotated, raw) = self.enrolled(session, Method::Totp).await?;
+        let codes = if self.store.count_recovery_codes(user.id).await? == 0 {
+            let codes = crate::recovery_codes::regenerate(self.store, user.id, now).await?;
+            let detail = json!({ "count": codes.len(), "first": true });
+            record(
+                self.store,
+                now,
+                "recovery_codes.generated",
+                AuditOutcome::Success,
+                Some(user.id),
+                request,
+                detail,
+            )
+            .await;
+            Some(codes)
+        } else {
+            None
+        };
+        Ok(Some((rotated, raw, codes)))
+    }
+
+    /// Where `session` stands, with its user (`None`: not signed in).
+    pub async fn standing_of(
+        &self,
+        session: Option<&Session>,
+    ) -> Result<Option<(User, Standing)>, AuthnError> {
+        let Some(user) = self.sessions().user_of(session).await? else { return Ok(None) };
+        let amr = session.map(|s| s.amr.as_slice()).unwrap_or_default();
+        let factors = Factors::of(self.store, &user).await?;
+        let standing = standing(self.mfa, &user, &factors, amr);
+        Ok(Some((user, standing)))
+    }
+
+    /// What the account pages may do for `session`.
+    pub async fn account_access(&self, session: Option<&Session>) -> Result<AccountAccess, AuthnError> {
+        Ok(match self.standing_of(session).await? {
+            None => AccountAccess::SignIn,
+            Some((_, Standing::NeedsSecondFactor)) => AccountAccess::SecondFactorFirst,
+            Some((user, Standing::NeedsEnrollment)) => AccountAccess::EnrollOnly(user),
+            Some((user, Standing::Complete)) => AccountAccess::Full(user),
+        })
+    }
+
+    /// The browser's sign-in as the protocol sees it: only a complete one
+    /// is an [`Authentication`].
+    pub async fn state(&self, browser: Option<&Session>) -> Result<SignInState, AuthnError> {
+        if let Some((user, standing)) = self.standing_of(browser).await?
+            && let Some(session) = browser
+        {
+            return Ok(match standing {
+                Standing::Complete => match authentication(session) {
+                    Some(auth) => SignInState::Complete(auth),
+                    None => SignInState::Anonymous,
+                },
+                Standing::NeedsSecondFactor => {
+                    SignInState::Incomplete { user_id: user.id, missing: Missing::SecondFactor }
+                }
+                Standing::NeedsEnrollment => {
+                    SignInState::Incomplete { user_id: user.id, missing: Missing::Enrollment }
+                }
+            });
+        }
+        if let Some(browser) = browser
+            && let Some((user, _, _, true)) = self.first_of(browser).await?
+        {
+            return Ok(SignInState::Incomplete { user_id: user.id, missing: Missing::SecondFactor });
+        }
+        Ok(SignInState::Anonymous)
+    }
+}
+
+/// The authentication a signed-in session carries.
+fn authentication(session: &Session) -> Option<Authentication> {
+    Some(Authentication {
+        user_id: session.user_id?,
+        sid: session.sid.clone(),
+        auth_time: session.auth_time?,
+        amr: session.amr.clone(),
+        acr: session.acr.clone(),
+    })
+}

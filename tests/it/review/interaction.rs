@@ -1,0 +1,79 @@
+//! Finding 16 and a tightening: what the protocol is told about a sign-in
+//! that still lacks a step, and a database failure while a pending request
+//! is loaded.
+
+use portcullis_tests::mfa::password_sign_in;
+use portcullis_tests::oidc::{
+    Browser, ClientSpec, Interact, Outcome, create_client, create_user, pkce, spawn_oidc_app,
+};
+use portcullis_tests::{Backend, TestApp, both_backends};
+
+use super::location;
+
+const CB: &str = "http://127.0.0.1:9/cb";
+
+fn authorize_url(app: &TestApp, prompt: Option<&str>) -> String {
+    let (_, challenge) = pkce();
+    let mut url = url::Url::parse(&format!("{}/authorize", app.address)).expect("url");
+    url.query_pairs_mut()
+        .append_pair("client_id", "rp")
+        .append_pair("redirect_uri", CB)
+        .append_pair("response_type", "code")
+        .append_pair("scope", "openid")
+        .append_pair("state", "s")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    if let Some(prompt) = prompt {
+        url.query_pairs_mut().append_pair("prompt", prompt);
+    }
+    url.to_string()
+}
+
+/// Finding 16: an administrator who must enroll a second factor is not
+/// signed in as far as the protocol goes: with `prompt=none` the client gets
+/// `interaction_required` (OIDC Core §3.1.2.6), otherwise the enrollment page.
+async fn prompt_none_for_an_admin_who_must_enroll_is_interaction_required(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    create_user(&app, "root", &["admin"]).await;
+    create_client(&app, ClientSpec::confidential("rp", CB)).await;
+    let browser = Browser::new(&app);
+    assert_eq!(location(&password_sign_in(&browser, "root", &[]).await), "/account?enroll=required&request=");
+    let back = browser.authorize(&authorize_url(&app, Some("none")), Interact::ConsentOnly).await.redirect();
+    assert_eq!(Outcome::param(&back, "error").as_deref(), Some("interaction_required"));
+    assert_eq!(Outcome::param(&back, "state").as_deref(), Some("s"));
+    assert_eq!(Outcome::param(&back, "code"), None);
+    match browser.authorize(&authorize_url(&app, None), Interact::ConsentOnly).await {
+        Outcome::Page(200, body) => assert!(body.contains("id=\"enroll-required\""), "{body}"),
+        other => panic!("the enrollment page, not a code: {other:?}"),
+    }
+}
+
+/// Tightening: when the database fails while a pending authorization
+/// request is loaded, the pages answer 503 with `Retry-After`, never a page
+/// that silently dropped the request. (The table is dropped: a failure
+/// both backends report as such, mid-flow.)
+async fn a_database_outage_loading_a_pending_request_is_a_503(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    create_user(&app, "alice", &[]).await;
+    create_client(&app, ClientSpec::confidential("rp", CB)).await;
+    let browser = Browser::new(&app);
+    let page = match browser.authorize(&authorize_url(&app, None), Interact::ConsentOnly).await {
+        Outcome::Page(200, body) => body,
+        other => panic!("the sign-in page: {other:?}"),
+    };
+    let request = portcullis_tests::oidc::hidden(&page, "request").expect("the pending request");
+    assert!(!request.is_empty());
+    app.db.execute("DROP TABLE auth_requests").await;
+    for path in [format!("/login?request={request}"), format!("/authorize/resume?request={request}")] {
+        let res = browser.get(&path).await;
+        assert_eq!(res.status(), 503, "{path}");
+        assert!(res.headers().contains_key("retry-after"), "{path}");
+        let body = res.text().await.expect("body");
+        assert!(body.contains("Temporarily unavailable"), "{body}");
+    }
+}
+
+both_backends!(
+    prompt_none_for_an_admin_who_must_enroll_is_interaction_required,
+    a_database_outage_loading_a_pending_request_is_a_503,
+);

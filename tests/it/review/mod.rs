@@ -1,0 +1,74 @@
+//! The security review of the sign-in journey (issue 14): one test per
+//! finding and per tightening, each on both backends, and the properties
+//! of the journey as a whole.
+//!
+//! | finding | test |
+//! |---|---|
+//! | 1 reset link skips the second factor | `recovery::a_reset_link_never_stands_in_for_a_second_factor`, `recovery::an_admin_without_a_factor_must_enroll_after_a_reset` |
+//! | 2 magic link skips the second factor | `recovery::a_magic_link_never_stands_in_for_a_second_factor` |
+//! | 3 unlimited TOTP guessing | `throttle::second_factor_guesses_have_their_own_counter` |
+//! | 4 check-then-count lockout | `throttle::parallel_wrong_passwords_are_hashed_at_most_the_limit`, `throttle::parallel_reservations_admit_exactly_the_limit` |
+//! | 5 reset link outlives email and password changes | `recovery::a_reset_link_dies_with_a_password_change`, `recovery::a_reset_link_dies_with_an_email_change` |
+//! | 7 a success clears the IP counter | `throttle::no_success_clears_the_ip_counter` |
+//! | 8 lockout per name typed | `throttle::lockouts_count_per_account_not_per_name_typed` |
+//! | 10 "end everything" incomplete | `account::a_password_change_ends_offline_grants_too`, `account::removing_a_factor_ends_offline_grants_too`, `account::disabling_a_user_sends_back_channel_logouts` |
+//! | 11 uneven work for known addresses | `recovery::link_requests_do_the_same_work_for_known_and_unknown_addresses` |
+//! | 12 email-change mails not limited | `recovery::email_change_mails_are_limited` |
+//! | 15 client authentication not throttled | `client_auth::failed_client_authentications_back_off`, `client_auth::parallel_wrong_secrets_cannot_slip_past` |
+//! | 16 `prompt=none` for an admin who must enroll | `interaction::prompt_none_for_an_admin_who_must_enroll_is_interaction_required` |
+//! | tightening: password change on `/account` | `account::a_password_change_needs_the_current_password_or_a_recent_second_factor` |
+//! | tightening: database outage | `interaction::a_database_outage_loading_a_pending_request_is_a_503` |
+//! | acceptance 2 (properties) | `journey::the_journey_keeps_its_invariants` |
+//! | acceptance 3 (50 parallel) | `throttle::parallel_wrong_passwords_are_hashed_at_most_the_limit` |
+
+mod account;
+mod client_auth;
+mod interaction;
+mod journey;
+mod recovery;
+mod throttle;
+
+use portcullis_tests::TestApp;
+use portcullis_tests::oidc::{Browser, hidden};
+
+/// The location of a redirect.
+pub(crate) fn location(res: &reqwest::Response) -> String {
+    res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned()
+}
+
+/// How many argon2 hashes or verifications the app ran (its histogram's count).
+pub(crate) async fn hashes(app: &TestApp) -> u64 {
+    let body = reqwest::get(format!("{}/metrics", app.metrics_address))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    body.lines()
+        .find_map(|l| l.strip_prefix("portcullis_password_hash_duration_seconds_count "))
+        .map_or(0, |n| n.trim().parse().expect("a count"))
+}
+
+/// A throttle counter's failures (0 when absent).
+pub(crate) async fn failures(app: &TestApp, key: &str) -> u32 {
+    app.store.find_rate_limit(key).await.expect("rate limit").map_or(0, |r| r.failures)
+}
+
+/// Posts a password on `/login` in `browser` (a fresh page's CSRF token).
+pub(crate) async fn post_password(browser: &Browser, login: &str, password: &str) -> reqwest::Response {
+    let page = browser.get("/login").await.text().await.expect("login page");
+    let csrf = hidden(&page, "csrf_token").expect("csrf");
+    browser.post("/login", &[("csrf_token", &csrf), ("username", login), ("password", password)]).await
+}
+
+/// Posts a second factor on `/login/mfa` in `browser`.
+pub(crate) async fn post_code(browser: &Browser, method: &str, code: &str) -> reqwest::Response {
+    let page = browser.get("/login/mfa").await.text().await.expect("mfa page");
+    let csrf = hidden(&page, "csrf_token").expect("csrf");
+    browser.post("/login/mfa", &[("csrf_token", &csrf), ("method", method), ("code", code)]).await
+}
+
+/// A six-digit code that is not `right`.
+pub(crate) fn wrong_code(right: &str) -> &'static str {
+    if right == "000000" { "111111" } else { "000000" }
+}

@@ -29,7 +29,10 @@ pub struct TestApp {
     /// The first-admin setup path (`/setup?token=…`), when the database had
     /// no user at start.
     pub setup_path: Option<String>,
+    /// A hasher at the app's argon2 cost (for [`TestApp::accounts`]).
+    pub hasher: Arc<portcullis_authn::PasswordHasher>,
     handles: Vec<ServerHandle>,
+    policy: portcullis_authn::PasswordPolicy,
 }
 
 /// Settings for a test: free ports, the given database, quiet logs.
@@ -72,13 +75,43 @@ pub async fn spawn_app_with(db: Arc<TestDatabase>, customise: impl FnOnce(&mut S
     tokio::spawn(app.run_until(std::future::pending()));
     let client =
         reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client");
-    TestApp { address, metrics_address, settings, store, clock, client, db, keys, setup_path, handles }
+    let cost = portcullis_authn::Argon2Cost {
+        memory_kib: settings.auth.argon2_memory_kib,
+        iterations: settings.auth.argon2_iterations,
+        parallelism: settings.auth.argon2_parallelism,
+    };
+    let hasher = Arc::new(portcullis_authn::PasswordHasher::new(cost).expect("hasher"));
+    let policy = portcullis_authn::PasswordPolicy::default();
+    TestApp {
+        address,
+        metrics_address,
+        settings,
+        store,
+        clock,
+        client,
+        db,
+        keys,
+        setup_path,
+        hasher,
+        handles,
+        policy,
+    }
 }
 
 impl TestApp {
     /// `GET {address}{path}`.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client.get(format!("{}{path}", self.address)).send().await.expect("request")
+    }
+
+    /// The account operations the CLI runs, over this app's store and clock.
+    pub fn accounts(&self) -> portcullis_authn::accounts::Accounts<'_> {
+        portcullis_authn::accounts::Accounts {
+            store: self.store.as_ref(),
+            hasher: &self.hasher,
+            policy: &self.policy,
+            clock: &self.clock,
+        }
     }
 
     /// Stops the listeners gracefully (in-flight requests finish).

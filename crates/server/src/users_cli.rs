@@ -132,23 +132,11 @@ async fn execute(
         UsersCommand::SetPassword { user, .. } => {
             let user = accounts.find(&user).await?;
             let ended = accounts.change_password(&user, read_password()?, None, &mail, &cli).await?;
-            tracing::info!(
-                user_id = %user.id,
-                username = %user.username,
-                sessions_ended = ended.sessions,
-                grants_revoked = ended.grants,
-                "password changed"
-            );
+            log_ended(&user, ended, "password changed");
         }
         UsersCommand::Disable { user } => {
             let (user, ended) = accounts.disable(&user, &cli).await?;
-            tracing::info!(
-                user_id = %user.id,
-                username = %user.username,
-                sessions_ended = ended.sessions,
-                grants_revoked = ended.grants,
-                "user disabled"
-            );
+            log_ended(&user, ended, "user disabled");
         }
         UsersCommand::RequireMfa { user, off } => {
             let user = accounts.require_mfa(&user, !off, &cli).await?;
@@ -156,13 +144,7 @@ async fn execute(
         }
         UsersCommand::ResetMfa { user } => {
             let (user, ended) = accounts.reset_mfa(&user, &cli).await?;
-            tracing::info!(
-                user_id = %user.id,
-                username = %user.username,
-                sessions_ended = ended.sessions,
-                grants_revoked = ended.grants,
-                "second factors reset"
-            );
+            log_ended(&user, ended, "second factors reset");
         }
         UsersCommand::List => print_users(&store.list_users().await?),
     }
@@ -185,4 +167,15 @@ fn print_users(users: &[portcullis_store::User]) {
             u.roles.join(",")
         );
     }
+}
+
+/// Logs an operation that ended the user's sessions and grants.
+fn log_ended(user: &portcullis_store::User, ended: portcullis_store::EndedAccess, what: &str) {
+    tracing::info!(
+        user_id = %user.id,
+        username = %user.username,
+        sessions_ended = ended.sessions,
+        grants_revoked = ended.grants,
+        "{what}"
+    );
 }

@@ -113,20 +113,7 @@ async fn disabling_a_user_ends_their_sessions(backend: Backend) {
     let cookie = signed_in(&app, "alice").await;
     let (anonymous, _) = open_login(&app).await;
 
-    let hasher = std::sync::Arc::new(
-        portcullis_authn::PasswordHasher::new(portcullis_authn::Argon2Cost {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .expect("hasher"),
-    );
-    let accounts = portcullis_authn::accounts::Accounts {
-        store: app.store.as_ref(),
-        hasher: &hasher,
-        policy: &portcullis_authn::PasswordPolicy::default(),
-        clock: &app.clock,
-    };
+    let accounts = app.accounts();
     let (user, ended) =
         accounts.disable("alice", &portcullis_authn::RequestInfo::default()).await.expect("disable");
     assert_eq!((user.id, ended.sessions), (alice.id, 1));

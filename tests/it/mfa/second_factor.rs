@@ -358,21 +358,7 @@ async fn an_operator_resets_lost_factors(backend: Backend) {
     let browser = Browser::new(&app);
     password_sign_in(&browser, "alice", &[]).await;
     enroll_totp(&browser, app.clock.now()).await;
-    let hasher = std::sync::Arc::new(
-        portcullis_authn::PasswordHasher::new(portcullis_authn::Argon2Cost {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .expect("hasher"),
-    );
-    let policy = portcullis_authn::PasswordPolicy::default();
-    let accounts = portcullis_authn::accounts::Accounts {
-        store: app.store.as_ref(),
-        hasher: &hasher,
-        policy: &policy,
-        clock: &app.clock,
-    };
+    let accounts = app.accounts();
     let cli = portcullis_authn::RequestInfo::default();
     let (alice, ended) = accounts.reset_mfa("alice", &cli).await.expect("reset");
     assert_eq!(ended.sessions, 1, "the session that enrolled");

@@ -7,32 +7,22 @@
 use portcullis_core::Clock;
 use portcullis_tests::mfa::{account_csrf, enroll_totp, password_sign_in};
 use portcullis_tests::oidc::{
-    Browser, ClientSpec, Interact, Outcome, PASSWORD, create_client, create_user, pkce, redeem_code,
+    Browser, ClientSpec, Interact, Outcome, PASSWORD, create_client, create_user, redeem_code,
     spawn_oidc_app, token_request,
 };
 use portcullis_tests::{Backend, TestApp, both_backends};
 use serde_json::Value;
 use time::Duration;
 
-use super::location;
+use super::{CB, authorize_url, location};
 
-const CB: &str = "http://127.0.0.1:9/cb";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// An offline refresh token of alice for `rp`, from a sign-in in a new browser.
 async fn offline_token(app: &TestApp) -> String {
     let browser = Browser::new(app);
-    let (verifier, challenge) = pkce();
-    let mut url = url::Url::parse(&format!("{}/authorize", app.address)).expect("url");
-    url.query_pairs_mut()
-        .append_pair("client_id", "rp")
-        .append_pair("redirect_uri", CB)
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid offline_access")
-        .append_pair("state", "s")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    let back = browser.authorize(url.as_str(), Interact::As("alice")).await.redirect();
+    let (verifier, url) = authorize_url(app, "openid offline_access", None);
+    let back = browser.authorize(&url, Interact::As("alice")).await.redirect();
     let code = Outcome::param(&back, "code").expect("code");
     let res = redeem_code(app, "rp", &code, CB, &verifier).await;
     assert_eq!(res.status(), 200);
@@ -102,20 +92,7 @@ async fn disabling_a_user_sends_back_channel_logouts(backend: Backend) {
     create_client(&app, spec).await;
     let offline = offline_token(&app).await;
     assert_eq!(app.db.count("SELECT id FROM backchannel_logouts").await, 0);
-    let hasher = std::sync::Arc::new(
-        portcullis_authn::PasswordHasher::new(portcullis_authn::Argon2Cost {
-            memory_kib: 64,
-            iterations: 1,
-            parallelism: 1,
-        })
-        .expect("hasher"),
-    );
-    let accounts = portcullis_authn::accounts::Accounts {
-        store: app.store.as_ref(),
-        hasher: &hasher,
-        policy: &portcullis_authn::PasswordPolicy::default(),
-        clock: &app.clock,
-    };
+    let accounts = app.accounts();
     let (_, ended) =
         accounts.disable("alice", &portcullis_authn::RequestInfo::default()).await.expect("disable");
     assert_eq!(ended.sessions, 1);

@@ -4,29 +4,14 @@
 
 use portcullis_tests::mfa::password_sign_in;
 use portcullis_tests::oidc::{
-    Browser, ClientSpec, Interact, Outcome, create_client, create_user, pkce, spawn_oidc_app,
+    Browser, ClientSpec, Interact, Outcome, create_client, create_user, spawn_oidc_app,
 };
 use portcullis_tests::{Backend, TestApp, both_backends};
 
-use super::location;
+use super::{CB, authorize_url, location};
 
-const CB: &str = "http://127.0.0.1:9/cb";
-
-fn authorize_url(app: &TestApp, prompt: Option<&str>) -> String {
-    let (_, challenge) = pkce();
-    let mut url = url::Url::parse(&format!("{}/authorize", app.address)).expect("url");
-    url.query_pairs_mut()
-        .append_pair("client_id", "rp")
-        .append_pair("redirect_uri", CB)
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid")
-        .append_pair("state", "s")
-        .append_pair("code_challenge", &challenge)
-        .append_pair("code_challenge_method", "S256");
-    if let Some(prompt) = prompt {
-        url.query_pairs_mut().append_pair("prompt", prompt);
-    }
-    url.to_string()
+fn url(app: &TestApp, prompt: Option<&str>) -> String {
+    authorize_url(app, "openid", prompt).1
 }
 
 /// Finding 16: an administrator who must enroll a second factor is not
@@ -38,11 +23,11 @@ async fn prompt_none_for_an_admin_who_must_enroll_is_interaction_required(backen
     create_client(&app, ClientSpec::confidential("rp", CB)).await;
     let browser = Browser::new(&app);
     assert_eq!(location(&password_sign_in(&browser, "root", &[]).await), "/account?enroll=required&request=");
-    let back = browser.authorize(&authorize_url(&app, Some("none")), Interact::ConsentOnly).await.redirect();
+    let back = browser.authorize(&url(&app, Some("none")), Interact::ConsentOnly).await.redirect();
     assert_eq!(Outcome::param(&back, "error").as_deref(), Some("interaction_required"));
     assert_eq!(Outcome::param(&back, "state").as_deref(), Some("s"));
     assert_eq!(Outcome::param(&back, "code"), None);
-    match browser.authorize(&authorize_url(&app, None), Interact::ConsentOnly).await {
+    match browser.authorize(&url(&app, None), Interact::ConsentOnly).await {
         Outcome::Page(200, body) => assert!(body.contains("id=\"enroll-required\""), "{body}"),
         other => panic!("the enrollment page, not a code: {other:?}"),
     }
@@ -57,7 +42,7 @@ async fn a_database_outage_loading_a_pending_request_is_a_503(backend: Backend) 
     create_user(&app, "alice", &[]).await;
     create_client(&app, ClientSpec::confidential("rp", CB)).await;
     let browser = Browser::new(&app);
-    let page = match browser.authorize(&authorize_url(&app, None), Interact::ConsentOnly).await {
+    let page = match browser.authorize(&url(&app, None), Interact::ConsentOnly).await {
         Outcome::Page(200, body) => body,
         other => panic!("the sign-in page: {other:?}"),
     };

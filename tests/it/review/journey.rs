@@ -37,6 +37,8 @@ use proptest::prelude::*;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::lockout;
 use time::{Duration, OffsetDateTime};
 
 const BROWSERS: usize = 3;
@@ -105,15 +107,6 @@ fn prefix() -> impl Strategy<Value = Vec<Event>> {
         Just(vec![sign_in.clone(), Event::EnrollPasskey { browser: 0 }]),
         Just(vec![sign_in, Event::EnrollTotp { browser: 0 }, Event::EnrollPasskey { browser: 0 }]),
     ]
-}
-
-fn policy(max_failures: u32) -> LockoutPolicy {
-    LockoutPolicy {
-        max_failures,
-        base_delay: Duration::seconds(30),
-        max_delay: Duration::seconds(300),
-        window: Duration::seconds(900),
-    }
 }
 
 /// A mailed link as the model knows it.
@@ -700,7 +693,7 @@ async fn run_case(
         PasswordHasher::new(Argon2Cost { memory_kib: 64, iterations: 1, parallelism: 1 }).expect("hasher"),
     );
     let kek = Kek::generate();
-    let lockouts = Lockouts { account: policy(3), second_factor: policy(3), ip: policy(40) };
+    let lockouts = Lockouts { account: lockout(3), second_factor: lockout(3), ip: lockout(40) };
     let mfa = MfaPolicy::default();
     let sessions = SessionPolicy { idle_timeout: Duration::hours(1), absolute_timeout: Duration::hours(12) };
     let passkeys = Passkeys::new(&url::Url::parse(ORIGIN).expect("origin"), "Portcullis").expect("rp");

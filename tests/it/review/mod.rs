@@ -28,8 +28,42 @@ mod journey;
 mod recovery;
 mod throttle;
 
+use portcullis_store::LockoutPolicy;
 use portcullis_tests::TestApp;
-use portcullis_tests::oidc::{Browser, hidden};
+use portcullis_tests::oidc::{Browser, hidden, pkce};
+use time::Duration;
+
+/// The redirect URI of the tests' client `rp`.
+pub(crate) const CB: &str = "http://127.0.0.1:9/cb";
+
+/// An authorization request of `rp` for `scope` (state `s`, PKCE S256,
+/// `prompt` if given): the PKCE verifier and the URL.
+pub(crate) fn authorize_url(app: &TestApp, scope: &str, prompt: Option<&str>) -> (String, String) {
+    let (verifier, challenge) = pkce();
+    let mut url = url::Url::parse(&format!("{}/authorize", app.address)).expect("url");
+    url.query_pairs_mut()
+        .append_pair("client_id", "rp")
+        .append_pair("redirect_uri", CB)
+        .append_pair("response_type", "code")
+        .append_pair("scope", scope)
+        .append_pair("state", "s")
+        .append_pair("code_challenge", &challenge)
+        .append_pair("code_challenge_method", "S256");
+    if let Some(prompt) = prompt {
+        url.query_pairs_mut().append_pair("prompt", prompt);
+    }
+    (verifier, url.to_string())
+}
+
+/// A back-off of `max_failures`, 30 s doubling to 5 minutes, a 15-minute window.
+pub(crate) fn lockout(max_failures: u32) -> LockoutPolicy {
+    LockoutPolicy {
+        max_failures,
+        base_delay: Duration::seconds(30),
+        max_delay: Duration::seconds(300),
+        window: Duration::seconds(900),
+    }
+}
 
 /// The location of a redirect.
 pub(crate) fn location(res: &reqwest::Response) -> String {

@@ -9,17 +9,14 @@ use portcullis_core::Clock;
 use portcullis_mailer::{MailContext, MailSource};
 use portcullis_store::{NewUser, Store};
 use portcullis_tests::mfa::{account_csrf, enroll_totp, password_sign_in, totp_code};
-use portcullis_tests::oidc::{
-    Browser, ClientSpec, Interact, Outcome, PASSWORD, create_client, create_user, pkce,
-};
+use portcullis_tests::oidc::{Browser, ClientSpec, Interact, Outcome, PASSWORD, create_client, create_user};
 use portcullis_tests::{Backend, SmtpCapture, TestApp, TestDatabase, both_backends, test_store};
 use std::sync::Arc;
 use time::Duration;
 
-use super::location;
+use super::{CB, authorize_url, location};
 use crate::recovery::{mail_app, open, sign_in, signed_in_as, submit};
 
-const CB: &str = "http://127.0.0.1:9/cb";
 const NEW_PASSWORD: &str = "a brand new passphrase";
 
 /// Asks `/recover` for `address` in `browser`; returns the reset link once
@@ -56,22 +53,6 @@ async fn user_with_app(app: &TestApp, name: &str) -> String {
     enroll_totp(&owner, app.clock.now()).await.0
 }
 
-fn authorize_url(app: &TestApp, challenge: &str, prompt: Option<&str>) -> String {
-    let mut url = url::Url::parse(&format!("{}/authorize", app.address)).expect("url");
-    url.query_pairs_mut()
-        .append_pair("client_id", "rp")
-        .append_pair("redirect_uri", CB)
-        .append_pair("response_type", "code")
-        .append_pair("scope", "openid")
-        .append_pair("state", "s")
-        .append_pair("code_challenge", challenge)
-        .append_pair("code_challenge_method", "S256");
-    if let Some(prompt) = prompt {
-        url.query_pairs_mut().append_pair("prompt", prompt);
-    }
-    url.to_string()
-}
-
 /// Finding 1: with the mailbox alone, a reset signs nobody in when the
 /// account has a second factor: no session, no account page, no code for an
 /// RP — until the authenticator app's code, then `amr` says what happened.
@@ -86,15 +67,14 @@ async fn a_reset_link_never_stands_in_for_a_second_factor(backend: Backend) {
     assert_eq!(signed_in_as(&attacker).await, None, "nobody is signed in");
     let account = attacker.get("/account").await;
     assert_eq!((account.status().as_u16(), location(&account).as_str()), (303, "/login?return=/account"));
-    let (_, challenge) = pkce();
-    match attacker.authorize(&authorize_url(&app, &challenge, None), Interact::ConsentOnly).await {
+    match attacker.authorize(&authorize_url(&app, "openid", None).1, Interact::ConsentOnly).await {
         Outcome::Page(200, body) => {
             assert!(body.contains("id=\"totp-form\""), "the app's code is asked: {body}")
         }
         other => panic!("no code without the second factor: {other:?}"),
     }
     let none =
-        attacker.authorize(&authorize_url(&app, &challenge, Some("none")), Interact::ConsentOnly).await;
+        attacker.authorize(&authorize_url(&app, "openid", Some("none")).1, Interact::ConsentOnly).await;
     assert_eq!(Outcome::param(&none.redirect(), "error").as_deref(), Some("login_required"));
 
     // The account holder's factor completes it.
@@ -121,8 +101,7 @@ async fn an_admin_without_a_factor_must_enroll_after_a_reset(backend: Backend) {
     let (_, page, csrf) = open(&browser, "/account").await;
     assert!(page.contains("id=\"enroll-required\""), "{page}");
     assert!(!page.contains("id=\"new-password\""), "nothing but the enrollment: {page}");
-    let (_, challenge) = pkce();
-    let none = browser.authorize(&authorize_url(&app, &challenge, Some("none")), Interact::ConsentOnly).await;
+    let none = browser.authorize(&authorize_url(&app, "openid", Some("none")).1, Interact::ConsentOnly).await;
     assert_eq!(Outcome::param(&none.redirect(), "error").as_deref(), Some("interaction_required"));
     let (status, to, _) = submit(&browser, "/account/totp", &[("csrf_token", &csrf)]).await;
     assert_eq!((status, to.as_str()), (303, "/login?return=/account"), "a mailed link is not strong");

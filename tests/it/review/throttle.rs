@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use time::Duration;
 use time::macros::datetime;
 
-use super::{failures, hashes, location, post_code, post_password, wrong_code};
+use super::{failures, hashes, location, lockout, post_code, post_password, wrong_code};
 
 /// Finding 3: wrong second factors count on the account's own counter,
 /// which a right password never clears: alternating wrong codes with
@@ -98,7 +98,7 @@ async fn parallel_wrong_passwords_are_hashed_at_most_the_limit(backend: Backend)
 async fn parallel_reservations_admit_exactly_the_limit(backend: Backend) {
     let (store, _db) = test_store(backend).await;
     let memory = MemoryThrottle::new();
-    let policy = policy(5);
+    let policy = lockout(5);
     let now = datetime!(2026-03-01 12:00 UTC);
     for throttle in [store.as_ref() as &dyn Throttle, &memory] {
         let answers = join_all((0..40).map(|_| throttle.reserve_attempt("pwd:dave", &policy, now))).await;
@@ -161,15 +161,6 @@ both_backends!(
     stores_follow_the_reference_throttle,
 );
 
-fn policy(max_failures: u32) -> LockoutPolicy {
-    LockoutPolicy {
-        max_failures,
-        base_delay: Duration::seconds(30),
-        max_delay: Duration::seconds(300),
-        window: Duration::seconds(900),
-    }
-}
-
 /// One operation on a throttle.
 #[derive(Debug, Clone)]
 enum Op {
@@ -230,8 +221,8 @@ async fn stores_follow_the_reference_throttle(backend: Backend) {
         runner.run(&proptest::collection::vec(op(), 1..40), |ops| {
             let n = case.fetch_add(1, Ordering::Relaxed);
             handle.block_on(async {
-                replay(store.as_ref(), n, &ops, &policy(3)).await;
-                replay(&memory, n, &ops, &policy(2)).await;
+                replay(store.as_ref(), n, &ops, &lockout(3)).await;
+                replay(&memory, n, &ops, &lockout(2)).await;
             });
             Ok(())
         })

@@ -10,7 +10,7 @@
 //! | 4 check-then-count lockout | `throttle::parallel_wrong_passwords_are_hashed_at_most_the_limit`, `throttle::parallel_reservations_admit_exactly_the_limit` |
 //! | 5 reset link outlives email and password changes | `recovery::a_reset_link_dies_with_a_password_change`, `recovery::a_reset_link_dies_with_an_email_change` |
 //! | 7 a success clears the IP counter | `throttle::no_success_clears_the_ip_counter` |
-//! | 8 lockout per name typed | `throttle::lockouts_count_per_account_not_per_name_typed` |
+//! | 8 lockout per name typed | `throttle::lockouts_count_per_account_not_per_name_typed`, `recovery::reset_mails_are_limited_per_account_not_per_name_typed` |
 //! | 10 "end everything" incomplete | `account::a_password_change_ends_offline_grants_too`, `account::removing_a_factor_ends_offline_grants_too`, `account::disabling_a_user_sends_back_channel_logouts` |
 //! | 11 uneven work for known addresses | `recovery::link_requests_do_the_same_work_for_known_and_unknown_addresses` |
 //! | 12 email-change mails not limited | `recovery::email_change_mails_are_limited` |

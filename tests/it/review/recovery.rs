@@ -288,7 +288,30 @@ async fn email_change_mails_are_limited(backend: Backend) {
     assert_eq!(sent, i64::from(limit), "no mail to a third party beyond the limit");
 }
 
+/// Finding 8 for mail: the request limit counts the account, whatever
+/// name or address typed for it.
+async fn reset_mails_are_limited_per_account_not_per_name_typed(backend: Backend) {
+    let (app, _smtp) = mail_app(backend, |s| s.recovery.max_requests_per_address = 2).await;
+    create_user(&app, "alice", &[]).await;
+    let browser = Browser::new(&app);
+    for address in ["alice", "ALICE", "alice@example.com", "Alice@Example.com"] {
+        let (_, _, csrf) = open(&browser, "/recover").await;
+        let (status, _, _) =
+            submit(&browser, "/recover", &[("csrf_token", &csrf), ("address", address)]).await;
+        assert_eq!(status, 200);
+    }
+    crate::recovery::settled(&app).await;
+    assert_eq!(
+        app.db.count("SELECT id FROM mail_outbox").await,
+        2,
+        "two mails for the account, not per name"
+    );
+    let limited = "SELECT id FROM audit_events WHERE kind = 'password_reset.requested' AND CAST(detail AS TEXT) LIKE '%limited%'";
+    assert_eq!(app.db.count(limited).await, 2);
+}
+
 both_backends!(
+    reset_mails_are_limited_per_account_not_per_name_typed,
     a_reset_link_never_stands_in_for_a_second_factor,
     an_admin_without_a_factor_must_enroll_after_a_reset,
     a_magic_link_never_stands_in_for_a_second_factor,

@@ -12,4 +12,5 @@ mod mfa;
 mod oidc;
 mod recovery;
 mod request_id;
+mod security;
 mod store;

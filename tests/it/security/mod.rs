@@ -1,0 +1,3 @@
+//! Findings of the security review (issue 14), one file per topic.
+
+mod client_assertion_audience;

@@ -7,7 +7,8 @@
 //!   blocking pool, counts its verifications (tests assert "exactly one") and
 //!   verifies a dummy hash for unknown users, so both paths cost the same.
 //! - [`PasswordPolicy`] is NIST SP 800-63B: a minimum length, long
-//!   passphrases allowed, no composition rules, not the username or email.
+//!   passphrases allowed, no composition rules, not the username or email,
+//!   not one of the common passwords of a built-in blocklist.
 //! - [`LockoutPolicy`] turns failure counters (a `RateLimitRepo`) into an
 //!   exponential back-off, checked before any hashing.
 //! - [`sign_in`] runs one password sign-in; [`accounts`] creates users,
@@ -19,6 +20,7 @@
 
 pub mod accounts;
 pub mod audit;
+mod common_passwords;
 mod error;
 mod hasher;
 mod lockout;
@@ -32,6 +34,7 @@ mod signin;
 pub mod totp;
 
 pub use audit::RequestInfo;
+pub use common_passwords::LEAST_MIN_LENGTH;
 pub use error::AuthnError;
 pub use hasher::{Argon2Cost, DurationObserver, PasswordHasher, Verification};
 pub use lockout::{LockoutPolicy, Lockouts};

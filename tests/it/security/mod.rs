@@ -1,3 +1,4 @@
 //! Findings of the security review (issue 14), one file per topic.
 
 mod client_assertion_audience;
+mod common_passwords;

@@ -62,8 +62,10 @@ pub enum StartupError {
     Clients(String),
 }
 
-/// Connects to the database and applies pending migrations.
+/// Makes an existing `data_dir` private (0700), connects to the database and
+/// applies pending migrations.
 pub async fn connect_and_migrate(settings: &Settings) -> Result<(Arc<dyn Store>, usize), StartupError> {
+    crate::data_dir::secure(&settings.data_dir);
     let url = settings.database_url().redacted();
     let store =
         open_store(settings).await.map_err(|source| StartupError::Database { url: url.clone(), source })?;

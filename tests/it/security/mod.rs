@@ -2,3 +2,4 @@
 
 mod client_assertion_audience;
 mod common_passwords;
+mod file_modes;

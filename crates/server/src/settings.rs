@@ -259,7 +259,7 @@ mod tests {
         all.smtp.host = Some("smtp.example.com".into());
         all.smtp.username = Some("u".into());
         all.smtp.password = Some(SecretKey::new("p".into()));
-        let client = "client_id = \"rp\"\nclient_secret = \"s\"\nbackchannel_logout_uri = \"https://rp.example/b\"\nredirect_uris = [\"https://rp.example/cb\"]\n";
+        let client = "client_id = \"rp\"\nclient_secret = \"kq3TtV0qfXWmJ2cZ1bN8yR5uA7eL4oHs\"\nbackchannel_logout_uri = \"https://rp.example/b\"\nredirect_uris = [\"https://rp.example/cb\"]\n";
         let mut client: ClientSettings = toml::from_str(client).expect("client");
         client.name = Some("RP".into());
         client.client_secret_sha256 = Some("00".repeat(32));

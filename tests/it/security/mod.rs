@@ -3,3 +3,4 @@
 mod client_assertion_audience;
 mod common_passwords;
 mod file_modes;
+mod setup_links;

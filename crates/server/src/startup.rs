@@ -167,13 +167,14 @@ impl Application {
 
         let port = listener.local_addr().map_err(bind_err("listen", settings.listen))?.port();
         let app_metrics = metrics.clone();
+        let headers = portcullis_web::HeaderPolicy::for_issuer(&settings.issuer);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(app_metrics.clone())
                 .app_data(auth.clone())
                 .app_data(web_mail.clone())
-                .wrap(from_fn(portcullis_web::security_headers))
+                .wrap(from_fn(move |req, next| portcullis_web::security_headers(req, next, headers)))
                 .wrap(from_fn(portcullis_web::telemetry))
                 .configure(portcullis_web::configure)
         })

@@ -25,7 +25,7 @@ mod session;
 
 pub use auth::{Auth, AuthMetrics, SessionPolicy};
 pub use first_admin::{SETUP_LINK_LIFETIME, create_setup_link};
-pub use headers::{CONTENT_SECURITY_POLICY, security_headers};
+pub use headers::{CONTENT_SECURITY_POLICY, HeaderPolicy, STRICT_TRANSPORT_SECURITY, security_headers};
 pub use mail::Mail;
 pub use metrics::{Metrics, metrics_endpoint};
 pub use middleware::{REQUEST_ID_HEADER, telemetry};

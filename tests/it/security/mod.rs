@@ -3,4 +3,5 @@
 mod client_assertion_audience;
 mod common_passwords;
 mod file_modes;
+mod hsts;
 mod setup_links;

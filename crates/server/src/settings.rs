@@ -123,6 +123,9 @@ impl Settings {
         if self.http.workers == Some(0) {
             return invalid("http.workers", "must be at least 1");
         }
+        if !(1..=3600).contains(&self.http.body_read_timeout_secs) {
+            return invalid("http.body_read_timeout_secs", "must be between 1 and 3600");
+        }
         self.keys.validate()?;
         self.auth.validate()?;
         self.smtp.validate()?;
@@ -190,11 +193,14 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+    /// Seconds a request's whole body may take to arrive after its head;
+    /// later, the request is answered 408 and its connection closed.
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { workers: None, shutdown_timeout_secs: 30 }
+        Self { workers: None, shutdown_timeout_secs: 30, body_read_timeout_secs: 10 }
     }
 }
 

@@ -13,4 +13,5 @@ mod oidc;
 mod recovery;
 mod request_id;
 mod review;
+mod security;
 mod store;

@@ -7,7 +7,8 @@
 //!   blocking pool, counts its verifications (tests assert "exactly one") and
 //!   verifies a dummy hash for unknown users, so both paths cost the same.
 //! - [`PasswordPolicy`] is NIST SP 800-63B: a minimum length, long
-//!   passphrases allowed, no composition rules, not the username or email.
+//!   passphrases allowed, no composition rules, not the username or email,
+//!   not one of the common passwords of a built-in blocklist.
 //! - [`Lockouts`]: every credential check reserves an attempt on its own
 //!   counters (per account and factor, per client IP) before the check,
 //!   with exponential back-off ([`LockoutPolicy`], `portcullis_store::Throttle`).
@@ -24,6 +25,7 @@
 
 pub mod accounts;
 pub mod audit;
+mod common_passwords;
 mod error;
 mod hasher;
 pub mod interaction;
@@ -40,6 +42,7 @@ mod throttle;
 pub mod totp;
 
 pub use audit::RequestInfo;
+pub use common_passwords::LEAST_MIN_LENGTH;
 pub use error::AuthnError;
 pub use hasher::{Argon2Cost, DurationObserver, PasswordHasher, Verification};
 pub use interaction::{AccountAccess, Continue, Interaction, SignedIn, StepOutcome};

@@ -2,6 +2,8 @@
 
 use portcullis_store::normalise_login;
 
+use crate::common_passwords;
+
 /// A password in memory; `Debug` never shows it.
 #[derive(Clone)]
 pub struct Password(String);
@@ -37,13 +39,18 @@ pub enum PolicyError {
     /// Equal to the username or email.
     #[error("the password must not be your username or email")]
     SameAsIdentity,
+    /// On the list of common and breached passwords (compared trimmed and
+    /// case-insensitively), so among the first an attacker tries.
+    #[error("this password is too common: it is on lists of breached passwords that attackers try first")]
+    Common,
 }
 
-/// Length limits only (no composition rules), and not the account's own
-/// username or email.
+/// Length limits (no composition rules), not the account's own username or
+/// email, and not a common password (NIST SP 800-63B §3.1.1.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PasswordPolicy {
-    /// Minimum length in characters (NIST: at least 8).
+    /// Minimum length in characters (NIST: at least 8; configurations may
+    /// not go below [`LEAST_MIN_LENGTH`](crate::LEAST_MIN_LENGTH)).
     pub min_length: usize,
     /// Maximum length in characters (NIST: at least 64 must be allowed).
     pub max_length: usize,
@@ -69,6 +76,9 @@ impl PasswordPolicy {
         if identities.iter().any(|id| !id.trim().is_empty() && normalise_login(id) == typed) {
             return Err(PolicyError::SameAsIdentity);
         }
+        if common_passwords::is_common(password.expose()) {
+            return Err(PolicyError::Common);
+        }
         Ok(())
     }
 }
@@ -93,6 +103,18 @@ mod tests {
             policy.check(&Password::new("AliceAlice"), &["aliceALICE"]),
             Err(PolicyError::SameAsIdentity)
         );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        let policy = PasswordPolicy::default();
+        for common in ["password", "12345678", "Password1", "PASSWORD", " iloveyou ", "QwErTyUiOp"] {
+            assert_eq!(policy.check(&Password::new(common), &[]), Err(PolicyError::Common), "{common}");
+        }
+        assert!(PolicyError::Common.to_string().contains("too common"));
+        for fine in ["correct horse battery staple", "vq7Lk2-bR9pzW", "Tr0ub4dor&3 but longer"] {
+            assert_eq!(policy.check(&Password::new(fine), &[]), Ok(()), "{fine}");
+        }
     }
 
     #[test]

@@ -102,16 +102,47 @@ pub async fn load_client(ctx: &Ctx<'_>, id: &str) -> Result<Client, ProtocolErro
     }
 }
 
-/// Authenticates the client of a request with the one method it used; the
-/// method must be the one the client registered.
+/// The endpoint a client authenticates at, for the `aud` of its assertion.
+#[derive(Debug, Clone, Copy)]
+pub struct Endpoint<'a> {
+    /// The token endpoint's URL (`<issuer>/token`), as published in discovery.
+    pub token: &'a str,
+    /// The URL of the endpoint being called (the token endpoint itself, or
+    /// the introspection or revocation endpoint), as published in discovery.
+    pub called: &'a str,
+}
+
+impl Endpoint<'_> {
+    /// Whether an assertion's `aud` value names this server: exactly our
+    /// issuer identifier, exactly the token endpoint URL, or exactly the URL
+    /// of the endpoint being called. RFC 7523 §3 asks for a value that
+    /// identifies the authorization server and names the token endpoint URL
+    /// as one; OIDC Core §9 says the audience SHOULD be the token endpoint
+    /// URL; introspection (RFC 7662) and revocation (RFC 7009) reuse the
+    /// token endpoint's client authentication, so an assertion made for them
+    /// may name them. Anything else — another endpoint of ours, or a URL that
+    /// merely begins with the issuer (`https://id.example.com.attacker.example/token`,
+    /// an assertion minted for another server) — is refused. Compared byte
+    /// for byte, as the values are published.
+    pub fn accepts_audience(&self, issuer: &str, aud: &str) -> bool {
+        aud == issuer || aud == self.token || aud == self.called
+    }
+}
+
+/// Authenticates the client of a request to `endpoint` with the one method
+/// it used; the method must be the one the client registered.
 ///
 /// Every secret or assertion check is throttled per client: the attempt is
 /// reserved on the client's counter (`ctx.throttle`, in memory) before the
 /// check, kept when it fails and given back when it passes, so parallel
 /// guesses cannot slip past the limit.
-pub async fn authenticate(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, ClientAuthError> {
+pub async fn authenticate(
+    ctx: &Ctx<'_>,
+    creds: &ClientCredentials,
+    endpoint: Endpoint<'_>,
+) -> Result<Client, ClientAuthError> {
     let used_basic = creds.basic.is_some();
-    authenticate_inner(ctx, creds).await.map_err(|failure| match failure {
+    authenticate_inner(ctx, creds, endpoint).await.map_err(|failure| match failure {
         Failure::Protocol(error) => ClientAuthError { error, used_basic, refused_until: None },
         Failure::Refused(until) => ClientAuthError {
             error: ProtocolError::Rejected {
@@ -123,7 +154,6 @@ pub async fn authenticate(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Cl
         },
     })
 }
-
 /// Runs `check` (true: the credential is right) as one throttled attempt of
 /// `client`.
 async fn throttled(
@@ -144,7 +174,11 @@ async fn throttled(
     Ok(passed?)
 }
 
-async fn authenticate_inner(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, Failure> {
+async fn authenticate_inner(
+    ctx: &Ctx<'_>,
+    creds: &ClientCredentials,
+    endpoint: Endpoint<'_>,
+) -> Result<Client, Failure> {
     let methods = usize::from(creds.basic.is_some())
         + usize::from(creds.client_secret.is_some())
         + usize::from(creds.client_assertion.is_some() || creds.client_assertion_type.is_some());
@@ -167,7 +201,7 @@ async fn authenticate_inner(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<
         return by_secret(ctx, id, secret, TokenEndpointAuthMethod::ClientSecretPost).await;
     }
     if creds.client_assertion.is_some() || creds.client_assertion_type.is_some() {
-        return by_assertion(ctx, creds).await;
+        return by_assertion(ctx, creds, endpoint).await;
     }
     let Some(id) = &creds.client_id else {
         return Ok(invalid_client("client authentication is required")?);
@@ -197,7 +231,11 @@ async fn by_secret(
     Ok(client)
 }
 
-async fn by_assertion(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client, Failure> {
+async fn by_assertion(
+    ctx: &Ctx<'_>,
+    creds: &ClientCredentials,
+    endpoint: Endpoint<'_>,
+) -> Result<Client, Failure> {
     if creds.client_assertion_type.as_deref() != Some(JWT_BEARER) {
         return Ok(reject(OAuthError::InvalidRequest, "unsupported client_assertion_type")?);
     }
@@ -213,16 +251,17 @@ async fn by_assertion(ctx: &Ctx<'_>, creds: &ClientCredentials) -> Result<Client
         return Ok(invalid_client("client authentication failed")?);
     }
     let mut refusal = None;
-    let passed =
-        throttled(ctx, &client, async || match check_assertion(ctx, creds, &client, assertion).await {
+    let passed = throttled(ctx, &client, async || {
+        match check_assertion(ctx, creds, &client, assertion, endpoint).await {
             Ok(()) => Ok(true),
             Err(ProtocolError::Rejected { error, description }) => {
                 refusal = Some((error, description));
                 Ok(false)
             }
             Err(e) => Err(e),
-        })
-        .await?;
+        }
+    })
+    .await?;
     match refusal {
         Some((error, description)) if !passed => Ok(reject(error, description)?),
         _ => Ok(client),
@@ -236,6 +275,7 @@ async fn check_assertion(
     creds: &ClientCredentials,
     client: &Client,
     assertion: &str,
+    endpoint: Endpoint<'_>,
 ) -> Result<(), ProtocolError> {
     let keys = client.jwks.as_deref().and_then(|j| ClientKeys::parse(j).ok());
     let Some(verified) = keys.and_then(|k| k.verify(assertion).ok()) else {
@@ -255,10 +295,7 @@ async fn check_assertion(
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
         _ => vec![],
     };
-    let ours = |aud: &&str| {
-        *aud == ctx.issuer.as_str() || aud.starts_with(ctx.issuer.as_str()) && aud.ends_with("/token")
-    };
-    if !audiences.iter().any(ours) {
+    if !audiences.iter().any(|aud| endpoint.accepts_audience(ctx.issuer.as_str(), aud)) {
         return invalid_client("the assertion's audience is not this server");
     }
     let now = ctx.now.unix_timestamp();
@@ -287,4 +324,34 @@ fn unverified_issuer(jwt: &str) -> Option<String> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
     value.get("iss")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Endpoint;
+
+    #[test]
+    fn the_audience_must_be_exactly_the_issuer_or_an_endpoint_url() {
+        let issuer = "https://id.example.com";
+        let token =
+            Endpoint { token: "https://id.example.com/token", called: "https://id.example.com/token" };
+        let introspect =
+            Endpoint { token: "https://id.example.com/token", called: "https://id.example.com/introspect" };
+        for aud in [issuer, "https://id.example.com/token"] {
+            assert!(token.accepts_audience(issuer, aud), "{aud}");
+            assert!(introspect.accepts_audience(issuer, aud), "{aud}");
+        }
+        assert!(introspect.accepts_audience(issuer, "https://id.example.com/introspect"));
+        for aud in [
+            "https://id.example.com.attacker.example/token",
+            "https://id.example.com/evil/token",
+            "https://id.example.com/token/",
+            "https://id.example.com/",
+            "https://id.example.com/introspect",
+            "https://ID.example.com/token",
+            "",
+        ] {
+            assert!(!token.accepts_audience(issuer, aud), "{aud}");
+        }
+    }
 }

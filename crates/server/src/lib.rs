@@ -9,6 +9,7 @@ mod accounts;
 pub mod backchannel;
 mod cli;
 mod clients;
+mod data_dir;
 mod database;
 pub mod keys;
 mod mail;

@@ -123,6 +123,9 @@ impl Settings {
         if self.http.workers == Some(0) {
             return invalid("http.workers", "must be at least 1");
         }
+        if !(1..=3600).contains(&self.http.body_read_timeout_secs) {
+            return invalid("http.body_read_timeout_secs", "must be between 1 and 3600");
+        }
         self.keys.validate()?;
         self.auth.validate()?;
         self.smtp.validate()?;
@@ -190,11 +193,14 @@ pub struct HttpSettings {
     pub workers: Option<usize>,
     /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
     pub shutdown_timeout_secs: u64,
+    /// Seconds a request's whole body may take to arrive after its head;
+    /// later, the request is answered 408 and its connection closed.
+    pub body_read_timeout_secs: u64,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { workers: None, shutdown_timeout_secs: 30 }
+        Self { workers: None, shutdown_timeout_secs: 30, body_read_timeout_secs: 10 }
     }
 }
 
@@ -259,7 +265,7 @@ mod tests {
         all.smtp.host = Some("smtp.example.com".into());
         all.smtp.username = Some("u".into());
         all.smtp.password = Some(SecretKey::new("p".into()));
-        let client = "client_id = \"rp\"\nclient_secret = \"s\"\nbackchannel_logout_uri = \"https://rp.example/b\"\nredirect_uris = [\"https://rp.example/cb\"]\n";
+        let client = "client_id = \"rp\"\nclient_secret = \"kq3TtV0qfXWmJ2cZ1bN8yR5uA7eL4oHs\"\nbackchannel_logout_uri = \"https://rp.example/b\"\nredirect_uris = [\"https://rp.example/cb\"]\n";
         let mut client: ClientSettings = toml::from_str(client).expect("client");
         client.name = Some("RP".into());
         client.client_secret_sha256 = Some("00".repeat(32));

@@ -62,8 +62,10 @@ pub enum StartupError {
     Clients(String),
 }
 
-/// Connects to the database and applies pending migrations.
+/// Makes an existing `data_dir` private (0700), connects to the database and
+/// applies pending migrations.
 pub async fn connect_and_migrate(settings: &Settings) -> Result<(Arc<dyn Store>, usize), StartupError> {
+    crate::data_dir::secure(&settings.data_dir);
     let url = settings.database_url().redacted();
     let store =
         open_store(settings).await.map_err(|source| StartupError::Database { url: url.clone(), source })?;
@@ -166,13 +168,16 @@ impl Application {
 
         let port = listener.local_addr().map_err(bind_err("listen", settings.listen))?.port();
         let app_metrics = metrics.clone();
+        let body_timeout = std::time::Duration::from_secs(settings.http.body_read_timeout_secs);
+        let headers = portcullis_web::HeaderPolicy::for_issuer(&settings.issuer);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
                 .app_data(app_metrics.clone())
                 .app_data(auth.clone())
                 .app_data(web_mail.clone())
-                .wrap(from_fn(portcullis_web::security_headers))
+                .wrap(from_fn(move |req, next| portcullis_web::body_read_deadline(req, next, body_timeout)))
+                .wrap(from_fn(move |req, next| portcullis_web::security_headers(req, next, headers)))
                 .wrap(from_fn(portcullis_web::telemetry))
                 .configure(portcullis_web::configure)
         })
@@ -184,6 +189,14 @@ impl Application {
         // thread's malloc arena kept its buffers (over 1 GB of RSS after a
         // minute of sign-ins on 2 cores; see docs/benchmarks.md).
         .worker_max_blocking_threads(1)
+        // Slow clients: the head of a connection's first request must
+        // arrive within 5 s, an idle keep-alive connection is closed after
+        // 5 s, a body must arrive within `http.body_read_timeout_secs` (the
+        // middleware above), and a closing connection gets 1 s to
+        // acknowledge. These are actix's defaults, stated here so they stay put.
+        .keep_alive(std::time::Duration::from_secs(5))
+        .client_request_timeout(std::time::Duration::from_secs(5))
+        .client_disconnect_timeout(std::time::Duration::from_secs(1))
         .shutdown_timeout(shutdown_timeout)
         .disable_signals()
         .listen(listener)

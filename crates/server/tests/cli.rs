@@ -105,6 +105,24 @@ fn config_check_prints_the_effective_settings_with_secrets_redacted() {
 }
 
 #[test]
+fn config_check_exits_2_on_a_weak_client_secret() {
+    let dir = tempdir();
+    let client = |secret: &str| {
+        format!(
+            "[[clients]]\nclient_id = \"rp\"\nclient_secret = \"{secret}\"\nredirect_uris = [\"https://rp.example/cb\"]\n"
+        )
+    };
+    for weak in ["a", "correct-horse-battery", &"z".repeat(40)] {
+        let config = write_config(dir.path(), &client(weak));
+        let out = portcullis(dir.path()).args(["config", "check", "--config"]).arg(&config).run();
+        assert_one_line_error(&out, &["clients[0].client_secret"]);
+    }
+    let config = write_config(dir.path(), &client("Vq0n8Lr2xT5bW9kZ3mC7pF1sH4jD6gY0aE2uN8iO5qR"));
+    let out = portcullis(dir.path()).args(["config", "check", "--config"]).arg(&config).run();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
 fn with_no_file_the_defaults_apply() {
     let dir = tempdir();
     let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))

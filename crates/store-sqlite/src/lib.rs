@@ -17,6 +17,7 @@ mod setup;
 mod users;
 
 use async_trait::async_trait;
+use portcullis_core::private_files;
 use portcullis_store::{
     AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
     StoreError,
@@ -81,8 +82,10 @@ pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
 }
 
 impl SqliteStore {
-    /// Opens `url` (`sqlite://path/to/file.db`), creating the file and its
-    /// folder if missing. Does not migrate: call [`Store::migrate`].
+    /// Opens `url` (`sqlite://path/to/file.db`), creating the file (mode
+    /// 0600) and its folder (0700) if missing, and taking group and other
+    /// permissions away from an existing database, its `-wal` and `-shm`
+    /// files and its lock file. Does not migrate: call [`Store::migrate`].
     pub async fn connect(url: &str, options: &SqliteOptions) -> Result<Self, StoreError> {
         let connect = connect_options(url)?;
         if let Some(dir) = connect.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -92,6 +95,9 @@ impl SqliteStore {
         // only doubles the round trips to the connection's worker thread.
         let connect = connect.busy_timeout(options.timeout);
         let _lock = StartupLock::acquire(url).await?;
+        if let Some(db) = file_path(&connect) {
+            private_database_files(&db)?;
+        }
         let pool = SqlitePoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.timeout)
@@ -140,10 +146,56 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, private_files::DIR_MODE);
     builder
         .create(dir)
         .map_err(|e| StoreError::Backend(format!("cannot create {}: {e}", dir.display()).into()))
+}
+
+/// The database file of `options`; none for an in-memory database.
+fn file_path(options: &SqliteConnectOptions) -> Option<std::path::PathBuf> {
+    let db = options.get_filename();
+    (!db.as_os_str().is_empty() && !db.to_string_lossy().contains(":memory:")).then(|| db.to_path_buf())
+}
+
+/// Creates the database file readable and writable by its owner only
+/// (0600) before SQLite opens it, so it never exists with the process's
+/// default mode (0644 under the usual umask); SQLite gives the `-wal` and
+/// `-shm` files it creates the mode of the database file. Files left wider
+/// by an earlier version lose their group and other permissions (see [`tighten`]).
+fn private_database_files(db: &Path) -> Result<(), StoreError> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, private_files::FILE_MODE);
+    match options.open(db) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(StoreError::Backend(format!("cannot create {}: {e}", db.display()).into())),
+    }
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        tighten(Path::new(&path));
+    }
+    Ok(())
+}
+
+/// Takes group and other permissions away from `path`, if it exists and
+/// has any (logged). A file this process may not change (another owner) is
+/// reported, not fatal, as before this check existed.
+fn tighten(path: &Path) {
+    match private_files::restrict_to_owner(path) {
+        Ok(None) => {}
+        Ok(Some(was)) => {
+            tracing::warn!(path = %path.display(), "the file was open to other users (mode {was:04o}): now owner-only");
+        }
+        Err(e) => tracing::warn!(
+            path = %path.display(),
+            error = %e,
+            "the file may be open to other users and its mode cannot be changed: make it 0600"
+        ),
+    }
 }
 
 /// An exclusive lock on `<database>.migrate.lock` (none for in-memory
@@ -155,19 +207,17 @@ struct StartupLock(Option<std::fs::File>);
 
 impl StartupLock {
     async fn acquire(url: &str) -> Result<Self, StoreError> {
-        let options = connect_options(url)?;
-        let db = options.get_filename();
-        if db.as_os_str().is_empty() || db.to_string_lossy().contains(":memory:") {
+        let Some(db) = file_path(&connect_options(url)?) else {
             return Ok(Self(None));
-        }
+        };
         let path = db.with_extension("migrate.lock");
         let io_err = |e: std::io::Error| StoreError::Migration(format!("lock {}: {e}", path.display()));
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(io_err)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, private_files::FILE_MODE);
+        let file = options.open(&path).map_err(io_err)?;
+        tighten(&path);
         let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
             .await
             .map_err(|e| StoreError::Migration(format!("lock task: {e}")))?

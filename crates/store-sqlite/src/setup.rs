@@ -7,13 +7,17 @@ use crate::{SqliteStore, backend_err};
 #[async_trait]
 impl SetupTokenRepo for SqliteStore {
     async fn create_setup_token(&self, hash: &str, expires_at: OffsetDateTime) -> Result<(), StoreError> {
+        let mut tx = self.write_pool().begin().await.map_err(backend_err)?;
+        // The DELETE takes the write lock first: another process creating a
+        // token waits for this commit, then deletes this one.
+        sqlx::query("DELETE FROM setup_tokens").execute(&mut *tx).await.map_err(backend_err)?;
         sqlx::query("INSERT INTO setup_tokens (token_hash, expires_at) VALUES (?, ?)")
             .bind(hash)
             .bind(expires_at.unix_timestamp())
-            .execute(self.write_pool())
+            .execute(&mut *tx)
             .await
             .map_err(backend_err)?;
-        Ok(())
+        tx.commit().await.map_err(backend_err)
     }
 
     async fn setup_token_valid(&self, hash: &str, now: OffsetDateTime) -> Result<bool, StoreError> {

@@ -1,5 +1,5 @@
 //! One-time setup tokens for creating the first administrator. Stored as
-//! SHA-256 hashes; consuming one deletes it.
+//! SHA-256 hashes; consuming one deletes it, and so does creating another.
 
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -9,7 +9,10 @@ use crate::StoreError;
 /// Setup tokens.
 #[async_trait]
 pub trait SetupTokenRepo {
-    /// Stores a token hash valid until `expires_at`.
+    /// Stores a token hash valid until `expires_at` and, in the same
+    /// transaction, deletes every other token: only the newest setup link
+    /// works (instances creating tokens at once take turns, and the last
+    /// one's survives).
     async fn create_setup_token(&self, hash: &str, expires_at: OffsetDateTime) -> Result<(), StoreError>;
 
     /// True when the token exists and has not expired at `now` (does not consume).

@@ -1,5 +1,6 @@
 //! The first administrator: on a start with no users, a one-time setup link
-//! (random token, stored hashed, valid one hour, single use).
+//! (random token, stored hashed, valid one hour, single use, and only the
+//! newest link works).
 
 use portcullis_store::StoreError;
 use sha2::{Digest, Sha256};
@@ -16,7 +17,9 @@ pub(crate) fn hash_token(token: &str) -> String {
 }
 
 /// When no user exists, creates a setup token and returns the link
-/// `<issuer>/setup?token=…`; otherwise `None`.
+/// `<issuer>/setup?token=…`; otherwise `None`. Links printed before stop
+/// working: the store deletes every earlier token with the new one's
+/// creation, so an old link found later in a log is of no use.
 pub async fn create_setup_link(state: &AppState) -> Result<Option<String>, StoreError> {
     if state.store.count_users().await? > 0 {
         return Ok(None);

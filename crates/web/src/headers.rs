@@ -26,15 +26,48 @@ pub(crate) fn csp_allowing_redirect_to(target: &url::Url) -> Option<HeaderValue>
     HeaderValue::from_str(&csp).ok()
 }
 
+/// `Strict-Transport-Security` for an `https` issuer: a browser that saw it
+/// uses only https for the issuer's host for a year, so a network attacker
+/// cannot strip TLS from a later visit (RFC 6797). A year is common practice
+/// and what OWASP recommends; shorter values leave gaps between visits.
+/// `includeSubDomains` covers the hosts under the issuer's (rarely anything
+/// but the identity provider's own), so none of them can be used over plain
+/// http to plant cookies for the issuer's domain or to phish in its name.
+/// No `preload`: entering a domain into browsers' built-in lists is the
+/// operator's decision about the whole domain, not this server's.
+pub const STRICT_TRANSPORT_SECURITY: &str = "max-age=31536000; includeSubDomains";
+
+/// Which headers [`security_headers`] adds beyond the fixed ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeaderPolicy {
+    /// Send [`STRICT_TRANSPORT_SECURITY`]: the issuer is `https`. (With an
+    /// `http` issuer — loopback development — browsers ignore it anyway,
+    /// and it would pin `localhost` to https for a year.)
+    pub hsts: bool,
+}
+
+impl HeaderPolicy {
+    /// The policy for `issuer`: HSTS when it is `https`.
+    pub fn for_issuer(issuer: &portcullis_core::Issuer) -> Self {
+        Self { hsts: issuer.url().scheme() == "https" }
+    }
+}
+
 /// Middleware: CSP, `X-Frame-Options: DENY`, `Referrer-Policy: no-referrer`,
-/// `X-Content-Type-Options: nosniff`, and `Cache-Control: no-store` unless
-/// the handler chose a caching policy (static files).
+/// `X-Content-Type-Options: nosniff`, `Strict-Transport-Security` when
+/// `policy` says so, and `Cache-Control: no-store` unless the handler chose
+/// a caching policy (static files).
 pub async fn security_headers(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
+    policy: HeaderPolicy,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let mut res = next.call(req).await?;
     let headers = res.headers_mut();
+    if policy.hsts {
+        headers
+            .insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(STRICT_TRANSPORT_SECURITY));
+    }
     // A page that resumes an authorization request widens `form-action` to
     // the verified redirect URI (see `csp_allowing_redirect_to`); all others get the default.
     if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {

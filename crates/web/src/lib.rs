@@ -6,12 +6,14 @@
 //! Prometheus registry served by [`metrics_endpoint`] on the separate metrics
 //! listener. Handlers share an [`AppState`]; the sign-in pages also use
 //! [`Auth`] (hasher, policies, session timeouts, [`AuthMetrics`]). Pages are
-//! askama templates; [`security_headers`] guards every response; sessions
+//! askama templates; [`security_headers`] guards every response and
+//! [`body_read_deadline`] bounds the time a request body may take; sessions
 //! live server-side behind the [`SESSION_COOKIE`]. The recovery pages
 //! (`/recover`, `/verify-email`, `/account/email`, `/login/magic`) also use
 //! [`Mail`].
 
 mod auth;
+mod body_deadline;
 mod client;
 mod csrf;
 mod first_admin;
@@ -24,8 +26,9 @@ mod routes;
 mod session;
 
 pub use auth::{Auth, AuthMetrics};
+pub use body_deadline::body_read_deadline;
 pub use first_admin::{SETUP_LINK_LIFETIME, create_setup_link};
-pub use headers::{CONTENT_SECURITY_POLICY, security_headers};
+pub use headers::{CONTENT_SECURITY_POLICY, HeaderPolicy, STRICT_TRANSPORT_SECURITY, security_headers};
 pub use mail::Mail;
 pub use metrics::{Metrics, metrics_endpoint};
 pub use middleware::{REQUEST_ID_HEADER, telemetry};

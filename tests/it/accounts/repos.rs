@@ -147,8 +147,9 @@ async fn expired_rows_are_swept(backend: Backend) {
     assert!(store.find_rate_limit("blocking").await.expect("find").is_some());
 
     store.create_setup_token("gone", t0).await.expect("create");
-    store.create_setup_token("valid", t1).await.expect("create");
     assert_eq!(store.delete_expired_setup_tokens(t0).await.expect("sweep"), 1);
+    store.create_setup_token("valid", t1).await.expect("create");
+    assert_eq!(store.delete_expired_setup_tokens(t0).await.expect("sweep"), 0);
     assert!(store.setup_token_valid("valid", t0).await.expect("valid"));
 }
 
@@ -156,14 +157,19 @@ async fn setup_tokens_are_single_use_and_expire(backend: Backend) {
     let (store, _db) = test_store(backend).await;
     let expires = datetime!(2026-02-01 09:00 UTC);
     store.create_setup_token("t1", expires).await.expect("create");
-    store.create_setup_token("t2", expires).await.expect("create");
     let before = datetime!(2026-02-01 08:59:59 UTC);
     assert!(store.setup_token_valid("t1", before).await.expect("valid"));
     assert!(!store.setup_token_valid("t1", expires).await.expect("expired"));
-    assert!(!store.consume_setup_token("t2", expires).await.expect("expired"));
+    assert!(!store.consume_setup_token("t1", expires).await.expect("expired"));
     assert!(store.consume_setup_token("t1", before).await.expect("consume"));
     assert!(!store.consume_setup_token("t1", before).await.expect("single use"));
     assert!(!store.setup_token_valid("nope", before).await.expect("unknown"));
+    // A new token replaces every earlier one.
+    store.create_setup_token("t2", expires).await.expect("create");
+    store.create_setup_token("t3", expires).await.expect("create");
+    assert!(!store.setup_token_valid("t2", before).await.expect("replaced"));
+    assert!(!store.consume_setup_token("t2", before).await.expect("replaced"));
+    assert!(store.setup_token_valid("t3", before).await.expect("valid"));
 }
 
 both_backends!(

@@ -8,7 +8,7 @@ fn declared(name: &str) -> ClientSettings {
     ClientSettings {
         client_id: "config-rp".into(),
         name: Some(name.into()),
-        client_secret: Some(SecretKey::new("config-secret".into())),
+        client_secret: Some(SecretKey::new("config-secret-0123456789abcdef0123456789".into())),
         client_secret_sha256: None,
         redirect_uris: vec!["https://rp.example/cb".into()],
         post_logout_redirect_uris: vec![],
@@ -33,8 +33,11 @@ async fn configured_clients_are_upserted_at_start(backend: Backend) {
     assert_eq!(stored.access_token_ttl_secs, 120);
     assert_eq!(stored.id_token_signed_response_alg, "ES256");
     let client = portcullis_protocol::Client::from_record(&stored).expect("valid client");
-    assert!(client.verify_secret("config-secret"), "stored as SHA-256 of the configured secret");
-    assert_ne!(stored.client_secret_sha256.as_deref(), Some("config-secret"));
+    assert!(
+        client.verify_secret("config-secret-0123456789abcdef0123456789"),
+        "stored as SHA-256 of the configured secret"
+    );
+    assert_ne!(stored.client_secret_sha256.as_deref(), Some("config-secret-0123456789abcdef0123456789"));
     drop(app);
 
     let app = spawn_app_with(db, |s| s.clients.push(declared("Renamed"))).await;

@@ -30,6 +30,7 @@ pub async fn load_kek(settings: &Settings, store: &dyn Store) -> Result<Kek, Str
     }
     let path = generated_kek_path(settings);
     if path.exists() {
+        keep_private(&path);
         return read_kek_file(&path);
     }
     let stored = store.signing_keys().await.map_err(|e| format!("cannot read the signing keys: {e}"))?;
@@ -59,6 +60,19 @@ pub async fn load_kek(settings: &Settings, store: &dyn Store) -> Result<Kek, Str
     Ok(kek)
 }
 
+/// Takes group and other permissions away from the generated key file, with
+/// a warning when it had any (a failure is reported, not fatal).
+fn keep_private(path: &Path) {
+    match portcullis_core::private_files::restrict_to_owner(path) {
+        Ok(None) => {}
+        Ok(Some(was)) => tracing::warn!(
+            path = %path.display(),
+            "the key-encryption key file was open to other users (mode {was:04o}): now 0600"
+        ),
+        Err(e) => tracing::warn!(path = %path.display(), error = %e, "cannot make the key file 0600"),
+    }
+}
+
 /// Creates `path` readable by its owner only, atomically: the contents go to
 /// a temporary file first, then a hard link publishes it, failing with
 /// `AlreadyExists` if `path` appeared meanwhile (never a half-written key).
@@ -67,14 +81,14 @@ fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
         #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, portcullis_core::private_files::DIR_MODE);
         builder.create(dir)?;
     }
     let temp = path.with_extension(format!("{}.tmp", portcullis_core::random::hex_id()));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, portcullis_core::private_files::FILE_MODE);
     let written = options.open(&temp).and_then(|mut file| {
         file.write_all(contents)?;
         file.write_all(b"\n")?;

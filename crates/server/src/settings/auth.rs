@@ -76,7 +76,8 @@ impl AuthSettings {
     /// Checks ranges the types cannot express.
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |key: &str, msg: &str| Err(ConfigError::invalid(&format!("auth.{key}"), msg));
-        if !(8..=64).contains(&self.password_min_length) {
+        // Not below the blocklist's shortest entries (portcullis_authn::LEAST_MIN_LENGTH = 8).
+        if !(portcullis_authn::LEAST_MIN_LENGTH..=64).contains(&self.password_min_length) {
             return invalid("password_min_length", "must be between 8 and 64");
         }
         if self.argon2_memory_kib < 8 * self.argon2_parallelism.max(1) {

@@ -112,10 +112,47 @@ impl ClientSettings {
     }
 }
 
-/// Checks every declared client, naming the offending entry; ids are unique.
+/// The fewest characters a configured `client_secret` may have.
+///
+/// A client secret is a password a machine types: it must be high-entropy
+/// (RFC 6819 §5.1.4.2.2, for secrets not meant for humans), since it is
+/// stored as one unsalted SHA-256, cheap to guess against if it leaks,
+/// unlike a user's argon2id hash. The secrets
+/// `portcullis clients add` generates are 43 base64url characters (256
+/// bits). 32 characters is the floor that still admits the usual ways to
+/// make one by hand — `openssl rand -base64 32` (44), `openssl rand -hex 16`
+/// (32, 128 bits), a UUID (36) — and refuses passwords people pick. A string
+/// of one repeated character is refused whatever its length. (A
+/// `client_secret_sha256` cannot be checked: prefer it only for secrets made
+/// by such a generator.)
+pub(crate) const MIN_CLIENT_SECRET_CHARS: usize = 32;
+
+/// Why a configured secret is too weak to use, if it is.
+fn secret_weakness(secret: &str) -> Option<String> {
+    let mut chars = secret.chars();
+    let first = chars.next();
+    if secret.chars().count() < MIN_CLIENT_SECRET_CHARS {
+        return Some(format!(
+            "is too short: use at least {MIN_CLIENT_SECRET_CHARS} random characters \
+             (e.g. `openssl rand -base64 32`)"
+        ));
+    }
+    if chars.all(|c| Some(c) == first) {
+        return Some(
+            "is one character repeated: use random characters (e.g. `openssl rand -base64 32`)".into(),
+        );
+    }
+    None
+}
+
+/// Checks every declared client, naming the offending entry; ids are
+/// unique; secrets given in clear are long enough to be high-entropy.
 pub(super) fn validate(clients: &[ClientSettings]) -> Result<(), ConfigError> {
     for (i, c) in clients.iter().enumerate() {
         let key = format!("clients[{i}]");
+        if let Some(weakness) = c.client_secret.as_ref().and_then(|s| secret_weakness(s.expose())) {
+            return Err(ConfigError::invalid(&format!("{key}.client_secret"), &weakness));
+        }
         c.to_client().map_err(|e| ConfigError::invalid(&key, &e.to_string()))?;
         if c.access_token_ttl == 0 {
             return Err(ConfigError::invalid(&format!("{key}.access_token_ttl"), "must be at least 1"));
@@ -135,13 +172,16 @@ mod tests {
         toml::from_str(toml).expect("valid TOML")
     }
 
+    /// A secret strong enough for configuration.
+    const SECRET: &str = "kq3TtV0qfXWmJ2cZ1bN8yR5uA7eL4oHs";
+
     #[test]
     fn a_minimal_confidential_client_gets_defaults() {
-        let c = parse(
-            "client_id = \"rp\"\nclient_secret = \"s3cret\"\nredirect_uris = [\"https://rp.example/cb\"]\n",
-        );
+        let c = parse(&format!(
+            "client_id = \"rp\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"https://rp.example/cb\"]\n"
+        ));
         let client = c.to_client().expect("valid");
-        assert!(client.verify_secret("s3cret"));
+        assert!(client.verify_secret(SECRET));
         assert!(client.from_config);
         assert_eq!(client.name, "rp");
         assert_eq!(client.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
@@ -162,8 +202,9 @@ mod tests {
 
     #[test]
     fn bad_entries_are_named() {
-        let good =
-            parse("client_id = \"rp\"\nclient_secret = \"s\"\nredirect_uris = [\"https://rp.example/cb\"]\n");
+        let good = parse(&format!(
+            "client_id = \"rp\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"https://rp.example/cb\"]\n"
+        ));
         let bad_uri =
             ClientSettings { redirect_uris: vec!["https://rp.example/cb#x".into()], ..good.clone() };
         let err = validate(&[good.clone(), bad_uri]).expect_err("bad uri");
@@ -188,23 +229,51 @@ mod tests {
 
     #[test]
     fn clients_load_from_arrays_of_tables() {
-        let toml = "[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\nredirect_uris = [\"https://a.example/cb\"]\n\
-                    [[clients]]\nclient_id = \"b\"\ntoken_endpoint_auth_method = \"none\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n";
-        let settings = load(toml).expect("valid");
+        let toml = format!(
+            "[[clients]]\nclient_id = \"a\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"https://a.example/cb\"]\n\
+             [[clients]]\nclient_id = \"b\"\ntoken_endpoint_auth_method = \"none\"\nredirect_uris = [\"http://127.0.0.1/cb\"]\n"
+        );
+        let settings = load(&toml).expect("valid");
         let ids: Vec<_> = settings.clients.iter().map(|c| c.client_id.as_str()).collect();
         assert_eq!(ids, ["a", "b"]);
         assert!(settings.clients[1].to_client().expect("valid").is_public());
-        assert!(!settings.to_redacted_toml().contains("= \"s\""), "the secret is redacted");
+        assert!(!settings.to_redacted_toml().contains(SECRET), "the secret is redacted");
     }
 
     #[test]
     fn unknown_keys_and_bad_values_in_a_client_are_errors() {
-        let err = load("[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\nredirect_uris = [\"https://a.example/cb\"]\nsecret = \"x\"\n")
+        let err = load(&format!("[[clients]]\nclient_id = \"a\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"https://a.example/cb\"]\nsecret = \"x\"\n"))
             .expect_err("unknown key");
         assert!(err.to_string().contains("secret"), "{err}");
-        let err = load("[[clients]]\nclient_id = \"a\"\nclient_secret = \"s\"\nredirect_uris = [\"https://a.example/cb\"]\ngrant_types = [\"implicit\"]\n")
+        let err = load(&format!("[[clients]]\nclient_id = \"a\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"https://a.example/cb\"]\ngrant_types = [\"implicit\"]\n"))
             .expect_err("implicit grant");
         assert!(err.to_string().contains("clients[0]"), "{err}");
+    }
+
+    #[test]
+    fn weak_secrets_are_refused_naming_the_key() {
+        let with = |secret: &str| {
+            load(&format!(
+                "[[clients]]\nclient_id = \"a\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"https://a.example/cb\"]\n\
+                 [[clients]]\nclient_id = \"b\"\nclient_secret = \"{secret}\"\nredirect_uris = [\"https://b.example/cb\"]\n"
+            ))
+        };
+        for weak in ["a", "s3cret", "hunter2hunter2", &"x".repeat(31), &"a".repeat(64), &"0".repeat(43)] {
+            let err = with(weak).expect_err("weak");
+            assert!(err.to_string().contains("clients[1].client_secret"), "{weak}: {err}");
+            if weak.len() > 1 {
+                assert!(!err.to_string().contains(weak), "the secret is not echoed: {err}");
+            }
+        }
+        assert!(with(&"x".repeat(31)).expect_err("short").to_string().contains("at least 32"));
+        for strong in [
+            "kq3TtV0qfXWmJ2cZ1bN8yR5uA7eL4oHsZpQ9wE6rT1y", // 43 base64url characters, as generated
+            "0123456789abcdef0123456789abcdef",            // `openssl rand -hex 16`
+            "6f1c2b4e-8a9d-4c3b-9e7f-1a2b3c4d5e6f",        // a UUID
+        ] {
+            assert!(with(strong).is_ok(), "{strong}");
+        }
+        assert!(with(&"é".repeat(32)).is_err(), "one repeated character, counted in characters");
     }
 
     #[test]

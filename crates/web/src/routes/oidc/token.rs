@@ -4,13 +4,16 @@
 
 use actix_web::http::header::{self, CACHE_CONTROL};
 use actix_web::{HttpRequest, HttpResponse, web};
-use portcullis_protocol::client_auth::{self, ClientCredentials};
+use portcullis_protocol::client_auth::{self, ClientCredentials, Endpoint};
 use portcullis_protocol::grants::{self, TokenParams};
 use portcullis_protocol::{Client, OAuthError, access};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::{client_auth_error, client_credentials, ctx, json_error, keys, protocol_error};
+use super::{
+    INTROSPECT_PATH, REVOKE_PATH, TOKEN_PATH, client_auth_error, client_credentials, ctx, json_error, keys,
+    protocol_error,
+};
 use crate::AppState;
 
 /// Client-authentication fields every back-channel body may carry.
@@ -65,7 +68,9 @@ pub(crate) async fn token(req: HttpRequest, state: web::Data<AppState>, body: we
     };
     let keys = keys(&state);
     let ctx = ctx(&state, &keys);
-    let client = match client_auth::authenticate(&ctx, &credentials(&req, form.client)).await {
+    let url = state.issuer.endpoint(TOKEN_PATH);
+    let endpoint = Endpoint { token: &url, called: &url };
+    let client = match client_auth::authenticate(&ctx, &credentials(&req, form.client), endpoint).await {
         Ok(c) => c,
         Err(e) => return client_auth_error(&e, ctx.now),
     };
@@ -87,17 +92,20 @@ struct TokenRef {
     token_type_hint: Option<String>,
 }
 
-/// Authenticates the caller of introspection/revocation and reads `token`.
+/// Authenticates the caller of introspection/revocation (at `path`) and reads `token`.
 async fn caller_and_token(
     req: &HttpRequest,
     state: &AppState,
     body: &web::Bytes,
+    path: &str,
     confidential_only: bool,
 ) -> Result<(Client, String), HttpResponse> {
     let form: TokenRef = parse_form(req, body).map_err(|(e, d)| json_error(e, d))?;
     let keys = keys(state);
     let ctx = ctx(state, &keys);
-    let client = client_auth::authenticate(&ctx, &credentials(req, form.client))
+    let (token_url, called) = (state.issuer.endpoint(TOKEN_PATH), state.issuer.endpoint(path));
+    let endpoint = Endpoint { token: &token_url, called: &called };
+    let client = client_auth::authenticate(&ctx, &credentials(req, form.client), endpoint)
         .await
         .map_err(|e| client_auth_error(&e, ctx.now))?;
     if confidential_only && client.is_public() {
@@ -116,7 +124,7 @@ pub(crate) async fn introspect(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> HttpResponse {
-    let (client, token) = match caller_and_token(&req, &state, &body, true).await {
+    let (client, token) = match caller_and_token(&req, &state, &body, INTROSPECT_PATH, true).await {
         Ok(x) => x,
         Err(res) => return res,
     };
@@ -130,7 +138,7 @@ pub(crate) async fn introspect(
 
 /// `POST /revoke` (RFC 7009): 200 whether or not the token was known.
 pub(crate) async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let (client, token) = match caller_and_token(&req, &state, &body, false).await {
+    let (client, token) = match caller_and_token(&req, &state, &body, REVOKE_PATH, false).await {
         Ok(x) => x,
         Err(res) => return res,
     };

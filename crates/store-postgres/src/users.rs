@@ -97,16 +97,13 @@ impl UserRepo for PgStore {
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let _state = self.token_state.on_drop();
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = $1, security_stamp = $2, updated_at = $3 WHERE id = $4",
-        )
-        .bind(hash)
-        .bind(portcullis_core::random::hex_id())
-        .bind(to_second(at))
-        .bind(id)
-        .execute(self.pool())
-        .await
-        .map_err(backend_err)?;
+        let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+            .bind(hash)
+            .bind(to_second(at))
+            .bind(id)
+            .execute(self.pool())
+            .await
+            .map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 

@@ -101,16 +101,13 @@ impl UserRepo for SqliteStore {
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
         let _state = self.token_state.on_drop();
-        let done = sqlx::query(
-            "UPDATE users SET password_hash = ?1, security_stamp = ?2, updated_at = ?3 WHERE id = ?4",
-        )
-        .bind(hash)
-        .bind(portcullis_core::random::hex_id())
-        .bind(at.unix_timestamp())
-        .bind(id.to_string())
-        .execute(self.write_pool())
-        .await
-        .map_err(backend_err)?;
+        let done = sqlx::query("UPDATE users SET password_hash = ?1, updated_at = ?2 WHERE id = ?3")
+            .bind(hash)
+            .bind(at.unix_timestamp())
+            .bind(id.to_string())
+            .execute(self.write_pool())
+            .await
+            .map_err(backend_err)?;
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 

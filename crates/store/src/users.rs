@@ -130,8 +130,9 @@ pub trait UserRepo {
     /// How many users exist.
     async fn count_users(&self) -> Result<u64, StoreError>;
 
-    /// Replaces the password hash (and the security stamp) and nothing
-    /// else: a hash upgraded at sign-in, or a password set by an operator;
+    /// Replaces the password hash and nothing else — the same password
+    /// hashed anew (an upgrade of its parameters at sign-in), so the security
+    /// stamp stays; a new password goes through [`Self::change_password`].
     /// `NotFound` for an unknown id.
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 

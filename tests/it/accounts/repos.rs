@@ -49,7 +49,10 @@ async fn users_round_trip_and_are_unique_case_insensitively(backend: Backend) {
     store.disable_user(alice.id, later).await.expect("disable");
     let changed = store.find_user(alice.id).await.expect("find").expect("user");
     assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$new"));
-    assert_ne!(changed.security_stamp, alice.security_stamp, "a new password, a new stamp");
+    assert_eq!(changed.security_stamp, alice.security_stamp, "the same password rehashed: the same stamp");
+    store.change_password(alice.id, "$argon2id$newer", None, later, &[]).await.expect("change");
+    let changed = store.find_user(alice.id).await.expect("find").expect("user");
+    assert_ne!(changed.security_stamp, alice.security_stamp, "a new password: a new stamp");
     assert!(changed.disabled);
     assert_eq!(changed.updated_at, later);
     let missing = store.disable_user(Uuid::new_v4(), later).await;

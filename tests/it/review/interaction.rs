@@ -2,9 +2,10 @@
 //! that still lacks a step, and a database failure while a pending request
 //! is loaded.
 
-use portcullis_tests::mfa::password_sign_in;
+use portcullis_core::Clock;
+use portcullis_tests::mfa::{enroll_totp, password_sign_in, totp_code};
 use portcullis_tests::oidc::{
-    Browser, ClientSpec, Interact, Outcome, create_client, create_user, spawn_oidc_app,
+    Browser, ClientSpec, Interact, Outcome, PASSWORD, create_client, create_user, spawn_oidc_app,
 };
 use portcullis_tests::{Backend, TestApp, both_backends};
 
@@ -58,7 +59,35 @@ async fn a_database_outage_loading_a_pending_request_is_a_503(backend: Backend) 
     }
 }
 
+/// A password hash upgraded at sign-in (the same password, new argon2
+/// parameters) keeps the account's security stamp, so the pending sign-in
+/// it started still completes with the second factor.
+async fn a_hash_upgraded_at_sign_in_keeps_the_pending_second_factor(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    let alice = create_user(&app, "alice", &[]).await;
+    let owner = Browser::new(&app);
+    assert_eq!(location(&password_sign_in(&owner, "alice", &[]).await), "/");
+    let (secret, _) = enroll_totp(&owner, app.clock.now()).await;
+    let outdated = portcullis_authn::PasswordHasher::new(portcullis_authn::Argon2Cost {
+        memory_kib: 32,
+        iterations: 1,
+        parallelism: 1,
+    })
+    .expect("hasher")
+    .hash(&portcullis_authn::Password::new(PASSWORD))
+    .expect("hash");
+    app.store.set_password_hash(alice.id, &outdated, app.clock.now()).await.expect("set");
+    let browser = Browser::new(&app);
+    assert_eq!(location(&password_sign_in(&browser, "alice", &[]).await), "/login/mfa");
+    let upgraded = app.store.find_user(alice.id).await.expect("find").expect("alice");
+    assert_ne!(upgraded.password_hash.as_deref(), Some(outdated.as_str()), "upgraded at sign-in");
+    app.clock.advance(time::Duration::seconds(30));
+    let res = super::post_code(&browser, "totp", &totp_code(&secret, app.clock.now())).await;
+    assert_eq!((res.status().as_u16(), location(&res).as_str()), (303, "/"));
+}
+
 both_backends!(
+    a_hash_upgraded_at_sign_in_keeps_the_pending_second_factor,
     prompt_none_for_an_admin_who_must_enroll_is_interaction_required,
     a_database_outage_loading_a_pending_request_is_a_503,
 );

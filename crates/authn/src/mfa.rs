@@ -3,7 +3,7 @@
 //! per-account counter (which no first factor clears) and the client IP's.
 
 use portcullis_core::Clock;
-use portcullis_store::{AuditOutcome, ROLE_ADMIN, Store, User};
+use portcullis_store::{AuditOutcome, ROLE_ADMIN, Store, StoreError, User};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -27,7 +27,7 @@ pub struct Factors {
 
 impl Factors {
     /// Reads the user's factors.
-    pub async fn of(store: &dyn Store, user: &User) -> Result<Self, AuthnError> {
+    pub async fn of(store: &dyn Store, user: &User) -> Result<Self, StoreError> {
         Ok(Self {
             passkeys: store.list_passkeys(user.id).await?.len(),
             totp: store.find_totp(user.id).await?.is_some_and(|t| t.confirmed_at.is_some()),

@@ -63,6 +63,7 @@ pub(crate) fn build_worker(
         clock: clock.clone(),
         mail: mail_context(settings),
         rules: settings.recovery.rules(),
+        mfa: portcullis_authn::MfaPolicy { admins_require_mfa: settings.auth.admins_require_mfa },
     });
     let Some(config) = smtp_config(&settings.smtp) else {
         if settings.dev_mode {

@@ -103,11 +103,13 @@ async fn execute(
     let mail = crate::mail::mail_context(settings);
     let rules = settings.recovery.rules();
     let lockouts = crate::accounts::lockouts(&settings.auth);
+    let mfa = portcullis_authn::MfaPolicy { admins_require_mfa: settings.auth.admins_require_mfa };
     let recovery = Recovery {
         store,
         hasher: &hasher,
         policy: &policy,
         lockouts: &lockouts,
+        mfa: &mfa,
         clock: &SystemClock,
         mail: &mail,
         rules: &rules,

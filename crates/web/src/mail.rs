@@ -53,6 +53,7 @@ impl Mail {
             hasher: &auth.hasher,
             policy,
             lockouts: &auth.lockouts,
+            mfa: &auth.mfa,
             clock: state.clock.as_ref(),
             mail: &self.context,
             rules: &self.rules,

@@ -209,6 +209,7 @@ impl<'a> World<'a> {
             hasher: self.hasher,
             policy: self.policy,
             lockouts: self.lockouts,
+            mfa: self.mfa,
             clock: self.clock,
             mail: self.mail,
             rules: self.rules,
@@ -705,6 +706,7 @@ async fn run_case(
         clock: Arc::new(clock.clone()),
         mail: mail.clone(),
         rules,
+        mfa,
     };
     let username = format!("user{case}");
     let password = "the first passphrase".to_owned();

@@ -4,7 +4,7 @@
 //!
 //! | finding | test |
 //! |---|---|
-//! | 1 reset link skips the second factor | `recovery::a_reset_link_never_stands_in_for_a_second_factor`, `recovery::an_admin_without_a_factor_must_enroll_after_a_reset` |
+//! | 1 reset link skips the second factor | `recovery::a_reset_link_never_stands_in_for_a_second_factor`, `recovery::an_admin_without_a_factor_gets_no_mailed_link` |
 //! | 2 magic link skips the second factor | `recovery::a_magic_link_never_stands_in_for_a_second_factor` |
 //! | 3 unlimited TOTP guessing | `throttle::second_factor_guesses_have_their_own_counter` |
 //! | 4 check-then-count lockout | `throttle::parallel_wrong_passwords_are_hashed_at_most_the_limit`, `throttle::parallel_reservations_admit_exactly_the_limit` |

@@ -46,7 +46,10 @@ impl Recovery<'_> {
         raw: &str,
         session_hash: Option<&str>,
     ) -> Result<MagicLinkCheck, AuthnError> {
-        let (token, _) = self.live_token(raw, EmailTokenPurpose::MagicLink).await?;
+        let (token, user) = self.live_token(raw, EmailTokenPurpose::MagicLink).await?;
+        if !super::mailed_link_allowed(self.store, self.mfa, &user).await? {
+            return Err(AuthnError::InvalidLink);
+        }
         let same = match (token.session_hash.as_deref(), session_hash) {
             (Some(bound), Some(current)) => bool::from(bound.as_bytes().ct_eq(current.as_bytes())),
             _ => false,
@@ -58,6 +61,10 @@ impl Recovery<'_> {
     /// a first factor for [`crate::Interaction::email_link`], never more.
     pub async fn use_magic_link(&self, raw: &str, request: &RequestInfo) -> Result<User, AuthnError> {
         let now = self.clock.now();
+        let (_, owner) = self.live_token(raw, EmailTokenPurpose::MagicLink).await?;
+        if !super::mailed_link_allowed(self.store, self.mfa, &owner).await? {
+            return Err(AuthnError::InvalidLink);
+        }
         let token = self
             .store
             .consume_email_token(&hash_token(raw), EmailTokenPurpose::MagicLink, now)

@@ -65,6 +65,19 @@ impl RecoveryRules {
     }
 }
 
+/// Whether a mailed link may act on `user`: not when the policy requires a
+/// second factor the account has none of (a new administrator, or one
+/// after `users reset-mfa`) — there the link would make the mailbox the
+/// whole account (reset, then enroll the finder's own factor), so recovery
+/// is the operator's (`portcullis users set-password`).
+pub(crate) async fn mailed_link_allowed(
+    store: &dyn Store,
+    mfa: &crate::MfaPolicy,
+    user: &User,
+) -> Result<bool, portcullis_store::StoreError> {
+    Ok(!mfa.requires_mfa(user) || crate::Factors::of(store, user).await?.any())
+}
+
 /// The audit event of a link request.
 fn audit_kind(purpose: EmailTokenPurpose) -> &'static str {
     match purpose {
@@ -104,6 +117,8 @@ pub struct Recovery<'a> {
     pub policy: &'a PasswordPolicy,
     /// The back-off of re-entered passwords.
     pub lockouts: &'a crate::Lockouts,
+    /// Who must have a second factor (see [`mailed_link_allowed`]).
+    pub mfa: &'a crate::MfaPolicy,
     /// The clock.
     pub clock: &'a dyn Clock,
     /// Product name and link base.
@@ -132,6 +147,10 @@ enum Handled {
     NoAccount,
     /// Limited at request time.
     Limited,
+    /// The account must enroll a second factor it does not have: a mailed
+    /// link would make its mailbox the whole account, so only an operator
+    /// recovers it. Nothing sent.
+    NeedsOperator,
 }
 
 /// A fresh token: (the secret for the link, its SHA-256 for the store).
@@ -220,6 +239,7 @@ async fn audit_row(
         Handled::Sent => (AuditOutcome::Success, "sent"),
         Handled::NoAccount => (AuditOutcome::Failure, "no_account"),
         Handled::Limited => (AuditOutcome::Failure, "limited"),
+        Handled::NeedsOperator => (AuditOutcome::Failure, "needs_operator"),
     };
     let detail = json!({ "result": label });
     record(store, now, audit_kind(purpose), audit, user.map(|u| u.id), request, detail).await;

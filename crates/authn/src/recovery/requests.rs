@@ -11,6 +11,7 @@ use time::Duration;
 
 use super::{Handled, RecoveryRules, audit_row, new_token};
 use crate::audit::RequestInfo;
+use crate::mfa::MfaPolicy;
 
 /// Requests claimed per round.
 const BATCH: u32 = 20;
@@ -28,6 +29,9 @@ pub struct LinkRequestSource {
     pub mail: MailContext,
     /// Link lifetimes.
     pub rules: RecoveryRules,
+    /// Who must have a second factor: an account that must but has none
+    /// gets no link (see [`super::mailed_link_allowed`]).
+    pub mfa: MfaPolicy,
 }
 
 impl std::fmt::Debug for LinkRequestSource {
@@ -50,6 +54,12 @@ impl LinkRequestSource {
             audit_row(self.store.as_ref(), now, row.purpose, Handled::NoAccount, None, &request).await;
             return Ok(());
         };
+        if !super::mailed_link_allowed(self.store.as_ref(), &self.mfa, user).await? {
+            self.store.complete_link_request(&row.id, None, &[]).await?;
+            audit_row(self.store.as_ref(), now, row.purpose, Handled::NeedsOperator, Some(user), &request)
+                .await;
+            return Ok(());
+        }
         let (raw, hash) = new_token();
         let ttl = self.rules.link_ttl;
         let mail = match row.purpose {

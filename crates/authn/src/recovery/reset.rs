@@ -65,7 +65,11 @@ impl Recovery<'_> {
 
     /// The account a reset link would act on, if the link is live.
     pub async fn reset_link_user(&self, raw: &str) -> Result<User, AuthnError> {
-        self.live_token(raw, EmailTokenPurpose::Reset).await.map(|(_, user)| user)
+        let (_, user) = self.live_token(raw, EmailTokenPurpose::Reset).await?;
+        if !super::mailed_link_allowed(self.store, self.mfa, &user).await? {
+            return Err(AuthnError::InvalidLink);
+        }
+        Ok(user)
     }
 
     /// Completes a reset: checks the new password against the policy,

@@ -1,11 +1,15 @@
 // The password sign-in round trip, driven for a fixed time by CONCURRENCY
 // workers: GET /login (a fresh session cookie and CSRF token), then
 // POST /login with the user's password (one argon2id verification on the
-// server), which must answer 303 (signed in). Prints one JSON line:
+// server), which must answer 303 (signed in). Worker i signs in as
+// `${USERNAME}-${i}`: an attempt in flight counts against its account
+// until it is known to be right (so parallel guesses cannot slip past the
+// lockout), and one account signing in from many places at once is not
+// the workload measured here. Prints one JSON line:
 // {"signins": N, "seconds": S, "p50_ms": …, "p99_ms": …} — latencies of the
 // whole round trip. Any other answer fails the run (exit 1).
 //
-//   BASE=http://127.0.0.1:PORT USERNAME=… PASSWORD=… DURATION=10 CONCURRENCY=4 node signin.mjs
+//   BASE=http://127.0.0.1:PORT USERNAME=prefix PASSWORD=… DURATION=10 CONCURRENCY=4 node signin.mjs
 import http from 'node:http';
 
 const env = (name, fallback) => {
@@ -47,7 +51,7 @@ function send(method, path, headers, body) {
   });
 }
 
-async function roundTrip() {
+async function roundTrip(username) {
   const page = await send('GET', '/login', {});
   const cookie = (page.headers['set-cookie'] || []).map((c) => c.split(';')[0]).join('; ');
   const csrf = hidden(page.text, 'csrf_token');
@@ -64,10 +68,10 @@ async function roundTrip() {
 const latencies = [];
 const deadline = performance.now() + seconds * 1000;
 const started = performance.now();
-async function worker() {
+async function worker(_, i) {
   while (performance.now() < deadline) {
     const t0 = performance.now();
-    await roundTrip();
+    await roundTrip(`${username}-${i}`);
     latencies.push(performance.now() - t0);
   }
 }

@@ -9,14 +9,21 @@
 //! | 3 unlimited TOTP guessing | `throttle::second_factor_guesses_have_their_own_counter` |
 //! | 4 check-then-count lockout | `throttle::parallel_wrong_passwords_are_hashed_at_most_the_limit`, `throttle::parallel_reservations_admit_exactly_the_limit` |
 //! | 5 reset link outlives email and password changes | `recovery::a_reset_link_dies_with_a_password_change`, `recovery::a_reset_link_dies_with_an_email_change` |
+//! | 6 assertion `aud` by prefix | `security::client_assertion_audience::only_exact_audiences_authenticate_a_client`, `portcullis-protocol` `client_auth::tests::the_audience_must_be_exactly_the_issuer_or_an_endpoint_url` |
 //! | 7 a success clears the IP counter | `throttle::no_success_clears_the_ip_counter` |
 //! | 8 lockout per name typed | `throttle::lockouts_count_per_account_not_per_name_typed`, `recovery::reset_mails_are_limited_per_account_not_per_name_typed` |
+//! | 9 no common-password blocklist | `security::common_passwords::the_setup_page_refuses_a_common_password`, `portcullis-authn` `policy::tests::common_passwords_are_refused_whatever_their_case` |
 //! | 10 "end everything" incomplete | `account::a_password_change_ends_offline_grants_too`, `account::removing_a_factor_ends_offline_grants_too`, `account::disabling_a_user_sends_back_channel_logouts` |
 //! | 11 uneven work for known addresses | `recovery::link_requests_do_the_same_work_for_known_and_unknown_addresses` |
 //! | 12 email-change mails not limited | `recovery::email_change_mails_are_limited` |
+//! | 13 data files 0644, data dir not tightened (SQLite only) | `security::file_modes::sqlite_a_new_data_dir_and_every_file_in_it_are_private`, `security::file_modes::sqlite_an_existing_data_dir_and_database_open_to_others_are_tightened` |
+//! | 14 no request-body deadline | `security::body_timeout::a_body_that_never_arrives_gets_408_and_a_closed_connection` |
+//! | 15 weak configured client secrets | `portcullis-server` `settings::clients::tests::weak_secrets_are_refused_naming_the_key`, `cli::config_check_exits_2_on_a_weak_client_secret` |
 //! | 15 client authentication not throttled | `client_auth::failed_client_authentications_back_off`, `client_auth::parallel_wrong_secrets_cannot_slip_past` |
 //! | 16 `prompt=none` for an admin who must enroll | `interaction::prompt_none_for_an_admin_who_must_enroll_is_interaction_required` |
 //! | tightening: password change on `/account` | `account::a_password_change_needs_the_current_password_or_a_recent_second_factor` |
+//! | tightening: earlier setup links | `security::setup_links::a_new_setup_link_invalidates_the_earlier_ones` |
+//! | tightening: HSTS for an https issuer | `security::hsts::sent_for_https_issuer`, `security::hsts::not_sent_for_http_issuer` |
 //! | tightening: database outage | `interaction::a_database_outage_loading_a_pending_request_is_a_503` |
 //! | acceptance 2 (properties) | `journey::the_journey_keeps_its_invariants` |
 //! | acceptance 3 (50 parallel) | `throttle::parallel_wrong_passwords_are_hashed_at_most_the_limit` |

@@ -32,6 +32,7 @@ pub use middleware::{REQUEST_ID_HEADER, telemetry};
 pub use pages::PageError;
 pub use prometheus::Error as PrometheusError;
 pub use routes::keys::{ENDPOINTS, JWKS_PATH, Publication};
+pub use routes::oidc::token_form::{ClientFields, TokenForm, parse_token_form};
 pub use session::SESSION_COOKIE;
 
 use actix_web::web;

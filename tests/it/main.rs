@@ -3,6 +3,7 @@
 
 mod accounts;
 mod clients;
+mod fuzz;
 mod grants;
 mod health;
 mod keys;

@@ -3,9 +3,12 @@
 //! browser session), the UserInfo response (OIDC Core §5.3), introspection
 //! (RFC 7662) and revocation (RFC 7009).
 
+use portcullis_core::Issuer;
+use portcullis_keys::KeySet;
 use portcullis_store::User;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
+use time::OffsetDateTime;
 
 use crate::client_auth::load_client;
 use crate::context::{Ctx, ProtocolError, reject};
@@ -42,23 +45,35 @@ fn invalid<T>(description: &'static str) -> Result<T, ProtocolError> {
     reject(OAuthError::InvalidToken, description)
 }
 
-/// Checks a bearer access token; `invalid_token` for anything wrong.
-pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAccessToken, ProtocolError> {
-    let Ok(verified) = ctx.keys.verify_jwt(token) else {
+/// The checks of [`check_access_token`] that need no store: the signature
+/// against `keys`, then `typ`, `iss` and `exp` at `now`. Returns the claims.
+pub fn verified_access_claims(
+    keys: &KeySet,
+    issuer: &Issuer,
+    now: OffsetDateTime,
+    token: &str,
+) -> Result<Map<String, Value>, ProtocolError> {
+    let Ok(verified) = keys.verify_jwt(token) else {
         return invalid("the token is not ours or is malformed");
     };
     if verified.typ.as_deref().map(str::to_ascii_lowercase).as_deref() != Some(ACCESS_TOKEN_TYP) {
         return invalid("not an access token");
     }
     let claims = verified.claims;
-    let text = |name: &str| claims.get(name).and_then(Value::as_str);
-    if text("iss") != Some(ctx.issuer.as_str()) {
+    if claims.get("iss").and_then(Value::as_str) != Some(issuer.as_str()) {
         return invalid("the token is not ours");
     }
     let exp = claims.get("exp").and_then(Value::as_i64).unwrap_or(0);
-    if exp <= unix(ctx.now) {
+    if exp <= unix(now) {
         return invalid("the token expired");
     }
+    Ok(claims)
+}
+
+/// Checks a bearer access token; `invalid_token` for anything wrong.
+pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAccessToken, ProtocolError> {
+    let claims = verified_access_claims(ctx.keys, ctx.issuer, ctx.now, token)?;
+    let text = |name: &str| claims.get(name).and_then(Value::as_str);
     let Some(jti) = text("jti") else { return invalid("the token has no jti") };
     let grant_id = text(GRANT_CLAIM);
     let scopes = ScopeSet::parse(text("scope").unwrap_or("")).unwrap_or_default();

@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
+use portcullis_core::Issuer;
 use portcullis_keys::ClientKeys;
-use serde_json::Value;
-
 use portcullis_store::Reservation;
+use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::context::{Ctx, ProtocolError, reject};
@@ -281,13 +281,34 @@ async fn check_assertion(
     let Some(verified) = keys.and_then(|k| k.verify(assertion).ok()) else {
         return invalid_client("the client assertion's signature is invalid");
     };
-    let claims = &verified.claims;
+    let body_client_id = creds.client_id.as_deref();
+    let (key, expires) =
+        check_assertion_claims(&verified.claims, client, body_client_id, ctx.issuer, endpoint, ctx.now)?;
+    if !ctx.store.record_jti(&key, ctx.now, expires).await? {
+        return invalid_client("the assertion was already used");
+    }
+    Ok(())
+}
+
+/// The claim rules of a verified client assertion (RFC 7523 §3) for
+/// `client` at `endpoint`, at `now`: `iss` and `sub` are the client,
+/// `client_id` in the body (if any) agrees, `aud` is exactly us (see
+/// [`Endpoint::accepts_audience`]), `exp` is near and `nbf` past, a `jti`.
+/// Returns the key under which the `jti` is recorded and until when.
+pub fn check_assertion_claims(
+    claims: &Map<String, Value>,
+    client: &Client,
+    body_client_id: Option<&str>,
+    issuer: &Issuer,
+    endpoint: Endpoint<'_>,
+    now: OffsetDateTime,
+) -> Result<(String, OffsetDateTime), ProtocolError> {
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
     let number = |name: &str| claims.get(name).and_then(Value::as_i64);
     if text("iss") != Some(client.client_id.as_str()) || text("sub") != Some(client.client_id.as_str()) {
         return invalid_client("the assertion's iss and sub must be the client_id");
     }
-    if creds.client_id.as_deref().is_some_and(|body| body != client.client_id.as_str()) {
+    if body_client_id.is_some_and(|body| body != client.client_id.as_str()) {
         return reject(OAuthError::InvalidRequest, "client_id differs from the authenticated client");
     }
     let audiences: Vec<&str> = match claims.get("aud") {
@@ -295,30 +316,27 @@ async fn check_assertion(
         Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).collect(),
         _ => vec![],
     };
-    if !audiences.iter().any(|aud| endpoint.accepts_audience(ctx.issuer.as_str(), aud)) {
+    if !audiences.iter().any(|aud| endpoint.accepts_audience(issuer.as_str(), aud)) {
         return invalid_client("the assertion's audience is not this server");
     }
-    let now = ctx.now.unix_timestamp();
+    let unix_now = now.unix_timestamp();
     let Some(exp) = number("exp") else { return invalid_client("the assertion has no exp") };
-    if exp <= now || exp > now + MAX_ASSERTION_LIFETIME_SECS {
+    if exp <= unix_now || exp > unix_now + MAX_ASSERTION_LIFETIME_SECS {
         return invalid_client("the assertion is expired or lives too long");
     }
-    if number("nbf").is_some_and(|nbf| nbf > now + 60) {
+    if number("nbf").is_some_and(|nbf| nbf > unix_now + 60) {
         return invalid_client("the assertion is not valid yet");
     }
     let Some(jti) = text("jti").filter(|j| !j.is_empty() && j.len() <= 256) else {
         return invalid_client("the assertion has no jti");
     };
     let key = format!("assertion:{}:{jti}", client.client_id);
-    let expires = time::OffsetDateTime::from_unix_timestamp(exp).unwrap_or(ctx.now);
-    if !ctx.store.record_jti(&key, ctx.now, expires).await? {
-        return invalid_client("the assertion was already used");
-    }
-    Ok(())
+    let expires = OffsetDateTime::from_unix_timestamp(exp).unwrap_or(now);
+    Ok((key, expires))
 }
 
 /// The `iss` of an unverified JWT (only to pick the keys to verify it with).
-fn unverified_issuer(jwt: &str) -> Option<String> {
+pub fn unverified_issuer(jwt: &str) -> Option<String> {
     use base64::Engine;
     let payload = jwt.split('.').nth(1)?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).ok()?;

@@ -94,6 +94,19 @@ impl Settings {
         Ok(settings)
     }
 
+    /// [`Settings::load`] with the file's contents given as `text` (named
+    /// `shown` in errors): neither the file system nor the process
+    /// environment is read.
+    pub fn from_toml_str(
+        shown: &str,
+        text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let settings: Settings = load::layered_str(shown, text, env)?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
     /// The database URL in effect (the SQLite default when none was given).
     pub fn database_url(&self) -> DatabaseUrl {
         self.database

@@ -36,6 +36,7 @@ pub use pages::PageError;
 pub use portcullis_authn::SessionPolicy;
 pub use prometheus::Error as PrometheusError;
 pub use routes::keys::{ENDPOINTS, JWKS_PATH, Publication};
+pub use routes::oidc::token_form::{ClientFields, TokenForm, parse_token_form};
 pub use session::SESSION_COOKIE;
 
 use actix_web::web;

@@ -48,13 +48,9 @@ pub async fn issue_code(
     Ok(code)
 }
 
-/// Redeems a code: bound to the client, the redirect URI and the PKCE
-/// verifier, once. A second redemption revokes every token issued from it.
-pub(crate) async fn exchange(
-    ctx: &Ctx<'_>,
-    client: &Client,
-    params: &TokenParams,
-) -> Result<TokenResponse, ProtocolError> {
+/// The form checks before any store read: a `code`, and a well-formed
+/// `code_verifier` (RFC 7636 §4.1).
+pub fn code_and_verifier(params: &TokenParams) -> Result<(&str, CodeVerifier), ProtocolError> {
     let Some(code) = params.code.as_deref().filter(|c| !c.is_empty()) else {
         return reject(OAuthError::InvalidRequest, "code is required");
     };
@@ -64,6 +60,17 @@ pub(crate) async fn exchange(
     let Ok(verifier) = CodeVerifier::parse(verifier) else {
         return reject(OAuthError::InvalidRequest, "code_verifier is malformed");
     };
+    Ok((code, verifier))
+}
+
+/// Redeems a code: bound to the client, the redirect URI and the PKCE
+/// verifier, once. A second redemption revokes every token issued from it.
+pub(crate) async fn exchange(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    params: &TokenParams,
+) -> Result<TokenResponse, ProtocolError> {
+    let (code, verifier) = code_and_verifier(params)?;
     let hash = secret_hash(code);
     let Some((row, grant)) = ctx.store.find_code(&hash).await? else {
         return reject(OAuthError::InvalidGrant, "unknown authorization code");

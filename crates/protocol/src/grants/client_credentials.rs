@@ -8,26 +8,32 @@ use crate::interaction::OFFLINE_ACCESS;
 use crate::tokens::{self, TokenResponse};
 use crate::{Client, OAuthError, Scope, ScopeSet};
 
+/// The checks before signing: a confidential client, and the scopes it
+/// asked for (all of its own but `openid` and `offline_access` when none).
+pub fn requested_scopes(client: &Client, params: &TokenParams) -> Result<ScopeSet, ProtocolError> {
+    if client.is_public() {
+        return reject(OAuthError::UnauthorizedClient, "client_credentials needs a confidential client");
+    }
+    let user_scopes = |s: &str| s == Scope::OPENID || s == OFFLINE_ACCESS;
+    match params.scope.as_deref() {
+        None | Some("") => {
+            ScopeSet::from_tokens(client.scopes.iter().filter(|s| !user_scopes(s))).map_err(|_| {
+                ProtocolError::Rejected { error: OAuthError::InvalidScope, description: "bad scope" }
+            })
+        }
+        Some(raw) => match ScopeSet::parse(raw) {
+            Ok(asked) if asked.is_subset(&client.scopes) && !asked.iter().any(user_scopes) => Ok(asked),
+            _ => reject(OAuthError::InvalidScope, "scope is not allowed for this client"),
+        },
+    }
+}
+
 pub(crate) fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &TokenParams,
 ) -> Result<TokenResponse, ProtocolError> {
-    if client.is_public() {
-        return reject(OAuthError::UnauthorizedClient, "client_credentials needs a confidential client");
-    }
-    let user_scopes = |s: &str| s == Scope::OPENID || s == OFFLINE_ACCESS;
-    let scopes = match params.scope.as_deref() {
-        None | Some("") => {
-            ScopeSet::from_tokens(client.scopes.iter().filter(|s| !user_scopes(s))).map_err(|_| {
-                ProtocolError::Rejected { error: OAuthError::InvalidScope, description: "bad scope" }
-            })?
-        }
-        Some(raw) => match ScopeSet::parse(raw) {
-            Ok(asked) if asked.is_subset(&client.scopes) && !asked.iter().any(user_scopes) => asked,
-            _ => return reject(OAuthError::InvalidScope, "scope is not allowed for this client"),
-        },
-    };
+    let scopes = requested_scopes(client, params)?;
     let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None)?;
     Ok(TokenResponse {
         access_token: access.token,

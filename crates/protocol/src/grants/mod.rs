@@ -27,12 +27,8 @@ pub struct TokenParams {
     pub scope: Option<String>,
 }
 
-/// Runs the grant named by `grant_type` for an authenticated `client`.
-pub async fn exchange(
-    ctx: &Ctx<'_>,
-    client: &Client,
-    params: &TokenParams,
-) -> Result<crate::TokenResponse, ProtocolError> {
+/// The grant named by `grant_type`, if `client` may use it.
+pub fn requested_grant(client: &Client, params: &TokenParams) -> Result<GrantType, ProtocolError> {
     let grant = match params.grant_type.as_deref() {
         None | Some("") => return reject(OAuthError::InvalidRequest, "grant_type is required"),
         Some(name) => match GrantType::parse(name) {
@@ -43,7 +39,16 @@ pub async fn exchange(
     if !client.allows_grant(grant) {
         return reject(OAuthError::UnauthorizedClient, "the client may not use this grant type");
     }
-    match grant {
+    Ok(grant)
+}
+
+/// Runs the grant named by `grant_type` for an authenticated `client`.
+pub async fn exchange(
+    ctx: &Ctx<'_>,
+    client: &Client,
+    params: &TokenParams,
+) -> Result<crate::TokenResponse, ProtocolError> {
+    match requested_grant(client, params)? {
         GrantType::AuthorizationCode => authorization_code::exchange(ctx, client, params).await,
         GrantType::RefreshToken => refresh_token::exchange(ctx, client, params).await,
         GrantType::ClientCredentials => client_credentials::exchange(ctx, client, params),

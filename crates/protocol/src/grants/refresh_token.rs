@@ -9,14 +9,31 @@ use crate::grants::{TokenParams, grant_usable, grant_user};
 use crate::tokens::{self, TokenResponse, new_secret, secret_hash};
 use crate::{Client, OAuthError, ScopeSet};
 
+/// The `refresh_token` of the form, which must not be empty.
+pub fn presented_token(params: &TokenParams) -> Result<&str, ProtocolError> {
+    match params.refresh_token.as_deref().filter(|t| !t.is_empty()) {
+        Some(token) => Ok(token),
+        None => reject(OAuthError::InvalidRequest, "refresh_token is required"),
+    }
+}
+
+/// The scopes of the new tokens: `granted`, or the narrower `scope` asked for.
+pub fn narrowed_scopes(granted: &ScopeSet, params: &TokenParams) -> Result<ScopeSet, ProtocolError> {
+    match params.scope.as_deref() {
+        None | Some("") => Ok(granted.clone()),
+        Some(raw) => match ScopeSet::parse(raw) {
+            Ok(asked) if asked.is_subset(granted) => Ok(asked),
+            _ => reject(OAuthError::InvalidScope, "the scope may narrow but never widen"),
+        },
+    }
+}
+
 pub(crate) async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &TokenParams,
 ) -> Result<TokenResponse, ProtocolError> {
-    let Some(presented) = params.refresh_token.as_deref().filter(|t| !t.is_empty()) else {
-        return reject(OAuthError::InvalidRequest, "refresh_token is required");
-    };
+    let presented = presented_token(params)?;
     let hash = secret_hash(presented);
     let Some((row, grant)) = ctx.store.find_refresh_token(&hash).await? else {
         return reject(OAuthError::InvalidGrant, "unknown refresh token");
@@ -34,13 +51,7 @@ pub(crate) async fn exchange(
     }
     let granted = ScopeSet::from_tokens(row.scopes.iter().map(String::as_str))
         .map_err(|_| ProtocolError::Rejected { error: OAuthError::InvalidGrant, description: "bad scope" })?;
-    let scopes = match params.scope.as_deref() {
-        None | Some("") => granted.clone(),
-        Some(raw) => match ScopeSet::parse(raw) {
-            Ok(asked) if asked.is_subset(&granted) => asked,
-            _ => return reject(OAuthError::InvalidScope, "the scope may narrow but never widen"),
-        },
-    };
+    let scopes = narrowed_scopes(&granted, params)?;
     let user = grant_user(ctx, &grant).await?;
     let next_token = new_secret();
     // RFC 6749 §6: the new refresh token keeps the original scope.

@@ -87,6 +87,11 @@ fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
     let shown = path.display().to_string();
     let text =
         std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: shown.clone(), source })?;
+    parse(shown, &text)
+}
+
+/// Parses TOML text; `shown` names its source in a syntax error.
+fn parse(shown: String, text: &str) -> Result<toml::Table, ConfigError> {
     text.parse::<toml::Table>().map_err(|e| {
         let offset = e.span().map_or(0, |s| s.start);
         let before = &text[..offset.min(text.len())];
@@ -101,10 +106,27 @@ pub(super) fn layered<T: DeserializeOwned>(
     file: Option<&Path>,
     env: impl IntoIterator<Item = (String, String)>,
 ) -> Result<T, ConfigError> {
-    let mut table = match file {
+    let table = match file {
         Some(path) => read_file(path)?,
         None => toml::Table::new(),
     };
+    merged(table, env)
+}
+
+/// [`layered`] over TOML text instead of a file (`shown` names it in errors).
+pub(super) fn layered_str<T: DeserializeOwned>(
+    shown: &str,
+    text: &str,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, ConfigError> {
+    merged(parse(shown.to_owned(), text)?, env)
+}
+
+/// Puts the environment over `table` and deserialises the result into `T`.
+fn merged<T: DeserializeOwned>(
+    mut table: toml::Table,
+    env: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, ConfigError> {
     // key path -> (variable name, raw text) for values that came from the environment
     let mut from_env: BTreeMap<String, (String, String)> = BTreeMap::new();
     for (var, raw) in env {

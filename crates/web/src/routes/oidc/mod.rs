@@ -6,6 +6,7 @@ pub(crate) mod authorize;
 pub(crate) mod consent;
 pub(crate) mod end_session;
 pub(crate) mod token;
+pub(crate) mod token_form;
 pub(crate) mod userinfo;
 
 use actix_web::http::StatusCode;

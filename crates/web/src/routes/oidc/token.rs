@@ -5,25 +5,17 @@
 use actix_web::http::header::{self, CACHE_CONTROL};
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_protocol::client_auth::{self, ClientCredentials, Endpoint};
-use portcullis_protocol::grants::{self, TokenParams};
+use portcullis_protocol::grants;
 use portcullis_protocol::{Client, OAuthError, access};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::token_form::{ClientFields, TokenForm};
 use super::{
     INTROSPECT_PATH, REVOKE_PATH, TOKEN_PATH, client_auth_error, client_credentials, ctx, json_error, keys,
     protocol_error,
 };
 use crate::AppState;
-
-/// Client-authentication fields every back-channel body may carry.
-#[derive(Deserialize, Default)]
-struct ClientFields {
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    client_assertion_type: Option<String>,
-    client_assertion: Option<String>,
-}
 
 /// Parses a form body; duplicates and non-form content are `invalid_request`.
 fn parse_form<T: DeserializeOwned>(
@@ -38,8 +30,7 @@ fn parse_form<T: DeserializeOwned>(
     if !form {
         return Err((OAuthError::InvalidRequest, "the body must be application/x-www-form-urlencoded"));
     }
-    serde_urlencoded::from_bytes(body)
-        .map_err(|_| (OAuthError::InvalidRequest, "the form is malformed or repeats a parameter"))
+    super::token_form::parse_form(body)
 }
 
 fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
@@ -50,14 +41,6 @@ fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
         fields.client_assertion_type,
         fields.client_assertion,
     )
-}
-
-#[derive(Deserialize)]
-struct TokenForm {
-    #[serde(flatten)]
-    client: ClientFields,
-    #[serde(flatten)]
-    params: TokenParams,
 }
 
 /// `POST /token` (RFC 6749 §3.2): client authentication, then the grant.

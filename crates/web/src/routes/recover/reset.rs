@@ -134,7 +134,8 @@ pub(crate) async fn show_reset(
 }
 
 /// `POST /recover/reset`: sets the password (ending all sessions and
-/// revoking refresh tokens in the same transaction), then signs in afresh.
+/// revoking refresh tokens in the same transaction); the link then counts
+/// as a first factor on a new session: signed in, or the second factor next.
 pub(crate) async fn submit_reset(
     req: HttpRequest,
     state: web::Data<AppState>,

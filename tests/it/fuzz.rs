@@ -5,7 +5,7 @@
 //! assert their outcome: `ok-…` accepted, `no-…` rejected. `scripts/fuzz`
 //! grows the corpus and adds crash reproducers to `regressions/`.
 
-use portcullis_fuzz_harness::{Harness, Outcome, TARGETS, seeds};
+use portcullis_fuzz_harness::{Harness, Outcome, TARGETS};
 use std::path::{Path, PathBuf};
 
 fn fuzz_dir() -> PathBuf {
@@ -85,19 +85,5 @@ fn every_target_is_replayed() {
     assert_eq!(names, ["authorize_query", "token_form", "jwt", "config_toml"]);
     for name in names {
         assert!(fuzz_dir().join("fuzz_targets").join(format!("{name}.rs")).is_file(), "{name} has no target");
-    }
-}
-
-/// Writes `fuzz/seeds/` from `portcullis_fuzz_harness::seeds` (signed
-/// tokens differ at each run: ES256 signatures are randomised). Run with
-/// `cargo test -p portcullis-tests --test it fuzz::write_seeds -- --ignored`.
-#[test]
-#[ignore = "writes fuzz/seeds/; run by hand after changing the seeds"]
-fn write_seeds() {
-    let dir = fuzz_dir().join("seeds");
-    for (target, name, data) in seeds::all() {
-        let target_dir = dir.join(target);
-        std::fs::create_dir_all(&target_dir).expect("create the seed directory");
-        std::fs::write(target_dir.join(name), data).expect("write a seed");
     }
 }

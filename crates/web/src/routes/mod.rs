@@ -16,6 +16,7 @@ mod setup;
 use actix_web::web;
 
 use crate::pages::PageError;
+pub(crate) use passkey::{internal as passkey_internal, json_error as passkey_json_error};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     // The machine-facing endpoints first: routing (and the route label of

@@ -6,7 +6,7 @@
 //! once; every call carries the session's CSRF token in `X-CSRF-Token`.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use portcullis_authn::journey::may_change;
 use portcullis_authn::{AccountAccess, AuthnError, Change, Continue, Factors, Passkeys, StepOutcome};
 use portcullis_store::{Session, User};
@@ -16,31 +16,22 @@ use std::sync::Arc;
 
 use super::login::{next_after, safe_return};
 use super::oidc::authorize::live_request_id;
-use crate::client::request_info;
+use crate::extract::{CsrfHeader, Requester};
 use crate::session;
-use crate::{AppState, Auth, Mail, csrf};
+use crate::{AppState, Auth};
 
 /// A JSON error for the script.
 pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
     HttpResponse::build(status).json(json!({ "error": error, "error_description": description }))
 }
 
-fn internal(e: impl std::fmt::Display) -> HttpResponse {
+pub(crate) fn internal(e: impl std::fmt::Display) -> HttpResponse {
     tracing::error!(error = %e, "passkey endpoint failed");
     json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Something went wrong. Try again.")
 }
 
 fn expired() -> HttpResponse {
     json_error(StatusCode::BAD_REQUEST, "expired", "This passkey request expired. Try again.")
-}
-
-/// The browser's session when the request carries its CSRF token.
-async fn checked_session(req: &HttpRequest, state: &AppState, auth: &Auth) -> Result<Session, HttpResponse> {
-    let session = session::current(req, state, auth).await.map_err(internal)?;
-    let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
-    session.filter(|s| csrf::matches(Some(s), token)).ok_or_else(|| {
-        json_error(StatusCode::FORBIDDEN, "csrf", "This page has expired. Reload it and try again.")
-    })
 }
 
 fn relying_party(auth: &Auth) -> Result<&Arc<Passkeys>, HttpResponse> {
@@ -55,13 +46,12 @@ fn relying_party(auth: &Auth) -> Result<&Arc<Passkeys>, HttpResponse> {
 
 /// `POST /login/passkey/options`: starts a discoverable sign-in.
 pub(crate) async fn signin_options(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    CsrfHeader(session): CsrfHeader,
 ) -> HttpResponse {
-    let (session, rp) = match (checked_session(&req, &state, &auth).await, relying_party(&auth)) {
-        (Ok(s), Ok(rp)) => (s, rp),
-        (Err(res), _) | (_, Err(res)) => return res,
+    let rp = match relying_party(&state.auth) {
+        Ok(rp) => rp,
+        Err(res) => return res,
     };
     match rp.begin_signin(state.store.as_ref(), &session.id_hash, state.clock.now()).await {
         Ok(options) => HttpResponse::Ok().json(options),
@@ -83,28 +73,26 @@ pub(crate) struct Finish {
 
 /// `POST /login/passkey`: verifies the assertion and signs the browser in.
 pub(crate) async fn signin(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    Requester(info): Requester,
+    CsrfHeader(session): CsrfHeader,
     body: web::Json<Finish>,
 ) -> HttpResponse {
-    let (session, _) = match (checked_session(&req, &state, &auth).await, relying_party(&auth)) {
-        (Ok(s), Ok(rp)) => (s, rp),
-        (Err(res), _) | (_, Err(res)) => return res,
-    };
-    let info = request_info(&req, &auth.trusted_proxies);
+    if let Err(res) = relying_party(&state.auth) {
+        return res;
+    }
     let request = match live_request_id(&state, &body.request).await {
         Ok(id) => id,
         Err(e) => return internal(e),
     };
     let then = Continue { request, return_to: safe_return(&body.return_to).unwrap_or_default().to_owned() };
-    let outcome = auth.interaction(&state).passkey(&session, &body.credential, then, &info).await;
+    let outcome = state.interaction().passkey(&session, &body.credential, then, &info).await;
     let label = match &outcome {
         Ok(StepOutcome::SignedIn(_)) => "passkey_success",
         Ok(StepOutcome::Refused { .. }) => "locked",
         _ => "passkey_failure",
     };
-    auth.metrics.signins.with_label_values(&[label]).inc();
+    state.auth.metrics.signins.with_label_values(&[label]).inc();
     match outcome {
         Ok(StepOutcome::SignedIn(signed)) => HttpResponse::Ok()
             .cookie(session::cookie(signed.cookie.clone()))
@@ -126,8 +114,8 @@ pub(crate) async fn signin(
 
 /// The signed-in user of a checked session (fully, or to enroll a factor),
 /// recently and strongly authenticated.
-async fn recent_user(state: &AppState, auth: &Auth, session: &Session) -> Result<User, HttpResponse> {
-    let access = auth.interaction(state).account_access(Some(session)).await.map_err(internal)?;
+async fn recent_user(state: &AppState, session: &Session) -> Result<User, HttpResponse> {
+    let access = state.interaction().account_access(Some(session)).await.map_err(internal)?;
     let user = match access {
         AccountAccess::Full(user) | AccountAccess::EnrollOnly(user) => user,
         AccountAccess::SecondFactorFirst => {
@@ -151,26 +139,23 @@ async fn recent_user(state: &AppState, auth: &Auth, session: &Session) -> Result
     Ok(user)
 }
 
-/// What a registration step needs: a checked session of a recently
-/// authenticated user, and the relying party.
+/// What a registration step needs of a checked session: the relying
+/// party, and a recently authenticated user.
 async fn registering<'a>(
-    req: &HttpRequest,
-    state: &AppState,
-    auth: &'a Auth,
-) -> Result<(Session, &'a Arc<Passkeys>, User), HttpResponse> {
-    let session = checked_session(req, state, auth).await?;
-    let rp = relying_party(auth)?;
-    let user = recent_user(state, auth, &session).await?;
-    Ok((session, rp, user))
+    state: &'a AppState,
+    session: &Session,
+) -> Result<(&'a Arc<Passkeys>, User), HttpResponse> {
+    let rp = relying_party(&state.auth)?;
+    let user = recent_user(state, session).await?;
+    Ok((rp, user))
 }
 
 /// `POST /account/passkeys/options`: starts registering a passkey.
 pub(crate) async fn register_options(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    CsrfHeader(session): CsrfHeader,
 ) -> HttpResponse {
-    let (session, rp, user) = match registering(&req, &state, &auth).await {
+    let (rp, user) = match registering(&state, &session).await {
         Ok(ctx) => ctx,
         Err(res) => return res,
     };
@@ -184,17 +169,15 @@ pub(crate) async fn register_options(
 /// session id changes (and, in a session that had to enroll, the sign-in
 /// completes). Tells the script whether recovery codes are due.
 pub(crate) async fn register(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    Requester(info): Requester,
+    CsrfHeader(session): CsrfHeader,
     body: web::Json<Finish>,
 ) -> HttpResponse {
-    let (session, rp, user) = match registering(&req, &state, &auth).await {
+    let (rp, user) = match registering(&state, &session).await {
         Ok(ctx) => ctx,
         Err(res) => return res,
     };
-    let info = request_info(&req, &auth.trusted_proxies);
     let now = state.clock.now();
     let store = state.store.as_ref();
     let method = match rp
@@ -203,7 +186,7 @@ pub(crate) async fn register(
     {
         Ok((row, method)) => {
             let notification = portcullis_authn::notify::Notification::PasskeyAdded { name: row.name };
-            super::account::notify(&state, &mail, &user, notification).await;
+            super::account::notify(&state, &user, notification).await;
             method
         }
         Err(AuthnError::CeremonyExpired) => {
@@ -226,7 +209,7 @@ pub(crate) async fn register(
         Ok(f) => f.recovery_codes,
         Err(e) => return internal(e),
     };
-    let raw = match auth.interaction(&state).enrolled(&session, method).await {
+    let raw = match state.interaction().enrolled(&session, method).await {
         Ok((_, raw)) => raw,
         Err(e) => return internal(e),
     };

@@ -13,13 +13,9 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse};
 use base64::Engine;
-use portcullis_keys::KeySet;
 use portcullis_protocol::client_auth::{ClientAuthError, ClientCredentials};
-use portcullis_protocol::{Ctx, OAuthError, ProtocolError};
+use portcullis_protocol::{OAuthError, ProtocolError};
 use serde_json::json;
-use std::sync::Arc;
-
-use crate::AppState;
 
 /// Paths of the protocol endpoints (named in discovery).
 pub(crate) const AUTHORIZE_PATH: &str = "/authorize";
@@ -28,25 +24,6 @@ pub(crate) const USERINFO_PATH: &str = "/userinfo";
 pub(crate) const INTROSPECT_PATH: &str = "/introspect";
 pub(crate) const REVOKE_PATH: &str = "/revoke";
 pub(crate) const END_SESSION_PATH: &str = "/end_session";
-
-/// The keys in effect for one request (a cheap `Arc` clone).
-pub(crate) fn keys(state: &AppState) -> Arc<KeySet> {
-    state.keys.current()
-}
-
-/// The protocol context of one request.
-pub(crate) fn ctx<'a>(state: &'a AppState, keys: &'a KeySet) -> Ctx<'a> {
-    Ctx {
-        store: state.store.as_ref(),
-        keys,
-        issuer: &state.issuer,
-        config: &state.protocol,
-        clients: &state.clients,
-        tokens: &state.tokens,
-        throttle: state.client_throttle.as_ref(),
-        now: state.clock.now(),
-    }
-}
 
 /// A JSON error body (RFC 6749 §5.2) with its status, never cached.
 pub(crate) fn json_error(error: OAuthError, description: &str) -> HttpResponse {

@@ -12,7 +12,7 @@ use serde::de::DeserializeOwned;
 
 use super::token_form::{ClientFields, TokenForm};
 use super::{
-    INTROSPECT_PATH, REVOKE_PATH, TOKEN_PATH, client_auth_error, client_credentials, ctx, json_error, keys,
+    INTROSPECT_PATH, REVOKE_PATH, TOKEN_PATH, client_auth_error, client_credentials, json_error,
     protocol_error,
 };
 use crate::AppState;
@@ -49,8 +49,8 @@ pub(crate) async fn token(req: HttpRequest, state: web::Data<AppState>, body: we
         Ok(f) => f,
         Err((error, description)) => return json_error(error, description),
     };
-    let keys = keys(&state);
-    let ctx = ctx(&state, &keys);
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     let url = state.issuer.endpoint(TOKEN_PATH);
     let endpoint = Endpoint { token: &url, called: &url };
     let client = match client_auth::authenticate(&ctx, &credentials(&req, form.client), endpoint).await {
@@ -84,8 +84,8 @@ async fn caller_and_token(
     confidential_only: bool,
 ) -> Result<(Client, String), HttpResponse> {
     let form: TokenRef = parse_form(req, body).map_err(|(e, d)| json_error(e, d))?;
-    let keys = keys(state);
-    let ctx = ctx(state, &keys);
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     let (token_url, called) = (state.issuer.endpoint(TOKEN_PATH), state.issuer.endpoint(path));
     let endpoint = Endpoint { token: &token_url, called: &called };
     let client = client_auth::authenticate(&ctx, &credentials(req, form.client), endpoint)
@@ -111,8 +111,8 @@ pub(crate) async fn introspect(
         Ok(x) => x,
         Err(res) => return res,
     };
-    let keys = keys(&state);
-    let ctx = ctx(&state, &keys);
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     match access::introspect(&ctx, &client, &token).await {
         Ok(answer) => HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(answer),
         Err(e) => protocol_error(&e),
@@ -125,8 +125,8 @@ pub(crate) async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: w
         Ok(x) => x,
         Err(res) => return res,
     };
-    let keys = keys(&state);
-    let ctx = ctx(&state, &keys);
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     match access::revoke(&ctx, &client, &token).await {
         Ok(()) => HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).finish(),
         Err(e) => protocol_error(&e),

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_protocol::{OAuthError, ProtocolError, access};
 use serde::Deserialize;
 
-use super::{ctx, json_error, keys, protocol_error};
+use super::{json_error, protocol_error};
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -82,8 +82,8 @@ async fn respond(req: &HttpRequest, state: &AppState, form_token: Option<String>
         (Some(t), None) | (None, Some(t)) => t,
         (None, None) => return challenge(None),
     };
-    let keys = keys(state);
-    let ctx = ctx(state, &keys);
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     let result = match access::check_access_token(&ctx, &token).await {
         Ok(valid) => access::userinfo(&valid),
         Err(e) => Err(e),

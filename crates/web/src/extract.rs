@@ -12,7 +12,7 @@ use portcullis_authn::{AccountAccess, RequestInfo};
 use portcullis_store::{Session, User};
 use serde::de::DeserializeOwned;
 
-use crate::pages::PageError;
+use crate::errors::{ApiError, PageError};
 use crate::session::{SESSION_COOKIE, cookie};
 use crate::{AppState, client, csrf};
 
@@ -20,7 +20,7 @@ use crate::{AppState, client, csrf};
 pub(crate) fn app_state(req: &HttpRequest) -> Result<web::Data<AppState>, PageError> {
     req.app_data::<web::Data<AppState>>()
         .cloned()
-        .ok_or_else(|| PageError::Internal("the application state is not registered".into()))
+        .ok_or_else(|| PageError::internal("the application state is not registered"))
 }
 
 /// Who is asking: the client address (see [`client::client_ip`]) and user
@@ -185,36 +185,21 @@ impl<F: DeserializeOwned + CsrfProtected + 'static> FromRequest for AccountForm<
 }
 
 /// A call of the passkey script whose `X-CSRF-Token` header is the
-/// browser's live session's token: the session; otherwise a JSON 403.
+/// browser's live session's token: the session; otherwise
+/// [`ApiError::Csrf`] (problem details, 403).
 #[derive(Debug)]
 pub(crate) struct CsrfHeader(pub(crate) Session);
 
 impl FromRequest for CsrfHeader {
-    type Error = actix_web::Error;
+    type Error = ApiError;
     type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let session = match current(&req).await {
-                Ok(session) => session,
-                Err(e) => {
-                    let res = crate::routes::passkey_internal(&e);
-                    return Err(actix_web::error::InternalError::from_response(e, res).into());
-                }
-            };
+            let session = current(&req).await?;
             let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
-            match session.filter(|s| csrf::matches(Some(s), token)) {
-                Some(session) => Ok(Self(session)),
-                None => {
-                    let res = crate::routes::passkey_json_error(
-                        actix_web::http::StatusCode::FORBIDDEN,
-                        "csrf",
-                        "This page has expired. Reload it and try again.",
-                    );
-                    Err(actix_web::error::InternalError::from_response("csrf", res).into())
-                }
-            }
+            session.filter(|s| csrf::matches(Some(s), token)).map(Self).ok_or(ApiError::Csrf)
         })
     }
 }

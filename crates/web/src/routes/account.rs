@@ -25,10 +25,9 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::oidc::authorize::{live_request_id, see_other};
+use crate::errors::PageError;
 use crate::extract::{AccountForm, Requester, SignedIn, csrf_protected};
-use crate::pages::{
-    AccountPage, EnrollmentView, PageError, PasskeyView, RecoveryCodesPage, SessionView, render,
-};
+use crate::pages::{AccountPage, EnrollmentView, PasskeyView, RecoveryCodesPage, SessionView, render};
 use crate::{AppState, session};
 use portcullis_authn::notify::Notification;
 
@@ -312,7 +311,7 @@ fn show_codes(
 ) -> Result<HttpResponse, PageError> {
     let page = RecoveryCodesPage { codes, request, first, csrf_token: &session.csrf_token };
     let mut res = render(StatusCode::OK, &page)?;
-    res.add_cookie(&session::cookie(raw)).map_err(|e| PageError::Internal(e.to_string()))?;
+    res.add_cookie(&session::cookie(raw))?;
     Ok(res)
 }
 

@@ -4,8 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 
 use crate::AppState;
+use crate::errors::PageError;
 use crate::extract::CurrentSession;
-use crate::pages::{LandingPage, PageError, render};
+use crate::pages::{LandingPage, render};
 
 /// `GET /`.
 pub(crate) async fn show(

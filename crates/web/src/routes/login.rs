@@ -8,8 +8,9 @@ use portcullis_authn::{Continue, Password, Standing, StepOutcome};
 use serde::Deserialize;
 
 use super::oidc::authorize::pending_for_page;
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::pages::{LoginPage, PageError, render_redirecting, retry_after};
+use crate::pages::{LoginPage, render_redirecting, retry_after};
 use crate::{AppState, session};
 
 /// The one message for an unknown user, a wrong password and a disabled account.
@@ -125,7 +126,7 @@ pub(crate) async fn show(
     let mut res =
         render_redirecting(StatusCode::OK, &page, pending.as_ref().map(|p| p.request.redirect_uri.url()))?;
     if let Some(cookie) = cookie {
-        res.add_cookie(&cookie).map_err(|e| PageError::Internal(e.to_string()))?;
+        res.add_cookie(&cookie)?;
     }
     Ok(res)
 }

@@ -7,8 +7,9 @@ use portcullis_store::AuditOutcome;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::pages::{LogoutPage, PageError, render};
+use crate::pages::{LogoutPage, render};
 use crate::{AppState, session};
 
 /// The sign-out form as posted.
@@ -52,7 +53,6 @@ pub(crate) async fn submit(
         .await;
     }
     let mut res = to_landing();
-    res.add_removal_cookie(&session::cookie(String::new()))
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    res.add_removal_cookie(&session::cookie(String::new()))?;
     Ok(res)
 }

@@ -14,8 +14,9 @@ use serde::Deserialize;
 use super::login::{REFUSED, safe_return, step_redirect};
 use super::oidc::authorize::pending_for_page;
 use crate::AppState;
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::pages::{PageError, SecondFactorPage, render_redirecting, retry_after};
+use crate::pages::{SecondFactorPage, render_redirecting, retry_after};
 
 /// `GET /login/mfa` query.
 #[derive(Deserialize)]

@@ -7,9 +7,10 @@ use portcullis_authn::accounts::{NewAccount, check_email, check_username};
 use portcullis_authn::{AuthnError, Password};
 use serde::Deserialize;
 
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
 use crate::first_admin::hash_token;
-use crate::pages::{PageError, SetupPage, render};
+use crate::pages::{SetupPage, render};
 use crate::{AppState, Auth};
 
 /// `?token=…`
@@ -66,7 +67,7 @@ pub(crate) async fn show(
     };
     let mut res = render(StatusCode::OK, &page)?;
     if let Some(cookie) = cookie {
-        res.add_cookie(&cookie).map_err(|e| PageError::Internal(e.to_string()))?;
+        res.add_cookie(&cookie)?;
     }
     Ok(res)
 }

@@ -19,8 +19,8 @@ use portcullis_protocol::authorize::{
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::errors::PageError;
 use crate::extract::CurrentSession;
-use crate::pages::PageError;
 
 /// `?request=…` of the pages that resume a pending request.
 #[derive(Deserialize)]

@@ -8,8 +8,9 @@ use serde::Deserialize;
 
 use super::authorize::{RequestRef, follow, load_pending, see_other};
 use crate::AppState;
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, csrf_protected};
-use crate::pages::{ConsentPage, PageError, render_redirecting};
+use crate::pages::{ConsentPage, render_redirecting};
 
 /// The consent form as posted.
 #[derive(Deserialize)]

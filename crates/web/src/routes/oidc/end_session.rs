@@ -12,8 +12,9 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::authorize::see_other;
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::pages::{EndSessionPage, PageError, SignedOutPage, render, render_redirecting};
+use crate::pages::{EndSessionPage, SignedOutPage, render, render_redirecting};
 use crate::{AppState, session};
 use portcullis_authn::RequestInfo;
 
@@ -57,7 +58,7 @@ async fn handle(
 ) -> Result<HttpResponse, PageError> {
     let keys = state.keys();
     let ctx = state.ctx(&keys);
-    let checked = check_end_session(&ctx, &params).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let checked = check_end_session(&ctx, &params).await?;
     let session = session.filter(|s| s.user_id.is_some());
     let (logout, notice) = match checked {
         Ok(logout) => (logout, None),
@@ -113,7 +114,7 @@ pub(crate) async fn confirm(
         client_id: form.params.client_id.filter(|s| !s.is_empty()),
         ..EndSessionParams::default()
     };
-    let checked = check_end_session(&ctx, &params).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let checked = check_end_session(&ctx, &params).await?;
     let logout = checked.unwrap_or_default();
     finish(&state, &logout, Some((&info, &session))).await
 }
@@ -147,8 +148,7 @@ async fn finish(
         )?,
     };
     if session.is_some() {
-        res.add_removal_cookie(&session::cookie(String::new()))
-            .map_err(|e| PageError::Internal(e.to_string()))?;
+        res.add_removal_cookie(&session::cookie(String::new()))?;
     }
     Ok(res)
 }

@@ -14,8 +14,9 @@ use portcullis_store::{Session, User};
 use serde::Deserialize;
 
 use crate::AppState;
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::pages::{PageError, render, retry_after};
+use crate::pages::{render, retry_after};
 
 #[derive(Template)]
 #[template(path = "pages/account_email.html")]

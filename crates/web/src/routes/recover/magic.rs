@@ -13,8 +13,9 @@ use portcullis_store::Session;
 use serde::Deserialize;
 
 use super::{TokenQuery, invalid_link, with_cookie};
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::pages::{PageError, render};
+use crate::pages::render;
 use crate::routes::login::step_redirect;
 use crate::routes::oidc::authorize::live_request_id;
 use crate::{AppState, Mail};
@@ -102,7 +103,7 @@ async fn sign_in_with(
         Err(e) => return Err(e.into()),
     };
     state.auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
-    step_redirect(&outcome).ok_or_else(|| PageError::Internal("unexpected magic-link outcome".into()))
+    step_redirect(&outcome).ok_or_else(|| PageError::internal("unexpected magic-link outcome"))
 }
 
 /// `GET /login/magic?token=…`: the asking browser signs in at once; any

@@ -14,8 +14,9 @@ use serde::Deserialize;
 
 use super::{TokenQuery, invalid_link, with_cookie};
 use crate::AppState;
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::pages::{PageError, render};
+use crate::pages::render;
 use crate::routes::login::step_redirect;
 
 #[derive(Template)]
@@ -166,5 +167,5 @@ pub(crate) async fn submit_reset(
     state.mail.wake();
     // The link proved the mailbox: a second factor, if the account has one,
     // is asked next.
-    step_redirect(&outcome).ok_or_else(|| PageError::Internal("unexpected reset outcome".into()))
+    step_redirect(&outcome).ok_or_else(|| PageError::internal("unexpected reset outcome"))
 }

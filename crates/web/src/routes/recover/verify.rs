@@ -10,8 +10,9 @@ use serde::Deserialize;
 
 use super::{TokenQuery, invalid_link, with_cookie};
 use crate::AppState;
+use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::pages::{PageError, render};
+use crate::pages::render;
 
 #[derive(Template)]
 #[template(path = "pages/verify_email.html")]

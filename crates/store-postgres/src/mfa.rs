@@ -1,5 +1,7 @@
 use async_trait::async_trait;
-use portcullis_store::{EndedAccess, FactorRef, MfaRepo, NewMail, PasskeyRow, StoreError, TotpRow};
+use portcullis_store::{
+    EndedAccess, Enrollment, FactorRef, MfaRepo, NewMail, PasskeyRow, StoreError, TotpRow,
+};
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use time::OffsetDateTime;
@@ -146,6 +148,72 @@ impl MfaRepo for PgStore {
         insert_mails(&mut tx, mails, now).await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(Some(ended))
+    }
+
+    async fn enroll_factor(
+        &self,
+        user_id: Uuid,
+        enrollment: Enrollment<'_>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await.map_err(backend_err)?;
+        let codes = match enrollment {
+            Enrollment::Totp { step, recovery_codes } => {
+                let done = sqlx::query(
+                    "UPDATE totp_secrets SET last_step = $1, confirmed_at = $2
+                     WHERE user_id = $3 AND confirmed_at IS NULL AND (last_step IS NULL OR last_step < $1)",
+                )
+                .bind(step)
+                .bind(to_second(now))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                recovery_codes
+            }
+            Enrollment::Passkey(p) => {
+                sqlx::query(
+                    "INSERT INTO passkeys (id, user_id, credential_id, name, passkey, created_at, last_used_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(p.id)
+                .bind(user_id)
+                .bind(&p.credential_id)
+                .bind(&p.name)
+                .bind(&p.passkey)
+                .bind(to_second(p.created_at))
+                .bind(p.last_used_at.map(to_second))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+                None
+            }
+            Enrollment::RecoveryCodes(hashes) => Some(hashes),
+        };
+        if let Some(hashes) = codes {
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = $1")
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+            sqlx::query(
+                "INSERT INTO recovery_codes (user_id, code_hash, used_at, created_at)
+                 SELECT $1, h, NULL, $3 FROM UNNEST($2::text[]) AS h",
+            )
+            .bind(user_id)
+            .bind(hashes)
+            .bind(to_second(now))
+            .execute(&mut *tx)
+            .await
+            .map_err(backend_err)?;
+        }
+        insert_mails(&mut tx, mails, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(true)
     }
 
     async fn find_totp(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError> {

@@ -1,5 +1,7 @@
 use async_trait::async_trait;
-use portcullis_store::{EndedAccess, FactorRef, MfaRepo, NewMail, PasskeyRow, StoreError, TotpRow};
+use portcullis_store::{
+    EndedAccess, Enrollment, FactorRef, MfaRepo, NewMail, PasskeyRow, StoreError, TotpRow,
+};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 use time::OffsetDateTime;
@@ -151,6 +153,74 @@ impl MfaRepo for SqliteStore {
         insert_mails(&mut tx, mails, now).await?;
         tx.commit().await.map_err(backend_err)?;
         Ok(Some(ended))
+    }
+
+    async fn enroll_factor(
+        &self,
+        user_id: Uuid,
+        enrollment: Enrollment<'_>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<bool, StoreError> {
+        let user = user_id.to_string();
+        let mut tx = self.begin_write().await?;
+        let codes = match enrollment {
+            Enrollment::Totp { step, recovery_codes } => {
+                let done = sqlx::query(
+                    "UPDATE totp_secrets SET last_step = ?1, confirmed_at = ?2
+                     WHERE user_id = ?3 AND confirmed_at IS NULL AND (last_step IS NULL OR last_step < ?1)",
+                )
+                .bind(step)
+                .bind(now.unix_timestamp())
+                .bind(&user)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+                if done.rows_affected() == 0 {
+                    return Ok(false);
+                }
+                recovery_codes
+            }
+            Enrollment::Passkey(p) => {
+                sqlx::query(
+                    "INSERT INTO passkeys (id, user_id, credential_id, name, passkey, created_at, last_used_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )
+                .bind(p.id.to_string())
+                .bind(&user)
+                .bind(&p.credential_id)
+                .bind(&p.name)
+                .bind(&p.passkey)
+                .bind(p.created_at.unix_timestamp())
+                .bind(p.last_used_at.map(OffsetDateTime::unix_timestamp))
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+                None
+            }
+            Enrollment::RecoveryCodes(hashes) => Some(hashes),
+        };
+        if let Some(hashes) = codes {
+            sqlx::query("DELETE FROM recovery_codes WHERE user_id = ?")
+                .bind(&user)
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+            for hash in hashes {
+                sqlx::query(
+                    "INSERT INTO recovery_codes (user_id, code_hash, used_at, created_at) VALUES (?, ?, NULL, ?)",
+                )
+                .bind(&user)
+                .bind(hash)
+                .bind(now.unix_timestamp())
+                .execute(&mut *tx)
+                .await
+                .map_err(backend_err)?;
+            }
+        }
+        insert_mails(&mut tx, mails, now).await?;
+        tx.commit().await.map_err(backend_err)?;
+        Ok(true)
     }
 
     async fn find_totp(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError> {

@@ -4,7 +4,7 @@
 
 use portcullis_authn::accounts::Accounts;
 use portcullis_authn::recovery::Recovery;
-use portcullis_authn::{Interaction, Sessions, SignIn, Totp};
+use portcullis_authn::{AccountSecurity, Interaction, Sessions, Totp};
 use portcullis_core::{Clock, Issuer};
 use portcullis_keys::KeySet;
 use portcullis_protocol::Ctx;
@@ -87,16 +87,6 @@ impl AppState {
         }
     }
 
-    /// The password check's inputs (a re-entered current password).
-    pub(crate) fn sign_in(&self) -> SignIn<'_> {
-        SignIn {
-            store: self.store.as_ref(),
-            hasher: &self.auth.hasher,
-            lockouts: &self.auth.lockouts,
-            clock: self.clock.as_ref(),
-        }
-    }
-
     /// Account administration (the first administrator, password changes).
     pub(crate) fn accounts(&self) -> Accounts<'_> {
         Accounts {
@@ -104,6 +94,15 @@ impl AppState {
             hasher: &self.auth.hasher,
             policy: &self.auth.policy,
             clock: self.clock.as_ref(),
+        }
+    }
+
+    /// The account holder's security operations (the account pages).
+    pub(crate) fn account(&self) -> AccountSecurity<'_> {
+        AccountSecurity {
+            interaction: self.interaction(),
+            policy: &self.auth.policy,
+            mail: &self.mail.context,
         }
     }
 

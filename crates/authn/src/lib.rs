@@ -30,6 +30,7 @@ pub mod accounts;
 pub mod audit;
 mod common_passwords;
 mod error;
+pub mod first_admin;
 mod hasher;
 pub mod interaction;
 pub mod journey;

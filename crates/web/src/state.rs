@@ -3,6 +3,7 @@
 //! `portcullis_protocol`'s), so no handler assembles them itself.
 
 use portcullis_authn::accounts::Accounts;
+use portcullis_authn::first_admin::FirstAdmin;
 use portcullis_authn::recovery::Recovery;
 use portcullis_authn::{AccountSecurity, Interaction, Sessions, Totp};
 use portcullis_core::{Clock, Issuer};
@@ -11,7 +12,7 @@ use portcullis_protocol::Ctx;
 use portcullis_store::Store;
 use std::sync::Arc;
 
-use crate::{Auth, Mail, Metrics, Publication};
+use crate::{Auth, Mail, Metrics, Publication, ReadinessProbe};
 
 /// What every handler may use, registered once as `web::Data<AppState>`.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct AppState {
     pub mail: Mail,
     /// The Prometheus registry and the HTTP metrics.
     pub metrics: Metrics,
+    /// The database check behind `/readyz`.
+    pub readiness: Arc<dyn ReadinessProbe>,
 }
 
 impl AppState {
@@ -104,6 +107,12 @@ impl AppState {
             policy: &self.auth.policy,
             mail: &self.mail.context,
         }
+    }
+
+    /// The first administrator's setup page (verification mail when mail
+    /// can reach people).
+    pub(crate) fn first_admin(&self) -> FirstAdmin<'_> {
+        FirstAdmin { accounts: self.accounts(), verification: self.mail.available.then(|| self.recovery()) }
     }
 
     /// The recovery flows (mailed links).

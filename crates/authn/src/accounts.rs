@@ -63,6 +63,7 @@ pub fn check_email(email: &str) -> Result<(), AuthnError> {
 impl Accounts<'_> {
     /// Validates, hashes and creates the user; `Taken` when the username or
     /// email is in use.
+    #[tracing::instrument(skip_all, fields(username = %new.username))]
     pub async fn create(&self, new: NewAccount, request: &RequestInfo) -> Result<User, AuthnError> {
         let username = new.username.trim().to_owned();
         let email = new.email.trim().to_owned();
@@ -99,6 +100,7 @@ impl Accounts<'_> {
     /// hash, every session of theirs ended and every grant revoked but those
     /// of `keep_session` (the session making the change, if any), and the
     /// "password changed" notice — in one store transaction.
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     pub async fn change_password(
         &self,
         user: &User,
@@ -123,6 +125,7 @@ impl Accounts<'_> {
     /// factor, the recovery codes when no factor is left, every other session
     /// of theirs and every grant but those of `keep_session`, and the notice
     /// — in one store transaction. `None` when they have no such factor.
+    #[tracing::instrument(skip_all, fields(user_id = %user.id, factor = ?factor))]
     pub async fn remove_factor(
         &self,
         user: &User,
@@ -155,6 +158,7 @@ impl Accounts<'_> {
     /// Disables `login` and ends everything of it (sessions with their
     /// back-channel logouts, refresh tokens) in one transaction; returns the
     /// user and what ended.
+    #[tracing::instrument(skip_all, fields(login = %login))]
     pub async fn disable(
         &self,
         login: &str,
@@ -171,6 +175,7 @@ impl Accounts<'_> {
 
 impl Accounts<'_> {
     /// Marks `login` as having to use a second factor (or not); audited.
+    #[tracing::instrument(skip_all, fields(login = %login, required))]
     pub async fn require_mfa(
         &self,
         login: &str,
@@ -190,6 +195,7 @@ impl Accounts<'_> {
     /// authenticator app and recovery codes, and ends everything of theirs
     /// (sessions with back-channel logouts, refresh tokens), in one
     /// transaction. Returns the user and what ended.
+    #[tracing::instrument(skip_all, fields(login = %login))]
     pub async fn reset_mfa(
         &self,
         login: &str,

@@ -25,6 +25,7 @@ fn hash_token(token: &str) -> String {
 /// `<issuer>/setup?token=…`; otherwise `None`. Links printed before stop
 /// working: the store deletes every earlier token with the new one's
 /// creation, so an old link found later in a log is of no use.
+#[tracing::instrument(skip_all)]
 pub async fn create_setup_link(
     store: &dyn Store,
     clock: &dyn Clock,
@@ -52,6 +53,7 @@ pub struct FirstAdmin<'a> {
 impl FirstAdmin<'_> {
     /// Whether `token` is a live setup link: no user exists yet, and the
     /// token is known and unexpired.
+    #[tracing::instrument(skip_all)]
     pub async fn link_valid(&self, token: &str) -> Result<bool, AuthnError> {
         let store = self.accounts.store;
         if token.is_empty() || store.count_users().await? > 0 {

@@ -169,6 +169,7 @@ impl<'a> Interaction<'a> {
     }
 
     /// A password sign-in by the browser holding `browser`.
+    #[tracing::instrument(skip_all)]
     pub async fn password(
         &self,
         browser: &Session,
@@ -192,6 +193,7 @@ impl<'a> Interaction<'a> {
     /// `browser`: the options for the browser (the ceremony's state kept in
     /// the store, bound to the session). `PasskeysUnavailable` when
     /// passkeys do not work here.
+    #[tracing::instrument(skip_all)]
     pub async fn begin_passkey(&self, browser: &Session) -> Result<Value, AuthnError> {
         let rp = self.passkeys.ok_or(AuthnError::PasskeysUnavailable)?;
         rp.begin_signin(self.store, &browser.id_hash, self.clock.now()).await
@@ -200,6 +202,7 @@ impl<'a> Interaction<'a> {
     /// A passkey sign-in (discoverable: the passkey names the user) with the
     /// ceremony the browser's session started and the browser's
     /// `credential`. A passkey is two factors on its own.
+    #[tracing::instrument(skip_all)]
     pub async fn passkey(
         &self,
         browser: &Session,
@@ -223,6 +226,7 @@ impl<'a> Interaction<'a> {
 
     /// A mailed link (a completed password reset, or a magic link) that
     /// proved the mailbox of `user`: a first factor, never more.
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     pub async fn email_link(
         &self,
         browser: &Session,
@@ -238,6 +242,7 @@ impl<'a> Interaction<'a> {
     /// session too when it was the account's), then the link counts as what
     /// it is, a first factor proving the mailbox: the browser, on a NEW
     /// session, signs in or is asked for the second factor.
+    #[tracing::instrument(skip_all)]
     pub async fn complete_reset(
         &self,
         recovery: &crate::recovery::Recovery<'_>,
@@ -267,6 +272,7 @@ impl<'a> Interaction<'a> {
 
     /// A magic link opened by the browser holding `browser`: used once,
     /// then a first factor proving the mailbox, never more.
+    #[tracing::instrument(skip_all)]
     pub async fn magic_link(
         &self,
         recovery: &crate::recovery::Recovery<'_>,
@@ -329,6 +335,7 @@ impl<'a> Interaction<'a> {
 
     /// What the second-factor page offers this browser, if a sign-in waits
     /// for one (or the session may step up).
+    #[tracing::instrument(skip_all)]
     pub async fn second_factor_prompt(
         &self,
         browser: &Session,
@@ -342,6 +349,7 @@ impl<'a> Interaction<'a> {
     /// A second factor for the browser's pending sign-in (or a step-up of
     /// its session): checked on the user's own second-factor counter; when
     /// right, the browser signs in under a NEW id with both methods.
+    #[tracing::instrument(skip_all, fields(method = ?factor.method()))]
     pub async fn second_factor(
         &self,
         browser: &Session,
@@ -369,6 +377,7 @@ impl<'a> Interaction<'a> {
     /// first code, or a passkey) in `session`: the session gets a NEW id and,
     /// when it had not used a second factor yet, that step joins its methods
     /// (enrolling proved the new factor in this session).
+    #[tracing::instrument(skip_all, fields(method = ?method))]
     pub async fn enrolled(&self, session: &Session, method: Method) -> Result<(Session, String), AuthnError> {
         let amr = (!session.amr.iter().any(|m| m == "mfa")).then(|| merge_amr(&session.amr, method));
         Ok(self.sessions().rotate(session, amr).await?)
@@ -387,6 +396,7 @@ impl<'a> Interaction<'a> {
     }
 
     /// What the account pages may do for `session`.
+    #[tracing::instrument(skip_all)]
     pub async fn account_access(&self, session: Option<&Session>) -> Result<AccountAccess, AuthnError> {
         Ok(match self.standing_of(session).await? {
             None => AccountAccess::SignIn,
@@ -398,6 +408,7 @@ impl<'a> Interaction<'a> {
 
     /// The browser's sign-in as the protocol sees it: only a complete one
     /// is an [`Authentication`].
+    #[tracing::instrument(skip_all)]
     pub async fn state(&self, browser: Option<&Session>) -> Result<SignInState, AuthnError> {
         if let Some((user, standing)) = self.standing_of(browser).await?
             && let Some(session) = browser

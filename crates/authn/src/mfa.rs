@@ -121,6 +121,7 @@ pub struct SecondFactorCheck<'a> {
 /// Checks one second factor of `user` (who passed a first factor): the
 /// attempt is reserved on the user's second-factor counter and the IP's
 /// first; only a right second factor clears the former.
+#[tracing::instrument(skip_all, fields(user_id = %user.id, method = ?factor.method()))]
 pub async fn check_second_factor(
     ctx: SecondFactorCheck<'_>,
     user: &User,

@@ -173,6 +173,7 @@ impl Passkeys {
     /// Starts a discoverable sign-in for the browser session `session_hash`
     /// (its state kept server-side, bound to the session, taken once);
     /// returns the options for the browser.
+    #[tracing::instrument(skip_all)]
     pub async fn begin_signin(
         &self,
         store: &dyn Store,
@@ -195,6 +196,7 @@ impl Passkeys {
 
     /// Starts registering a passkey for `user` in the session `session_hash`;
     /// returns the options for the browser.
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     pub async fn begin_registration(
         &self,
         store: &dyn Store,
@@ -230,6 +232,7 @@ impl Passkeys {
     /// (to the account's address, through `notice`) in the passkey's own
     /// store transaction when `notice` is given.
     #[allow(clippy::too_many_arguments)]
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     pub(crate) async fn finish_registration_with(
         &self,
         store: &dyn Store,
@@ -305,6 +308,7 @@ async fn register_with(
 /// One passkey sign-in attempt: a reservation on the client IP's counter
 /// first, then verification; a failure keeps it (an assertion cannot be
 /// guessed, so the IP's is the only counter).
+#[tracing::instrument(skip_all)]
 pub async fn sign_in(
     passkeys: &Passkeys,
     store: &dyn Store,

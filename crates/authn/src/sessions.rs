@@ -45,6 +45,7 @@ pub struct Sessions<'a> {
 impl Sessions<'_> {
     /// The live session whose cookie value is `raw`, if any. An expired one
     /// is deleted on sight; use is recorded at most once a minute.
+    #[tracing::instrument(skip_all)]
     pub async fn current(&self, raw: &str) -> Result<Option<Session>, StoreError> {
         if raw.is_empty() {
             return Ok(None);
@@ -74,6 +75,7 @@ impl Sessions<'_> {
 
     /// A new anonymous session (it binds the sign-in forms' CSRF token);
     /// returns it and the cookie value.
+    #[tracing::instrument(skip_all)]
     pub async fn start_anonymous(&self, request: &RequestInfo) -> Result<(Session, String), StoreError> {
         let (session, raw) = self.new_session(None, request);
         self.store.create_session(&session).await?;
@@ -85,6 +87,7 @@ impl Sessions<'_> {
     /// user keeps the public `sid`, so the tokens of their other
     /// applications live on; a different user's session is ended properly
     /// (back-channel logout included).
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     pub async fn sign_in(
         &self,
         previous: &Session,
@@ -105,6 +108,7 @@ impl Sessions<'_> {
     /// The same session under a NEW id (after a privilege change), with
     /// `amr` when given (the session's own otherwise); returns it and the
     /// cookie value. The CSRF token, `sid` and `auth_time` stay.
+    #[tracing::instrument(skip_all, fields(user_id = ?session.user_id))]
     pub async fn rotate(
         &self,
         session: &Session,

@@ -51,6 +51,7 @@ impl SignInOutcome {
 }
 
 /// Checks `password` for the account `login` names (a sign-in), from `request`.
+#[tracing::instrument(skip_all)]
 pub async fn sign_in(
     ctx: SignIn<'_>,
     login: &str,
@@ -63,6 +64,7 @@ pub async fn sign_in(
 
 /// Checks the current password of a signed-in `user` (a change on the
 /// account page): the same counters and back-off as a sign-in.
+#[tracing::instrument(skip_all, fields(user_id = %user.id))]
 pub async fn confirm_password(
     ctx: SignIn<'_>,
     user: &User,

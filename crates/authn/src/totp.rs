@@ -177,6 +177,7 @@ impl Totp<'_> {
 
     /// Starts (or restarts) enrollment with a new secret, stored sealed and
     /// unconfirmed. Fails with `Taken` when an app is already enabled.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id))]
     pub async fn begin(
         &self,
         user_id: Uuid,
@@ -199,6 +200,7 @@ impl Totp<'_> {
 
     /// Checks `typed` against the user's secret (the pending one when
     /// `confirming`, which then confirms it). True at most once per step.
+    #[tracing::instrument(skip_all, fields(user_id = %user_id, confirming))]
     pub async fn check(
         &self,
         user_id: Uuid,

@@ -55,6 +55,7 @@ pub enum EndSessionRefusal {
 /// Checks a logout request. An expired `id_token_hint` is accepted (it only
 /// names who is asking); a redirect happens only to a URI registered for
 /// the client.
+#[tracing::instrument(skip_all)]
 pub async fn check_end_session(
     ctx: &Ctx<'_>,
     params: &EndSessionParams,

@@ -111,8 +111,11 @@ pub fn init(format: LogFormat, level: &str) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(Buffered { through });
     let _ = match format {
         LogFormat::Human => builder.with_target(false).with_ansi(std::io::stderr().is_terminal()).try_init(),
+        // `span` is the innermost span (the request's, or the domain step's
+        // inside it); `spans` the whole chain, so every line of a request
+        // carries its request id and the steps it is in.
         LogFormat::Json => {
-            builder.json().with_current_span(true).with_span_list(false).flatten_event(true).try_init()
+            builder.json().with_current_span(true).with_span_list(true).flatten_event(true).try_init()
         }
     };
 }

@@ -14,6 +14,7 @@ use crate::{AuthnError, Password, SignIn, SignInOutcome, confirm_password};
 impl Recovery<'_> {
     /// Queues a verification link for `user`'s current address (account
     /// creation). Token and mail are stored in one transaction.
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     pub async fn send_verification(&self, user: &User) -> Result<(), AuthnError> {
         self.queue_verification(user, None, Vec::new()).await
     }
@@ -55,6 +56,7 @@ impl Recovery<'_> {
     /// current address; the address changes only when the link is followed.
     /// An address already used by another account gets no link (and the
     /// answer does not say so).
+    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     pub async fn request_email_change(
         &self,
         user: &User,
@@ -110,6 +112,7 @@ impl Recovery<'_> {
     }
 
     /// The live verification token of a link, with its user.
+    #[tracing::instrument(skip_all)]
     pub async fn verification_link(&self, raw: &str) -> Result<(EmailToken, User), AuthnError> {
         self.live_token(raw, EmailTokenPurpose::VerifyEmail).await
     }
@@ -118,6 +121,7 @@ impl Recovery<'_> {
     /// for an email change, switches to the new address and tells both the
     /// old and the new one — in one store transaction. Returns the user as
     /// it was before.
+    #[tracing::instrument(skip_all)]
     pub async fn verify_email(&self, raw: &str, request: &RequestInfo) -> Result<User, AuthnError> {
         let (token, user) = self.verification_link(raw).await?;
         let mails = match &token.new_email {

@@ -24,6 +24,7 @@ impl Recovery<'_> {
     /// cookie). `resume` (a pending authorization request id, letters,
     /// digits, `-` and `_` only) is carried in the link so sign-in resumes
     /// it. Same outward behaviour as [`Self::request_reset`].
+    #[tracing::instrument(skip_all)]
     pub async fn request_magic_link(
         &self,
         address: &str,
@@ -41,6 +42,7 @@ impl Recovery<'_> {
 
     /// Whether a live magic link was opened in the browser that asked for it
     /// (`session_hash` of the current session, compared in constant time).
+    #[tracing::instrument(skip_all)]
     pub async fn check_magic_link(
         &self,
         raw: &str,
@@ -59,6 +61,7 @@ impl Recovery<'_> {
 
     /// Uses a magic link (once): returns the user, whose mailbox it proved —
     /// a first factor for [`crate::Interaction::email_link`], never more.
+    #[tracing::instrument(skip_all)]
     pub async fn use_magic_link(&self, raw: &str, request: &RequestInfo) -> Result<User, AuthnError> {
         let now = self.clock.now();
         let (_, owner) = self.live_token(raw, EmailTokenPurpose::MagicLink).await?;

@@ -19,6 +19,7 @@ impl Recovery<'_> {
     /// "Forgot password": queues a reset link for the account `address`
     /// (email or username) names. The caller shows the same page whatever
     /// this returns.
+    #[tracing::instrument(skip_all)]
     pub async fn request_reset(
         &self,
         address: &str,
@@ -64,6 +65,7 @@ impl Recovery<'_> {
     }
 
     /// The account a reset link would act on, if the link is live.
+    #[tracing::instrument(skip_all)]
     pub async fn reset_link_user(&self, raw: &str) -> Result<User, AuthnError> {
         let (_, user) = self.live_token(raw, EmailTokenPurpose::Reset).await?;
         if !super::mailed_link_allowed(self.store, self.mfa, &user).await? {
@@ -78,6 +80,7 @@ impl Recovery<'_> {
     /// (refresh tokens) and queues the "password changed" notice. The link
     /// proved only the mailbox: the caller hands the user to
     /// [`crate::Interaction::email_link`], a first factor, never more.
+    #[tracing::instrument(skip_all)]
     pub async fn complete_reset(
         &self,
         raw: &str,

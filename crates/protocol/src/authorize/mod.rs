@@ -140,6 +140,7 @@ pub type RuleError = (OAuthError, &'static str);
 
 /// Runs every check in order. `client` is what the store holds for
 /// `params.client_id` (the caller looks it up after [`check_client_id`]).
+#[tracing::instrument(skip_all, fields(client_id = ?params.client_id))]
 pub fn validate(
     params: &AuthorizeParams,
     client: Option<&Client>,

@@ -44,6 +44,7 @@ pub enum Next {
 }
 
 /// Stores a verified request as pending for `config.auth_request_ttl`.
+#[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
 pub async fn store_pending(
     ctx: &Ctx<'_>,
     params: &AuthorizeParams,
@@ -68,6 +69,7 @@ pub async fn store_pending(
 /// now (a client changed or removed meanwhile is noticed). `None` when it
 /// is unknown or expired (an expired one is deleted); a store failure is an
 /// error, never taken for "unknown".
+#[tracing::instrument(skip_all, fields(request = %id))]
 pub async fn load_pending(ctx: &Ctx<'_>, id: &str) -> Result<Option<Pending>, ProtocolError> {
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Ok(None);
@@ -93,6 +95,7 @@ pub async fn load_pending(ctx: &Ctx<'_>, id: &str) -> Result<Option<Pending>, Pr
 /// sign-in `state`: an interaction page, or the authorization response (the
 /// code only for a complete sign-in; with `prompt=none`, an error instead of
 /// any interaction). A request that ends is deleted.
+#[tracing::instrument(skip_all, fields(request = %pending.id))]
 pub async fn resume(ctx: &Ctx<'_>, pending: &Pending, state: &SignInState) -> Result<Next, ProtocolError> {
     let consent = match state.complete() {
         Some(auth) => ctx
@@ -118,6 +121,7 @@ pub async fn resume(ctx: &Ctx<'_>, pending: &Pending, state: &SignInState) -> Re
 /// The user's answer on the consent page: allowed scopes are remembered
 /// (what was allowed before stays allowed) and the request resumes; a
 /// denial ends it with `access_denied`. Needs a complete sign-in.
+#[tracing::instrument(skip_all, fields(request = %pending.id, allow))]
 pub async fn consent(
     ctx: &Ctx<'_>,
     pending: &Pending,

@@ -12,6 +12,7 @@ use crate::{Client, CodeChallenge, CodeVerifier, GrantType, OAuthError, ScopeSet
 
 /// Creates the grant for an authorized request and its single-use code
 /// (stored hashed, valid `config.code_ttl`); returns the code.
+#[tracing::instrument(skip_all)]
 pub async fn issue_code(
     ctx: &Ctx<'_>,
     request: &AuthorizationRequest,

@@ -7,10 +7,12 @@
 
 mod checks;
 mod pending;
+mod start;
 #[cfg(test)]
 mod tests;
 
 pub use pending::{Next, Pending, consent, error_url, load_pending, response_url, resume, store_pending};
+pub use start::{Refused, start};
 
 pub use checks::{
     check_client, check_client_grant, check_max_age, check_pkce, check_prompt, check_redirect_uri,

@@ -13,9 +13,7 @@
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use portcullis_protocol::ProtocolError;
-use portcullis_protocol::authorize::{
-    self, AuthorizeError, AuthorizeParams, Next, Pending, check_client_id, validate,
-};
+use portcullis_protocol::authorize::{self, AuthorizeParams, Next, Pending, Refused};
 use serde::Deserialize;
 
 use crate::AppState;
@@ -53,20 +51,11 @@ async fn start(
     params: AuthorizeParams,
 ) -> Result<HttpResponse, PageError> {
     let keys = state.keys();
-    let ctx = state.ctx(&keys);
-    let client = match check_client_id(&params) {
-        Ok(id) => portcullis_protocol::access::client_for_page(&ctx, id.as_str()).await?,
-        Err(e) => return refused(state, e),
-    };
-    let request = match validate(&params, client.as_ref()) {
-        Ok(request) => request,
-        Err(e) => return refused(state, e),
-    };
-    let Some(client) = client else {
-        return Err(PageError::Protocol("unknown client"));
-    };
-    let pending = authorize::store_pending(&ctx, &params, request, client).await?;
-    proceed(state, session, &pending).await
+    match authorize::start(&state.ctx(&keys), &params).await? {
+        Ok(pending) => proceed(state, session, &pending).await,
+        Err(Refused::Redirect(url)) => Ok(see_other(url.as_str())),
+        Err(Refused::Page(description)) => Err(PageError::Protocol(description)),
+    }
 }
 
 /// `GET /authorize/resume?request=…`: where every interaction returns to.
@@ -131,23 +120,4 @@ pub(crate) fn follow(next: &Next, request: &str) -> HttpResponse {
 
 pub(crate) fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, location)).finish()
-}
-
-/// A refused request: redirected when the redirect URI is verified,
-/// otherwise an error page (RFC 6749 §4.1.2.1).
-fn refused(state: &AppState, e: AuthorizeError) -> Result<HttpResponse, PageError> {
-    match &e.redirect {
-        Some(target) if e.may_redirect() => {
-            let keys = state.keys();
-            let pairs = [("error", e.error.code()), ("error_description", e.description)];
-            let url = authorize::response_url(
-                &state.ctx(&keys),
-                &target.redirect_uri,
-                target.state.as_deref(),
-                &pairs,
-            );
-            Ok(see_other(url.as_str()))
-        }
-        _ => Err(PageError::Protocol(e.description)),
-    }
 }

@@ -19,6 +19,7 @@ mod outbox;
 mod rate_limits;
 mod sessions;
 mod setup;
+pub mod sql;
 mod users;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
@@ -27,7 +28,8 @@ pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkReques
 pub use error::StoreError;
 pub use generation::{AdvanceOnDrop, Generation};
 pub use grants::{
-    AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow,
+    AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConsentRepo, GrantRepo, GrantRow,
+    LogoutRepo, Redemption, RefreshTokenRow,
 };
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
 pub use mfa::{FactorRef, MfaRepo, PasskeyRow, TotpRow};
@@ -73,7 +75,10 @@ impl fmt::Display for Backend {
 pub trait Store:
     AuditRepo
     + ClientRepo
+    + AuthRequestRepo
+    + ConsentRepo
     + GrantRepo
+    + LogoutRepo
     + SigningKeyRepo
     + UserRepo
     + SessionRepo

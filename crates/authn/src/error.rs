@@ -48,6 +48,34 @@ pub enum AuthnError {
     /// Too many requests of this kind (mails) for now.
     #[error("too many requests")]
     TooManyRequests,
+    /// The session may only enroll a second factor: set one up first.
+    #[error("set up a second factor first")]
+    EnrollFirst,
+    /// The change needs a recent, strong authentication: sign in again.
+    #[error("confirm it is you: sign in again")]
+    ReauthenticationRequired,
+    /// The change needs the current password (the session is not recent
+    /// and strong enough to skip it).
+    #[error("the current password is required")]
+    CurrentPasswordRequired,
+    /// A new password and its confirmation differ.
+    #[error("the two passwords differ")]
+    PasswordsDiffer,
+    /// A one-time code is wrong, used or out of time.
+    #[error("the code is not valid")]
+    InvalidCode,
+    /// Recovery codes back up a second factor: the user has none.
+    #[error("recovery codes need a second factor")]
+    NoSecondFactor,
+    /// The user has no such passkey.
+    #[error("unknown passkey")]
+    UnknownPasskey,
+    /// The user has no such other session.
+    #[error("unknown session")]
+    UnknownSession,
+    /// Passkeys do not work here (the issuer's host is not a domain name).
+    #[error("passkeys are not available")]
+    PasskeysUnavailable,
     /// A mail could not be rendered.
     #[error(transparent)]
     Mail(#[from] portcullis_mailer::MailError),

@@ -24,7 +24,7 @@ use std::sync::Arc;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use crate::audit::{RequestInfo, record};
+use crate::audit::RequestInfo;
 use crate::journey::{Method, Standing, merge_amr, standing};
 use crate::mfa::{
     Factors, MfaPolicy, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor,
@@ -34,8 +34,6 @@ use crate::sessions::{SessionPolicy, Sessions};
 use crate::signin::{SignIn, SignInOutcome, sign_in};
 use crate::totp::Totp;
 use crate::{AuthnError, Lockouts, Password, PasswordHasher};
-use portcullis_store::AuditOutcome;
-use serde_json::json;
 
 /// The session-state kind of a pending sign-in.
 const PENDING: &str = "signin";
@@ -188,6 +186,15 @@ impl<'a> Interaction<'a> {
             SignInOutcome::Failed => Ok(StepOutcome::Failed),
             SignInOutcome::Refused { until } => Ok(StepOutcome::Refused { until }),
         }
+    }
+
+    /// Starts a discoverable passkey sign-in for the browser holding
+    /// `browser`: the options for the browser (the ceremony's state kept in
+    /// the store, bound to the session). `PasskeysUnavailable` when
+    /// passkeys do not work here.
+    pub async fn begin_passkey(&self, browser: &Session) -> Result<Value, AuthnError> {
+        let rp = self.passkeys.ok_or(AuthnError::PasskeysUnavailable)?;
+        rp.begin_signin(self.store, &browser.id_hash, self.clock.now()).await
     }
 
     /// A passkey sign-in (discoverable: the passkey names the user) with the
@@ -365,51 +372,6 @@ impl<'a> Interaction<'a> {
     pub async fn enrolled(&self, session: &Session, method: Method) -> Result<(Session, String), AuthnError> {
         let amr = (!session.amr.iter().any(|m| m == "mfa")).then(|| merge_amr(&session.amr, method));
         Ok(self.sessions().rotate(session, amr).await?)
-    }
-
-    /// Confirms the authenticator app `user` is enrolling in `session` with
-    /// its first `code`: the app then counts, the step joins the session (see
-    /// [`Self::enrolled`]), the change is audited and the account's address
-    /// told. Returns the rotated session, its cookie value, and — at the
-    /// user's first second factor — the new recovery codes to show once;
-    /// `None` when the code is wrong.
-    pub async fn confirm_totp(
-        &self,
-        session: &Session,
-        user: &User,
-        code: &str,
-        mail: &crate::notify::MailContext,
-        request: &RequestInfo,
-    ) -> Result<Option<(Session, String, Option<Vec<String>>)>, AuthnError> {
-        let now = self.clock.now();
-        if !self.totp.check(user.id, code, true, now).await? {
-            return Ok(None);
-        }
-        record(self.store, now, "totp.enabled", AuditOutcome::Success, Some(user.id), request, json!({}))
-            .await;
-        let notice = crate::notify::Notification::TotpEnabled;
-        if let Err(e) = crate::notify::security_event(self.store, mail, now, user, &notice).await {
-            tracing::warn!(user_id = %user.id, error = %e, "cannot queue a security notification");
-        }
-        let (rotated, raw) = self.enrolled(session, Method::Totp).await?;
-        let codes = if self.store.count_recovery_codes(user.id).await? == 0 {
-            let codes = crate::recovery_codes::regenerate(self.store, user.id, now).await?;
-            let detail = json!({ "count": codes.len(), "first": true });
-            record(
-                self.store,
-                now,
-                "recovery_codes.generated",
-                AuditOutcome::Success,
-                Some(user.id),
-                request,
-                detail,
-            )
-            .await;
-            Some(codes)
-        } else {
-            None
-        };
-        Ok(Some((rotated, raw, codes)))
     }
 
     /// Where `session` stands, with its user (`None`: not signed in).

@@ -17,16 +17,20 @@
 //!   [`interaction`]: the journey's steps over the store, one call each;
 //!   [`sessions`]: server-side browser sessions.
 //! - [`sign_in`] checks one password; [`accounts`] creates users,
-//!   changes passwords and disables accounts. Every step is audited through
+//!   changes passwords and disables accounts; [`account`] holds the account
+//!   holder's own security operations (factors, recovery codes, password,
+//!   sessions), one function each, one store transaction each. Every step is audited through
 //!   [`audit::record`]. Errors are [`AuthnError`].
 //! - [`recovery`] mails single-use links (password reset, email
 //!   verification, magic-link sign-in); [`notify::security_event`] tells the
 //!   account holder about sensitive changes.
 
+pub mod account;
 pub mod accounts;
 pub mod audit;
 mod common_passwords;
 mod error;
+pub mod first_admin;
 mod hasher;
 pub mod interaction;
 pub mod journey;
@@ -41,6 +45,7 @@ mod signin;
 mod throttle;
 pub mod totp;
 
+pub use account::{AccountSecurity, AccountSession, Allowed, Rotated};
 pub use audit::RequestInfo;
 pub use common_passwords::LEAST_MIN_LENGTH;
 pub use error::AuthnError;

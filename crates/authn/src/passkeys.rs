@@ -8,7 +8,9 @@
 //! is multi-factor on its own (possession + PIN or biometric).
 
 use data_encoding::BASE64URL_NOPAD;
-use portcullis_store::{AuditOutcome, PasskeyRow, Store, User};
+use portcullis_mailer::MailContext;
+use portcullis_mailer::notify::{Notification, notification_mails};
+use portcullis_store::{AuditOutcome, Enrollment, PasskeyRow, Store, User};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -221,13 +223,31 @@ impl Passkeys {
         now: OffsetDateTime,
         request: &RequestInfo,
     ) -> Result<(PasskeyRow, Method), AuthnError> {
+        self.finish_registration_with(store, session_hash, user, name, response, now, None, request).await
+    }
+
+    /// [`Self::finish_registration_for`], queuing the "passkey added" notice
+    /// (to the account's address, through `notice`) in the passkey's own
+    /// store transaction when `notice` is given.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn finish_registration_with(
+        &self,
+        store: &dyn Store,
+        session_hash: &str,
+        user: &User,
+        name: &str,
+        response: &Value,
+        now: OffsetDateTime,
+        notice: Option<&MailContext>,
+        request: &RequestInfo,
+    ) -> Result<(PasskeyRow, Method), AuthnError> {
         let ceremony = store
             .take_session_state(session_hash, REGISTER_STATE, now)
             .await?
             .ok_or(AuthnError::CeremonyExpired)?;
         let new = self.finish_registration(&ceremony, response)?;
         let method = Method::Passkey { synced: new.synced };
-        let row = register(store, user, name, new, now, request).await?;
+        let row = register_with(store, user, name, new, now, notice, request).await?;
         Ok((row, method))
     }
 }
@@ -248,6 +268,20 @@ pub async fn register(
     now: OffsetDateTime,
     request: &RequestInfo,
 ) -> Result<PasskeyRow, AuthnError> {
+    register_with(store, user, name, new, now, None, request).await
+}
+
+/// [`register`], with the "passkey added" notice queued in the same store
+/// transaction when `notice` is given.
+async fn register_with(
+    store: &dyn Store,
+    user: &User,
+    name: &str,
+    new: NewPasskey,
+    now: OffsetDateTime,
+    notice: Option<&MailContext>,
+    request: &RequestInfo,
+) -> Result<PasskeyRow, AuthnError> {
     let name: String = name.trim().chars().filter(|c| !c.is_control()).take(MAX_NAME_CHARS).collect();
     let row = PasskeyRow {
         id: Uuid::new_v4(),
@@ -258,7 +292,11 @@ pub async fn register(
         created_at: now,
         last_used_at: None,
     };
-    store.add_passkey(&row).await?;
+    let mails = match notice {
+        Some(mail) => notification_mails(mail, user, &Notification::PasskeyAdded { name: row.name.clone() })?,
+        None => Vec::new(),
+    };
+    store.enroll_factor(user.id, Enrollment::Passkey(&row), now, &mails).await?;
     let detail = json!({ "passkey_id": row.id, "name": row.name });
     record(store, now, "passkey.added", AuditOutcome::Success, Some(user.id), request, detail).await;
     Ok(row)

@@ -26,14 +26,21 @@ pub fn hash(typed: &str) -> String {
     hex::encode(Sha256::digest(normal.as_bytes()))
 }
 
+/// A new set of [`CODES`] codes: the codes (to show once) and their hashes
+/// (to store).
+pub fn new_set() -> (Vec<String>, Vec<String>) {
+    let codes: Vec<String> = (0..CODES).map(|_| generate()).collect();
+    let hashes = codes.iter().map(|c| hash(c)).collect();
+    (codes, hashes)
+}
+
 /// Replaces the user's codes by [`CODES`] new ones; returns them, to show once.
 pub async fn regenerate(
     store: &dyn Store,
     user_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<Vec<String>, AuthnError> {
-    let codes: Vec<String> = (0..CODES).map(|_| generate()).collect();
-    let hashes: Vec<String> = codes.iter().map(|c| hash(c)).collect();
+    let (codes, hashes) = new_set();
     store.replace_recovery_codes(user_id, &hashes, now).await?;
     Ok(codes)
 }

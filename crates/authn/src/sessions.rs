@@ -3,11 +3,11 @@
 //! a NEW id at every sign-in and privilege change.
 
 use portcullis_core::Clock;
-use portcullis_store::{Session, Store, StoreError, User};
+use portcullis_store::{AuditOutcome, Session, Store, StoreError, User};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::audit::RequestInfo;
+use crate::audit::{RequestInfo, record};
 
 /// Session lifetimes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +119,23 @@ impl Sessions<'_> {
         }
         self.store.replace_session(&session.id_hash, &rotated).await?;
         Ok((rotated, raw))
+    }
+
+    /// Signs the browser out: ends `session` (queuing its back-channel
+    /// logouts) and, when it was signed in, audits `signout` with `detail`.
+    #[tracing::instrument(skip_all, fields(user_id = ?session.user_id))]
+    pub async fn sign_out(
+        &self,
+        session: &Session,
+        request: &RequestInfo,
+        detail: serde_json::Value,
+    ) -> Result<(), StoreError> {
+        let now = self.clock.now();
+        self.store.end_session(&session.id_hash, now).await?;
+        if session.user_id.is_some() {
+            record(self.store, now, "signout", AuditOutcome::Success, session.user_id, request, detail).await;
+        }
+        Ok(())
     }
 
     fn new_session(&self, user: Option<(&User, Vec<String>)>, request: &RequestInfo) -> (Session, String) {

@@ -206,13 +206,28 @@ impl Totp<'_> {
         confirming: bool,
         now: OffsetDateTime,
     ) -> Result<bool, AuthnError> {
-        let Some(row) = self.store.find_totp(user_id).await? else { return Ok(false) };
-        if row.confirmed_at.is_some() == confirming {
+        let Some(step) = self.matching_step(user_id, typed, confirming, now).await? else {
             return Ok(false);
+        };
+        Ok(self.store.accept_totp_step(user_id, step, confirming, now).await?)
+    }
+
+    /// The time step at which `typed` is valid for the user's secret (the
+    /// pending one when `confirming`), without accepting it: the caller
+    /// accepts it in the transaction of its effect.
+    pub async fn matching_step(
+        &self,
+        user_id: Uuid,
+        typed: &str,
+        confirming: bool,
+        now: OffsetDateTime,
+    ) -> Result<Option<i64>, AuthnError> {
+        let Some(row) = self.store.find_totp(user_id).await? else { return Ok(None) };
+        if row.confirmed_at.is_some() == confirming {
+            return Ok(None);
         }
         let secret = TotpSecret::open(self.kek, user_id, &row.secret_sealed)?;
-        let Some(step) = secret.matching_step(typed, now) else { return Ok(false) };
-        Ok(self.store.accept_totp_step(user_id, step, confirming, now).await?)
+        Ok(secret.matching_step(typed, now))
     }
 }
 

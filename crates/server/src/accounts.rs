@@ -91,9 +91,13 @@ fn passkeys(settings: &Settings) -> Option<Arc<Passkeys>> {
 
 /// With no user yet, creates a one-time setup link and logs it prominently.
 pub(crate) async fn announce_setup_link(state: &AppState) -> Result<Option<String>, StartupError> {
-    let link = portcullis_web::create_setup_link(state)
-        .await
-        .map_err(|e| StartupError::Accounts(format!("cannot create the setup link: {e}")))?;
+    let link = portcullis_authn::first_admin::create_setup_link(
+        state.store.as_ref(),
+        state.clock.as_ref(),
+        &state.issuer,
+    )
+    .await
+    .map_err(|e| StartupError::Accounts(format!("cannot create the setup link: {e}")))?;
     if let Some(link) = &link {
         // The token is a one-time secret by design: whoever reads this line
         // first becomes the administrator, within the hour.

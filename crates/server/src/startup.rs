@@ -5,7 +5,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, web};
 use portcullis_core::{Clock, SystemClock};
 use portcullis_store::{Store, StoreError};
-use portcullis_web::{AppState, Metrics, Publication};
+use portcullis_web::{AppState, DatabaseReadiness, Metrics, Publication};
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -157,6 +157,7 @@ impl Application {
             auth,
             mail: web_mail,
             metrics: metrics.clone(),
+            readiness: Arc::new(StoreReadiness(store.clone())),
         });
         let mail =
             worker.map(|worker| (worker, std::time::Duration::from_secs(settings.mail.poll_interval_secs)));
@@ -303,6 +304,27 @@ impl Application {
         self.store.close().await;
         tracing::info!("stopped");
         result
+    }
+}
+
+/// `/readyz`'s database check, over the store: it answers, with exactly
+/// this build's migrations.
+#[derive(Debug)]
+struct StoreReadiness(Arc<dyn Store>);
+
+impl portcullis_web::ReadinessProbe for StoreReadiness {
+    fn backend(&self) -> &'static str {
+        self.0.backend().as_str()
+    }
+
+    fn check(&self) -> std::pin::Pin<Box<dyn Future<Output = DatabaseReadiness> + Send + '_>> {
+        Box::pin(async move {
+            match self.0.migration_status().await {
+                Ok(status) if status.is_current() => DatabaseReadiness::Ready,
+                Ok(status) => DatabaseReadiness::SchemaNotCurrent(status.problem().unwrap_or_default()),
+                Err(e) => DatabaseReadiness::Unreachable(e.to_string()),
+            }
+        })
     }
 }
 

@@ -36,7 +36,7 @@ pub use grants::{
     LogoutRepo, Redemption, RefreshTokenRow,
 };
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
-pub use mfa::{FactorRef, MfaRepo, PasskeyRow, TotpRow};
+pub use mfa::{Enrollment, FactorRef, MfaRepo, PasskeyRow, TotpRow};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
 pub use outbox::{MailStatus, NewMail, OutboxMail, OutboxRepo, OutboxStats};
 pub use rate_limits::{

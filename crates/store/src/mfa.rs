@@ -76,6 +76,26 @@ pub enum FactorRef {
     All,
 }
 
+/// A second factor the account holder adds, or their new recovery codes
+/// (see [`MfaRepo::enroll_factor`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Enrollment<'a> {
+    /// The pending authenticator app, confirmed by the time step of its
+    /// first code (the conditions of [`MfaRepo::accept_totp_step`] with
+    /// `confirming`), and, when given, the user's first recovery codes
+    /// (hashes, replacing any).
+    Totp {
+        /// The accepted time step.
+        step: i64,
+        /// Recovery code hashes to store with it.
+        recovery_codes: Option<&'a [String]>,
+    },
+    /// A new passkey (`Conflict` when its credential id is registered).
+    Passkey(&'a PasskeyRow),
+    /// New recovery code hashes, replacing every code of the user.
+    RecoveryCodes(&'a [String]),
+}
+
 /// Passkeys, TOTP, recovery codes, the MFA flag and session-bound state.
 #[async_trait]
 pub trait MfaRepo {
@@ -107,6 +127,17 @@ pub trait MfaRepo {
         now: OffsetDateTime,
         mails: &[NewMail],
     ) -> Result<Option<EndedAccess>, StoreError>;
+
+    /// Applies `enrollment` for the user and queues `mails` (its notice),
+    /// in ONE transaction. `false` — nothing changed, nothing queued — when
+    /// a TOTP step is refused.
+    async fn enroll_factor(
+        &self,
+        user_id: Uuid,
+        enrollment: Enrollment<'_>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<bool, StoreError>;
 
     /// The user's TOTP secret, confirmed or not.
     async fn find_totp(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError>;

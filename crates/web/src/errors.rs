@@ -158,6 +158,11 @@ impl From<AuthnError> for PageError {
     fn from(e: AuthnError) -> Self {
         match e {
             AuthnError::Store(e) => e.into(),
+            AuthnError::ReauthenticationRequired => Self::SignInAgain,
+            AuthnError::EnrollFirst
+            | AuthnError::NoSecondFactor
+            | AuthnError::UnknownPasskey
+            | AuthnError::UnknownSession => Self::BadRequest(e.to_string()),
             other => Self::Internal(Failure::new(other)),
         }
     }
@@ -357,6 +362,8 @@ impl From<AuthnError> for ApiError {
     fn from(e: AuthnError) -> Self {
         match e {
             AuthnError::CeremonyExpired => Self::Expired,
+            AuthnError::PasskeysUnavailable => Self::PasskeysUnavailable,
+            AuthnError::ReauthenticationRequired => Self::ReauthenticationRequired,
             AuthnError::Taken => Self::Duplicate,
             AuthnError::Passkey(reason) => {
                 tracing::info!(error = %reason, "passkey registration refused");

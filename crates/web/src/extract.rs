@@ -8,8 +8,8 @@ use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
-use portcullis_authn::{AccountAccess, RequestInfo};
-use portcullis_store::{Session, User};
+use portcullis_authn::{AccountAccess, AccountSession, RequestInfo};
+use portcullis_store::Session;
 use serde::de::DeserializeOwned;
 
 use crate::errors::{ApiError, PageError};
@@ -78,21 +78,33 @@ impl FromRequest for CurrentSession {
 /// whether the session may only enroll a second factor. Otherwise the
 /// second factor first, or sign in (again).
 #[derive(Debug)]
-pub(crate) struct SignedIn {
-    pub(crate) session: Session,
-    pub(crate) user: User,
-    /// The policy wants a second factor the user has none of: enrollment only.
-    pub(crate) enroll_only: bool,
+pub(crate) struct SignedIn(pub(crate) AccountSession);
+
+/// Who may use the account pages with `session`: its user, fully or to
+/// enroll a second factor; otherwise why not.
+async fn account_session(
+    state: &AppState,
+    session: Option<Session>,
+) -> Result<Result<AccountSession, AccountAccess>, PageError> {
+    let access = state.interaction().account_access(session.as_ref()).await?;
+    Ok(match (access, session) {
+        (AccountAccess::Full(user), Some(session)) => {
+            Ok(AccountSession { session, user, enroll_only: false })
+        }
+        (AccountAccess::EnrollOnly(user), Some(session)) => {
+            Ok(AccountSession { session, user, enroll_only: true })
+        }
+        (AccountAccess::SecondFactorFirst, _) => Err(AccountAccess::SecondFactorFirst),
+        _ => Err(AccountAccess::SignIn),
+    })
 }
 
 /// The signed-in user of `session` for the account pages.
-async fn signed_in(state: &AppState, session: Option<Session>) -> Result<SignedIn, PageError> {
-    let access = state.interaction().account_access(session.as_ref()).await?;
-    match (access, session) {
-        (AccountAccess::Full(user), Some(session)) => Ok(SignedIn { session, user, enroll_only: false }),
-        (AccountAccess::EnrollOnly(user), Some(session)) => Ok(SignedIn { session, user, enroll_only: true }),
-        (AccountAccess::SecondFactorFirst, _) => Err(PageError::SecondFactorFirst),
-        _ => Err(PageError::SignInAgain),
+async fn signed_in(state: &AppState, session: Option<Session>) -> Result<AccountSession, PageError> {
+    match account_session(state, session).await? {
+        Ok(account) => Ok(account),
+        Err(AccountAccess::SecondFactorFirst) => Err(PageError::SecondFactorFirst),
+        Err(_) => Err(PageError::SignInAgain),
     }
 }
 
@@ -104,7 +116,7 @@ impl FromRequest for SignedIn {
         let req = req.clone();
         Box::pin(async move {
             let state = app_state(&req)?;
-            Ok(signed_in(&state, current(&req).await?).await?)
+            Ok(Self(signed_in(&state, current(&req).await?).await?))
         })
     }
 }
@@ -160,7 +172,7 @@ impl<F: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfForm<F> 
 #[derive(Debug)]
 pub(crate) struct AccountForm<F> {
     /// Who posted it.
-    pub(crate) account: SignedIn,
+    pub(crate) account: AccountSession,
     /// The form.
     pub(crate) form: F,
 }
@@ -200,6 +212,32 @@ impl FromRequest for CsrfHeader {
             let session = current(&req).await?;
             let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
             session.filter(|s| csrf::matches(Some(s), token)).map(Self).ok_or(ApiError::Csrf)
+        })
+    }
+}
+
+/// A call of the passkey script on the account page: its `X-CSRF-Token`
+/// matched (else [`ApiError::Csrf`]) and the browser is signed in, fully or
+/// to enroll a second factor (else `login_required` or
+/// `second_factor_required`).
+#[derive(Debug)]
+pub(crate) struct PasskeyAccount(pub(crate) AccountSession);
+
+impl FromRequest for PasskeyAccount {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let checked = CsrfHeader::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let CsrfHeader(session) = checked.await?;
+            let state = app_state(&req)?;
+            match account_session(&state, Some(session)).await? {
+                Ok(account) => Ok(Self(account)),
+                Err(AccountAccess::SecondFactorFirst) => Err(ApiError::SecondFactorRequired),
+                Err(_) => Err(ApiError::LoginRequired),
+            }
         })
     }
 }

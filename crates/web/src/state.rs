@@ -3,15 +3,16 @@
 //! `portcullis_protocol`'s), so no handler assembles them itself.
 
 use portcullis_authn::accounts::Accounts;
+use portcullis_authn::first_admin::FirstAdmin;
 use portcullis_authn::recovery::Recovery;
-use portcullis_authn::{Interaction, Sessions, SignIn, Totp};
+use portcullis_authn::{AccountSecurity, Interaction, Sessions, Totp};
 use portcullis_core::{Clock, Issuer};
 use portcullis_keys::KeySet;
 use portcullis_protocol::Ctx;
 use portcullis_store::Store;
 use std::sync::Arc;
 
-use crate::{Auth, Mail, Metrics, Publication};
+use crate::{Auth, Mail, Metrics, Publication, ReadinessProbe};
 
 /// What every handler may use, registered once as `web::Data<AppState>`.
 #[derive(Debug, Clone)]
@@ -40,6 +41,8 @@ pub struct AppState {
     pub mail: Mail,
     /// The Prometheus registry and the HTTP metrics.
     pub metrics: Metrics,
+    /// The database check behind `/readyz`.
+    pub readiness: Arc<dyn ReadinessProbe>,
 }
 
 impl AppState {
@@ -87,16 +90,6 @@ impl AppState {
         }
     }
 
-    /// The password check's inputs (a re-entered current password).
-    pub(crate) fn sign_in(&self) -> SignIn<'_> {
-        SignIn {
-            store: self.store.as_ref(),
-            hasher: &self.auth.hasher,
-            lockouts: &self.auth.lockouts,
-            clock: self.clock.as_ref(),
-        }
-    }
-
     /// Account administration (the first administrator, password changes).
     pub(crate) fn accounts(&self) -> Accounts<'_> {
         Accounts {
@@ -105,6 +98,21 @@ impl AppState {
             policy: &self.auth.policy,
             clock: self.clock.as_ref(),
         }
+    }
+
+    /// The account holder's security operations (the account pages).
+    pub(crate) fn account(&self) -> AccountSecurity<'_> {
+        AccountSecurity {
+            interaction: self.interaction(),
+            policy: &self.auth.policy,
+            mail: &self.mail.context,
+        }
+    }
+
+    /// The first administrator's setup page (verification mail when mail
+    /// can reach people).
+    pub(crate) fn first_admin(&self) -> FirstAdmin<'_> {
+        FirstAdmin { accounts: self.accounts(), verification: self.mail.available.then(|| self.recovery()) }
     }
 
     /// The recovery flows (mailed links).

@@ -5,6 +5,7 @@ mod browser;
 mod csrf;
 mod pages;
 mod repos;
+mod security;
 mod sessions;
 mod setup;
 mod signin;

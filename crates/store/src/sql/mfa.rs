@@ -2,7 +2,7 @@
 //! short-lived per-session state of ceremonies.
 
 use super::{Db, Exec, Lock, Row, Tx, count, grants::end_access, outbox::insert_mails, users::found};
-use crate::{EndedAccess, FactorRef, MfaRepo, NewMail, PasskeyRow, StoreError, TotpRow};
+use crate::{EndedAccess, Enrollment, FactorRef, MfaRepo, NewMail, PasskeyRow, StoreError, TotpRow};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -77,6 +77,20 @@ fn totp(row: &impl Row) -> Result<TotpRow, StoreError> {
     })
 }
 
+/// Replaces every recovery code of `user_id` with `hashes`, on `db`.
+async fn replace_codes(
+    db: &mut impl Exec,
+    user_id: Uuid,
+    hashes: &[String],
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    db.execute(DELETE_ALL[2], args![user_id]).await?;
+    for hash in hashes {
+        db.execute(INSERT_CODE, args![user_id, hash, at]).await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl<D: Db> MfaRepo for D {
     async fn list_passkeys(&self, user_id: Uuid) -> Result<Vec<PasskeyRow>, StoreError> {
@@ -140,6 +154,37 @@ impl<D: Db> MfaRepo for D {
         Ok(Some(ended))
     }
 
+    async fn enroll_factor(
+        &self,
+        user_id: Uuid,
+        enrollment: Enrollment<'_>,
+        now: OffsetDateTime,
+        mails: &[NewMail],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let codes = match enrollment {
+            Enrollment::Totp { step, recovery_codes } => {
+                if tx.execute(CONFIRM_STEP, args![step, now, user_id]).await? == 0 {
+                    return Ok(false);
+                }
+                recovery_codes
+            }
+            Enrollment::Passkey(p) => {
+                let args =
+                    args![p.id, user_id, &p.credential_id, &p.name, &p.passkey, p.created_at, p.last_used_at];
+                tx.execute(INSERT_PASSKEY, args).await?;
+                None
+            }
+            Enrollment::RecoveryCodes(hashes) => Some(hashes),
+        };
+        if let Some(hashes) = codes {
+            replace_codes(&mut tx, user_id, hashes, now).await?;
+        }
+        insert_mails(&mut tx, mails, now).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn find_totp(&self, user_id: Uuid) -> Result<Option<TotpRow>, StoreError> {
         self.reader().fetch_optional(FIND_TOTP, args![user_id]).await?.as_ref().map(totp).transpose()
     }
@@ -174,10 +219,7 @@ impl<D: Db> MfaRepo for D {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        tx.execute(DELETE_ALL[2], args![user_id]).await?;
-        for hash in hashes {
-            tx.execute(INSERT_CODE, args![user_id, hash, at]).await?;
-        }
+        replace_codes(&mut tx, user_id, hashes, at).await?;
         tx.commit().await
     }
 

@@ -3,9 +3,32 @@
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpResponse, web};
 use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
 
 use crate::AppState;
+
+/// The database as `/readyz` reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseReadiness {
+    /// It answers, and its schema is exactly this build's.
+    Ready,
+    /// It answers, but its schema is not this build's: why, without internals.
+    SchemaNotCurrent(String),
+    /// It does not answer: the error, for the log only.
+    Unreachable(String),
+}
+
+/// The database check behind `/readyz`. The server implements it over its
+/// store (the web layer never calls the store itself).
+pub trait ReadinessProbe: std::fmt::Debug + Send + Sync {
+    /// Which database this is (`sqlite`, `postgres`).
+    fn backend(&self) -> &'static str;
+
+    /// Checks that it answers with this build's schema.
+    fn check(&self) -> Pin<Box<dyn Future<Output = DatabaseReadiness> + Send + '_>>;
+}
 
 /// How long readiness waits for the database before calling it unreachable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
@@ -24,20 +47,18 @@ pub(crate) async fn healthz() -> HttpResponse {
 /// `GET /readyz`: 200 when the database answers and its schema is exactly
 /// this build's; 503 otherwise, with a reason that exposes no internals.
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
-    let backend = state.store.backend().as_str();
-    let status = tokio_timeout(state.store.migration_status()).await;
-    let res = match status {
-        Some(Ok(status)) if status.is_current() => {
+    let backend = state.readiness.backend();
+    let res = match tokio_timeout(state.readiness.check()).await {
+        Some(DatabaseReadiness::Ready) => {
             HttpResponse::Ok().json(json!({ "status": "ready", "database": backend }))
         }
-        Some(Ok(status)) => {
-            let reason = status.problem().unwrap_or_default();
+        Some(DatabaseReadiness::SchemaNotCurrent(reason)) => {
             tracing::warn!(%reason, "not ready: schema is not current");
             HttpResponse::ServiceUnavailable()
                 .json(json!({ "status": "not_ready", "database": backend, "reason": reason }))
         }
-        Some(Err(err)) => {
-            tracing::warn!(error = %err, "not ready: database error");
+        Some(DatabaseReadiness::Unreachable(error)) => {
+            tracing::warn!(%error, "not ready: database error");
             HttpResponse::ServiceUnavailable()
                 .json(json!({ "status": "not_ready", "database": backend, "reason": "database unreachable" }))
         }

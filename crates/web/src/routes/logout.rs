@@ -3,7 +3,6 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
-use portcullis_store::AuditOutcome;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -38,20 +37,7 @@ pub(crate) async fn submit(
     Requester(info): Requester,
     CsrfForm { session, .. }: CsrfForm<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
-    state.store.end_session(&session.id_hash, state.clock.now()).await?;
-    if let Some(user_id) = session.user_id {
-        let now = state.clock.now();
-        portcullis_authn::audit::record(
-            state.store.as_ref(),
-            now,
-            "signout",
-            AuditOutcome::Success,
-            Some(user_id),
-            &info,
-            json!({}),
-        )
-        .await;
-    }
+    state.sessions().sign_out(&session, &info, json!({})).await?;
     let mut res = to_landing();
     res.add_removal_cookie(&session::cookie(String::new()))?;
     Ok(res)

@@ -2,7 +2,7 @@
 
 mod account;
 mod assets;
-mod health;
+pub(crate) mod health;
 pub(crate) mod keys;
 mod landing;
 mod login;

@@ -6,30 +6,22 @@
 //! Refusals are [`ApiError`]s (problem details).
 
 use actix_web::{HttpResponse, web};
-use portcullis_authn::journey::may_change;
-use portcullis_authn::{AccountAccess, Change, Continue, Factors, Passkeys, StepOutcome};
-use portcullis_store::{Session, User};
+use portcullis_authn::{Continue, StepOutcome};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::login::{next_after, safe_return};
 use super::oidc::authorize::live_request_id;
 use crate::errors::ApiError;
-use crate::extract::{CsrfHeader, Requester};
-use crate::{AppState, Auth, session};
-
-/// The relying party, when passkeys work here.
-fn relying_party(auth: &Auth) -> Result<&Passkeys, ApiError> {
-    auth.passkeys.as_deref().ok_or(ApiError::PasskeysUnavailable)
-}
+use crate::extract::{CsrfHeader, PasskeyAccount, Requester};
+use crate::{AppState, session};
 
 /// `POST /login/passkey/options`: starts a discoverable sign-in.
 pub(crate) async fn signin_options(
     state: web::Data<AppState>,
     CsrfHeader(session): CsrfHeader,
 ) -> Result<HttpResponse, ApiError> {
-    let rp = relying_party(&state.auth)?;
-    let options = rp.begin_signin(state.store.as_ref(), &session.id_hash, state.clock.now()).await?;
+    let options = state.interaction().begin_passkey(&session).await?;
     Ok(HttpResponse::Ok().json(options))
 }
 
@@ -52,7 +44,9 @@ pub(crate) async fn signin(
     CsrfHeader(session): CsrfHeader,
     body: web::Json<Finish>,
 ) -> Result<HttpResponse, ApiError> {
-    relying_party(&state.auth)?;
+    if state.auth.passkeys.is_none() {
+        return Err(ApiError::PasskeysUnavailable);
+    }
     let request = live_request_id(&state, &body.request).await?;
     let then = Continue { request, return_to: safe_return(&body.return_to).unwrap_or_default().to_owned() };
     let outcome = state.interaction().passkey(&session, &body.credential, then, &info).await;
@@ -72,29 +66,12 @@ pub(crate) async fn signin(
     }
 }
 
-/// The signed-in user of a checked session (fully, or to enroll a factor),
-/// recently and strongly authenticated.
-async fn recent_user(state: &AppState, session: &Session) -> Result<User, ApiError> {
-    let user = match state.interaction().account_access(Some(session)).await? {
-        AccountAccess::Full(user) | AccountAccess::EnrollOnly(user) => user,
-        AccountAccess::SecondFactorFirst => return Err(ApiError::SecondFactorRequired),
-        AccountAccess::SignIn => return Err(ApiError::LoginRequired),
-    };
-    if !may_change(session, Change::Security, state.clock.now()) {
-        return Err(ApiError::ReauthenticationRequired);
-    }
-    Ok(user)
-}
-
 /// `POST /account/passkeys/options`: starts registering a passkey.
 pub(crate) async fn register_options(
     state: web::Data<AppState>,
-    CsrfHeader(session): CsrfHeader,
+    PasskeyAccount(account): PasskeyAccount,
 ) -> Result<HttpResponse, ApiError> {
-    let rp = relying_party(&state.auth)?;
-    let user = recent_user(&state, &session).await?;
-    let options =
-        rp.begin_registration(state.store.as_ref(), &session.id_hash, &user, state.clock.now()).await?;
+    let options = state.account().begin_passkey(&account).await?;
     Ok(HttpResponse::Ok().json(options))
 }
 
@@ -104,24 +81,15 @@ pub(crate) async fn register_options(
 pub(crate) async fn register(
     state: web::Data<AppState>,
     Requester(info): Requester,
-    CsrfHeader(session): CsrfHeader,
+    PasskeyAccount(account): PasskeyAccount,
     body: web::Json<Finish>,
 ) -> Result<HttpResponse, ApiError> {
-    let rp = relying_party(&state.auth)?;
-    let user = recent_user(&state, &session).await?;
-    let now = state.clock.now();
-    let store = state.store.as_ref();
-    let (row, method) = rp
-        .finish_registration_for(store, &session.id_hash, &user, &body.name, &body.credential, now, &info)
-        .await?;
-    let notification = portcullis_authn::notify::Notification::PasskeyAdded { name: row.name };
-    super::account::notify(&state, &user, notification).await;
-    let codes = Factors::of(store, &user).await?.recovery_codes;
-    let (_, raw) = state.interaction().enrolled(&session, method).await?;
+    let registered = state.account().register_passkey(&account, &body.name, &body.credential, &info).await?;
+    state.mail.wake();
     let request = live_request_id(&state, &body.request).await?;
     let redirect =
         if request.is_empty() { "/account".to_owned() } else { format!("/account?request={request}") };
     Ok(HttpResponse::Ok()
-        .cookie(session::cookie(raw))
-        .json(json!({ "redirect": redirect, "recovery_codes_due": codes == 0 })))
+        .cookie(session::cookie(registered.cookie))
+        .json(json!({ "redirect": redirect, "recovery_codes_due": registered.recovery_codes_due })))
 }

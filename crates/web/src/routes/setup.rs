@@ -3,15 +3,14 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
-use portcullis_authn::accounts::{NewAccount, check_email, check_username};
+use portcullis_authn::accounts::NewAccount;
 use portcullis_authn::{AuthnError, Password};
 use serde::Deserialize;
 
+use crate::AppState;
 use crate::errors::PageError;
 use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
-use crate::first_admin::hash_token;
 use crate::pages::{SetupPage, render};
-use crate::{AppState, Auth};
 
 /// `?token=…`
 #[derive(Deserialize)]
@@ -38,14 +37,6 @@ pub(crate) struct SetupForm {
 }
 csrf_protected!(SetupForm);
 
-/// The link works while no user exists and the token is known and unexpired.
-async fn link_is_valid(state: &AppState, token: &str) -> Result<bool, PageError> {
-    if token.is_empty() || state.store.count_users().await? > 0 {
-        return Ok(false);
-    }
-    Ok(state.store.setup_token_valid(&hash_token(token), state.clock.now()).await?)
-}
-
 /// `GET /setup?token=…`: the form.
 pub(crate) async fn show(
     state: web::Data<AppState>,
@@ -53,7 +44,7 @@ pub(crate) async fn show(
     current: CurrentSession,
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, PageError> {
-    if !link_is_valid(&state, &query.token).await? {
+    if !state.first_admin().link_valid(&query.token).await? {
         return Err(PageError::SetupLink);
     }
     let (session, cookie) = current.or_anonymous(&state, &info).await?;
@@ -72,19 +63,6 @@ pub(crate) async fn show(
     Ok(res)
 }
 
-/// What is wrong with the form, as a message for the person filling it.
-fn form_problem(form: &SetupForm, auth: &Auth) -> Option<String> {
-    if form.password != form.password_confirm {
-        return Some("The two passwords differ.".into());
-    }
-    let checks =
-        check_username(form.username.trim()).and_then(|()| check_email(form.email.trim())).and_then(|()| {
-            let ids = [form.username.as_str(), form.email.as_str()];
-            auth.policy.check(&Password::new(form.password.clone()), &ids).map_err(AuthnError::from)
-        });
-    checks.err().map(|e| e.to_string())
-}
-
 /// `POST /setup`: CSRF, link, form checks; then the token is consumed and the
 /// administrator created.
 pub(crate) async fn submit(
@@ -92,33 +70,30 @@ pub(crate) async fn submit(
     Requester(info): Requester,
     CsrfForm { session, form }: CsrfForm<SetupForm>,
 ) -> Result<HttpResponse, PageError> {
-    if !link_is_valid(&state, &form.token).await? {
-        return Err(PageError::SetupLink);
-    }
-    if let Some(message) = form_problem(&form, &state.auth) {
-        let page = SetupPage {
-            csrf_token: &session.csrf_token,
-            token: &form.token,
-            username: &form.username,
-            email: &form.email,
-            min_length: state.auth.policy.min_length,
-            message: Some(&message),
-        };
-        return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
-    }
-    if !state.store.consume_setup_token(&hash_token(&form.token), state.clock.now()).await? {
-        return Err(PageError::SetupLink);
-    }
     let new = NewAccount {
-        username: form.username,
-        email: form.email,
+        username: form.username.clone(),
+        email: form.email.clone(),
         password: Password::new(form.password),
         admin: true,
     };
-    let user = state.accounts().create(new, &info).await?;
-    if state.mail.available && !user.email_verified {
-        state.recovery().send_verification(&user).await?;
-        state.mail.wake();
-    }
-    Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/login?setup=done")).finish())
+    let confirm = Password::new(form.password_confirm);
+    let message = match state.first_admin().create(&form.token, new, &confirm, &info).await {
+        Ok(_) => {
+            state.mail.wake();
+            return Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/login?setup=done")).finish());
+        }
+        Err(AuthnError::InvalidLink) => return Err(PageError::SetupLink),
+        Err(AuthnError::PasswordsDiffer) => "The two passwords differ.".to_owned(),
+        Err(e @ (AuthnError::InvalidIdentity(_) | AuthnError::Policy(_))) => e.to_string(),
+        Err(e) => return Err(e.into()),
+    };
+    let page = SetupPage {
+        csrf_token: &session.csrf_token,
+        token: &form.token,
+        username: &form.username,
+        email: &form.email,
+        min_length: state.auth.policy.min_length,
+        message: Some(&message),
+    };
+    render(StatusCode::UNPROCESSABLE_ENTITY, &page)
 }

@@ -7,7 +7,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use portcullis_protocol::logout::{EndSession, EndSessionParams, EndSessionRefusal, check_end_session};
-use portcullis_store::{AuditOutcome, Session};
+use portcullis_store::Session;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -127,18 +127,8 @@ async fn finish(
     session: Option<(&RequestInfo, &Session)>,
 ) -> Result<HttpResponse, PageError> {
     if let Some((info, session)) = session {
-        let now = state.clock.now();
-        state.store.end_session(&session.id_hash, now).await?;
-        portcullis_authn::audit::record(
-            state.store.as_ref(),
-            now,
-            "signout",
-            AuditOutcome::Success,
-            session.user_id,
-            info,
-            json!({ "client_id": logout.client.as_ref().map(|c| c.client_id.as_str()) }),
-        )
-        .await;
+        let client_id = logout.client.as_ref().map(|c| c.client_id.as_str());
+        state.sessions().sign_out(session, info, json!({ "client_id": client_id })).await?;
     }
     let mut res = match &logout.redirect {
         Some(url) => see_other(url.as_str()),

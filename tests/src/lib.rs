@@ -9,6 +9,9 @@
 //!   `<name>::sqlite` and `<name>::postgres`.
 //! - [`password_changed_mail`]: a rendered mail for outbox tests.
 
+// Test code: an expect names what the test needs.
+#![allow(clippy::expect_used)]
+
 mod app;
 mod database;
 mod mail;

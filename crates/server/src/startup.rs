@@ -120,7 +120,7 @@ impl Application {
         tracing::info!(clients = synced, "configuration clients synced");
         let sweeper = Box::pin(run_sweeper(store.clone(), clock.clone(), settings.auth.clone()));
 
-        let metrics = web::Data::new(Metrics::new()?);
+        let metrics = Metrics::new()?;
         let keys = Arc::new(
             KeyRuntime::start(settings, store.clone(), clock.clone(), metrics.registry())
                 .await
@@ -132,6 +132,18 @@ impl Application {
             settings.keys.jwks_max_age_secs,
         ));
         let protocol = Arc::new(protocol_config(settings));
+        let backchannel = crate::backchannel::BackchannelWorker::new(
+            store.clone(),
+            clock.clone(),
+            keys.live(),
+            settings.issuer.clone(),
+            protocol.clone(),
+        )
+        .map_err(|e| StartupError::Clients(format!("cannot build the back-channel logout client: {e}")))?;
+        let auth = build_auth(settings, metrics.registry(), keys.kek())?;
+        let worker = crate::mail::build_worker(settings, store.clone(), clock.clone(), metrics.registry())
+            .map_err(StartupError::Mail)?;
+        let web_mail = crate::mail::web_mail(settings, worker.as_ref());
         let state = web::Data::new(AppState {
             store: store.clone(),
             clock,
@@ -141,21 +153,11 @@ impl Application {
             clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
             tokens: Arc::new(portcullis_protocol::TokenStateCache::new(protocol.token_state_cache_ttl)),
             client_throttle: Arc::new(portcullis_store::MemoryThrottle::new()),
-            protocol: protocol.clone(),
-        });
-        let backchannel = crate::backchannel::BackchannelWorker::new(
-            store.clone(),
-            state.clock.clone(),
-            state.keys.clone(),
-            settings.issuer.clone(),
             protocol,
-        )
-        .map_err(|e| StartupError::Clients(format!("cannot build the back-channel logout client: {e}")))?;
-        let auth = web::Data::new(build_auth(settings, metrics.registry(), keys.kek())?);
-        let worker =
-            crate::mail::build_worker(settings, store.clone(), state.clock.clone(), metrics.registry())
-                .map_err(StartupError::Mail)?;
-        let web_mail = web::Data::new(crate::mail::web_mail(settings, worker.as_ref()));
+            auth,
+            mail: web_mail,
+            metrics: metrics.clone(),
+        });
         let mail =
             worker.map(|worker| (worker, std::time::Duration::from_secs(settings.mail.poll_interval_secs)));
         let setup_url = announce_setup_link(&state).await?;
@@ -167,15 +169,11 @@ impl Application {
         let bind_err = |key, addr| move |source| StartupError::Bind { key, addr, source };
 
         let port = listener.local_addr().map_err(bind_err("listen", settings.listen))?.port();
-        let app_metrics = metrics.clone();
         let body_timeout = std::time::Duration::from_secs(settings.http.body_read_timeout_secs);
         let headers = portcullis_web::HeaderPolicy::for_issuer(&settings.issuer);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(state.clone())
-                .app_data(app_metrics.clone())
-                .app_data(auth.clone())
-                .app_data(web_mail.clone())
                 .wrap(from_fn(move |req, next| portcullis_web::body_read_deadline(req, next, body_timeout)))
                 .wrap(from_fn(move |req, next| portcullis_web::security_headers(req, next, headers)))
                 .wrap(from_fn(portcullis_web::telemetry))
@@ -207,6 +205,7 @@ impl Application {
             .local_addr()
             .map_err(bind_err("metrics_listen", settings.metrics_listen))?
             .port();
+        let metrics = web::Data::new(metrics);
         let metrics_server = HttpServer::new(move || {
             App::new()
                 .app_data(metrics.clone())

@@ -1,17 +1,13 @@
-//! What the sign-in pages need besides [`crate::AppState`]: the hasher, the
-//! policies, session timeouts and the authentication metrics.
+//! The sign-in settings of [`crate::AppState`]: the hasher, the policies,
+//! session timeouts, passkeys and the authentication metrics.
 
 use portcullis_authn::{
-    DurationObserver, Interaction, Lockouts, MfaPolicy, Passkeys, PasswordHasher, PasswordPolicy,
-    SessionPolicy, Totp,
+    DurationObserver, Lockouts, MfaPolicy, Passkeys, PasswordHasher, PasswordPolicy, SessionPolicy,
 };
 use portcullis_keys::Kek;
-use portcullis_store::Store;
 use prometheus::{Histogram, HistogramOpts, IntCounterVec, Opts, Registry};
 use std::net::IpAddr;
 use std::sync::Arc;
-
-use crate::AppState;
 
 /// Sign-in attempts by outcome and argon2 durations.
 #[derive(Debug, Clone)]
@@ -48,7 +44,7 @@ impl AuthMetrics {
     }
 }
 
-/// Authentication configuration shared by the handlers (`web::Data<Auth>`).
+/// The sign-in settings ([`crate::AppState::auth`]).
 #[derive(Debug, Clone)]
 pub struct Auth {
     /// Hashes and verifies passwords.
@@ -72,35 +68,4 @@ pub struct Auth {
     pub kek: Arc<Kek>,
     /// The issuer name authenticator apps show.
     pub totp_issuer: String,
-}
-
-impl Auth {
-    /// TOTP over `store`.
-    pub fn totp<'a>(&'a self, store: &'a dyn Store) -> Totp<'a> {
-        Totp { store, kek: &self.kek, issuer: &self.totp_issuer }
-    }
-
-    /// The sign-in journey over the app's store and clock.
-    pub(crate) fn interaction<'a>(&'a self, state: &'a AppState) -> Interaction<'a> {
-        Interaction {
-            store: state.store.as_ref(),
-            clock: state.clock.as_ref(),
-            hasher: &self.hasher,
-            lockouts: &self.lockouts,
-            mfa: &self.mfa,
-            sessions: &self.sessions,
-            totp: self.totp(state.store.as_ref()),
-            passkeys: self.passkeys.as_deref(),
-        }
-    }
-
-    /// The password check's inputs (a re-entered current password).
-    pub(crate) fn sign_in<'a>(&'a self, state: &'a AppState) -> portcullis_authn::SignIn<'a> {
-        portcullis_authn::SignIn {
-            store: state.store.as_ref(),
-            hasher: &self.hasher,
-            lockouts: &self.lockouts,
-            clock: state.clock.as_ref(),
-        }
-    }
 }

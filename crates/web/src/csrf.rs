@@ -1,5 +1,6 @@
 //! Synchronizer CSRF tokens: each session row holds one; every state-changing
-//! form carries it; a missing or different token is refused.
+//! form carries it; a missing or different token is refused (the
+//! [`crate::extract::CsrfForm`] extractor for forms).
 
 use portcullis_store::Session;
 use subtle::ConstantTimeEq;
@@ -12,18 +13,6 @@ pub(crate) fn matches(session: Option<&Session>, submitted: Option<&str>) -> boo
         }
         _ => false,
     }
-}
-
-/// The browser's live session when the form carries its token; otherwise
-/// the 403 page, before anything is read or written.
-pub(crate) async fn checked_session(
-    req: &actix_web::HttpRequest,
-    state: &crate::AppState,
-    auth: &crate::Auth,
-    submitted: &str,
-) -> Result<Session, crate::PageError> {
-    let session = crate::session::current(req, state, auth).await?;
-    session.filter(|s| matches(Some(s), Some(submitted))).ok_or(crate::PageError::Csrf)
 }
 
 #[cfg(test)]

@@ -1,16 +1,12 @@
-//! What the recovery pages need besides [`crate::AppState`] and
-//! [`crate::Auth`]: whether mail can go out, the product name and link base
-//! ([`MailContext`]), the link rules, the magic-link switch, and a way to
-//! wake the outbox worker after queuing a mail.
+//! The mail settings of [`crate::AppState`]: whether mail can go out, the
+//! product name and link base ([`MailContext`]), the link rules, the
+//! magic-link switch, and a way to wake the outbox worker after queuing a mail.
 
-use portcullis_authn::PasswordPolicy;
 use portcullis_authn::notify::MailContext;
-use portcullis_authn::recovery::{Recovery, RecoveryRules};
+use portcullis_authn::recovery::RecoveryRules;
 use std::sync::Arc;
 
-use crate::{AppState, Auth};
-
-/// Mail-related configuration shared by the handlers (`web::Data<Mail>`).
+/// The mail settings ([`crate::AppState::mail`]).
 #[derive(Clone)]
 pub struct Mail {
     /// Product name and the base URL of links.
@@ -42,21 +38,6 @@ impl Mail {
     pub fn wake(&self) {
         if let Some(wake) = &self.wake {
             wake();
-        }
-    }
-
-    /// The recovery flows over the app's store, hasher and clock.
-    pub(crate) fn recovery<'a>(&'a self, state: &'a AppState, auth: &'a Auth) -> Recovery<'a> {
-        let policy: &'a PasswordPolicy = &auth.policy;
-        Recovery {
-            store: state.store.as_ref(),
-            hasher: &auth.hasher,
-            policy,
-            lockouts: &auth.lockouts,
-            mfa: &auth.mfa,
-            clock: state.clock.as_ref(),
-            mail: &self.context,
-            rules: &self.rules,
         }
     }
 }

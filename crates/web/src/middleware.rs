@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tracing::Instrument;
 
-use crate::Metrics;
+use crate::AppState;
 
 /// The header carrying the request id, in and out.
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
@@ -49,7 +49,7 @@ pub async fn telemetry(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
     let id = request_id(&req);
-    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
     let method = req.method().clone();
     let span = tracing::info_span!("request", request_id = %id, method = %method, path = %req.path());
 
@@ -60,7 +60,7 @@ pub async fn telemetry(
     };
     let route = route.unwrap_or_else(|| UNMATCHED.to_owned());
     let elapsed = started.elapsed();
-    if let Some(metrics) = metrics {
+    if let Some(metrics) = state.as_ref().map(|s| &s.metrics) {
         let labels = [route.as_str(), method.as_str(), status.as_str()];
         metrics.requests.with_label_values(&labels).inc();
         metrics.latency.with_label_values(&labels).observe(elapsed.as_secs_f64());

@@ -1,11 +1,12 @@
-//! Server-rendered pages (askama, `web/templates/`) and the one mapping from
-//! page errors to friendly HTTP answers.
+//! Server-rendered pages (askama, `web/templates/`); their errors are
+//! answered by [`crate::errors::PageError`].
 
+use actix_web::HttpResponse;
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use crate::errors::PageError;
 use crate::headers::csp_allowing_redirect_to;
 
 #[derive(Template)]
@@ -151,16 +152,6 @@ pub(crate) struct SetupPage<'a> {
     pub(crate) message: Option<&'a str>,
 }
 
-#[derive(Template)]
-#[template(path = "pages/error.html")]
-struct ErrorPage<'a> {
-    title: &'a str,
-    message: &'a str,
-}
-
-/// Where [`PageError::SignInAgain`] sends the browser.
-pub(crate) const SIGN_IN_AGAIN: &str = "/login?return=/account";
-
 /// Sets `Retry-After` to the seconds from `now` until `until` (at least 1).
 pub(crate) fn retry_after(res: &mut HttpResponse, until: time::OffsetDateTime, now: time::OffsetDateTime) {
     let wait = (until - now).whole_seconds().max(1);
@@ -171,7 +162,7 @@ pub(crate) fn retry_after(res: &mut HttpResponse, until: time::OffsetDateTime, n
 
 /// Renders `page` with `status`.
 pub(crate) fn render(status: StatusCode, page: &impl Template) -> Result<HttpResponse, PageError> {
-    let html = page.render().map_err(|e| PageError::Internal(e.to_string()))?;
+    let html = page.render()?;
     Ok(HttpResponse::build(status).content_type(ContentType::html()).body(html))
 }
 
@@ -188,122 +179,4 @@ pub(crate) fn render_redirecting(
         res.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, csp);
     }
     Ok(res)
-}
-
-/// Why a page cannot be shown; each maps to a friendly page, never a trace.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum PageError {
-    /// The CSRF token is missing or wrong.
-    #[error("forbidden: bad or missing CSRF token")]
-    Csrf,
-    /// The request is malformed.
-    #[error("bad request: {0}")]
-    BadRequest(String),
-    /// The setup link is unknown, used or expired.
-    #[error("invalid setup link")]
-    SetupLink,
-    /// An authorization request refused before its redirect URI was
-    /// verified (so shown here, never redirected); a fixed description.
-    #[error("authorization request refused: {0}")]
-    Protocol(&'static str),
-    /// The pending authorization request is unknown or expired.
-    #[error("authorization request expired")]
-    RequestExpired,
-    /// The account pages need a (recent) sign-in: a 303 to sign in again,
-    /// then back to `/account`.
-    #[error("sign in again")]
-    SignInAgain,
-    /// The database cannot be reached right now (logged, not shown): a 503
-    /// with `Retry-After`, never a request silently dropped.
-    #[error("unavailable: {0}")]
-    Unavailable(String),
-    /// The account pages need the user's second factor first: a 303 to it.
-    #[error("second factor first")]
-    SecondFactorFirst,
-    /// Something failed on our side (logged, not shown).
-    #[error("internal error: {0}")]
-    Internal(String),
-}
-
-impl From<portcullis_store::StoreError> for PageError {
-    fn from(e: portcullis_store::StoreError) -> Self {
-        match e {
-            portcullis_store::StoreError::Backend(_) => Self::Unavailable(e.to_string()),
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<portcullis_protocol::ProtocolError> for PageError {
-    fn from(e: portcullis_protocol::ProtocolError) -> Self {
-        match e {
-            portcullis_protocol::ProtocolError::Rejected { description, .. } => Self::Protocol(description),
-            portcullis_protocol::ProtocolError::Store(e) => e.into(),
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
-impl From<portcullis_authn::AuthnError> for PageError {
-    fn from(e: portcullis_authn::AuthnError) -> Self {
-        match e {
-            portcullis_authn::AuthnError::Store(e) => e.into(),
-            other => Self::Internal(other.to_string()),
-        }
-    }
-}
-
-impl ResponseError for PageError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            Self::Csrf | Self::SetupLink => StatusCode::FORBIDDEN,
-            Self::BadRequest(_) | Self::Protocol(_) | Self::RequestExpired => StatusCode::BAD_REQUEST,
-            Self::SignInAgain | Self::SecondFactorFirst => StatusCode::SEE_OTHER,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        let (title, message) = match self {
-            Self::SignInAgain => {
-                return HttpResponse::SeeOther()
-                    .insert_header((actix_web::http::header::LOCATION, SIGN_IN_AGAIN))
-                    .finish();
-            }
-            Self::SecondFactorFirst => {
-                return HttpResponse::SeeOther()
-                    .insert_header((actix_web::http::header::LOCATION, "/login/mfa"))
-                    .finish();
-            }
-            Self::Csrf => (
-                "Request refused",
-                "This form has expired or did not come from this site. Go back, reload the page and try again.",
-            ),
-            Self::BadRequest(_) => ("Bad request", "The request could not be understood."),
-            Self::Protocol(description) => ("Sign-in request refused", *description),
-            Self::RequestExpired => (
-                "Sign-in request expired",
-                "This sign-in request is unknown or has expired. Go back to the application and start again.",
-            ),
-            Self::SetupLink => {
-                ("Setup link not valid", "This setup link is unknown, already used or expired.")
-            }
-            Self::Unavailable(detail) => {
-                tracing::error!(error = %detail, "page unavailable: the database cannot be reached");
-                ("Temporarily unavailable", "Please try again in a moment.")
-            }
-            Self::Internal(detail) => {
-                tracing::error!(error = %detail, "page failed");
-                ("Something went wrong", "Please try again in a moment.")
-            }
-        };
-        let html = ErrorPage { title, message }.render().unwrap_or_else(|_| title.to_owned());
-        let mut res = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unavailable(_)) {
-            res.insert_header((actix_web::http::header::RETRY_AFTER, "5"));
-        }
-        res.content_type(ContentType::html()).body(html)
-    }
 }

@@ -12,12 +12,11 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
-use portcullis_authn::accounts::Accounts;
 use portcullis_authn::audit::record;
 use portcullis_authn::journey::may_change;
 use portcullis_authn::{
-    AccountAccess, AuthnError, Change, Factors, Password, RequestInfo, SignInOutcome, TotpState,
-    confirm_password, recovery_codes,
+    AuthnError, Change, Factors, Password, RequestInfo, SignInOutcome, TotpState, confirm_password,
+    recovery_codes,
 };
 use portcullis_store::{AuditOutcome, FactorRef, Session, User};
 use serde::Deserialize;
@@ -26,12 +25,10 @@ use time::OffsetDateTime;
 use time::macros::format_description;
 
 use super::oidc::authorize::{live_request_id, see_other};
-use crate::client::request_info;
-use crate::pages::{
-    AccountPage, EnrollmentView, PageError, PasskeyView, RecoveryCodesPage, SessionView, render,
-};
-use crate::session;
-use crate::{AppState, Auth, Mail, csrf};
+use crate::errors::PageError;
+use crate::extract::{AccountForm, Requester, SignedIn, csrf_protected};
+use crate::pages::{AccountPage, EnrollmentView, PasskeyView, RecoveryCodesPage, SessionView, render};
+use crate::{AppState, session};
 use portcullis_authn::notify::Notification;
 
 fn when(at: OffsetDateTime) -> String {
@@ -40,18 +37,18 @@ fn when(at: OffsetDateTime) -> String {
 
 /// Mails the account's address about a change that is already made; a
 /// failure to queue it is logged (the change stands).
-pub(crate) async fn notify(state: &AppState, mail: &Mail, user: &User, notification: Notification) {
+pub(crate) async fn notify(state: &AppState, user: &User, notification: Notification) {
     let now = state.clock.now();
     match portcullis_authn::notify::security_event(
         state.store.as_ref(),
-        &mail.context,
+        &state.mail.context,
         now,
         user,
         &notification,
     )
     .await
     {
-        Ok(()) => mail.wake(),
+        Ok(()) => state.mail.wake(),
         Err(e) => tracing::warn!(user_id = %user.id, error = %e, "cannot queue a security notification"),
     }
 }
@@ -81,7 +78,7 @@ pub(crate) struct AccountQuery {
 
 /// Every account form (each uses some fields).
 #[derive(Deserialize)]
-pub(crate) struct AccountForm {
+pub(crate) struct Fields {
     #[serde(default)]
     csrf_token: String,
     #[serde(default)]
@@ -97,6 +94,7 @@ pub(crate) struct AccountForm {
     #[serde(default)]
     request: String,
 }
+csrf_protected!(Fields);
 
 /// The fixed notices a change may report (never reflected text).
 fn notice(done: &str) -> Option<&'static str> {
@@ -111,23 +109,6 @@ fn notice(done: &str) -> Option<&'static str> {
     })
 }
 
-/// The session and what its user may do here; otherwise sign in first, or
-/// the second factor first.
-async fn signed_in(
-    req: &HttpRequest,
-    state: &AppState,
-    auth: &Auth,
-) -> Result<(Session, User, bool), PageError> {
-    let session = session::current(req, state, auth).await?;
-    let access = auth.interaction(state).account_access(session.as_ref()).await?;
-    match (access, session) {
-        (AccountAccess::Full(user), Some(session)) => Ok((session, user, false)),
-        (AccountAccess::EnrollOnly(user), Some(session)) => Ok((session, user, true)),
-        (AccountAccess::SecondFactorFirst, _) => Err(PageError::SecondFactorFirst),
-        _ => Err(PageError::SignInAgain),
-    }
-}
-
 /// What a change needs of the session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Allowed {
@@ -137,33 +118,29 @@ enum Allowed {
     FullOnly,
 }
 
-/// For a change: signed in, the form's CSRF token, and a recent, strong
-/// authentication (else the user confirms it is them first).
+/// For a change (the form's CSRF token already matched): a session allowed
+/// this change, and a recent, strong authentication (else the user confirms
+/// it is them first).
 async fn for_change(
     req: &HttpRequest,
     state: &AppState,
-    auth: &Auth,
-    form: &AccountForm,
+    info: &RequestInfo,
+    account: &SignedIn,
     allowed: Allowed,
-) -> Result<(Session, User), PageError> {
-    let (session, user, enroll_only) = signed_in(req, state, auth).await?;
-    if !csrf::matches(Some(&session), Some(&form.csrf_token)) {
-        return Err(PageError::Csrf);
-    }
-    if enroll_only && allowed == Allowed::FullOnly {
+) -> Result<(), PageError> {
+    if account.enroll_only && allowed == Allowed::FullOnly {
         return Err(PageError::BadRequest("set up a second factor first".into()));
     }
-    if !may_change(&session, Change::Security, state.clock.now()) {
-        reauth_required(req, state, auth, &user).await;
+    if !may_change(&account.session, Change::Security, state.clock.now()) {
+        reauth_required(req, state, info, &account.user).await;
         return Err(PageError::SignInAgain);
     }
-    Ok((session, user))
+    Ok(())
 }
 
-async fn reauth_required(req: &HttpRequest, state: &AppState, auth: &Auth, user: &User) {
-    let info = request_info(req, &auth.trusted_proxies);
+async fn reauth_required(req: &HttpRequest, state: &AppState, info: &RequestInfo, user: &User) {
     let detail = json!({ "path": req.path() });
-    audit(state, &info, user, "account.reauth_required", AuditOutcome::Failure, detail).await;
+    audit(state, info, user, "account.reauth_required", AuditOutcome::Failure, detail).await;
 }
 
 /// What the page shows besides the factors.
@@ -188,14 +165,14 @@ impl<'a> View<'a> {
 /// Renders the account page.
 async fn page(
     state: &AppState,
-    auth: &Auth,
     session: &Session,
     user: &User,
     view: View<'_>,
 ) -> Result<HttpResponse, PageError> {
     let store = state.store.as_ref();
+    let auth = &state.auth;
     let factors = Factors::of(store, user).await?;
-    let totp = auth.totp(store);
+    let totp = state.totp();
     let totp_state = totp.state(user.id).await?;
     let enrollment = if totp_state == TotpState::Pending {
         totp.pending(user.id, &user.username).await?.map(|e| EnrollmentView {
@@ -259,16 +236,14 @@ async fn page(
 
 /// `GET /account`.
 pub(crate) async fn show(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    SignedIn { session, user, .. }: SignedIn,
     query: web::Query<AccountQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user, _) = signed_in(&req, &state, &auth).await?;
     let request = live_request_id(&state, &query.request).await?;
     let view =
         View { enroll: query.enroll == "required", notice: notice(&query.done), ..View::new(&request) };
-    page(&state, &auth, &session, &user, view).await
+    page(&state, &session, &user, view).await
 }
 
 fn done(raw: String, what: &str, request: &str) -> HttpResponse {
@@ -284,21 +259,21 @@ fn done(raw: String, what: &str, request: &str) -> HttpResponse {
 pub(crate) async fn totp_begin(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    form: web::Form<AccountForm>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form, Allowed::Enrollment).await?;
+    for_change(&req, &state, &info, &account, Allowed::Enrollment).await?;
+    let SignedIn { session, user, .. } = account;
     let request = live_request_id(&state, &form.request).await?;
-    match auth.totp(state.store.as_ref()).begin(user.id, &user.username, state.clock.now()).await {
+    match state.totp().begin(user.id, &user.username, state.clock.now()).await {
         Ok(_) => {}
         Err(AuthnError::Taken) => {
             let error = "An authenticator app is already enabled. Remove it first.";
-            return page(&state, &auth, &session, &user, View::error(&request, error, StatusCode::CONFLICT))
-                .await;
+            return page(&state, &session, &user, View::error(&request, error, StatusCode::CONFLICT)).await;
         }
         Err(e) => return Err(e.into()),
     }
-    page(&state, &auth, &session, &user, View::new(&request)).await
+    page(&state, &session, &user, View::new(&request)).await
 }
 
 /// `POST /account/totp/confirm`: the first valid code enables the app (and,
@@ -307,20 +282,19 @@ pub(crate) async fn totp_begin(
 pub(crate) async fn totp_confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<AccountForm>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form, Allowed::Enrollment).await?;
+    for_change(&req, &state, &info, &account, Allowed::Enrollment).await?;
+    let SignedIn { session, user, .. } = account;
     let request = live_request_id(&state, &form.request).await?;
-    let info = request_info(&req, &auth.trusted_proxies);
     let confirmed =
-        auth.interaction(&state).confirm_totp(&session, &user, &form.code, &mail.context, &info).await?;
+        state.interaction().confirm_totp(&session, &user, &form.code, &state.mail.context, &info).await?;
     let Some((rotated, raw, codes)) = confirmed else {
         let error = "That code is not valid. Check the time on your device and enter the current code.";
-        return page(&state, &auth, &session, &user, View::error(&request, error, StatusCode::OK)).await;
+        return page(&state, &session, &user, View::error(&request, error, StatusCode::OK)).await;
     };
-    mail.wake();
+    state.mail.wake();
     match codes {
         Some(codes) => show_codes(&rotated, raw, &codes, &request, true),
         None => Ok(done(raw, "totp-enabled", &request)),
@@ -337,7 +311,7 @@ fn show_codes(
 ) -> Result<HttpResponse, PageError> {
     let page = RecoveryCodesPage { codes, request, first, csrf_token: &session.csrf_token };
     let mut res = render(StatusCode::OK, &page)?;
-    res.add_cookie(&session::cookie(raw)).map_err(|e| PageError::Internal(e.to_string()))?;
+    res.add_cookie(&session::cookie(raw))?;
     Ok(res)
 }
 
@@ -363,75 +337,62 @@ async fn recovery_codes_page(
 async fn remove_factor(
     req: &HttpRequest,
     state: &AppState,
-    auth: &Auth,
-    mail: &Mail,
-    form: &AccountForm,
+    info: &RequestInfo,
+    account: &SignedIn,
     factor: FactorRef,
     what: &str,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(req, state, auth, form, Allowed::FullOnly).await?;
-    let info = request_info(req, &auth.trusted_proxies);
+    for_change(req, state, info, account, Allowed::FullOnly).await?;
+    let SignedIn { session, user, .. } = account;
     let removed =
-        accounts(state, auth).remove_factor(&user, factor, &session.id_hash, &mail.context, &info).await?;
+        state.accounts().remove_factor(user, factor, &session.id_hash, &state.mail.context, info).await?;
     if removed.is_none() && matches!(factor, FactorRef::Passkey(_)) {
         return Err(PageError::BadRequest("unknown passkey".into()));
     }
-    mail.wake();
-    let (_, raw) = session::sessions(state, auth).rotate(&session, None).await?;
+    state.mail.wake();
+    let (_, raw) = state.sessions().rotate(session, None).await?;
     Ok(done(raw, what, ""))
-}
-
-fn accounts<'a>(state: &'a AppState, auth: &'a Auth) -> Accounts<'a> {
-    Accounts {
-        store: state.store.as_ref(),
-        hasher: &auth.hasher,
-        policy: &auth.policy,
-        clock: state.clock.as_ref(),
-    }
 }
 
 /// `POST /account/totp/delete`: removes the app.
 pub(crate) async fn totp_remove(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<AccountForm>,
+    Requester(info): Requester,
+    AccountForm { account, .. }: AccountForm<Fields>,
 ) -> Result<HttpResponse, PageError> {
-    remove_factor(&req, &state, &auth, &mail, &form, FactorRef::Totp, "totp-removed").await
+    remove_factor(&req, &state, &info, &account, FactorRef::Totp, "totp-removed").await
 }
 
 /// `POST /account/passkeys/{id}/delete`.
 pub(crate) async fn passkey_remove(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    Requester(info): Requester,
     path: web::Path<String>,
-    form: web::Form<AccountForm>,
+    AccountForm { account, .. }: AccountForm<Fields>,
 ) -> Result<HttpResponse, PageError> {
     let Ok(id) = path.parse::<uuid::Uuid>() else {
         return Err(PageError::BadRequest("unknown passkey".into()));
     };
-    remove_factor(&req, &state, &auth, &mail, &form, FactorRef::Passkey(id), "passkey-removed").await
+    remove_factor(&req, &state, &info, &account, FactorRef::Passkey(id), "passkey-removed").await
 }
 
 /// `POST /account/recovery-codes`: replaces every code by new ones.
 pub(crate) async fn recovery_regenerate(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<AccountForm>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form, Allowed::FullOnly).await?;
+    for_change(&req, &state, &info, &account, Allowed::FullOnly).await?;
+    let SignedIn { session, user, .. } = account;
     if !Factors::of(state.store.as_ref(), &user).await?.any() {
         return Err(PageError::BadRequest("recovery codes need a second factor".into()));
     }
-    let info = request_info(&req, &auth.trusted_proxies);
-    let (rotated, raw) = session::sessions(&state, &auth).rotate(&session, None).await?;
+    let (rotated, raw) = state.sessions().rotate(&session, None).await?;
     let request = live_request_id(&state, &form.request).await?;
-    notify(&state, &mail, &user, Notification::RecoveryCodesRegenerated).await;
+    notify(&state, &user, Notification::RecoveryCodesRegenerated).await;
     recovery_codes_page(&state, &rotated, &user, raw, &info, &request, false).await
 }
 
@@ -440,10 +401,11 @@ pub(crate) async fn recovery_regenerate(
 pub(crate) async fn recovery_initial(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    form: web::Form<AccountForm>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user) = for_change(&req, &state, &auth, &form, Allowed::Enrollment).await?;
+    for_change(&req, &state, &info, &account, Allowed::Enrollment).await?;
+    let SignedIn { session, user, .. } = account;
     let factors = Factors::of(state.store.as_ref(), &user).await?;
     let request = live_request_id(&state, &form.request).await?;
     if !factors.any() || factors.recovery_codes > 0 {
@@ -451,8 +413,7 @@ pub(crate) async fn recovery_initial(
             if request.is_empty() { "/account".to_owned() } else { format!("/account?request={request}") };
         return Ok(see_other(&location));
     }
-    let info = request_info(&req, &auth.trusted_proxies);
-    let (rotated, raw) = session::sessions(&state, &auth).rotate(&session, None).await?;
+    let (rotated, raw) = state.sessions().rotate(&session, None).await?;
     recovery_codes_page(&state, &rotated, &user, raw, &info, &request, true).await
 }
 
@@ -463,28 +424,22 @@ pub(crate) async fn recovery_initial(
 pub(crate) async fn password_change(
     req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<AccountForm>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user, enroll_only) = signed_in(&req, &state, &auth).await?;
-    if !csrf::matches(Some(&session), Some(&form.csrf_token)) {
-        return Err(PageError::Csrf);
-    }
+    let SignedIn { session, user, enroll_only } = account;
     if enroll_only {
         return Err(PageError::BadRequest("set up a second factor first".into()));
     }
-    let info = request_info(&req, &auth.trusted_proxies);
-    let retry =
-        |error: &'static str, status| page(&state, &auth, &session, &user, View::error("", error, status));
+    let retry = |error: &'static str, status| page(&state, &session, &user, View::error("", error, status));
     let now = state.clock.now();
     if !may_change(&session, Change::Password { current_password_given: false }, now) {
         if form.current_password.is_empty() {
-            reauth_required(&req, &state, &auth, &user).await;
+            reauth_required(&req, &state, &info, &user).await;
             return retry("Enter your current password.", StatusCode::UNPROCESSABLE_ENTITY).await;
         }
         let typed = Password::new(form.current_password.clone());
-        match confirm_password(auth.sign_in(&state), &user, typed, &info).await? {
+        match confirm_password(state.sign_in(), &user, typed, &info).await? {
             SignInOutcome::Success(_) => {}
             SignInOutcome::Failed => {
                 return retry("Your current password is wrong.", StatusCode::UNPROCESSABLE_ENTITY).await;
@@ -500,39 +455,35 @@ pub(crate) async fn password_change(
         return retry("The two passwords differ.", StatusCode::OK).await;
     }
     let password = Password::new(form.password.clone());
-    match accounts(&state, &auth)
-        .change_password(&user, password, Some(&session.id_hash), &mail.context, &info)
+    match state
+        .accounts()
+        .change_password(&user, password, Some(&session.id_hash), &state.mail.context, &info)
         .await
     {
-        Ok(_) => mail.wake(),
+        Ok(_) => state.mail.wake(),
         Err(AuthnError::Policy(e)) => {
             let message = e.to_string();
-            return page(&state, &auth, &session, &user, View::error("", &message, StatusCode::OK)).await;
+            return page(&state, &session, &user, View::error("", &message, StatusCode::OK)).await;
         }
         Err(e) => return Err(e.into()),
     }
-    let (_, raw) = session::sessions(&state, &auth).rotate(&session, None).await?;
+    let (_, raw) = state.sessions().rotate(&session, None).await?;
     Ok(done(raw, "password-changed", ""))
 }
 
 /// `POST /account/sessions/end`: signs out one of the user's other sessions.
 pub(crate) async fn session_end(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    form: web::Form<AccountForm>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user, _) = signed_in(&req, &state, &auth).await?;
-    if !csrf::matches(Some(&session), Some(&form.csrf_token)) {
-        return Err(PageError::Csrf);
-    }
+    let SignedIn { session, user, .. } = account;
     let target = state.store.find_session_by_sid(&form.sid).await?;
     let Some(target) = target.filter(|t| t.user_id == Some(user.id) && t.id_hash != session.id_hash) else {
         return Err(PageError::BadRequest("unknown session".into()));
     };
     let now = state.clock.now();
     state.store.end_session(&target.id_hash, now).await?;
-    let info = request_info(&req, &auth.trusted_proxies);
     audit(&state, &info, &user, "session.ended", AuditOutcome::Success, json!({ "sid": target.sid })).await;
     Ok(see_other("/account?done=session-ended"))
 }

@@ -3,15 +3,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use portcullis_authn::{Continue, Password, Standing, StepOutcome};
 use serde::Deserialize;
 
 use super::oidc::authorize::pending_for_page;
-use crate::client::request_info;
-use crate::pages::{LoginPage, PageError, render_redirecting, retry_after};
-use crate::session;
-use crate::{AppState, Auth, Mail, csrf};
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::pages::{LoginPage, render_redirecting, retry_after};
+use crate::{AppState, session};
 
 /// The one message for an unknown user, a wrong password and a disabled account.
 const FAILED: &str = "Wrong username or password.";
@@ -33,6 +33,7 @@ pub(crate) struct LoginForm {
     #[serde(default, rename = "return")]
     return_to: String,
 }
+csrf_protected!(LoginForm);
 
 /// `GET /login` query: `?request=…` when an authorization request waits,
 /// `?setup=done` after the first administrator was created.
@@ -95,21 +96,19 @@ pub(crate) fn step_redirect(outcome: &StepOutcome) -> Option<HttpResponse> {
 
 /// `GET /login`: the form, bound to the browser's (possibly new, anonymous) session.
 pub(crate) async fn show(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    Requester(info): Requester,
+    current: CurrentSession,
     query: web::Query<LoginQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let info = request_info(&req, &auth.trusted_proxies);
-    let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+    let (session, cookie) = current.or_anonymous(&state, &info).await?;
     let return_to = safe_return(&query.return_to).unwrap_or_default();
     let mut notice =
         (query.setup == "done").then_some("The administrator account is ready. Sign in with it.");
     let pending = pending_for_page(&state, &query.request).await?;
     let mut hint = pending.as_ref().and_then(|p| p.request.login_hint.clone()).unwrap_or_default();
     if !return_to.is_empty()
-        && let Some(user) = session::user_of(&state, &auth, Some(&session)).await?
+        && let Some(user) = state.sessions().user_of(Some(&session)).await?
     {
         notice = Some("Confirm it is you: sign in again to change your security settings.");
         hint = user.username;
@@ -121,37 +120,32 @@ pub(crate) async fn show(
         username: &hint,
         message: None,
         notice,
-        passkeys: auth.passkeys.is_some(),
-        magic_link: mail.magic_link && mail.available,
+        passkeys: state.auth.passkeys.is_some(),
+        magic_link: state.mail.magic_link && state.mail.available,
     };
     let mut res =
         render_redirecting(StatusCode::OK, &page, pending.as_ref().map(|p| p.request.redirect_uri.url()))?;
     if let Some(cookie) = cookie {
-        res.add_cookie(&cookie).map_err(|e| PageError::Internal(e.to_string()))?;
+        res.add_cookie(&cookie)?;
     }
     Ok(res)
 }
 
 /// `POST /login`: CSRF check, then one password step of the journey.
 pub(crate) async fn submit(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<LoginForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<LoginForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
-    let info = request_info(&req, &auth.trusted_proxies);
     let pending = pending_for_page(&state, &form.request).await?;
     let request = pending.as_ref().map(|p| p.id.clone()).unwrap_or_default();
     let return_to = safe_return(&form.return_to).unwrap_or_default();
     let then = Continue { request: request.clone(), return_to: return_to.to_owned() };
-    let outcome = auth
-        .interaction(&state)
+    let outcome = state
+        .interaction()
         .password(&session, &form.username, Password::new(form.password), then, &info)
         .await?;
-    auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
+    state.auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
     if let Some(res) = step_redirect(&outcome) {
         return Ok(res);
     }
@@ -164,8 +158,8 @@ pub(crate) async fn submit(
         username: "",
         message: Some(message),
         notice: None,
-        passkeys: auth.passkeys.is_some(),
-        magic_link: mail.magic_link && mail.available,
+        passkeys: state.auth.passkeys.is_some(),
+        magic_link: state.mail.magic_link && state.mail.available,
     };
     match outcome {
         StepOutcome::Refused { until } => {

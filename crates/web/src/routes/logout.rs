@@ -2,14 +2,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use portcullis_store::AuditOutcome;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::client::request_info;
-use crate::pages::{LogoutPage, PageError, render};
-use crate::{AppState, Auth, csrf, session};
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::pages::{LogoutPage, render};
+use crate::{AppState, session};
 
 /// The sign-out form as posted.
 #[derive(Deserialize)]
@@ -17,18 +18,15 @@ pub(crate) struct LogoutForm {
     #[serde(default)]
     csrf_token: String,
 }
+csrf_protected!(LogoutForm);
 
 fn to_landing() -> HttpResponse {
     HttpResponse::SeeOther().insert_header((LOCATION, "/")).finish()
 }
 
 /// `GET /logout`: asks for confirmation (a GET must not change state).
-pub(crate) async fn show(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-) -> Result<HttpResponse, PageError> {
-    match session::current(&req, &state, &auth).await? {
+pub(crate) async fn show(CurrentSession(session): CurrentSession) -> Result<HttpResponse, PageError> {
+    match session {
         Some(s) if s.user_id.is_some() => render(StatusCode::OK, &LogoutPage { csrf_token: &s.csrf_token }),
         _ => Ok(to_landing()),
     }
@@ -36,15 +34,12 @@ pub(crate) async fn show(
 
 /// `POST /logout`: deletes the session server-side and clears the cookie.
 pub(crate) async fn submit(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    form: web::Form<LogoutForm>,
+    Requester(info): Requester,
+    CsrfForm { session, .. }: CsrfForm<LogoutForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     state.store.end_session(&session.id_hash, state.clock.now()).await?;
     if let Some(user_id) = session.user_id {
-        let info = request_info(&req, &auth.trusted_proxies);
         let now = state.clock.now();
         portcullis_authn::audit::record(
             state.store.as_ref(),
@@ -58,7 +53,6 @@ pub(crate) async fn submit(
         .await;
     }
     let mut res = to_landing();
-    res.add_removal_cookie(&session::cookie(String::new()))
-        .map_err(|e| PageError::Internal(e.to_string()))?;
+    res.add_removal_cookie(&session::cookie(String::new()))?;
     Ok(res)
 }

@@ -5,7 +5,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use portcullis_authn::interaction::SecondFactorPrompt;
 use portcullis_authn::{Continue, SecondFactor, StepOutcome};
 use portcullis_store::Session;
@@ -13,10 +13,10 @@ use serde::Deserialize;
 
 use super::login::{REFUSED, safe_return, step_redirect};
 use super::oidc::authorize::pending_for_page;
-use crate::client::request_info;
-use crate::pages::{PageError, SecondFactorPage, render_redirecting, retry_after};
-use crate::session;
-use crate::{AppState, Auth, csrf};
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::pages::{SecondFactorPage, render_redirecting, retry_after};
 
 /// `GET /login/mfa` query.
 #[derive(Deserialize)]
@@ -37,10 +37,10 @@ pub(crate) struct MfaForm {
     #[serde(default)]
     request: String,
 }
+csrf_protected!(MfaForm);
 
 async fn page(
     state: &AppState,
-    auth: &Auth,
     session: &Session,
     prompt: &SecondFactorPrompt,
     request: &str,
@@ -55,7 +55,7 @@ async fn page(
         request: pending.as_ref().map_or("", |p| p.id.as_str()),
         totp: codes && prompt.factors.totp,
         recovery: codes && prompt.factors.recovery_codes > 0,
-        passkey: prompt.factors.passkeys > 0 && auth.passkeys.is_some(),
+        passkey: prompt.factors.passkeys > 0 && state.auth.passkeys.is_some(),
         enroll: !prompt.factors.any(),
         message,
     };
@@ -71,42 +71,37 @@ fn see_login(request: &str) -> HttpResponse {
 
 /// `GET /login/mfa`.
 pub(crate) async fn show(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    CurrentSession(session): CurrentSession,
     query: web::Query<MfaQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let Some(session) = session::current(&req, &state, &auth).await? else {
+    let Some(session) = session else {
         return Ok(see_login(&query.request));
     };
-    let Some(prompt) = auth.interaction(&state).second_factor_prompt(&session).await? else {
+    let Some(prompt) = state.interaction().second_factor_prompt(&session).await? else {
         return Ok(see_login(&query.request));
     };
-    page(&state, &auth, &session, &prompt, &query.request, StatusCode::OK, None).await
+    page(&state, &session, &prompt, &query.request, StatusCode::OK, None).await
 }
 
 /// `POST /login/mfa`: one TOTP or recovery code.
 pub(crate) async fn submit(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    form: web::Form<MfaForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<MfaForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let factor = match form.method.as_str() {
         "totp" => SecondFactor::Totp(&form.code),
         "recovery" => SecondFactor::RecoveryCode(&form.code),
         _ => return Err(PageError::BadRequest("unknown second factor".into())),
     };
-    let interaction = auth.interaction(&state);
+    let interaction = state.interaction();
     // Read before the step: a success replaces the session it is bound to.
     let Some(prompt) = interaction.second_factor_prompt(&session).await? else {
         return Ok(see_login(&form.request));
     };
-    let info = request_info(&req, &auth.trusted_proxies);
     let mut outcome = interaction.second_factor(&session, factor, &info).await?;
-    auth.metrics.signins.with_label_values(&[second_factor_label(&outcome)]).inc();
+    state.auth.metrics.signins.with_label_values(&[second_factor_label(&outcome)]).inc();
     // A request named by the form (a step-up) goes on from here.
     if let StepOutcome::SignedIn(signed) = &mut outcome
         && let Some(pending) = pending_for_page(&state, &form.request).await?
@@ -120,14 +115,13 @@ pub(crate) async fn submit(
     match outcome {
         StepOutcome::Refused { until } => {
             let status = StatusCode::TOO_MANY_REQUESTS;
-            let mut res =
-                page(&state, &auth, &session, &prompt, &form.request, status, Some(REFUSED)).await?;
+            let mut res = page(&state, &session, &prompt, &form.request, status, Some(REFUSED)).await?;
             retry_after(&mut res, until, state.clock.now());
             Ok(res)
         }
         _ => {
             let message = Some("That code is not valid. Codes can be used once only.");
-            page(&state, &auth, &session, &prompt, &form.request, StatusCode::OK, message).await
+            page(&state, &session, &prompt, &form.request, StatusCode::OK, message).await
         }
     }
 }

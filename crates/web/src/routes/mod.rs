@@ -15,7 +15,7 @@ mod setup;
 
 use actix_web::web;
 
-use crate::pages::PageError;
+use crate::errors::{ApiError, PageError};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     // The machine-facing endpoints first: routing (and the route label of
@@ -36,12 +36,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     )
     .app_data(web::QueryConfig::default().error_handler(|e, _| PageError::BadRequest(e.to_string()).into()))
     .app_data(web::JsonConfig::default().limit(64 * 1024).error_handler(|e, _| {
-        let res = passkey::json_error(
-            actix_web::http::StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "The request could not be understood.",
-        );
-        actix_web::error::InternalError::from_response(e, res).into()
+        tracing::info!(error = %e, "malformed JSON body");
+        ApiError::InvalidRequest.into()
     }))
     .route("/", web::get().to(landing::show))
     .route("/login", web::get().to(login::show))

@@ -1,72 +1,36 @@
 //! Passkey ceremonies over JSON (the page script `web/static/passkey.js`):
-#![allow(clippy::result_large_err)] // helpers answer early with a ready HttpResponse (a cold path)
 //! discoverable sign-in from the sign-in page (button or autofill), and
 //! registration from the account page. Each ceremony's state is kept in the
 //! store by `portcullis_authn`, bound to the browser session and taken
 //! once; every call carries the session's CSRF token in `X-CSRF-Token`.
+//! Refusals are [`ApiError`]s (problem details).
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use portcullis_authn::journey::may_change;
-use portcullis_authn::{AccountAccess, AuthnError, Change, Continue, Factors, Passkeys, StepOutcome};
+use portcullis_authn::{AccountAccess, Change, Continue, Factors, Passkeys, StepOutcome};
 use portcullis_store::{Session, User};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 use super::login::{next_after, safe_return};
 use super::oidc::authorize::live_request_id;
-use crate::client::request_info;
-use crate::session;
-use crate::{AppState, Auth, Mail, csrf};
+use crate::errors::ApiError;
+use crate::extract::{CsrfHeader, Requester};
+use crate::{AppState, Auth, session};
 
-/// A JSON error for the script.
-pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
-    HttpResponse::build(status).json(json!({ "error": error, "error_description": description }))
-}
-
-fn internal(e: impl std::fmt::Display) -> HttpResponse {
-    tracing::error!(error = %e, "passkey endpoint failed");
-    json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "Something went wrong. Try again.")
-}
-
-fn expired() -> HttpResponse {
-    json_error(StatusCode::BAD_REQUEST, "expired", "This passkey request expired. Try again.")
-}
-
-/// The browser's session when the request carries its CSRF token.
-async fn checked_session(req: &HttpRequest, state: &AppState, auth: &Auth) -> Result<Session, HttpResponse> {
-    let session = session::current(req, state, auth).await.map_err(internal)?;
-    let token = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok());
-    session.filter(|s| csrf::matches(Some(s), token)).ok_or_else(|| {
-        json_error(StatusCode::FORBIDDEN, "csrf", "This page has expired. Reload it and try again.")
-    })
-}
-
-fn relying_party(auth: &Auth) -> Result<&Arc<Passkeys>, HttpResponse> {
-    auth.passkeys.as_ref().ok_or_else(|| {
-        json_error(
-            StatusCode::NOT_FOUND,
-            "passkeys_unavailable",
-            "Passkeys are not available on this server.",
-        )
-    })
+/// The relying party, when passkeys work here.
+fn relying_party(auth: &Auth) -> Result<&Passkeys, ApiError> {
+    auth.passkeys.as_deref().ok_or(ApiError::PasskeysUnavailable)
 }
 
 /// `POST /login/passkey/options`: starts a discoverable sign-in.
 pub(crate) async fn signin_options(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-) -> HttpResponse {
-    let (session, rp) = match (checked_session(&req, &state, &auth).await, relying_party(&auth)) {
-        (Ok(s), Ok(rp)) => (s, rp),
-        (Err(res), _) | (_, Err(res)) => return res,
-    };
-    match rp.begin_signin(state.store.as_ref(), &session.id_hash, state.clock.now()).await {
-        Ok(options) => HttpResponse::Ok().json(options),
-        Err(e) => internal(e),
-    }
+    CsrfHeader(session): CsrfHeader,
+) -> Result<HttpResponse, ApiError> {
+    let rp = relying_party(&state.auth)?;
+    let options = rp.begin_signin(state.store.as_ref(), &session.id_hash, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(options))
 }
 
 /// A finished ceremony as the script posts it.
@@ -83,160 +47,81 @@ pub(crate) struct Finish {
 
 /// `POST /login/passkey`: verifies the assertion and signs the browser in.
 pub(crate) async fn signin(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    Requester(info): Requester,
+    CsrfHeader(session): CsrfHeader,
     body: web::Json<Finish>,
-) -> HttpResponse {
-    let (session, _) = match (checked_session(&req, &state, &auth).await, relying_party(&auth)) {
-        (Ok(s), Ok(rp)) => (s, rp),
-        (Err(res), _) | (_, Err(res)) => return res,
-    };
-    let info = request_info(&req, &auth.trusted_proxies);
-    let request = match live_request_id(&state, &body.request).await {
-        Ok(id) => id,
-        Err(e) => return internal(e),
-    };
+) -> Result<HttpResponse, ApiError> {
+    relying_party(&state.auth)?;
+    let request = live_request_id(&state, &body.request).await?;
     let then = Continue { request, return_to: safe_return(&body.return_to).unwrap_or_default().to_owned() };
-    let outcome = auth.interaction(&state).passkey(&session, &body.credential, then, &info).await;
+    let outcome = state.interaction().passkey(&session, &body.credential, then, &info).await;
     let label = match &outcome {
         Ok(StepOutcome::SignedIn(_)) => "passkey_success",
         Ok(StepOutcome::Refused { .. }) => "locked",
         _ => "passkey_failure",
     };
-    auth.metrics.signins.with_label_values(&[label]).inc();
-    match outcome {
-        Ok(StepOutcome::SignedIn(signed)) => HttpResponse::Ok()
+    state.auth.metrics.signins.with_label_values(&[label]).inc();
+    match outcome? {
+        StepOutcome::SignedIn(signed) => Ok(HttpResponse::Ok()
             .cookie(session::cookie(signed.cookie.clone()))
-            .json(json!({ "redirect": next_after(signed.standing, &signed.then) })),
-        Ok(StepOutcome::Refused { .. }) => json_error(
-            StatusCode::TOO_MANY_REQUESTS,
-            "locked",
-            "Too many failed attempts. Wait a few minutes, then try again.",
-        ),
-        Ok(StepOutcome::NotStarted) => expired(),
-        Ok(_) => json_error(
-            StatusCode::BAD_REQUEST,
-            "passkey_failed",
-            "This passkey was not accepted. Use another passkey or your password.",
-        ),
-        Err(e) => internal(e),
+            .json(json!({ "redirect": next_after(signed.standing, &signed.then) }))),
+        StepOutcome::Refused { .. } => Err(ApiError::Locked),
+        StepOutcome::NotStarted => Err(ApiError::Expired),
+        _ => Err(ApiError::PasskeyRefused),
     }
 }
 
 /// The signed-in user of a checked session (fully, or to enroll a factor),
 /// recently and strongly authenticated.
-async fn recent_user(state: &AppState, auth: &Auth, session: &Session) -> Result<User, HttpResponse> {
-    let access = auth.interaction(state).account_access(Some(session)).await.map_err(internal)?;
-    let user = match access {
+async fn recent_user(state: &AppState, session: &Session) -> Result<User, ApiError> {
+    let user = match state.interaction().account_access(Some(session)).await? {
         AccountAccess::Full(user) | AccountAccess::EnrollOnly(user) => user,
-        AccountAccess::SecondFactorFirst => {
-            return Err(HttpResponse::Forbidden().json(json!({
-                "error": "second_factor_required",
-                "error_description": "Use your second factor first.",
-                "redirect": "/login/mfa",
-            })));
-        }
-        AccountAccess::SignIn => {
-            return Err(json_error(StatusCode::UNAUTHORIZED, "login_required", "Sign in first."));
-        }
+        AccountAccess::SecondFactorFirst => return Err(ApiError::SecondFactorRequired),
+        AccountAccess::SignIn => return Err(ApiError::LoginRequired),
     };
     if !may_change(session, Change::Security, state.clock.now()) {
-        return Err(HttpResponse::Forbidden().json(json!({
-            "error": "reauthentication_required",
-            "error_description": "Confirm it is you first.",
-            "redirect": crate::pages::SIGN_IN_AGAIN,
-        })));
+        return Err(ApiError::ReauthenticationRequired);
     }
     Ok(user)
 }
 
-/// What a registration step needs: a checked session of a recently
-/// authenticated user, and the relying party.
-async fn registering<'a>(
-    req: &HttpRequest,
-    state: &AppState,
-    auth: &'a Auth,
-) -> Result<(Session, &'a Arc<Passkeys>, User), HttpResponse> {
-    let session = checked_session(req, state, auth).await?;
-    let rp = relying_party(auth)?;
-    let user = recent_user(state, auth, &session).await?;
-    Ok((session, rp, user))
-}
-
 /// `POST /account/passkeys/options`: starts registering a passkey.
 pub(crate) async fn register_options(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-) -> HttpResponse {
-    let (session, rp, user) = match registering(&req, &state, &auth).await {
-        Ok(ctx) => ctx,
-        Err(res) => return res,
-    };
-    match rp.begin_registration(state.store.as_ref(), &session.id_hash, &user, state.clock.now()).await {
-        Ok(options) => HttpResponse::Ok().json(options),
-        Err(e) => internal(e),
-    }
+    CsrfHeader(session): CsrfHeader,
+) -> Result<HttpResponse, ApiError> {
+    let rp = relying_party(&state.auth)?;
+    let user = recent_user(&state, &session).await?;
+    let options =
+        rp.begin_registration(state.store.as_ref(), &session.id_hash, &user, state.clock.now()).await?;
+    Ok(HttpResponse::Ok().json(options))
 }
 
 /// `POST /account/passkeys`: verifies and stores the new passkey; the
 /// session id changes (and, in a session that had to enroll, the sign-in
 /// completes). Tells the script whether recovery codes are due.
 pub(crate) async fn register(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    Requester(info): Requester,
+    CsrfHeader(session): CsrfHeader,
     body: web::Json<Finish>,
-) -> HttpResponse {
-    let (session, rp, user) = match registering(&req, &state, &auth).await {
-        Ok(ctx) => ctx,
-        Err(res) => return res,
-    };
-    let info = request_info(&req, &auth.trusted_proxies);
+) -> Result<HttpResponse, ApiError> {
+    let rp = relying_party(&state.auth)?;
+    let user = recent_user(&state, &session).await?;
     let now = state.clock.now();
     let store = state.store.as_ref();
-    let method = match rp
+    let (row, method) = rp
         .finish_registration_for(store, &session.id_hash, &user, &body.name, &body.credential, now, &info)
-        .await
-    {
-        Ok((row, method)) => {
-            let notification = portcullis_authn::notify::Notification::PasskeyAdded { name: row.name };
-            super::account::notify(&state, &mail, &user, notification).await;
-            method
-        }
-        Err(AuthnError::CeremonyExpired) => {
-            return json_error(StatusCode::BAD_REQUEST, "expired", "This request expired. Try again.");
-        }
-        Err(AuthnError::Passkey(e)) => {
-            tracing::info!(error = %e, "passkey registration refused");
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                "passkey_failed",
-                "The passkey could not be registered.",
-            );
-        }
-        Err(AuthnError::Taken) => {
-            return json_error(StatusCode::CONFLICT, "duplicate", "This passkey is already registered.");
-        }
-        Err(e) => return internal(e),
-    };
-    let codes = match Factors::of(store, &user).await {
-        Ok(f) => f.recovery_codes,
-        Err(e) => return internal(e),
-    };
-    let raw = match auth.interaction(&state).enrolled(&session, method).await {
-        Ok((_, raw)) => raw,
-        Err(e) => return internal(e),
-    };
-    let request = match live_request_id(&state, &body.request).await {
-        Ok(id) => id,
-        Err(e) => return internal(e),
-    };
+        .await?;
+    let notification = portcullis_authn::notify::Notification::PasskeyAdded { name: row.name };
+    super::account::notify(&state, &user, notification).await;
+    let codes = Factors::of(store, &user).await?.recovery_codes;
+    let (_, raw) = state.interaction().enrolled(&session, method).await?;
+    let request = live_request_id(&state, &body.request).await?;
     let redirect =
         if request.is_empty() { "/account".to_owned() } else { format!("/account?request={request}") };
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .cookie(session::cookie(raw))
-        .json(json!({ "redirect": redirect, "recovery_codes_due": codes == 0 }))
+        .json(json!({ "redirect": redirect, "recovery_codes_due": codes == 0 })))
 }

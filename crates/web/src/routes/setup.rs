@@ -2,15 +2,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpRequest, HttpResponse, web};
-use portcullis_authn::accounts::{Accounts, NewAccount, check_email, check_username};
+use actix_web::{HttpResponse, web};
+use portcullis_authn::accounts::{NewAccount, check_email, check_username};
 use portcullis_authn::{AuthnError, Password};
 use serde::Deserialize;
 
-use crate::client::request_info;
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
 use crate::first_admin::hash_token;
-use crate::pages::{PageError, SetupPage, render};
-use crate::{AppState, Auth, Mail, csrf, session};
+use crate::pages::{SetupPage, render};
+use crate::{AppState, Auth};
 
 /// `?token=…`
 #[derive(Deserialize)]
@@ -35,6 +36,7 @@ pub(crate) struct SetupForm {
     #[serde(default)]
     password_confirm: String,
 }
+csrf_protected!(SetupForm);
 
 /// The link works while no user exists and the token is known and unexpired.
 async fn link_is_valid(state: &AppState, token: &str) -> Result<bool, PageError> {
@@ -46,27 +48,26 @@ async fn link_is_valid(state: &AppState, token: &str) -> Result<bool, PageError>
 
 /// `GET /setup?token=…`: the form.
 pub(crate) async fn show(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    Requester(info): Requester,
+    current: CurrentSession,
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, PageError> {
     if !link_is_valid(&state, &query.token).await? {
         return Err(PageError::SetupLink);
     }
-    let info = request_info(&req, &auth.trusted_proxies);
-    let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+    let (session, cookie) = current.or_anonymous(&state, &info).await?;
     let page = SetupPage {
         csrf_token: &session.csrf_token,
         token: &query.token,
         username: "",
         email: "",
-        min_length: auth.policy.min_length,
+        min_length: state.auth.policy.min_length,
         message: None,
     };
     let mut res = render(StatusCode::OK, &page)?;
     if let Some(cookie) = cookie {
-        res.add_cookie(&cookie).map_err(|e| PageError::Internal(e.to_string()))?;
+        res.add_cookie(&cookie)?;
     }
     Ok(res)
 }
@@ -87,24 +88,20 @@ fn form_problem(form: &SetupForm, auth: &Auth) -> Option<String> {
 /// `POST /setup`: CSRF, link, form checks; then the token is consumed and the
 /// administrator created.
 pub(crate) async fn submit(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<SetupForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<SetupForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     if !link_is_valid(&state, &form.token).await? {
         return Err(PageError::SetupLink);
     }
-    if let Some(message) = form_problem(&form, &auth) {
+    if let Some(message) = form_problem(&form, &state.auth) {
         let page = SetupPage {
             csrf_token: &session.csrf_token,
             token: &form.token,
             username: &form.username,
             email: &form.email,
-            min_length: auth.policy.min_length,
+            min_length: state.auth.policy.min_length,
             message: Some(&message),
         };
         return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
@@ -112,23 +109,16 @@ pub(crate) async fn submit(
     if !state.store.consume_setup_token(&hash_token(&form.token), state.clock.now()).await? {
         return Err(PageError::SetupLink);
     }
-    let accounts = Accounts {
-        store: state.store.as_ref(),
-        hasher: &auth.hasher,
-        policy: &auth.policy,
-        clock: state.clock.as_ref(),
-    };
-    let info = request_info(&req, &auth.trusted_proxies);
     let new = NewAccount {
         username: form.username,
         email: form.email,
         password: Password::new(form.password),
         admin: true,
     };
-    let user = accounts.create(new, &info).await?;
-    if mail.available && !user.email_verified {
-        mail.recovery(&state, &auth).send_verification(&user).await?;
-        mail.wake();
+    let user = state.accounts().create(new, &info).await?;
+    if state.mail.available && !user.email_verified {
+        state.recovery().send_verification(&user).await?;
+        state.mail.wake();
     }
     Ok(HttpResponse::SeeOther().insert_header((LOCATION, "/login?setup=done")).finish())
 }

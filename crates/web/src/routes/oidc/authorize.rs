@@ -11,16 +11,16 @@
 //! authorization response carries `iss` (RFC 9207).
 
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use portcullis_protocol::ProtocolError;
 use portcullis_protocol::authorize::{
     self, AuthorizeError, AuthorizeParams, Next, Pending, check_client_id, validate,
 };
 use serde::Deserialize;
 
-use super::{ctx, keys};
-use crate::pages::PageError;
-use crate::{AppState, Auth, session};
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::CurrentSession;
 
 /// `?request=…` of the pages that resume a pending request.
 #[derive(Deserialize)]
@@ -31,32 +31,29 @@ pub(crate) struct RequestRef {
 
 /// `GET /authorize`.
 pub(crate) async fn get(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    session: CurrentSession,
     params: web::Query<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    start(&req, &state, &auth, params.into_inner()).await
+    start(&state, session, params.into_inner()).await
 }
 
 /// `POST /authorize` (form-encoded, OIDC Core §3.1.2.1).
 pub(crate) async fn post(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    session: CurrentSession,
     params: web::Form<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    start(&req, &state, &auth, params.into_inner()).await
+    start(&state, session, params.into_inner()).await
 }
 
 async fn start(
-    req: &HttpRequest,
     state: &AppState,
-    auth: &Auth,
+    session: CurrentSession,
     params: AuthorizeParams,
 ) -> Result<HttpResponse, PageError> {
-    let keys = keys(state);
-    let ctx = ctx(state, &keys);
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     let client = match check_client_id(&params) {
         Ok(id) => portcullis_protocol::access::client_for_page(&ctx, id.as_str()).await?,
         Err(e) => return refused(state, e),
@@ -69,18 +66,17 @@ async fn start(
         return Err(PageError::Protocol("unknown client"));
     };
     let pending = authorize::store_pending(&ctx, &params, request, client).await?;
-    proceed(req, state, auth, &pending).await
+    proceed(state, session, &pending).await
 }
 
 /// `GET /authorize/resume?request=…`: where every interaction returns to.
 pub(crate) async fn resume(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    session: CurrentSession,
     query: web::Query<RequestRef>,
 ) -> Result<HttpResponse, PageError> {
     let pending = load_pending(&state, &query.request).await?;
-    proceed(&req, &state, &auth, &pending).await
+    proceed(&state, session, &pending).await
 }
 
 /// The live pending request `id`, if any: an unknown or expired id is
@@ -92,8 +88,8 @@ pub(crate) async fn pending_for_page(state: &AppState, id: &str) -> Result<Optio
     if id.is_empty() {
         return Ok(None);
     }
-    let keys = keys(state);
-    match authorize::load_pending(&ctx(state, &keys), id).await {
+    let keys = state.keys();
+    match authorize::load_pending(&state.ctx(&keys), id).await {
         Err(ProtocolError::Rejected { .. }) => Ok(None),
         other => Ok(other?),
     }
@@ -106,21 +102,19 @@ pub(crate) async fn live_request_id(state: &AppState, id: &str) -> Result<String
 
 /// The live pending request `id`; unknown or expired is a friendly page.
 pub(crate) async fn load_pending(state: &AppState, id: &str) -> Result<Pending, PageError> {
-    let keys = keys(state);
-    authorize::load_pending(&ctx(state, &keys), id).await?.ok_or(PageError::RequestExpired)
+    let keys = state.keys();
+    authorize::load_pending(&state.ctx(&keys), id).await?.ok_or(PageError::RequestExpired)
 }
 
 /// Where the pending request goes next for this browser.
 async fn proceed(
-    req: &HttpRequest,
     state: &AppState,
-    auth: &Auth,
+    CurrentSession(session): CurrentSession,
     pending: &Pending,
 ) -> Result<HttpResponse, PageError> {
-    let session = session::current(req, state, auth).await?;
-    let sign_in = auth.interaction(state).state(session.as_ref()).await?;
-    let keys = keys(state);
-    let next = authorize::resume(&ctx(state, &keys), pending, &sign_in).await?;
+    let sign_in = state.interaction().state(session.as_ref()).await?;
+    let keys = state.keys();
+    let next = authorize::resume(&state.ctx(&keys), pending, &sign_in).await?;
     Ok(follow(&next, &pending.id))
 }
 
@@ -144,10 +138,10 @@ pub(crate) fn see_other(location: &str) -> HttpResponse {
 fn refused(state: &AppState, e: AuthorizeError) -> Result<HttpResponse, PageError> {
     match &e.redirect {
         Some(target) if e.may_redirect() => {
-            let keys = keys(state);
+            let keys = state.keys();
             let pairs = [("error", e.error.code()), ("error_description", e.description)];
             let url = authorize::response_url(
-                &ctx(state, &keys),
+                &state.ctx(&keys),
                 &target.redirect_uri,
                 target.state.as_deref(),
                 &pairs,

@@ -2,14 +2,15 @@
 //! Remembered per user and client; `offline_access` always asks.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use portcullis_protocol::authorize;
 use serde::Deserialize;
 
 use super::authorize::{RequestRef, follow, load_pending, see_other};
-use super::{ctx, keys};
-use crate::pages::{ConsentPage, PageError, render_redirecting};
-use crate::{AppState, Auth, csrf, session};
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, csrf_protected};
+use crate::pages::{ConsentPage, render_redirecting};
 
 /// The consent form as posted.
 #[derive(Deserialize)]
@@ -21,6 +22,7 @@ pub(crate) struct ConsentForm {
     #[serde(default)]
     decision: String,
 }
+csrf_protected!(ConsentForm);
 
 /// A human description of a scope.
 fn describe(scope: &str) -> String {
@@ -37,14 +39,12 @@ fn describe(scope: &str) -> String {
 /// `GET /consent?request=…`: only for a complete sign-in (anything else
 /// resumes the request, which says what is missing).
 pub(crate) async fn show(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    CurrentSession(session): CurrentSession,
     query: web::Query<RequestRef>,
 ) -> Result<HttpResponse, PageError> {
     let pending = load_pending(&state, &query.request).await?;
-    let session = session::current(&req, &state, &auth).await?;
-    let sign_in = auth.interaction(&state).state(session.as_ref()).await?;
+    let sign_in = state.interaction().state(session.as_ref()).await?;
     let (Some(session), Some(_)) = (session, sign_in.complete()) else {
         return Ok(see_other(&format!("/authorize/resume?request={}", pending.id)));
     };
@@ -60,15 +60,12 @@ pub(crate) async fn show(
 
 /// `POST /consent`: allow → remember and issue the code; deny → `access_denied`.
 pub(crate) async fn submit(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    form: web::Form<ConsentForm>,
+    CsrfForm { session, form }: CsrfForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
     let pending = load_pending(&state, &form.request).await?;
-    let sign_in = auth.interaction(&state).state(Some(&session)).await?;
-    let keys = keys(&state);
-    let next = authorize::consent(&ctx(&state, &keys), &pending, &sign_in, form.decision == "allow").await?;
+    let sign_in = state.interaction().state(Some(&session)).await?;
+    let keys = state.keys();
+    let next = authorize::consent(&state.ctx(&keys), &pending, &sign_in, form.decision == "allow").await?;
     Ok(follow(&next, &pending.id))
 }

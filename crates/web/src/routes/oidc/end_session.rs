@@ -5,36 +5,37 @@
 //! transaction). Redirects go only to registered post-logout URIs.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use portcullis_protocol::logout::{EndSession, EndSessionParams, EndSessionRefusal, check_end_session};
 use portcullis_store::{AuditOutcome, Session};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::authorize::see_other;
-use super::{ctx, keys};
-use crate::client::request_info;
-use crate::pages::{EndSessionPage, PageError, SignedOutPage, render, render_redirecting};
-use crate::{AppState, Auth, csrf, session};
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::pages::{EndSessionPage, SignedOutPage, render, render_redirecting};
+use crate::{AppState, session};
+use portcullis_authn::RequestInfo;
 
 /// `GET /end_session`.
 pub(crate) async fn get(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    session: CurrentSession,
+    Requester(info): Requester,
     params: web::Query<EndSessionParams>,
 ) -> Result<HttpResponse, PageError> {
-    handle(&req, &state, &auth, params.into_inner()).await
+    handle(&state, session, &info, params.into_inner()).await
 }
 
 /// `POST /end_session` (form-encoded).
 pub(crate) async fn post(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
+    session: CurrentSession,
+    Requester(info): Requester,
     params: web::Form<EndSessionParams>,
 ) -> Result<HttpResponse, PageError> {
-    handle(&req, &state, &auth, params.into_inner()).await
+    handle(&state, session, &info, params.into_inner()).await
 }
 
 fn refusal_text(r: EndSessionRefusal) -> &'static str {
@@ -50,15 +51,15 @@ fn refusal_text(r: EndSessionRefusal) -> &'static str {
 }
 
 async fn handle(
-    req: &HttpRequest,
     state: &AppState,
-    auth: &Auth,
+    CurrentSession(session): CurrentSession,
+    info: &RequestInfo,
     params: EndSessionParams,
 ) -> Result<HttpResponse, PageError> {
-    let keys = keys(state);
-    let ctx = ctx(state, &keys);
-    let checked = check_end_session(&ctx, &params).await.map_err(|e| PageError::Internal(e.to_string()))?;
-    let session = session::current(req, state, auth).await?.filter(|s| s.user_id.is_some());
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
+    let checked = check_end_session(&ctx, &params).await?;
+    let session = session.filter(|s| s.user_id.is_some());
     let (logout, notice) = match checked {
         Ok(logout) => (logout, None),
         Err(refusal) => (EndSession::default(), Some(refusal_text(refusal))),
@@ -70,7 +71,7 @@ async fn handle(
     let hint_matches = logout.hinted_sub.as_deref() == session.user_id.map(|u| u.to_string()).as_deref()
         && logout.hinted_sid.as_deref().is_none_or(|sid| sid == session.sid);
     if hint_matches && notice.is_none() {
-        return finish(state, &logout, Some((req, auth, &session))).await;
+        return finish(state, &logout, Some((info, &session))).await;
     }
     let page = EndSessionPage {
         csrf_token: &session.csrf_token,
@@ -96,18 +97,16 @@ pub(crate) struct ConfirmForm {
     #[serde(flatten)]
     params: EndSessionParams,
 }
+csrf_protected!(ConfirmForm);
 
 /// `POST /end_session/confirm`: the user confirmed; the request is checked again.
 pub(crate) async fn confirm(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    form: web::Form<ConfirmForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
-    let keys = keys(&state);
-    let ctx = ctx(&state, &keys);
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     let params = EndSessionParams {
         id_token_hint: form.params.id_token_hint.filter(|s| !s.is_empty()),
         post_logout_redirect_uri: form.params.post_logout_redirect_uri.filter(|s| !s.is_empty()),
@@ -115,9 +114,9 @@ pub(crate) async fn confirm(
         client_id: form.params.client_id.filter(|s| !s.is_empty()),
         ..EndSessionParams::default()
     };
-    let checked = check_end_session(&ctx, &params).await.map_err(|e| PageError::Internal(e.to_string()))?;
+    let checked = check_end_session(&ctx, &params).await?;
     let logout = checked.unwrap_or_default();
-    finish(&state, &logout, Some((&req, &auth, &session))).await
+    finish(&state, &logout, Some((&info, &session))).await
 }
 
 /// Ends the session (if any), clears the cookie, and redirects to the
@@ -125,19 +124,18 @@ pub(crate) async fn confirm(
 async fn finish(
     state: &AppState,
     logout: &EndSession,
-    session: Option<(&HttpRequest, &Auth, &Session)>,
+    session: Option<(&RequestInfo, &Session)>,
 ) -> Result<HttpResponse, PageError> {
-    if let Some((req, auth, session)) = session {
+    if let Some((info, session)) = session {
         let now = state.clock.now();
         state.store.end_session(&session.id_hash, now).await?;
-        let info = request_info(req, &auth.trusted_proxies);
         portcullis_authn::audit::record(
             state.store.as_ref(),
             now,
             "signout",
             AuditOutcome::Success,
             session.user_id,
-            &info,
+            info,
             json!({ "client_id": logout.client.as_ref().map(|c| c.client_id.as_str()) }),
         )
         .await;
@@ -150,8 +148,7 @@ async fn finish(
         )?,
     };
     if session.is_some() {
-        res.add_removal_cookie(&session::cookie(String::new()))
-            .map_err(|e| PageError::Internal(e.to_string()))?;
+        res.add_removal_cookie(&session::cookie(String::new()))?;
     }
     Ok(res)
 }

@@ -11,26 +11,25 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::token_form::{ClientFields, TokenForm};
-use super::{
-    INTROSPECT_PATH, REVOKE_PATH, TOKEN_PATH, client_auth_error, client_credentials, ctx, json_error, keys,
-    protocol_error,
-};
+use super::{INTROSPECT_PATH, REVOKE_PATH, TOKEN_PATH, client_credentials};
 use crate::AppState;
+use crate::errors::OAuthFailure;
 
 /// Parses a form body; duplicates and non-form content are `invalid_request`.
-fn parse_form<T: DeserializeOwned>(
-    req: &HttpRequest,
-    body: &web::Bytes,
-) -> Result<T, (OAuthError, &'static str)> {
+fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Result<T, OAuthFailure> {
     let form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';')
             .next()
             .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
     });
     if !form {
-        return Err((OAuthError::InvalidRequest, "the body must be application/x-www-form-urlencoded"));
+        return Err(OAuthFailure::Refused(
+            OAuthError::InvalidRequest,
+            "the body must be application/x-www-form-urlencoded",
+        ));
     }
     super::token_form::parse_form(body)
+        .map_err(|(error, description)| OAuthFailure::Refused(error, description))
 }
 
 fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
@@ -44,26 +43,24 @@ fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
 }
 
 /// `POST /token` (RFC 6749 §3.2): client authentication, then the grant.
-pub(crate) async fn token(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let form: TokenForm = match parse_form(&req, &body) {
-        Ok(f) => f,
-        Err((error, description)) => return json_error(error, description),
-    };
-    let keys = keys(&state);
-    let ctx = ctx(&state, &keys);
+pub(crate) async fn token(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthFailure> {
+    let form: TokenForm = parse_form(&req, &body)?;
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     let url = state.issuer.endpoint(TOKEN_PATH);
     let endpoint = Endpoint { token: &url, called: &url };
-    let client = match client_auth::authenticate(&ctx, &credentials(&req, form.client), endpoint).await {
-        Ok(c) => c,
-        Err(e) => return client_auth_error(&e, ctx.now),
-    };
-    match grants::exchange(&ctx, &client, &form.params).await {
-        Ok(tokens) => HttpResponse::Ok()
-            .insert_header((CACHE_CONTROL, "no-store"))
-            .insert_header((header::PRAGMA, "no-cache"))
-            .json(tokens),
-        Err(e) => protocol_error(&e),
-    }
+    let client = client_auth::authenticate(&ctx, &credentials(&req, form.client), endpoint)
+        .await
+        .map_err(|e| OAuthFailure::ClientAuth(e, ctx.now))?;
+    let tokens = grants::exchange(&ctx, &client, &form.params).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(tokens))
 }
 
 #[derive(Deserialize)]
@@ -82,22 +79,25 @@ async fn caller_and_token(
     body: &web::Bytes,
     path: &str,
     confidential_only: bool,
-) -> Result<(Client, String), HttpResponse> {
-    let form: TokenRef = parse_form(req, body).map_err(|(e, d)| json_error(e, d))?;
-    let keys = keys(state);
-    let ctx = ctx(state, &keys);
+) -> Result<(Client, String), OAuthFailure> {
+    let form: TokenRef = parse_form(req, body)?;
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
     let (token_url, called) = (state.issuer.endpoint(TOKEN_PATH), state.issuer.endpoint(path));
     let endpoint = Endpoint { token: &token_url, called: &called };
     let client = client_auth::authenticate(&ctx, &credentials(req, form.client), endpoint)
         .await
-        .map_err(|e| client_auth_error(&e, ctx.now))?;
+        .map_err(|e| OAuthFailure::ClientAuth(e, ctx.now))?;
     if confidential_only && client.is_public() {
-        return Err(json_error(OAuthError::InvalidClient, "introspection needs a confidential client"));
+        return Err(OAuthFailure::Refused(
+            OAuthError::InvalidClient,
+            "introspection needs a confidential client",
+        ));
     }
     let token = form
         .token
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| json_error(OAuthError::InvalidRequest, "token is required"))?;
+        .ok_or(OAuthFailure::Refused(OAuthError::InvalidRequest, "token is required"))?;
     Ok((client, token))
 }
 
@@ -106,29 +106,21 @@ pub(crate) async fn introspect(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
-) -> HttpResponse {
-    let (client, token) = match caller_and_token(&req, &state, &body, INTROSPECT_PATH, true).await {
-        Ok(x) => x,
-        Err(res) => return res,
-    };
-    let keys = keys(&state);
-    let ctx = ctx(&state, &keys);
-    match access::introspect(&ctx, &client, &token).await {
-        Ok(answer) => HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(answer),
-        Err(e) => protocol_error(&e),
-    }
+) -> Result<HttpResponse, OAuthFailure> {
+    let (client, token) = caller_and_token(&req, &state, &body, INTROSPECT_PATH, true).await?;
+    let keys = state.keys();
+    let answer = access::introspect(&state.ctx(&keys), &client, &token).await?;
+    Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(answer))
 }
 
 /// `POST /revoke` (RFC 7009): 200 whether or not the token was known.
-pub(crate) async fn revoke(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
-    let (client, token) = match caller_and_token(&req, &state, &body, REVOKE_PATH, false).await {
-        Ok(x) => x,
-        Err(res) => return res,
-    };
-    let keys = keys(&state);
-    let ctx = ctx(&state, &keys);
-    match access::revoke(&ctx, &client, &token).await {
-        Ok(()) => HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).finish(),
-        Err(e) => protocol_error(&e),
-    }
+pub(crate) async fn revoke(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthFailure> {
+    let (client, token) = caller_and_token(&req, &state, &body, REVOKE_PATH, false).await?;
+    let keys = state.keys();
+    access::revoke(&state.ctx(&keys), &client, &token).await?;
+    Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).finish())
 }

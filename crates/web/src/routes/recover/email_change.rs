@@ -6,16 +6,17 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use portcullis_authn::journey::may_change;
 use portcullis_authn::{AccountAccess, AuthnError, Change, Password};
 use portcullis_store::{Session, User};
 use serde::Deserialize;
 
-use crate::client::request_info;
-use crate::pages::{PageError, render, retry_after};
-use crate::{AppState, Auth, Mail, csrf, session};
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::pages::{render, retry_after};
 
 #[derive(Template)]
 #[template(path = "pages/account_email.html")]
@@ -40,6 +41,7 @@ pub(crate) struct EmailForm {
     #[serde(default)]
     current_password: String,
 }
+csrf_protected!(EmailForm);
 
 /// Where a user without a password confirms it is them.
 const REAUTH: &str = "/login?return=/account/email";
@@ -51,12 +53,10 @@ fn to(location: &str) -> HttpResponse {
 /// The fully signed-in session and its user, and whether the session
 /// authenticated recently and strongly enough to skip the password.
 async fn signed_in(
-    req: &HttpRequest,
     state: &AppState,
-    auth: &Auth,
+    session: Option<Session>,
 ) -> Result<Result<(Session, User, bool), HttpResponse>, PageError> {
-    let session = session::current(req, state, auth).await?;
-    let access = auth.interaction(state).account_access(session.as_ref()).await?;
+    let access = state.interaction().account_access(session.as_ref()).await?;
     let (AccountAccess::Full(user), Some(session)) = (access, session) else {
         return Ok(Err(to("/account")));
     };
@@ -69,18 +69,16 @@ async fn signed_in(
 
 /// `GET /account/email`: the form, for a signed-in user.
 pub(crate) async fn show(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    CurrentSession(session): CurrentSession,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user, recent) = match signed_in(&req, &state, &auth).await? {
+    let (session, user, recent) = match signed_in(&state, session).await? {
         Ok(found) => found,
         Err(res) => return Ok(res),
     };
     let page = EmailPage {
         csrf_token: &session.csrf_token,
-        available: mail.available,
+        available: state.mail.available,
         current: &user.email,
         new_email: "",
         sent_to: None,
@@ -93,17 +91,13 @@ pub(crate) async fn show(
 /// `POST /account/email`: password check (throttled, unless the session is
 /// recent and strong), the request limit, then the link and the notice.
 pub(crate) async fn submit(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<EmailForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<EmailForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let checked = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
-    let (session, user, recent) = match signed_in(&req, &state, &auth).await? {
-        Ok(found) if found.0.id_hash == checked.id_hash => found,
-        Ok(_) => return Err(PageError::Csrf),
+    let mail = &state.mail;
+    let (session, user, recent) = match signed_in(&state, Some(session)).await? {
+        Ok(found) => found,
         Err(res) => return Ok(res),
     };
     let page = |sent_to, message| EmailPage {
@@ -118,9 +112,8 @@ pub(crate) async fn submit(
     if !mail.available {
         return render(StatusCode::OK, &page(None, None));
     }
-    let info = request_info(&req, &auth.trusted_proxies);
     let password = (!recent).then(|| Password::new(form.current_password.clone()));
-    let recovery = mail.recovery(&state, &auth);
+    let recovery = state.recovery();
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     match recovery.request_email_change(&user, password, &form.new_email, &info).await {
         Ok(()) => {

@@ -4,20 +4,21 @@
 //! device?" first (a CSRF-protected button).
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use portcullis_authn::recovery::{LinkRequest, MagicLinkCheck};
-use portcullis_authn::{AuthnError, Continue};
+use portcullis_authn::{AuthnError, Continue, RequestInfo};
 use portcullis_mailer::templates::lifetime;
 use portcullis_store::Session;
 use serde::Deserialize;
 
 use super::{TokenQuery, invalid_link, with_cookie};
-use crate::client::request_info;
-use crate::pages::{PageError, render};
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::pages::render;
 use crate::routes::login::step_redirect;
 use crate::routes::oidc::authorize::live_request_id;
-use crate::{AppState, Auth, Mail, csrf, session};
+use crate::{AppState, Mail};
 
 #[derive(Template)]
 #[template(path = "pages/magic_link.html")]
@@ -41,6 +42,7 @@ pub(crate) struct MagicForm {
     #[serde(default)]
     request: String,
 }
+csrf_protected!(MagicForm);
 
 const AGAIN: (&str, &str) = ("/login", "Back to sign-in");
 
@@ -59,23 +61,20 @@ async fn resume_id(state: &AppState, id: &str) -> Result<Option<String>, PageErr
 
 /// `POST /login/magic`: one answer whatever the address.
 pub(crate) async fn request(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<MagicForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<MagicForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
-    enabled(&mail)?;
-    let info = request_info(&req, &auth.trusted_proxies);
+    enabled(&state.mail)?;
     let resume = resume_id(&state, &form.request).await?;
-    let recovery = mail.recovery(&state, &auth);
-    let outcome =
-        recovery.request_magic_link(&form.address, &session.id_hash, resume.as_deref(), &info).await?;
+    let outcome = state
+        .recovery()
+        .request_magic_link(&form.address, &session.id_hash, resume.as_deref(), &info)
+        .await?;
     if outcome == LinkRequest::Queued {
-        mail.wake();
+        state.mail.wake();
     }
-    let valid_for = lifetime(mail.rules.link_ttl);
+    let valid_for = lifetime(state.mail.rules.link_ttl);
     let page = MagicPage {
         confirm: false,
         csrf_token: &session.csrf_token,
@@ -89,49 +88,43 @@ pub(crate) async fn request(
 /// Uses the link: a first factor for this browser (replacing `session`),
 /// the second factor next when the account has one.
 async fn sign_in_with(
-    req: &HttpRequest,
     state: &AppState,
-    auth: &Auth,
-    mail: &Mail,
+    info: &RequestInfo,
     session: &Session,
     token: &str,
     request: &str,
 ) -> Result<HttpResponse, PageError> {
-    let info = request_info(req, &auth.trusted_proxies);
     let then =
         Continue { request: resume_id(state, request).await?.unwrap_or_default(), return_to: String::new() };
-    let recovery = mail.recovery(state, auth);
-    let outcome = match auth.interaction(state).magic_link(&recovery, session, token, then, &info).await {
+    let recovery = state.recovery();
+    let outcome = match state.interaction().magic_link(&recovery, session, token, then, info).await {
         Ok(outcome) => outcome,
         Err(AuthnError::InvalidLink) => return invalid_link(AGAIN.0, AGAIN.1),
         Err(e) => return Err(e.into()),
     };
-    auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
-    step_redirect(&outcome).ok_or_else(|| PageError::Internal("unexpected magic-link outcome".into()))
+    state.auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
+    step_redirect(&outcome).ok_or_else(|| PageError::internal("unexpected magic-link outcome"))
 }
 
 /// `GET /login/magic?token=…`: the asking browser signs in at once; any
 /// other gets the confirmation page.
 pub(crate) async fn open(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    Requester(info): Requester,
+    CurrentSession(current): CurrentSession,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
-    enabled(&mail)?;
-    let current = session::current(&req, &state, &auth).await?;
-    let recovery = mail.recovery(&state, &auth);
+    enabled(&state.mail)?;
+    let recovery = state.recovery();
     let check = recovery.check_magic_link(&query.token, current.as_ref().map(|s| s.id_hash.as_str())).await;
     match (check, current) {
         (Err(AuthnError::InvalidLink), _) => invalid_link(AGAIN.0, AGAIN.1),
         (Err(e), _) => Err(e.into()),
         (Ok(MagicLinkCheck::SameBrowser), Some(session)) => {
-            sign_in_with(&req, &state, &auth, &mail, &session, &query.token, &query.request).await
+            sign_in_with(&state, &info, &session, &query.token, &query.request).await
         }
-        (Ok(_), _) => {
-            let info = request_info(&req, &auth.trusted_proxies);
-            let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+        (Ok(_), current) => {
+            let (session, cookie) = CurrentSession(current).or_anonymous(&state, &info).await?;
             let request = resume_id(&state, &query.request).await?.unwrap_or_default();
             let page = MagicPage {
                 confirm: true,
@@ -147,13 +140,10 @@ pub(crate) async fn open(
 
 /// `POST /login/magic/confirm`: "Sign in on this device".
 pub(crate) async fn confirm(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<MagicForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<MagicForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
-    enabled(&mail)?;
-    sign_in_with(&req, &state, &auth, &mail, &session, &form.token, &form.request).await
+    enabled(&state.mail)?;
+    sign_in_with(&state, &info, &session, &form.token, &form.request).await
 }

@@ -14,7 +14,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use crate::pages::{PageError, render};
+use crate::errors::PageError;
+use crate::pages::render;
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/recover", web::get().to(reset::show_request))
@@ -54,7 +55,7 @@ fn invalid_link(again: &str, again_label: &str) -> Result<HttpResponse, PageErro
 /// Adds `cookie` (a new session's) to `res` when there is one.
 fn with_cookie(mut res: HttpResponse, cookie: Option<Cookie<'static>>) -> Result<HttpResponse, PageError> {
     if let Some(cookie) = cookie {
-        res.add_cookie(&cookie).map_err(|e| PageError::Internal(e.to_string()))?;
+        res.add_cookie(&cookie)?;
     }
     Ok(res)
 }

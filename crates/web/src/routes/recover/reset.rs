@@ -5,7 +5,7 @@
 //! the account has one.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use portcullis_authn::recovery::LinkRequest;
 use portcullis_authn::{AuthnError, Password};
@@ -13,11 +13,11 @@ use portcullis_mailer::templates::lifetime;
 use serde::Deserialize;
 
 use super::{TokenQuery, invalid_link, with_cookie};
-use crate::client::request_info;
-use crate::pages::{PageError, render};
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::pages::render;
 use crate::routes::login::step_redirect;
-use crate::session;
-use crate::{AppState, Auth, Mail, csrf};
 
 #[derive(Template)]
 #[template(path = "pages/recover.html")]
@@ -46,6 +46,7 @@ pub(crate) struct RecoverForm {
     #[serde(default)]
     address: String,
 }
+csrf_protected!(RecoverForm);
 
 /// The new-password form as posted.
 #[derive(Deserialize)]
@@ -59,18 +60,18 @@ pub(crate) struct ResetForm {
     #[serde(default)]
     password_confirm: String,
 }
+csrf_protected!(ResetForm);
 
 const ASK_AGAIN: (&str, &str) = ("/recover", "Ask for a new link");
 
 /// `GET /recover`: the form (or, without mail, why there is none).
 pub(crate) async fn show_request(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    Requester(info): Requester,
+    current: CurrentSession,
 ) -> Result<HttpResponse, PageError> {
-    let info = request_info(&req, &auth.trusted_proxies);
-    let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+    let (session, cookie) = current.or_anonymous(&state, &info).await?;
+    let mail = &state.mail;
     let valid_for = lifetime(mail.rules.link_ttl);
     let page = RecoverPage {
         csrf_token: &session.csrf_token,
@@ -84,16 +85,13 @@ pub(crate) async fn show_request(
 /// `POST /recover`: the same page and status whatever the address; a link
 /// goes out only for an active account not over its rate limit.
 pub(crate) async fn submit_request(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<RecoverForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<RecoverForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
+    let mail = &state.mail;
     if mail.available {
-        let info = request_info(&req, &auth.trusted_proxies);
-        let outcome = mail.recovery(&state, &auth).request_reset(&form.address, &info).await?;
+        let outcome = state.recovery().request_reset(&form.address, &info).await?;
         if outcome == LinkRequest::Queued {
             mail.wake();
         }
@@ -110,24 +108,22 @@ pub(crate) async fn submit_request(
 
 /// `GET /recover/reset?token=…`: the new-password form, if the link is live.
 pub(crate) async fn show_reset(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    Requester(info): Requester,
+    current: CurrentSession,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let user = match mail.recovery(&state, &auth).reset_link_user(&query.token).await {
+    let user = match state.recovery().reset_link_user(&query.token).await {
         Ok(user) => user,
         Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
         Err(e) => return Err(e.into()),
     };
-    let info = request_info(&req, &auth.trusted_proxies);
-    let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+    let (session, cookie) = current.or_anonymous(&state, &info).await?;
     let page = ResetPage {
         csrf_token: &session.csrf_token,
         token: &query.token,
         username: &user.username,
-        min_length: auth.policy.min_length,
+        min_length: state.auth.policy.min_length,
         message: None,
     };
     with_cookie(render(StatusCode::OK, &page)?, cookie)
@@ -137,21 +133,17 @@ pub(crate) async fn show_reset(
 /// revoking refresh tokens in the same transaction); the link then counts
 /// as a first factor on a new session: signed in, or the second factor next.
 pub(crate) async fn submit_reset(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<ResetForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<ResetForm>,
 ) -> Result<HttpResponse, PageError> {
-    let form = form.into_inner();
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
-    let recovery = mail.recovery(&state, &auth);
+    let recovery = state.recovery();
     let retry = |message: String, username: String| {
         let page = ResetPage {
             csrf_token: &session.csrf_token,
             token: &form.token,
             username: &username,
-            min_length: auth.policy.min_length,
+            min_length: state.auth.policy.min_length,
             message: Some(&message),
         };
         render(StatusCode::UNPROCESSABLE_ENTITY, &page)
@@ -164,20 +156,16 @@ pub(crate) async fn submit_reset(
     if form.password != form.password_confirm {
         return retry("The two passwords differ.".into(), user.username);
     }
-    let info = request_info(&req, &auth.trusted_proxies);
     let password = Password::new(form.password.clone());
-    let outcome = match auth
-        .interaction(&state)
-        .complete_reset(&recovery, &session, &form.token, password, &info)
-        .await
-    {
-        Ok(outcome) => outcome,
-        Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
-        Err(AuthnError::Policy(e)) => return retry(e.to_string(), user.username),
-        Err(e) => return Err(e.into()),
-    };
-    mail.wake();
+    let outcome =
+        match state.interaction().complete_reset(&recovery, &session, &form.token, password, &info).await {
+            Ok(outcome) => outcome,
+            Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
+            Err(AuthnError::Policy(e)) => return retry(e.to_string(), user.username),
+            Err(e) => return Err(e.into()),
+        };
+    state.mail.wake();
     // The link proved the mailbox: a second factor, if the account has one,
     // is asked next.
-    step_redirect(&outcome).ok_or_else(|| PageError::Internal("unexpected reset outcome".into()))
+    step_redirect(&outcome).ok_or_else(|| PageError::internal("unexpected reset outcome"))
 }

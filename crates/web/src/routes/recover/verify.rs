@@ -3,15 +3,16 @@
 //! scanners that fetch links use nothing; the POST consumes the link.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use askama::Template;
 use portcullis_authn::AuthnError;
 use serde::Deserialize;
 
 use super::{TokenQuery, invalid_link, with_cookie};
-use crate::client::request_info;
-use crate::pages::{PageError, render};
-use crate::{AppState, Auth, Mail, csrf, session};
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::pages::render;
 
 #[derive(Template)]
 #[template(path = "pages/verify_email.html")]
@@ -31,24 +32,23 @@ pub(crate) struct VerifyForm {
     #[serde(default)]
     token: String,
 }
+csrf_protected!(VerifyForm);
 
 const HOME: (&str, &str) = ("/", "Go to the start page");
 
 /// `GET /verify-email?token=…`: "Confirm this address", if the link is live.
 pub(crate) async fn show(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
+    Requester(info): Requester,
+    current: CurrentSession,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let (token, user) = match mail.recovery(&state, &auth).verification_link(&query.token).await {
+    let (token, user) = match state.recovery().verification_link(&query.token).await {
         Ok(found) => found,
         Err(AuthnError::InvalidLink) => return invalid_link(HOME.0, HOME.1),
         Err(e) => return Err(e.into()),
     };
-    let info = request_info(&req, &auth.trusted_proxies);
-    let (session, cookie) = session::current_or_anonymous(&req, &state, &auth, &info).await?;
+    let (session, cookie) = current.or_anonymous(&state, &info).await?;
     let page = VerifyPage {
         csrf_token: &session.csrf_token,
         token: &query.token,
@@ -61,27 +61,23 @@ pub(crate) async fn show(
 
 /// `POST /verify-email`: uses the link once.
 pub(crate) async fn submit(
-    req: HttpRequest,
     state: web::Data<AppState>,
-    auth: web::Data<Auth>,
-    mail: web::Data<Mail>,
-    form: web::Form<VerifyForm>,
+    Requester(info): Requester,
+    CsrfForm { session, form }: CsrfForm<VerifyForm>,
 ) -> Result<HttpResponse, PageError> {
-    let session = csrf::checked_session(&req, &state, &auth, &form.csrf_token).await?;
-    let recovery = mail.recovery(&state, &auth);
+    let recovery = state.recovery();
     let (token, user) = match recovery.verification_link(&form.token).await {
         Ok(found) => found,
         Err(AuthnError::InvalidLink) => return invalid_link(HOME.0, HOME.1),
         Err(e) => return Err(e.into()),
     };
-    let info = request_info(&req, &auth.trusted_proxies);
     match recovery.verify_email(&form.token, &info).await {
         Ok(_) => {}
         // Used meanwhile, or the new address was taken by another account.
         Err(AuthnError::InvalidLink | AuthnError::Taken) => return invalid_link(HOME.0, HOME.1),
         Err(e) => return Err(e.into()),
     }
-    mail.wake();
+    state.mail.wake();
     let page = VerifyPage {
         csrf_token: &session.csrf_token,
         token: "",

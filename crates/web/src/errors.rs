@@ -1,0 +1,557 @@
+//! Every error becomes an HTTP answer here, and nowhere else. Three
+//! surfaces, one type each:
+//!
+//! - [`PageError`]: the browser pages — a friendly error page, or a
+//!   redirect (sign in again, the second factor first).
+//! - [`ApiError`]: the JSON API of the passkey script — RFC 9457 problem
+//!   details (`application/problem+json`), with the `error` code,
+//!   `error_description` and `redirect` members the script reads.
+//! - [`OAuthFailure`]: the OAuth endpoints — RFC 6749 §5.2 JSON errors,
+//!   with `WWW-Authenticate` where RFC 6749 §5.2 and RFC 6750 §3 ask for it.
+//!
+//! The library errors (`AuthnError`, `ProtocolError`, `KeyError`,
+//! `StoreError`, `MailError`) convert into each with `From`. What failed on
+//! our side is a [`Failure`]: it keeps the error with its source chain,
+//! which is logged once, when the answer is made, and never shown.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, ContentType, HeaderValue};
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+use portcullis_authn::AuthnError;
+use portcullis_keys::KeyError;
+use portcullis_mailer::MailError;
+use portcullis_protocol::client_auth::ClientAuthError;
+use portcullis_protocol::{OAuthError, ProtocolError};
+use portcullis_store::StoreError;
+use serde_json::{Value, json};
+use std::error::Error as StdError;
+use std::fmt;
+use time::OffsetDateTime;
+
+/// Where [`PageError::SignInAgain`] sends the browser.
+pub(crate) const SIGN_IN_AGAIN: &str = "/login?return=/account";
+
+/// Something that failed on our side: the error and its source chain, for
+/// the log only.
+pub struct Failure(Box<dyn StdError + 'static>);
+
+impl Failure {
+    /// Wraps `error`, keeping its sources.
+    pub fn new(error: impl Into<Box<dyn StdError + 'static>>) -> Self {
+        Self(error.into())
+    }
+
+    /// Logs the failure with every source in its chain.
+    fn log(&self, what: &str) {
+        tracing::error!(error = %self.0, chain = %self, "{}", what);
+    }
+}
+
+/// `e` and each of its sources, `: `-separated (a source whose text the
+/// message before it already shows is skipped: many errors print their
+/// source in their own message too).
+fn chain(e: &(dyn StdError + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut shown = out.clone();
+    let mut source = e.source();
+    while let Some(e) = source {
+        let text = e.to_string();
+        if !shown.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        shown = text;
+        source = e.source();
+    }
+    out
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&chain(self.0.as_ref()))
+    }
+}
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Failure").field(&self.0).finish()
+    }
+}
+
+/// Whether a store failure is the database being unreachable (503, try
+/// again) rather than a fault (500).
+fn unreachable(e: &StoreError) -> bool {
+    matches!(e, StoreError::Backend(_))
+}
+
+// ---------------------------------------------------------------- pages
+
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+struct ErrorPage<'a> {
+    title: &'a str,
+    message: &'a str,
+}
+
+/// Why a page cannot be shown; each maps to a friendly page (or a
+/// redirect), never a trace.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PageError {
+    /// The CSRF token is missing or wrong.
+    #[error("forbidden: bad or missing CSRF token")]
+    Csrf,
+    /// The request is malformed.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The setup link is unknown, used or expired.
+    #[error("invalid setup link")]
+    SetupLink,
+    /// An authorization request refused before its redirect URI was
+    /// verified (so shown here, never redirected); a fixed description.
+    #[error("authorization request refused: {0}")]
+    Protocol(&'static str),
+    /// The pending authorization request is unknown or expired.
+    #[error("authorization request expired")]
+    RequestExpired,
+    /// The account pages need a (recent) sign-in: a 303 to sign in again,
+    /// then back to `/account`.
+    #[error("sign in again")]
+    SignInAgain,
+    /// The database cannot be reached right now (logged, not shown): a 503
+    /// with `Retry-After`, never a request silently dropped.
+    #[error("unavailable: {0}")]
+    Unavailable(Failure),
+    /// The account pages need the user's second factor first: a 303 to it.
+    #[error("second factor first")]
+    SecondFactorFirst,
+    /// Something failed on our side (logged, not shown).
+    #[error("internal error: {0}")]
+    Internal(Failure),
+}
+
+impl PageError {
+    /// An internal failure described by `message` (a state that should not be).
+    pub(crate) fn internal(message: &'static str) -> Self {
+        Self::Internal(Failure::new(message))
+    }
+}
+
+impl From<StoreError> for PageError {
+    fn from(e: StoreError) -> Self {
+        if unreachable(&e) { Self::Unavailable(Failure::new(e)) } else { Self::Internal(Failure::new(e)) }
+    }
+}
+
+impl From<ProtocolError> for PageError {
+    fn from(e: ProtocolError) -> Self {
+        match e {
+            ProtocolError::Rejected { description, .. } => Self::Protocol(description),
+            ProtocolError::Store(e) => e.into(),
+            other => Self::Internal(Failure::new(other)),
+        }
+    }
+}
+
+impl From<AuthnError> for PageError {
+    fn from(e: AuthnError) -> Self {
+        match e {
+            AuthnError::Store(e) => e.into(),
+            other => Self::Internal(Failure::new(other)),
+        }
+    }
+}
+
+impl From<KeyError> for PageError {
+    fn from(e: KeyError) -> Self {
+        Self::Internal(Failure::new(e))
+    }
+}
+
+impl From<MailError> for PageError {
+    fn from(e: MailError) -> Self {
+        Self::Internal(Failure::new(e))
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        Self::Internal(Failure::new(e))
+    }
+}
+
+impl From<actix_web::error::HttpError> for PageError {
+    fn from(e: actix_web::error::HttpError) -> Self {
+        Self::Internal(Failure::new(e))
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Csrf | Self::SetupLink => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) | Self::Protocol(_) | Self::RequestExpired => StatusCode::BAD_REQUEST,
+            Self::SignInAgain | Self::SecondFactorFirst => StatusCode::SEE_OTHER,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, message) = match self {
+            Self::SignInAgain => return see_other(SIGN_IN_AGAIN),
+            Self::SecondFactorFirst => return see_other("/login/mfa"),
+            Self::Csrf => (
+                "Request refused",
+                "This form has expired or did not come from this site. Go back, reload the page and try again.",
+            ),
+            Self::BadRequest(_) => ("Bad request", "The request could not be understood."),
+            Self::Protocol(description) => ("Sign-in request refused", *description),
+            Self::RequestExpired => (
+                "Sign-in request expired",
+                "This sign-in request is unknown or has expired. Go back to the application and start again.",
+            ),
+            Self::SetupLink => {
+                ("Setup link not valid", "This setup link is unknown, already used or expired.")
+            }
+            Self::Unavailable(failure) => {
+                failure.log("page unavailable: the database cannot be reached");
+                ("Temporarily unavailable", "Please try again in a moment.")
+            }
+            Self::Internal(failure) => {
+                failure.log("page failed");
+                ("Something went wrong", "Please try again in a moment.")
+            }
+        };
+        let html = ErrorPage { title, message }.render().unwrap_or_else(|_| title.to_owned());
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, Self::Unavailable(_)) {
+            res.insert_header((header::RETRY_AFTER, "5"));
+        }
+        res.content_type(ContentType::html()).body(html)
+    }
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
+}
+
+// ---------------------------------------------------------------- JSON API
+
+/// Why a call of the passkey script failed: RFC 9457 problem details. The
+/// `error` member is the variant's stable code, the one the script and
+/// logs see.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ApiError {
+    /// `csrf`: the `X-CSRF-Token` header is missing or not the session's.
+    #[error("csrf")]
+    Csrf,
+    /// `invalid_request`: the body could not be understood.
+    #[error("invalid_request")]
+    InvalidRequest,
+    /// `passkeys_unavailable`: the issuer's host is not a domain name.
+    #[error("passkeys_unavailable")]
+    PasskeysUnavailable,
+    /// `expired`: the ceremony's kept state is gone (expired, or never started).
+    #[error("expired")]
+    Expired,
+    /// `passkey_failed`: the assertion was not accepted at sign-in.
+    #[error("passkey_failed")]
+    PasskeyRefused,
+    /// `passkey_failed`: the registration response was not accepted.
+    #[error("passkey_failed")]
+    RegistrationRefused,
+    /// `duplicate`: the passkey is registered already.
+    #[error("duplicate")]
+    Duplicate,
+    /// `locked`: too many failed attempts (nothing was checked).
+    #[error("locked")]
+    Locked,
+    /// `login_required`: the browser is not signed in.
+    #[error("login_required")]
+    LoginRequired,
+    /// `second_factor_required`: the user's second factor is due first.
+    #[error("second_factor_required")]
+    SecondFactorRequired,
+    /// `reauthentication_required`: the change needs a recent, strong sign-in.
+    #[error("reauthentication_required")]
+    ReauthenticationRequired,
+    /// `server_error`: something failed on our side (logged, not shown).
+    #[error("server_error: {0}")]
+    Internal(Failure),
+}
+
+impl ApiError {
+    /// The stable code, its status, the text for the person, and where the
+    /// script should send the browser (if anywhere).
+    fn parts(&self) -> (&'static str, StatusCode, &'static str, Option<&'static str>) {
+        match self {
+            Self::Csrf => {
+                ("csrf", StatusCode::FORBIDDEN, "This page has expired. Reload it and try again.", None)
+            }
+            Self::InvalidRequest => {
+                ("invalid_request", StatusCode::BAD_REQUEST, "The request could not be understood.", None)
+            }
+            Self::PasskeysUnavailable => (
+                "passkeys_unavailable",
+                StatusCode::NOT_FOUND,
+                "Passkeys are not available on this server.",
+                None,
+            ),
+            Self::Expired => {
+                ("expired", StatusCode::BAD_REQUEST, "This passkey request expired. Try again.", None)
+            }
+            Self::PasskeyRefused => (
+                "passkey_failed",
+                StatusCode::BAD_REQUEST,
+                "This passkey was not accepted. Use another passkey or your password.",
+                None,
+            ),
+            Self::RegistrationRefused => {
+                ("passkey_failed", StatusCode::BAD_REQUEST, "The passkey could not be registered.", None)
+            }
+            Self::Duplicate => {
+                ("duplicate", StatusCode::CONFLICT, "This passkey is already registered.", None)
+            }
+            Self::Locked => (
+                "locked",
+                StatusCode::TOO_MANY_REQUESTS,
+                "Too many failed attempts. Wait a few minutes, then try again.",
+                None,
+            ),
+            Self::LoginRequired => ("login_required", StatusCode::UNAUTHORIZED, "Sign in first.", None),
+            Self::SecondFactorRequired => (
+                "second_factor_required",
+                StatusCode::FORBIDDEN,
+                "Use your second factor first.",
+                Some("/login/mfa"),
+            ),
+            Self::ReauthenticationRequired => (
+                "reauthentication_required",
+                StatusCode::FORBIDDEN,
+                "Confirm it is you first.",
+                Some(SIGN_IN_AGAIN),
+            ),
+            Self::Internal(_) => {
+                ("server_error", StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Try again.", None)
+            }
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        Self::Internal(Failure::new(e))
+    }
+}
+
+impl From<ProtocolError> for ApiError {
+    fn from(e: ProtocolError) -> Self {
+        Self::Internal(Failure::new(e))
+    }
+}
+
+impl From<AuthnError> for ApiError {
+    fn from(e: AuthnError) -> Self {
+        match e {
+            AuthnError::CeremonyExpired => Self::Expired,
+            AuthnError::Taken => Self::Duplicate,
+            AuthnError::Passkey(reason) => {
+                tracing::info!(error = %reason, "passkey registration refused");
+                Self::RegistrationRefused
+            }
+            other => Self::Internal(Failure::new(other)),
+        }
+    }
+}
+
+impl From<PageError> for ApiError {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Csrf => Self::Csrf,
+            PageError::BadRequest(_) => Self::InvalidRequest,
+            PageError::SignInAgain => Self::LoginRequired,
+            PageError::SecondFactorFirst => Self::SecondFactorRequired,
+            PageError::Unavailable(failure) | PageError::Internal(failure) => Self::Internal(failure),
+            other => Self::Internal(Failure::new(other.to_string())),
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().1
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(failure) = self {
+            failure.log("passkey endpoint failed");
+        }
+        let (code, status, detail, redirect) = self.parts();
+        let mut problem = json!({
+            "type": "about:blank",
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+            "error": code,
+            "error_description": detail,
+        });
+        if let (Some(to), Value::Object(members)) = (redirect, &mut problem) {
+            members.insert("redirect".into(), Value::from(to));
+        }
+        HttpResponse::build(status)
+            .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")))
+            .body(problem.to_string())
+    }
+}
+
+// ---------------------------------------------------------------- OAuth
+
+/// Why an OAuth endpoint refused a request, as RFC 6749 §5.2 JSON (never
+/// cached).
+#[derive(Debug)]
+pub(crate) enum OAuthFailure {
+    /// A refusal decided here, with a fixed description.
+    Refused(OAuthError, &'static str),
+    /// A protocol operation failed: refused, or (logged) `server_error`.
+    Protocol(ProtocolError),
+    /// Client authentication failed: 401 `invalid_client` (with
+    /// `WWW-Authenticate: Basic` when the client tried Basic), or 429 with
+    /// `Retry-After` while the client backs off (RFC 6585).
+    ClientAuth(ClientAuthError, OffsetDateTime),
+    /// A bearer token refused at UserInfo: the RFC 6750 §3 challenge;
+    /// `None` when the request had no credentials at all (the bare
+    /// challenge, no error code).
+    Bearer(Option<(OAuthError, &'static str)>),
+}
+
+impl From<ProtocolError> for OAuthFailure {
+    fn from(e: ProtocolError) -> Self {
+        Self::Protocol(e)
+    }
+}
+
+impl fmt::Display for OAuthFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Refused(error, description) | Self::Bearer(Some((error, description))) => {
+                write!(f, "{}: {description}", error.code())
+            }
+            Self::Protocol(e) => write!(f, "{e}"),
+            Self::ClientAuth(e, _) => write!(f, "{}", e.error),
+            Self::Bearer(None) => f.write_str("no bearer token"),
+        }
+    }
+}
+
+/// An RFC 6749 §5.2 error body with its status, never cached.
+fn oauth_json(error: OAuthError, description: &str) -> HttpResponse {
+    HttpResponse::build(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "error": error.code(), "error_description": description }))
+}
+
+/// The answer to a failed protocol operation; internal failures are logged
+/// with their chain and answered `server_error` without detail.
+fn protocol_json(e: &ProtocolError) -> HttpResponse {
+    if !matches!(e, ProtocolError::Rejected { .. }) {
+        tracing::error!(error = %e, chain = %chain(e), "protocol operation failed");
+    }
+    oauth_json(e.oauth(), e.description())
+}
+
+impl ResponseError for OAuthFailure {
+    fn status_code(&self) -> StatusCode {
+        let error = match self {
+            Self::Refused(error, _) | Self::Bearer(Some((error, _))) => *error,
+            Self::Protocol(e) => e.oauth(),
+            Self::ClientAuth(e, _) if e.refused_until.is_some() => return StatusCode::TOO_MANY_REQUESTS,
+            Self::ClientAuth(e, _) => e.error.oauth(),
+            Self::Bearer(None) => return StatusCode::UNAUTHORIZED,
+        };
+        StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST)
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            Self::Refused(error, description) => oauth_json(*error, description),
+            Self::Protocol(e) => protocol_json(e),
+            Self::ClientAuth(e, now) => client_auth_json(e, *now),
+            Self::Bearer(refusal) => bearer_challenge(*refusal),
+        }
+    }
+}
+
+/// A client-authentication failure (RFC 6749 §5.2).
+fn client_auth_json(e: &ClientAuthError, now: OffsetDateTime) -> HttpResponse {
+    if let Some(until) = e.refused_until {
+        // Backing off: nothing was checked. 429 (RFC 6585) with the wait.
+        let wait = (until - now).whole_seconds().max(1);
+        return HttpResponse::TooManyRequests()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header((header::RETRY_AFTER, wait.to_string()))
+            .json(json!({ "error": e.error.oauth().code(), "error_description": e.error.description() }));
+    }
+    let mut res = protocol_json(&e.error);
+    if e.error.oauth() == OAuthError::InvalidClient && e.used_basic {
+        res.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"portcullis\", charset=\"UTF-8\""),
+        );
+    }
+    res
+}
+
+/// A 401/403/400 with the `WWW-Authenticate: Bearer` challenge (RFC 6750 §3).
+fn bearer_challenge(error: Option<(OAuthError, &str)>) -> HttpResponse {
+    let Some((error, description)) = error else {
+        // No credentials at all: the bare challenge (RFC 6750 §3.1).
+        return HttpResponse::Unauthorized()
+            .insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"portcullis\""))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .finish();
+    };
+    let value = format!(
+        "Bearer realm=\"portcullis\", error=\"{}\", error_description=\"{}\"",
+        error.code(),
+        description
+    );
+    let mut res = oauth_json(error, description);
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] std::io::Error);
+
+    #[test]
+    fn a_failure_keeps_its_source_chain() {
+        let failure = Failure::new(Outer(std::io::Error::other("inner")));
+        assert_eq!(failure.to_string(), "outer: inner");
+        let store = StoreError::Backend(Box::new(std::io::Error::other("refused")));
+        assert!(matches!(PageError::from(store), PageError::Unavailable(_)));
+        let failure = Failure::new(StoreError::Backend(Box::new(std::io::Error::other("refused"))));
+        assert_eq!(failure.to_string(), "database error: refused", "a repeated source is shown once");
+    }
+
+    #[test]
+    fn problem_details_carry_the_scripts_members() {
+        let res = ApiError::ReauthenticationRequired.error_response();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        assert_eq!(
+            res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+            Some("application/problem+json")
+        );
+        let res = ApiError::Csrf.error_response();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+}

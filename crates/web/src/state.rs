@@ -1,0 +1,123 @@
+//! The one application state every handler shares, and the domain contexts
+//! built from it for one request (`portcullis_authn`'s and
+//! `portcullis_protocol`'s), so no handler assembles them itself.
+
+use portcullis_authn::accounts::Accounts;
+use portcullis_authn::recovery::Recovery;
+use portcullis_authn::{Interaction, Sessions, SignIn, Totp};
+use portcullis_core::{Clock, Issuer};
+use portcullis_keys::KeySet;
+use portcullis_protocol::Ctx;
+use portcullis_store::Store;
+use std::sync::Arc;
+
+use crate::{Auth, Mail, Metrics, Publication};
+
+/// What every handler may use, registered once as `web::Data<AppState>`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Arc<dyn Store>,
+    /// The source of "now".
+    pub clock: Arc<dyn Clock>,
+    /// Our issuer identifier.
+    pub issuer: Issuer,
+    /// The signing keys in effect (refreshed from the store by the server).
+    pub keys: Arc<portcullis_keys::LiveKeys>,
+    /// The discovery documents and JWKS caching, rendered at start.
+    pub publication: Arc<Publication>,
+    /// Protocol lifetimes and choices.
+    pub protocol: Arc<portcullis_protocol::ProtocolConfig>,
+    /// Clients recently loaded by the token-side endpoints.
+    pub clients: Arc<portcullis_protocol::ClientCache>,
+    /// The state of access tokens recently checked by userinfo and introspection.
+    pub tokens: Arc<portcullis_protocol::TokenStateCache>,
+    /// Failure counters of client authentication (hot: in this instance's memory).
+    pub client_throttle: Arc<dyn portcullis_store::Throttle>,
+    /// The sign-in settings: hasher, policies, session timeouts, passkeys.
+    pub auth: Auth,
+    /// The mail settings of the recovery pages.
+    pub mail: Mail,
+    /// The Prometheus registry and the HTTP metrics.
+    pub metrics: Metrics,
+}
+
+impl AppState {
+    /// The keys in effect for one request (a cheap `Arc` clone).
+    pub(crate) fn keys(&self) -> Arc<KeySet> {
+        self.keys.current()
+    }
+
+    /// The protocol context of one request.
+    pub(crate) fn ctx<'a>(&'a self, keys: &'a KeySet) -> Ctx<'a> {
+        Ctx {
+            store: self.store.as_ref(),
+            keys,
+            issuer: &self.issuer,
+            config: &self.protocol,
+            clients: &self.clients,
+            tokens: &self.tokens,
+            throttle: self.client_throttle.as_ref(),
+            now: self.clock.now(),
+        }
+    }
+
+    /// The browser sessions.
+    pub(crate) fn sessions(&self) -> Sessions<'_> {
+        Sessions { store: self.store.as_ref(), clock: self.clock.as_ref(), policy: &self.auth.sessions }
+    }
+
+    /// TOTP over the store.
+    pub(crate) fn totp(&self) -> Totp<'_> {
+        Totp { store: self.store.as_ref(), kek: &self.auth.kek, issuer: &self.auth.totp_issuer }
+    }
+
+    /// The sign-in journey.
+    pub(crate) fn interaction(&self) -> Interaction<'_> {
+        let auth = &self.auth;
+        Interaction {
+            store: self.store.as_ref(),
+            clock: self.clock.as_ref(),
+            hasher: &auth.hasher,
+            lockouts: &auth.lockouts,
+            mfa: &auth.mfa,
+            sessions: &auth.sessions,
+            totp: self.totp(),
+            passkeys: auth.passkeys.as_deref(),
+        }
+    }
+
+    /// The password check's inputs (a re-entered current password).
+    pub(crate) fn sign_in(&self) -> SignIn<'_> {
+        SignIn {
+            store: self.store.as_ref(),
+            hasher: &self.auth.hasher,
+            lockouts: &self.auth.lockouts,
+            clock: self.clock.as_ref(),
+        }
+    }
+
+    /// Account administration (the first administrator, password changes).
+    pub(crate) fn accounts(&self) -> Accounts<'_> {
+        Accounts {
+            store: self.store.as_ref(),
+            hasher: &self.auth.hasher,
+            policy: &self.auth.policy,
+            clock: self.clock.as_ref(),
+        }
+    }
+
+    /// The recovery flows (mailed links).
+    pub(crate) fn recovery(&self) -> Recovery<'_> {
+        Recovery {
+            store: self.store.as_ref(),
+            hasher: &self.auth.hasher,
+            policy: &self.auth.policy,
+            lockouts: &self.auth.lockouts,
+            mfa: &self.auth.mfa,
+            clock: self.clock.as_ref(),
+            mail: &self.mail.context,
+            rules: &self.mail.rules,
+        }
+    }
+}

@@ -21,6 +21,7 @@
 
 pub mod access;
 pub mod authorize;
+mod basic;
 pub mod claims;
 mod client;
 pub mod client_auth;

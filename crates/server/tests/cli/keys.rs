@@ -1,8 +1,6 @@
 //! `portcullis keys …` and the key-encryption key as an operator meets them.
 
-mod common;
-
-use common::{portcullis, run, text};
+use crate::common::{portcullis, run, text};
 use std::process::Command;
 
 const KEK_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";

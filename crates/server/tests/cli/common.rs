@@ -1,5 +1,4 @@
-//! Helpers shared by the binary's tests (each test file says `mod common;`).
-#![allow(dead_code)] // each test file uses a different subset
+//! Helpers shared by the binary's tests.
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

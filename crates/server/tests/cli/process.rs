@@ -1,9 +1,7 @@
 //! The `portcullis` binary as an operator meets it: configuration errors,
 //! `config check`, `migrate`, and `serve` with a graceful stop.
 
-mod common;
-
-use common::{RunExt, portcullis, run};
+use crate::common::{RunExt, portcullis, run};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;

@@ -1,8 +1,6 @@
 //! `portcullis users …` as an operator meets it: add, set-password, disable, list.
 
-mod common;
-
-use common::portcullis;
+use crate::common::portcullis;
 use std::io::Write;
 use std::path::Path;
 use std::process::{Output, Stdio};

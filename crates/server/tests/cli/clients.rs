@@ -1,8 +1,6 @@
 //! `portcullis clients …` as an operator meets it: add (secret shown once, stored hashed), list.
 
-mod common;
-
-use common::{portcullis, run};
+use crate::common::{portcullis, run};
 use portcullis_protocol::ClientSecretHash;
 use std::path::Path;
 use std::process::Output;

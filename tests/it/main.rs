@@ -1,6 +1,9 @@
 //! Integration tests: one binary, one module per area. Tests that touch
 //! storage run on both backends (`…::sqlite`, `…::postgres`).
 
+// Test code: an expect names what the test needs.
+#![allow(clippy::expect_used)]
+
 mod accounts;
 mod clients;
 mod fuzz;

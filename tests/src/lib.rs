@@ -7,9 +7,14 @@
 //!   `scripts/test` starts that server; without it PostgreSQL tests FAIL.
 //! - [`both_backends!`]: runs one async test body against both backends, as
 //!   `<name>::sqlite` and `<name>::postgres`.
+//! - [`password_changed_mail`]: a rendered mail for outbox tests.
+
+// Test code: an expect names what the test needs.
+#![allow(clippy::expect_used)]
 
 mod app;
 mod database;
+mod mail;
 pub mod mfa;
 pub mod oidc;
 mod smtp;
@@ -17,6 +22,7 @@ pub mod soft_passkey;
 
 pub use app::{TestApp, spawn_app, spawn_app_with, test_settings};
 pub use database::{POSTGRES_ENV, TestDatabase, test_store};
+pub use mail::password_changed_mail;
 pub use portcullis_store::Backend;
 pub use smtp::{Captured, SmtpCapture};
 

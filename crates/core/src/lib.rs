@@ -9,6 +9,7 @@
 //! produces them, and `protocol`, which puts them in tokens.
 
 pub mod acr;
+pub mod backoff;
 mod clock;
 mod issuer;
 pub mod private_files;

@@ -9,7 +9,7 @@ pub fn bytes<const N: usize>() -> [u8; N] {
     buf
 }
 
-/// A 128-bit random identifier as 32 lowercase hex characters (request ids).
+/// A 128-bit random identifier as 32 lowercase hex characters (ids of tokens, grants and sessions).
 pub fn hex_id() -> String {
     hex::encode(bytes::<16>())
 }

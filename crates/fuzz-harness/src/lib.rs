@@ -17,6 +17,10 @@
 //! Everything runs against [`fixtures`]: a fixed instant, issuer, keys and
 //! clients.
 
+// Test code: each expect states an invariant of the fixtures or the harness,
+// and its failure is a finding, as an assert's would be.
+#![allow(clippy::expect_used)]
+
 mod authorize;
 mod config;
 pub mod fixtures;

@@ -172,6 +172,23 @@ mod tests {
     }
 
     #[test]
+    fn password_changed_has_both_parts_and_escapes_html_only() {
+        let ctx = MailContext::new("Acme ID", "");
+        let bob = User { username: "<bob>".into(), ..user() };
+        let mails = notification_mails(&ctx, &bob, &Notification::PasswordChanged).expect("render");
+        let mail = &mails[0];
+        assert_eq!(mail.subject, "Your Acme ID password was changed");
+        assert!(
+            mail.html.contains("Hello &#60;bob&#62;") || mail.html.contains("Hello &lt;bob&gt;"),
+            "{}",
+            mail.html
+        );
+        assert!(mail.text.contains("Hello <bob>,"), "{}", mail.text);
+        assert!(mail.text.contains("your Acme ID account"));
+        assert!(mail.html.contains("your Acme ID account"));
+    }
+
+    #[test]
     fn an_email_change_tells_both_addresses() {
         let ctx = MailContext::new("Acme ID", "https://id.example.test");
         let n = Notification::EmailChanged { old: "ann@example.test".into(), new: "ann@new.test".into() };

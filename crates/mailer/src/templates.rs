@@ -216,36 +216,9 @@ pub(crate) fn notice(
     Ok(NewMail { to: to.to_owned(), subject, text, html })
 }
 
-/// "Your password was changed", to the account's address.
-pub fn password_changed(product: &str, to: &str, username: &str) -> Result<NewMail, MailError> {
-    let ctx = MailContext::new(product, "");
-    notice(
-        &ctx,
-        to,
-        username,
-        format!("Your {product} password was changed"),
-        &format!("The password of your {product} account was changed."),
-        &[],
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn password_changed_has_both_parts_and_escapes_html_only() {
-        let mail = password_changed("Acme ID", "a@example.test", "<bob>").expect("render");
-        assert_eq!(mail.subject, "Your Acme ID password was changed");
-        assert!(
-            mail.html.contains("Hello &#60;bob&#62;") || mail.html.contains("Hello &lt;bob&gt;"),
-            "{}",
-            mail.html
-        );
-        assert!(mail.text.contains("Hello <bob>,"), "{}", mail.text);
-        assert!(mail.text.contains("your Acme ID account"));
-        assert!(mail.html.contains("your Acme ID account"));
-    }
 
     #[test]
     fn link_mails_carry_the_link_in_both_parts_and_say_when_it_expires() {

@@ -43,8 +43,8 @@ impl RetryPolicy {
     /// The delay before attempt `attempts + 1`: `base * 2^(attempts-1)`,
     /// capped, plus up to a quarter of it as jitter (`jitter` in 0..=1).
     pub fn delay(&self, attempts: u32, jitter: f64) -> Duration {
-        let exp = attempts.saturating_sub(1).min(30);
-        let delay = self.base_delay.saturating_mul(1u32 << exp).min(self.max_delay);
+        let delay =
+            portcullis_core::backoff::backoff(self.base_delay, self.max_delay, attempts.saturating_sub(1));
         delay + delay.mul_f64(jitter.clamp(0.0, 1.0) / 4.0)
     }
 }

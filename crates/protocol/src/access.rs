@@ -10,11 +10,12 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
+use crate::claims::user_claims;
 use crate::client_auth::load_client;
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::grants::{grant_usable, grant_usable_with};
 use crate::token_state_cache::TokenState;
-use crate::tokens::{ACCESS_TOKEN_TYP, GRANT_CLAIM, secret_hash, unix, user_claims};
+use crate::tokens::{ACCESS_TOKEN_TYP, GRANT_CLAIM, secret_hash, unix};
 use crate::{Client, OAuthError, ScopeSet};
 
 /// A valid access token, with what it is bound to.

@@ -11,6 +11,7 @@ use portcullis_store::Reservation;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
+pub use crate::basic::basic_credentials;
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::{Client, ClientId, OAuthError, TokenEndpointAuthMethod};
 

@@ -16,13 +16,18 @@
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
 //! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
 //! - [`logout`]: RP-Initiated and Back-Channel Logout.
+//! - [`claims`]: the claims each scope releases; [`discovery`]: the metadata
+//!   documents, rendered once at start.
 
 pub mod access;
 pub mod authorize;
+mod basic;
+pub mod claims;
 mod client;
 pub mod client_auth;
 mod client_cache;
 mod context;
+pub mod discovery;
 mod error;
 mod generation_cache;
 pub mod grants;

@@ -6,10 +6,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_keys::{Algorithm, TokenSigner};
 use portcullis_store::{GrantRow, User};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use sha2::{Digest, Sha256, Sha512};
 use time::OffsetDateTime;
 
+use crate::claims::user_claims;
 use crate::context::{Ctx, ProtocolError};
 use crate::{Client, ScopeSet};
 
@@ -65,24 +66,6 @@ pub struct TokenResponse {
 /// Seconds since the epoch.
 pub(crate) fn unix(t: OffsetDateTime) -> i64 {
     t.unix_timestamp()
-}
-
-/// The user claims the scopes release (OIDC Core §5.4), plus `roles`.
-pub fn user_claims(user: &User, scopes: &ScopeSet) -> Map<String, Value> {
-    let mut claims = Map::new();
-    if scopes.contains("profile") {
-        claims.insert("name".into(), json!(user.shown_name()));
-        claims.insert("preferred_username".into(), json!(user.username));
-        claims.insert("updated_at".into(), json!(unix(user.updated_at)));
-    }
-    if scopes.contains("email") {
-        claims.insert("email".into(), json!(user.email));
-        claims.insert("email_verified".into(), json!(user.email_verified));
-    }
-    if scopes.contains("roles") {
-        claims.insert("roles".into(), json!(user.roles));
-    }
-    claims
 }
 
 /// A signed access token and its lifetime in seconds.

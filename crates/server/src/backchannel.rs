@@ -1,6 +1,6 @@
 //! The Back-Channel Logout sender (OIDC Back-Channel Logout 1.0): ending a
 //! session queues one notification per client in the same transaction
-//! (`GrantRepo::end_session`); this worker claims each under a lease, signs
+//! (`LogoutRepo::end_session`); this worker claims each under a lease, signs
 //! a fresh logout token and POSTs it to the client's
 //! `backchannel_logout_uri`. A 2xx completes it; anything else retries with
 //! exponential back-off for up to a day. Redirects are not followed.
@@ -37,8 +37,9 @@ pub struct BackchannelWorker {
 
 /// The delay before attempt `attempts + 1`: 5 s doubling, at most an hour.
 pub fn backoff(attempts: u32) -> Duration {
-    let secs = 5u64.saturating_mul(1u64 << attempts.min(20)).min(3_600);
-    Duration::seconds(i64::try_from(secs).unwrap_or(3_600))
+    let max = std::time::Duration::from_secs(3_600);
+    let delay = portcullis_core::backoff::backoff(std::time::Duration::from_secs(5), max, attempts);
+    Duration::try_from(delay).unwrap_or(Duration::HOUR)
 }
 
 impl BackchannelWorker {

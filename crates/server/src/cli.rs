@@ -42,7 +42,7 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::keys::KeysCommand,
     },
-    /// User accounts: add, set-password, disable, list.
+    /// User accounts: add, set-password, disable, require-mfa, reset-mfa, list.
     Users {
         /// What to do with the users.
         #[command(subcommand)]

@@ -1,32 +1,25 @@
 //! PostgreSQL backend of the Portcullis store: for several instances sharing
 //! one database.
 //!
-//! [`PgStore::connect`] opens a pool; [`PgStore`] implements every repository
-//! trait of `portcullis-store`. Migrations run on a dedicated connection under
-//! sqlx's advisory lock, so instances starting together apply each migration
-//! exactly once.
+//! [`PgStore::connect`] opens a pool. [`PgStore`] implements
+//! `portcullis_store::sql::Db` — and so every repository trait, whose SQL is
+//! shared with SQLite in `portcullis_store::sql` — with what is PostgreSQL's
+//! own: its value types (see [`exec`]), row and table locks, the claim
+//! statements of the job queues (`FOR UPDATE SKIP LOCKED`), the throttle's
+//! interval arithmetic, and `LISTEN` for the other instances' changes.
+//! Migrations run on a dedicated connection under sqlx's advisory lock, so
+//! instances starting together apply each migration exactly once.
 
-mod audit;
-mod clients;
-mod email_tokens;
-mod grants;
-mod keys;
-mod mfa;
-mod outbox;
-mod rate_limits;
-mod sessions;
-mod setup;
-mod users;
+pub mod exec;
 
 use async_trait::async_trait;
-use portcullis_store::{
-    AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
-    StoreError,
-};
+use portcullis_store::sql::{self, Db, Lock, Queue, email_tokens, grants, outbox};
+use portcullis_store::{AccessTokenState, Backend, Generation, MigrationStatus, Store, StoreError};
+use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
-use sqlx::{Connection, Row};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
 
@@ -67,15 +60,7 @@ pub struct PgStore {
 /// Notified when a change can invalidate access tokens (migration 0010).
 const TOKEN_STATE_CHANNEL: &str = "portcullis_token_state";
 
-pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        other => StoreError::Backend(Box::new(other)),
-    }
-}
+pub(crate) use portcullis_store_sqlx::store_err as backend_err;
 
 impl PgStore {
     /// Connects to `url` (`postgres://user:pass@host:port/db`); fails at once
@@ -132,34 +117,8 @@ const MIGRATION_LOCK_ID: i64 = 0x706f_7274_6375_6c6c;
 
 /// Compares the migrations recorded on `conn`'s database with the built-in ones.
 async fn status_on(conn: &mut PgConnection) -> Result<MigrationStatus, StoreError> {
-    let exists: bool = sqlx::query_scalar("SELECT to_regclass('_sqlx_migrations') IS NOT NULL")
-        .fetch_one(&mut *conn)
-        .await
-        .map_err(backend_err)?;
-    let applied = if exists {
-        sqlx::query("SELECT version, checksum, success FROM _sqlx_migrations")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(backend_err)?
-            .iter()
-            .map(|row| AppliedMigration {
-                version: row.get("version"),
-                checksum: row.get("checksum"),
-                success: row.get("success"),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(MigrationStatus::compare(&embedded(), &applied))
-}
-
-fn embedded() -> Vec<EmbeddedMigration<'static>> {
-    MIGRATOR
-        .iter()
-        .filter(|m| !m.migration_type.is_down_migration())
-        .map(|m| EmbeddedMigration { version: m.version, description: &m.description, checksum: &m.checksum })
-        .collect()
+    const TABLE_EXISTS: &str = "SELECT to_regclass('_sqlx_migrations') IS NOT NULL AS present";
+    portcullis_store_sqlx::migration_status::<exec::Dialect>(conn, TABLE_EXISTS, &MIGRATOR).await
 }
 
 #[async_trait]
@@ -259,5 +218,113 @@ impl Store for PgStore {
         now: time::OffsetDateTime,
     ) -> Result<AccessTokenState, StoreError> {
         grants::access_token_state(self, jti_key, grant_id, now).await
+    }
+}
+
+/// The throttle reservation (see `Db::RESERVE`), with intervals; the row
+/// lock makes concurrent reservations of one key queue. `n`, the new count,
+/// is written out where it is needed (SET expressions see the row as it was).
+const RESERVE: &str = "
+INSERT INTO rate_limits (key, failures, blocked_until, updated_at) VALUES ($1, 1, $7, $2)
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END,
+    blocked_until = CASE
+        WHEN (CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END) < $3 THEN NULL
+        ELSE $2 + make_interval(secs => LEAST($5, $4 << LEAST((CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END) - $3, 30)::integer))
+    END,
+    updated_at = $2
+WHERE rate_limits.updated_at < $6 OR rate_limits.blocked_until IS NULL OR rate_limits.blocked_until <= $2
+RETURNING failures, blocked_until";
+
+/// The job queues' claims: `SKIP LOCKED`, so instances sharing the database
+/// never lease the same row and none waits for another's lease. `$1` lease
+/// until, `$2` now, `$3` at most this many.
+static CLAIM_MAIL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE mail_outbox SET locked_until = $1, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM mail_outbox
+                      WHERE status = 'pending' AND next_attempt_at <= $2
+                        AND (locked_until IS NULL OR locked_until <= $2)
+                      ORDER BY next_attempt_at, created_at, id LIMIT $3
+                      FOR UPDATE SKIP LOCKED)
+         RETURNING {}",
+        outbox::COLUMNS
+    )
+});
+static CLAIM_BACKCHANNEL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE backchannel_logouts SET lease_until = $1, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM backchannel_logouts
+                      WHERE next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                      ORDER BY next_attempt_at, created_at, id LIMIT $3
+                      FOR UPDATE SKIP LOCKED)
+         RETURNING {}",
+        grants::BACKCHANNEL_COLUMNS
+    )
+});
+static CLAIM_LINK_REQUESTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE link_requests SET locked_until = $1
+         WHERE id IN (SELECT id FROM link_requests WHERE locked_until IS NULL OR locked_until <= $2
+                      ORDER BY created_at, id LIMIT $3
+                      FOR UPDATE SKIP LOCKED)
+         RETURNING {}",
+        email_tokens::LINK_REQUEST_COLUMNS
+    )
+});
+
+#[async_trait]
+impl Db for PgStore {
+    type Row = exec::Row;
+    type Pool<'a> = exec::Conn<'a>;
+    type Tx = exec::Conn<'static>;
+
+    const RESERVE: &'static str = RESERVE;
+
+    async fn begin(&self) -> Result<exec::Conn<'static>, StoreError> {
+        Ok(exec::Conn::Tx(self.pool.begin().await.map_err(backend_err)?))
+    }
+
+    fn reader(&self) -> exec::Conn<'_> {
+        exec::Conn::Pool(&self.pool)
+    }
+
+    fn writer(&self) -> exec::Conn<'_> {
+        exec::Conn::Pool(&self.pool)
+    }
+
+    async fn lock(&self, tx: &mut exec::Conn<'static>, lock: Lock) -> Result<(), StoreError> {
+        match lock {
+            Lock::User(id) => {
+                sql::Exec::execute(
+                    tx,
+                    "SELECT id FROM users WHERE id = $1 FOR UPDATE",
+                    portcullis_store::args![id],
+                )
+                .await
+            }
+            // Conflicts with itself: under READ COMMITTED alone, two could
+            // both delete before either inserts, and both tokens would stay.
+            Lock::SetupTokens => {
+                sql::Exec::execute(tx, "LOCK TABLE setup_tokens IN SHARE ROW EXCLUSIVE MODE", &[]).await
+            }
+        }
+        .map(drop)
+    }
+
+    fn clients_counter(&self) -> &Generation {
+        &self.clients_generation
+    }
+
+    fn token_state(&self) -> &Generation {
+        &self.token_state
+    }
+
+    fn claim(queue: Queue) -> &'static str {
+        match queue {
+            Queue::Mail => &CLAIM_MAIL,
+            Queue::Backchannel => &CLAIM_BACKCHANNEL,
+            Queue::LinkRequests => &CLAIM_LINK_REQUESTS,
+        }
     }
 }

@@ -1,34 +1,28 @@
 //! SQLite backend of the Portcullis store: the embedded, single-machine default.
 //!
 //! [`SqliteStore::connect`] opens (creating if missing) a database file in WAL
-//! mode with foreign keys on, and [`SqliteStore`] implements every repository
-//! trait of `portcullis-store`. Instants are stored as unix seconds.
+//! mode with foreign keys on. [`SqliteStore`] implements
+//! `portcullis_store::sql::Db` — and so every repository trait, whose SQL is
+//! shared with PostgreSQL in `portcullis_store::sql` — with what is SQLite's
+//! own: one writer connection and `BEGIN IMMEDIATE`, its value encodings
+//! (UUIDs as text, instants as unix seconds, lists as JSON: see [`exec`]),
+//! the claim statements of the job queues and the throttle's back-off
+//! arithmetic.
 
-mod audit;
-mod clients;
-mod email_tokens;
-mod grants;
-mod keys;
-mod mfa;
-mod outbox;
-mod rate_limits;
-mod sessions;
-mod setup;
-mod users;
+pub mod exec;
 
 use async_trait::async_trait;
 use portcullis_core::private_files;
-use portcullis_store::{
-    AccessTokenState, AppliedMigration, Backend, EmbeddedMigration, Generation, MigrationStatus, Store,
-    StoreError,
-};
+use portcullis_store::sql::{Db, Lock, Queue, email_tokens, grants, outbox};
+use portcullis_store::{AccessTokenState, Backend, Generation, MigrationStatus, Store, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
     SqliteSynchronous,
 };
-use sqlx::{ConnectOptions, Connection, Row};
+use sqlx::{ConnectOptions, Connection};
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// The schema, compiled in from `migrations/sqlite/`.
@@ -71,15 +65,7 @@ pub struct SqliteStore {
     token_state: Generation,
 }
 
-pub(crate) fn backend_err(e: sqlx::Error) -> StoreError {
-    match e {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict(db.message().to_owned())
-        }
-        other => StoreError::Backend(Box::new(other)),
-    }
-}
+pub(crate) use portcullis_store_sqlx::store_err as backend_err;
 
 impl SqliteStore {
     /// Opens `url` (`sqlite://path/to/file.db`), creating the file (mode
@@ -124,11 +110,6 @@ impl SqliteStore {
     /// The connection pool, for tests that inspect rows directly.
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
-    }
-
-    /// The writers' connection (see the field).
-    pub(crate) fn write_pool(&self) -> &SqlitePool {
-        &self.write_pool
     }
 }
 
@@ -236,36 +217,8 @@ impl Drop for StartupLock {
 
 /// Compares the migrations recorded on `conn`'s database with the built-in ones.
 async fn status_on(conn: &mut SqliteConnection) -> Result<MigrationStatus, StoreError> {
-    let exists: bool = sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations')",
-    )
-    .fetch_one(&mut *conn)
-    .await
-    .map_err(backend_err)?;
-    let applied = if exists {
-        sqlx::query("SELECT version, checksum, success FROM _sqlx_migrations")
-            .fetch_all(&mut *conn)
-            .await
-            .map_err(backend_err)?
-            .iter()
-            .map(|row| AppliedMigration {
-                version: row.get("version"),
-                checksum: row.get("checksum"),
-                success: row.get("success"),
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    Ok(MigrationStatus::compare(&embedded(), &applied))
-}
-
-fn embedded() -> Vec<EmbeddedMigration<'static>> {
-    MIGRATOR
-        .iter()
-        .filter(|m| !m.migration_type.is_down_migration())
-        .map(|m| EmbeddedMigration { version: m.version, description: &m.description, checksum: &m.checksum })
-        .collect()
+    const TABLE_EXISTS: &str = "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations') AS present";
+    portcullis_store_sqlx::migration_status::<exec::Dialect>(conn, TABLE_EXISTS, &MIGRATOR).await
 }
 
 #[async_trait]
@@ -313,5 +266,96 @@ impl Store for SqliteStore {
         now: time::OffsetDateTime,
     ) -> Result<AccessTokenState, StoreError> {
         grants::access_token_state(self, jti_key, grant_id, now).await
+    }
+}
+
+/// The throttle reservation (see `Db::RESERVE`), in unix seconds. `n`, the
+/// new count, is written out where it is needed (SET expressions see the
+/// row as it was).
+const RESERVE: &str = "
+INSERT INTO rate_limits (key, failures, blocked_until, updated_at) VALUES ($1, 1, $7, $2)
+ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END,
+    blocked_until = CASE
+        WHEN (CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END) < $3 THEN NULL
+        ELSE $2 + min($5, $4 << min((CASE WHEN rate_limits.updated_at < $6 THEN 1 ELSE rate_limits.failures + 1 END) - $3, 30))
+    END,
+    updated_at = $2
+WHERE rate_limits.updated_at < $6 OR rate_limits.blocked_until IS NULL OR rate_limits.blocked_until <= $2
+RETURNING failures, blocked_until";
+
+/// The job queues' claims: one `UPDATE … RETURNING` each, as SQLite runs
+/// one writer at a time, so two workers never lease the same row. `$1`
+/// lease until, `$2` now, `$3` at most this many.
+static CLAIM_MAIL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE mail_outbox SET locked_until = $1, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM mail_outbox
+                      WHERE status = 'pending' AND next_attempt_at <= $2
+                        AND (locked_until IS NULL OR locked_until <= $2)
+                      ORDER BY next_attempt_at, created_at, id LIMIT $3)
+         RETURNING {}",
+        outbox::COLUMNS
+    )
+});
+static CLAIM_BACKCHANNEL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE backchannel_logouts SET lease_until = $1, attempts = attempts + 1
+         WHERE id IN (SELECT id FROM backchannel_logouts
+                      WHERE next_attempt_at <= $2 AND (lease_until IS NULL OR lease_until <= $2)
+                      ORDER BY next_attempt_at, created_at, id LIMIT $3)
+         RETURNING {}",
+        grants::BACKCHANNEL_COLUMNS
+    )
+});
+static CLAIM_LINK_REQUESTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE link_requests SET locked_until = $1
+         WHERE id IN (SELECT id FROM link_requests WHERE locked_until IS NULL OR locked_until <= $2
+                      ORDER BY created_at, id LIMIT $3)
+         RETURNING {}",
+        email_tokens::LINK_REQUEST_COLUMNS
+    )
+});
+
+#[async_trait]
+impl Db for SqliteStore {
+    type Row = exec::Row;
+    type Pool<'a> = exec::Conn<'a>;
+    type Tx = exec::Conn<'static>;
+
+    const RESERVE: &'static str = RESERVE;
+
+    async fn begin(&self) -> Result<exec::Conn<'static>, StoreError> {
+        Ok(exec::Conn::Tx(self.write_pool.begin_with("BEGIN IMMEDIATE").await.map_err(backend_err)?))
+    }
+
+    fn reader(&self) -> exec::Conn<'_> {
+        exec::Conn::Pool(&self.pool)
+    }
+
+    fn writer(&self) -> exec::Conn<'_> {
+        exec::Conn::Pool(&self.write_pool)
+    }
+
+    /// Nothing to take: the transaction holds the one write lock.
+    async fn lock(&self, _tx: &mut exec::Conn<'static>, _lock: Lock) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn clients_counter(&self) -> &Generation {
+        &self.clients_generation
+    }
+
+    fn token_state(&self) -> &Generation {
+        &self.token_state
+    }
+
+    fn claim(queue: Queue) -> &'static str {
+        match queue {
+            Queue::Mail => &CLAIM_MAIL,
+            Queue::Backchannel => &CLAIM_BACKCHANNEL,
+            Queue::LinkRequests => &CLAIM_LINK_REQUESTS,
+        }
     }
 }

@@ -176,10 +176,9 @@ pub struct BackchannelLogout {
     pub next_attempt_at: OffsetDateTime,
 }
 
-/// Authorization requests, consents, grants, codes, refresh tokens, JWT ids
-/// and the back-channel logout queue.
+/// Pending authorization requests (waiting for the user to sign in or consent).
 #[async_trait]
-pub trait GrantRepo {
+pub trait AuthRequestRepo {
     /// Stores a pending authorization request.
     async fn create_auth_request(&self, request: &AuthRequestRow) -> Result<(), StoreError>;
 
@@ -188,7 +187,11 @@ pub trait GrantRepo {
 
     /// Deletes a pending request; true if it existed.
     async fn delete_auth_request(&self, id: &str) -> Result<bool, StoreError>;
+}
 
+/// What users consented to, per client.
+#[async_trait]
+pub trait ConsentRepo {
     /// The scopes `user_id` consented to for `client_id`, if any.
     async fn find_consent(&self, user_id: Uuid, client_id: &str) -> Result<Option<Vec<String>>, StoreError>;
 
@@ -200,7 +203,12 @@ pub trait GrantRepo {
         scopes: &[String],
         now: OffsetDateTime,
     ) -> Result<(), StoreError>;
+}
 
+/// Grants and what is issued from them: codes, refresh tokens, and the
+/// JWT ids recorded as used or revoked.
+#[async_trait]
+pub trait GrantRepo {
     /// Stores a new grant and its authorization code in one transaction.
     async fn create_grant_with_code(&self, grant: &GrantRow, code: &CodeRow) -> Result<(), StoreError>;
 
@@ -256,6 +264,15 @@ pub trait GrantRepo {
     /// Whether `key` is recorded and not yet expired at `now`.
     async fn jti_recorded(&self, key: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
 
+    /// Deletes what expired before `now`: pending requests, codes, refresh
+    /// tokens, grants, JWT ids; returns how many rows went.
+    async fn delete_expired_grants(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
+}
+
+/// Ending browser sessions, and the queue of back-channel logout
+/// notifications it fills.
+#[async_trait]
+pub trait LogoutRepo {
     /// Ends a browser session in one transaction: deletes the session row,
     /// revokes its session-bound grants, and queues a back-channel logout
     /// for every client with a grant in it that registered a
@@ -284,8 +301,4 @@ pub trait GrantRepo {
         next_attempt_at: OffsetDateTime,
         error: &str,
     ) -> Result<(), StoreError>;
-
-    /// Deletes what expired before `now`: pending requests, codes, refresh
-    /// tokens, grants, JWT ids; returns how many rows went.
-    async fn delete_expired_grants(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }

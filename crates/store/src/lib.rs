@@ -1,10 +1,14 @@
 //! Repository traits and row models for Portcullis.
 //!
 //! [`Store`] is the whole storage surface the rest of the product sees, as
-//! one object-safe trait built from per-aggregate repositories ([`AuditRepo`], [`ClientRepo`],
-//! [`UserRepo`], [`SessionRepo`], [`RateLimitRepo`], [`SetupTokenRepo`], [`MfaRepo`], [`EmailTokenRepo`], …). Each backend (`portcullis-store-sqlite`, `portcullis-store-postgres`)
-//! implements every repository with its own SQL; nothing above this crate
-//! knows which one it talks to. Errors are [`StoreError`].
+//! one object-safe trait built from per-aggregate repositories ([`AuditRepo`],
+//! [`ClientRepo`], [`UserRepo`], [`SessionRepo`], [`GrantRepo`], [`LogoutRepo`],
+//! [`MfaRepo`], [`EmailTokenRepo`], …). [`sql`] implements every repository
+//! once, with each statement written once for both databases; a backend
+//! (`portcullis-store-sqlite`, `portcullis-store-postgres`) implements
+//! [`sql::Db`]: its connections, transactions, encodings and the statements
+//! its dialect writes its own way. Nothing above this crate knows which one
+//! it talks to. Errors are [`StoreError`].
 
 mod audit;
 mod clients;
@@ -19,6 +23,7 @@ mod outbox;
 mod rate_limits;
 mod sessions;
 mod setup;
+pub mod sql;
 mod users;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
@@ -27,7 +32,8 @@ pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkReques
 pub use error::StoreError;
 pub use generation::{AdvanceOnDrop, Generation};
 pub use grants::{
-    AuthRequestRow, BackchannelLogout, CodeRow, GrantRepo, GrantRow, Redemption, RefreshTokenRow,
+    AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConsentRepo, GrantRepo, GrantRow,
+    LogoutRepo, Redemption, RefreshTokenRow,
 };
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
 pub use mfa::{Enrollment, FactorRef, MfaRepo, PasskeyRow, TotpRow};
@@ -73,7 +79,10 @@ impl fmt::Display for Backend {
 pub trait Store:
     AuditRepo
     + ClientRepo
+    + AuthRequestRepo
+    + ConsentRepo
     + GrantRepo
+    + LogoutRepo
     + SigningKeyRepo
     + UserRepo
     + SessionRepo

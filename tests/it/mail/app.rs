@@ -1,10 +1,11 @@
 //! The server runs the outbox worker from `[smtp]`, and runs without it.
 
 use portcullis_core::Clock;
-use portcullis_mailer::templates;
 use portcullis_server::settings::SmtpTls;
 use portcullis_store::MailStatus;
-use portcullis_tests::{Backend, SmtpCapture, TestDatabase, both_backends, spawn_app, spawn_app_with};
+use portcullis_tests::{
+    Backend, SmtpCapture, TestDatabase, both_backends, password_changed_mail, spawn_app, spawn_app_with,
+};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +30,7 @@ async fn the_server_sends_queued_mail_through_smtp(backend: Backend) {
         s.mail.poll_interval_secs = 1;
     })
     .await;
-    let mail = templates::password_changed("Acme ID", "gina@example.test", "gina").expect("render");
+    let mail = password_changed_mail("Acme ID", "gina@example.test", "gina");
     let ids = app.store.enqueue_mails(&[mail], app.clock.now()).await.expect("enqueue");
     // The worker runs on its own: wait (bounded) for it to deliver.
     for _ in 0..300 {
@@ -52,7 +53,7 @@ async fn the_server_sends_queued_mail_through_smtp(backend: Backend) {
 async fn without_smtp_the_server_runs_and_mail_stays_queued(backend: Backend) {
     let app = spawn_app(backend).await;
     assert!(app.settings.smtp.host.is_none());
-    let mail = templates::password_changed("Acme ID", "hal@example.test", "hal").expect("render");
+    let mail = password_changed_mail("Acme ID", "hal@example.test", "hal");
     let ids = app.store.enqueue_mails(&[mail], app.clock.now()).await.expect("enqueue");
     assert_eq!(app.get("/readyz").await.status(), 200);
     let text = metrics_text(&app).await;
@@ -65,7 +66,7 @@ async fn without_smtp_the_server_runs_and_mail_stays_queued(backend: Backend) {
 async fn without_smtp_the_backlog_still_shows_in_the_metrics(backend: Backend) {
     let db = Arc::new(TestDatabase::new(backend).await);
     let app = spawn_app_with(db, |s| s.mail.poll_interval_secs = 1).await;
-    let mail = templates::password_changed("Acme ID", "ida@example.test", "ida").expect("render");
+    let mail = password_changed_mail("Acme ID", "ida@example.test", "ida");
     app.store.enqueue_mails(&[mail], app.clock.now()).await.expect("enqueue");
     app.clock.advance(time::Duration::seconds(90));
     let mut text = String::new();

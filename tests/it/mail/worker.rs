@@ -3,9 +3,9 @@
 //! nothing and sends nothing twice; given up after the maximum age.
 
 use portcullis_core::{Clock, ManualClock};
-use portcullis_mailer::{MailMetrics, OutboxWorker, RetryPolicy, SmtpConfig, SmtpMailer, TlsMode, templates};
+use portcullis_mailer::{MailMetrics, OutboxWorker, RetryPolicy, SmtpConfig, SmtpMailer, TlsMode};
 use portcullis_store::{MailStatus, Store};
-use portcullis_tests::{Backend, SmtpCapture, both_backends, test_store};
+use portcullis_tests::{Backend, SmtpCapture, both_backends, password_changed_mail, test_store};
 use std::sync::Arc;
 use std::time::Duration;
 use time::macros::datetime;
@@ -51,7 +51,7 @@ async fn a_queued_mail_is_delivered_once_with_both_parts(backend: Backend) {
     smtp.start();
     let clock = clock();
     let (worker, metrics) = worker(&store, &smtp, &clock);
-    let mail = templates::password_changed("Acme ID", "alice@example.test", "alice").expect("render");
+    let mail = password_changed_mail("Acme ID", "alice@example.test", "alice");
     let ids = store.enqueue_mails(&[mail], clock.now()).await.expect("enqueue");
 
     assert_eq!(worker.run_once().await.expect("pass"), 1);
@@ -77,7 +77,7 @@ async fn smtp_down_then_back_is_retried_with_back_off_and_delivered(backend: Bac
     let mut smtp = SmtpCapture::new();
     let clock = clock();
     let (worker, metrics) = worker(&store, &smtp, &clock);
-    let mail = templates::password_changed("Acme ID", "bob@example.test", "bob").expect("render");
+    let mail = password_changed_mail("Acme ID", "bob@example.test", "bob");
     let ids = store.enqueue_mails(&[mail], clock.now()).await.expect("enqueue");
 
     assert_eq!(worker.run_once().await.expect("pass while down"), 0);
@@ -106,8 +106,7 @@ async fn a_restart_loses_nothing_and_sends_nothing_twice(backend: Backend) {
     let clock = clock();
     let mut ids = Vec::new();
     for name in ["carol", "dave", "erin"] {
-        let mail =
-            templates::password_changed("Acme ID", &format!("{name}@example.test"), name).expect("render");
+        let mail = password_changed_mail("Acme ID", &format!("{name}@example.test"), name);
         ids.extend(store.enqueue_mails(&[mail], clock.now()).await.expect("enqueue"));
     }
     let (first, _) = worker(&store, &smtp, &clock);
@@ -136,7 +135,7 @@ async fn a_mail_older_than_the_max_age_is_failed(backend: Backend) {
     let smtp = SmtpCapture::new();
     let clock = clock();
     let (worker, metrics) = worker(&store, &smtp, &clock);
-    let mail = templates::password_changed("Acme ID", "frank@example.test", "frank").expect("render");
+    let mail = password_changed_mail("Acme ID", "frank@example.test", "frank");
     let ids = store.enqueue_mails(&[mail], clock.now()).await.expect("enqueue");
     worker.run_once().await.expect("first attempt");
     clock.advance(time::Duration::try_from(RetryPolicy::default().max_age).expect("age"));
@@ -165,13 +164,13 @@ async fn a_spawned_worker_wakes_on_notify_and_stops_cleanly(backend: Backend) {
     smtp.start();
     let clock = clock();
     let (worker, metrics) = worker(&store, &smtp, &clock);
-    let first = templates::password_changed("Acme ID", "ivy@example.test", "ivy").expect("render");
+    let first = password_changed_mail("Acme ID", "ivy@example.test", "ivy");
     store.enqueue_mails(&[first], clock.now()).await.expect("enqueue");
     let poke = worker.clone();
     // An hour between passes: only the first pass and the poke can send.
     let handle = worker.spawn(Duration::from_secs(3600));
     wait_for_messages(&smtp, 1).await;
-    let second = templates::password_changed("Acme ID", "jan@example.test", "jan").expect("render");
+    let second = password_changed_mail("Acme ID", "jan@example.test", "jan");
     store.enqueue_mails(&[second], clock.now()).await.expect("enqueue");
     poke.notify();
     wait_for_messages(&smtp, 2).await;

@@ -88,15 +88,17 @@ pub fn check_scope(params: &AuthorizeParams, client: &Client) -> Result<ScopeSet
     Ok(scopes)
 }
 
-/// `prompt` holds only `none`, `login`, `consent`, `select_account`, and
-/// `none` stands alone (OIDC Core §3.1.2.1).
+/// `prompt`, a space-delimited list (OIDC Core §3.1.2.1), holds only
+/// `none`, `login`, `consent`, `select_account`, and `none` stands alone.
+/// A doubled, leading or trailing space delimits no value: empty items are
+/// skipped, not refused.
 pub fn check_prompt(params: &AuthorizeParams) -> Result<Prompt, RuleError> {
     let mut prompt = Prompt::default();
-    let Some(raw) = params.prompt.as_deref().filter(|p| !p.is_empty()) else {
+    let Some(raw) = params.prompt.as_deref() else {
         return Ok(prompt);
     };
     let mut count = 0;
-    for value in raw.split(' ') {
+    for value in raw.split(' ').filter(|v| !v.is_empty()) {
         count += 1;
         match value {
             "none" => prompt.none = true,

@@ -237,9 +237,21 @@ fn prompt_values_are_parsed() {
     );
     assert_eq!(prompt("select_account").expect("valid").prompt, Prompt { login: true, ..Prompt::default() });
     assert_eq!(prompt("").expect("valid").prompt, Prompt::default());
-    for bad in ["none login", "consent none", "bogus", "login  consent"] {
+    for bad in ["none login", "consent none", "bogus", "none  login"] {
         assert_redirected(&prompt(bad).expect_err(bad), OAuthError::InvalidRequest);
     }
+}
+
+#[test]
+fn prompt_is_a_space_delimited_list_whatever_the_spacing() {
+    let prompt =
+        |p: &str| validate(&AuthorizeParams { prompt: Some(p.into()), ..params() }, Some(&confidential()));
+    let both = Prompt { login: true, consent: true, none: false };
+    for spaced in ["login  consent", "login consent ", " login consent", "login   consent  "] {
+        assert_eq!(prompt(spaced).expect(spaced).prompt, both, "{spaced:?}");
+    }
+    assert_eq!(prompt("none ").expect("trailing space").prompt, Prompt { none: true, ..Prompt::default() });
+    assert_eq!(prompt(" ").expect("only a space").prompt, Prompt::default());
 }
 
 // check_max_age

@@ -47,8 +47,11 @@ impl RecoverySettings {
         if !(60..=30 * 86_400).contains(&self.verify_ttl_secs) {
             return invalid("verify_ttl_secs", "must be between 60 and 2592000 (30 days)");
         }
-        if self.max_requests_per_address == 0 || self.max_requests_per_ip == 0 {
-            return invalid("max_requests_per_address", "request limits must be at least 1");
+        if self.max_requests_per_address == 0 {
+            return invalid("max_requests_per_address", "must be at least 1");
+        }
+        if self.max_requests_per_ip == 0 {
+            return invalid("max_requests_per_ip", "must be at least 1");
         }
         if self.rate_window_secs < 60 {
             return invalid("rate_window_secs", "must be at least 60");
@@ -88,6 +91,10 @@ mod tests {
             ("recovery.verify_ttl_secs", RecoverySettings { verify_ttl_secs: 0, ..Default::default() }),
             (
                 "recovery.max_requests_per_address",
+                RecoverySettings { max_requests_per_address: 0, ..Default::default() },
+            ),
+            (
+                "recovery.max_requests_per_ip",
                 RecoverySettings { max_requests_per_ip: 0, ..Default::default() },
             ),
             ("recovery.rate_window_secs", RecoverySettings { rate_window_secs: 1, ..Default::default() }),

@@ -12,7 +12,6 @@ pub(crate) mod userinfo;
 
 use actix_web::HttpRequest;
 use actix_web::http::header;
-use base64::Engine;
 use portcullis_protocol::client_auth::ClientCredentials;
 
 /// Paths of the protocol endpoints (named in discovery).
@@ -22,11 +21,6 @@ pub(crate) const USERINFO_PATH: &str = "/userinfo";
 pub(crate) const INTROSPECT_PATH: &str = "/introspect";
 pub(crate) const REVOKE_PATH: &str = "/revoke";
 pub(crate) const END_SESSION_PATH: &str = "/end_session";
-
-/// Percent-decodes one `application/x-www-form-urlencoded` component.
-fn form_decode(s: &str) -> Option<String> {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
-}
 
 /// The client credentials of a request: HTTP Basic (form-decoded, RFC 6749
 /// §2.3.1) plus the body's fields. A malformed Basic header counts as a
@@ -42,17 +36,6 @@ pub(crate) fn client_credentials(
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")))
-        .map(|encoded| {
-            base64::engine::general_purpose::STANDARD
-                .decode(encoded.trim())
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .and_then(|text| {
-                    let (id, secret) = text.split_once(':')?;
-                    Some((form_decode(id)?, form_decode(secret)?))
-                })
-                .unwrap_or_default()
-        });
+        .and_then(portcullis_protocol::client_auth::basic_credentials);
     ClientCredentials { basic, client_id, client_secret, client_assertion_type, client_assertion }
 }

@@ -1,0 +1,11 @@
+//! The `portcullis` binary as an operator meets it, run as a process: one
+//! test binary, a module per area.
+
+// Test code: an expect names what the test needs.
+#![allow(clippy::expect_used)]
+
+mod clients;
+mod common;
+mod keys;
+mod process;
+mod users;

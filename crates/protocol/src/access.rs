@@ -72,7 +72,7 @@ pub fn verified_access_claims(
 }
 
 /// Checks a bearer access token; `invalid_token` for anything wrong.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAccessToken, ProtocolError> {
     let claims = verified_access_claims(ctx.keys, ctx.issuer, ctx.now, token)?;
     let text = |name: &str| claims.get(name).and_then(Value::as_str);
@@ -135,7 +135,7 @@ pub fn inactive() -> Map<String, Value> {
 /// Introspects `token` for the authenticated `caller` (RFC 7662 §2.2).
 /// Access tokens may be introspected by any confidential client (resource
 /// servers); refresh tokens only by the client they were issued to.
-#[tracing::instrument(skip_all, fields(client_id = %caller.client_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(client_id = %caller.client_id))]
 pub async fn introspect(
     ctx: &Ctx<'_>,
     caller: &Client,
@@ -197,7 +197,7 @@ fn active_access(valid: ValidAccessToken) -> Map<String, Value> {
 /// token revokes its whole grant (and so the access tokens issued from it);
 /// an access token is recorded as revoked until it expires. Tokens that are
 /// unknown, invalid or another client's are ignored (the answer is 200 all the same).
-#[tracing::instrument(skip_all, fields(client_id = %caller.client_id))]
+#[tracing::instrument(level = "debug", skip_all, fields(client_id = %caller.client_id))]
 pub async fn revoke(ctx: &Ctx<'_>, caller: &Client, token: &str) -> Result<(), ProtocolError> {
     if token.split('.').count() == 3 {
         let Ok(verified) = ctx.keys.verify_jwt(token) else { return Ok(()) };

@@ -137,7 +137,7 @@ impl Endpoint<'_> {
 /// reserved on the client's counter (`ctx.throttle`, in memory) before the
 /// check, kept when it fails and given back when it passes, so parallel
 /// guesses cannot slip past the limit.
-#[tracing::instrument(skip_all)]
+#[tracing::instrument(level = "debug", skip_all)]
 pub async fn authenticate(
     ctx: &Ctx<'_>,
     creds: &ClientCredentials,

@@ -43,7 +43,7 @@ pub fn requested_grant(client: &Client, params: &TokenParams) -> Result<GrantTyp
 }
 
 /// Runs the grant named by `grant_type` for an authenticated `client`.
-#[tracing::instrument(skip_all, fields(client_id = %client.client_id, grant_type = ?params.grant_type))]
+#[tracing::instrument(level = "debug", skip_all, fields(client_id = %client.client_id, grant_type = ?params.grant_type))]
 pub async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,

@@ -18,7 +18,7 @@
 //! | 12 email-change mails not limited | `recovery::email_change_mails_are_limited` |
 //! | 13 data files 0644, data dir not tightened (SQLite only) | `security::file_modes::sqlite_a_new_data_dir_and_every_file_in_it_are_private`, `security::file_modes::sqlite_an_existing_data_dir_and_database_open_to_others_are_tightened` |
 //! | 14 no request-body deadline | `security::body_timeout::a_body_that_never_arrives_gets_408_and_a_closed_connection` |
-//! | 15 weak configured client secrets | `portcullis-server` `settings::clients::tests::weak_secrets_are_refused_naming_the_key`, `cli::config_check_exits_2_on_a_weak_client_secret` |
+//! | 15 weak configured client secrets | `portcullis-server` `settings::clients::tests::weak_secrets_are_refused_naming_the_key`, `portcullis-server` `cli` binary `process::config_check_exits_2_on_a_weak_client_secret` |
 //! | 15 client authentication not throttled | `client_auth::failed_client_authentications_back_off`, `client_auth::parallel_wrong_secrets_cannot_slip_past` |
 //! | 16 `prompt=none` for an admin who must enroll | `interaction::prompt_none_for_an_admin_who_must_enroll_is_interaction_required` |
 //! | tightening: password change on `/account` | `account::a_password_change_needs_the_current_password_or_a_recent_second_factor` |

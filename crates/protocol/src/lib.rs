@@ -21,6 +21,7 @@
 
 pub mod access;
 pub mod authorize;
+pub mod back_channel;
 mod basic;
 pub mod claims;
 mod client;

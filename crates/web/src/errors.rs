@@ -21,6 +21,7 @@ use askama::Template;
 use portcullis_authn::AuthnError;
 use portcullis_keys::KeyError;
 use portcullis_mailer::MailError;
+use portcullis_protocol::back_channel::BackChannelError;
 use portcullis_protocol::client_auth::ClientAuthError;
 use portcullis_protocol::{OAuthError, ProtocolError};
 use portcullis_store::StoreError;
@@ -437,6 +438,18 @@ pub(crate) enum OAuthFailure {
 impl From<ProtocolError> for OAuthFailure {
     fn from(e: ProtocolError) -> Self {
         Self::Protocol(e)
+    }
+}
+
+impl OAuthFailure {
+    /// A failed back-channel call (`/token`, `/introspect`, `/revoke`); `now`
+    /// dates a client's back-off for `Retry-After`.
+    pub(crate) fn back_channel(e: BackChannelError, now: OffsetDateTime) -> Self {
+        match e {
+            BackChannelError::ClientAuth(e) => Self::ClientAuth(e, now),
+            BackChannelError::Refused(error, description) => Self::Refused(error, description),
+            BackChannelError::Protocol(e) => Self::Protocol(e),
+        }
     }
 }
 

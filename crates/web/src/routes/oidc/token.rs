@@ -4,9 +4,9 @@
 
 use actix_web::http::header::{self, CACHE_CONTROL};
 use actix_web::{HttpRequest, HttpResponse, web};
-use portcullis_protocol::client_auth::{self, ClientCredentials, Endpoint};
-use portcullis_protocol::grants;
-use portcullis_protocol::{Client, OAuthError, access};
+use portcullis_protocol::OAuthError;
+use portcullis_protocol::back_channel;
+use portcullis_protocol::client_auth::{ClientCredentials, Endpoint};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
@@ -53,10 +53,9 @@ pub(crate) async fn token(
     let ctx = state.ctx(&keys);
     let url = state.issuer.endpoint(TOKEN_PATH);
     let endpoint = Endpoint { token: &url, called: &url };
-    let client = client_auth::authenticate(&ctx, &credentials(&req, form.client), endpoint)
+    let tokens = back_channel::token(&ctx, &credentials(&req, form.client), endpoint, &form.params)
         .await
-        .map_err(|e| OAuthFailure::ClientAuth(e, ctx.now))?;
-    let tokens = grants::exchange(&ctx, &client, &form.params).await?;
+        .map_err(|e| OAuthFailure::back_channel(e, ctx.now))?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
@@ -72,44 +71,21 @@ struct TokenRef {
     token_type_hint: Option<String>,
 }
 
-/// Authenticates the caller of introspection/revocation (at `path`) and reads `token`.
-async fn caller_and_token(
-    req: &HttpRequest,
-    state: &AppState,
-    body: &web::Bytes,
-    path: &str,
-    confidential_only: bool,
-) -> Result<(Client, String), OAuthFailure> {
-    let form: TokenRef = parse_form(req, body)?;
-    let keys = state.keys();
-    let ctx = state.ctx(&keys);
-    let (token_url, called) = (state.issuer.endpoint(TOKEN_PATH), state.issuer.endpoint(path));
-    let endpoint = Endpoint { token: &token_url, called: &called };
-    let client = client_auth::authenticate(&ctx, &credentials(req, form.client), endpoint)
-        .await
-        .map_err(|e| OAuthFailure::ClientAuth(e, ctx.now))?;
-    if confidential_only && client.is_public() {
-        return Err(OAuthFailure::Refused(
-            OAuthError::InvalidClient,
-            "introspection needs a confidential client",
-        ));
-    }
-    let token = form
-        .token
-        .filter(|t| !t.is_empty())
-        .ok_or(OAuthFailure::Refused(OAuthError::InvalidRequest, "token is required"))?;
-    Ok((client, token))
-}
-
 /// `POST /introspect` (RFC 7662).
 pub(crate) async fn introspect(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let (client, token) = caller_and_token(&req, &state, &body, INTROSPECT_PATH, true).await?;
+    let form: TokenRef = parse_form(&req, &body)?;
     let keys = state.keys();
-    let answer = access::introspect(&state.ctx(&keys), &client, &token).await?;
+    let ctx = state.ctx(&keys);
+    let (token_url, called) = (state.issuer.endpoint(TOKEN_PATH), state.issuer.endpoint(INTROSPECT_PATH));
+    let endpoint = Endpoint { token: &token_url, called: &called };
+    let answer =
+        back_channel::introspect(&ctx, &credentials(&req, form.client), endpoint, form.token.as_deref())
+            .await
+            .map_err(|e| OAuthFailure::back_channel(e, ctx.now))?;
     Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).json(answer))
 }
 
@@ -119,8 +95,13 @@ pub(crate) async fn revoke(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let (client, token) = caller_and_token(&req, &state, &body, REVOKE_PATH, false).await?;
+    let form: TokenRef = parse_form(&req, &body)?;
     let keys = state.keys();
-    access::revoke(&state.ctx(&keys), &client, &token).await?;
+    let ctx = state.ctx(&keys);
+    let (token_url, called) = (state.issuer.endpoint(TOKEN_PATH), state.issuer.endpoint(REVOKE_PATH));
+    let endpoint = Endpoint { token: &token_url, called: &called };
+    back_channel::revoke(&ctx, &credentials(&req, form.client), endpoint, form.token.as_deref())
+        .await
+        .map_err(|e| OAuthFailure::back_channel(e, ctx.now))?;
     Ok(HttpResponse::Ok().insert_header((CACHE_CONTROL, "no-store")).finish())
 }

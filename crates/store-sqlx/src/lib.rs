@@ -39,10 +39,7 @@ pub fn store_err(e: sqlx::Error) -> StoreError {
     }
 }
 
-/// A row mapper's error for a value that does not decode.
-pub fn corrupt(column: &str) -> StoreError {
-    StoreError::Corrupt(column.to_owned())
-}
+pub use portcullis_store::sql::corrupt;
 
 /// `column` of `row` as a `T`; [`corrupt`] if it does not decode.
 pub fn get<'r, R, T>(row: &'r R, column: &str) -> Result<T, StoreError>

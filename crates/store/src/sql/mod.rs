@@ -315,8 +315,8 @@ pub(crate) async fn claim<D: Db>(
     db.writer().fetch_all(D::claim(queue), args![lease_until, now, limit]).await
 }
 
-/// A row mapper's error for a value that does not parse.
-pub(crate) fn corrupt(column: &str) -> StoreError {
+/// A row mapper's error for a value that does not decode, naming its column.
+pub fn corrupt(column: &str) -> StoreError {
     StoreError::Corrupt(column.to_owned())
 }
 

@@ -6,6 +6,7 @@ use actix_web::http::header::HeaderValue;
 use actix_web::{HttpResponse, web};
 use portcullis_core::Issuer;
 use portcullis_keys::Algorithm;
+use portcullis_protocol::client_auth::Endpoint;
 use portcullis_protocol::discovery::Metadata;
 
 use crate::AppState;
@@ -28,6 +29,11 @@ pub struct Publication {
     openid: web::Bytes,
     oauth: web::Bytes,
     jwks_cache_control: HeaderValue,
+    /// The back channel's absolute URLs (a client assertion's `aud` names
+    /// one of them), made once rather than on every request.
+    token_url: String,
+    introspection_url: String,
+    revocation_url: String,
 }
 
 impl Publication {
@@ -41,7 +47,25 @@ impl Publication {
             oauth: web::Bytes::from(metadata.oauth_authorization_server),
             jwks_cache_control: HeaderValue::from_str(&cache_control)
                 .unwrap_or_else(|_| HeaderValue::from_static("public, max-age=3600")),
+            token_url: issuer.endpoint(oidc::TOKEN_PATH),
+            introspection_url: issuer.endpoint(oidc::INTROSPECT_PATH),
+            revocation_url: issuer.endpoint(oidc::REVOKE_PATH),
         }
+    }
+
+    /// Client authentication at the token endpoint.
+    pub(crate) fn token_endpoint(&self) -> Endpoint<'_> {
+        Endpoint { token: &self.token_url, called: &self.token_url }
+    }
+
+    /// Client authentication at the introspection endpoint.
+    pub(crate) fn introspection_endpoint(&self) -> Endpoint<'_> {
+        Endpoint { token: &self.token_url, called: &self.introspection_url }
+    }
+
+    /// Client authentication at the revocation endpoint.
+    pub(crate) fn revocation_endpoint(&self) -> Endpoint<'_> {
+        Endpoint { token: &self.token_url, called: &self.revocation_url }
     }
 
     /// `Cache-Control` of the JWKS.

@@ -6,12 +6,12 @@ use actix_web::http::header::{self, CACHE_CONTROL};
 use actix_web::{HttpRequest, HttpResponse, web};
 use portcullis_protocol::OAuthError;
 use portcullis_protocol::back_channel;
-use portcullis_protocol::client_auth::{ClientCredentials, Endpoint};
+use portcullis_protocol::client_auth::ClientCredentials;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use super::client_credentials;
 use super::token_form::{ClientFields, TokenForm};
-use super::{INTROSPECT_PATH, REVOKE_PATH, TOKEN_PATH, client_credentials};
 use crate::AppState;
 use crate::errors::OAuthFailure;
 
@@ -51,8 +51,7 @@ pub(crate) async fn token(
     let form: TokenForm = parse_form(&req, &body)?;
     let keys = state.keys();
     let ctx = state.ctx(&keys);
-    let url = state.issuer.endpoint(TOKEN_PATH);
-    let endpoint = Endpoint { token: &url, called: &url };
+    let endpoint = state.publication.token_endpoint();
     let tokens = back_channel::token(&ctx, &credentials(&req, form.client), endpoint, &form.params)
         .await
         .map_err(|e| OAuthFailure::back_channel(e, ctx.now))?;
@@ -80,8 +79,7 @@ pub(crate) async fn introspect(
     let form: TokenRef = parse_form(&req, &body)?;
     let keys = state.keys();
     let ctx = state.ctx(&keys);
-    let (token_url, called) = (state.issuer.endpoint(TOKEN_PATH), state.issuer.endpoint(INTROSPECT_PATH));
-    let endpoint = Endpoint { token: &token_url, called: &called };
+    let endpoint = state.publication.introspection_endpoint();
     let answer =
         back_channel::introspect(&ctx, &credentials(&req, form.client), endpoint, form.token.as_deref())
             .await
@@ -98,8 +96,7 @@ pub(crate) async fn revoke(
     let form: TokenRef = parse_form(&req, &body)?;
     let keys = state.keys();
     let ctx = state.ctx(&keys);
-    let (token_url, called) = (state.issuer.endpoint(TOKEN_PATH), state.issuer.endpoint(REVOKE_PATH));
-    let endpoint = Endpoint { token: &token_url, called: &called };
+    let endpoint = state.publication.revocation_endpoint();
     back_channel::revoke(&ctx, &credentials(&req, form.client), endpoint, form.token.as_deref())
         .await
         .map_err(|e| OAuthFailure::back_channel(e, ctx.now))?;

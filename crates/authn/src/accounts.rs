@@ -1,15 +1,18 @@
 //! Account administration shared by the first-admin page, the account page
 //! and the CLI: create a user, change a password, remove a factor, disable a
-//! user, reset second factors. Each is audited; each that takes something
-//! away ends everything of the user's it should (sessions with their
-//! back-channel logouts, refresh tokens) in the same store transaction.
+//! user, reset second factors. Each writes its audit event (and notice) in
+//! its own store transaction; each that takes something away ends
+//! everything of the user's it should (sessions with their back-channel
+//! logouts, refresh tokens) in that transaction too.
 
 use portcullis_core::Clock;
-use portcullis_store::{AuditOutcome, EndedAccess, FactorRef, NewUser, ROLE_ADMIN, Store, User};
+use portcullis_store::{
+    AuditOutcome, Effects, EndedAccess, FactorRef, NewUser, ROLE_ADMIN, Rotation, Store, User,
+};
 use serde_json::json;
 use std::sync::Arc;
 
-use crate::audit::{RequestInfo, record};
+use crate::audit::{RequestInfo, event, logged, record};
 use crate::{AuthnError, Password, PasswordHasher, PasswordPolicy};
 
 /// What account administration needs.
@@ -98,14 +101,15 @@ impl Accounts<'_> {
 
     /// A new password for `user` (the account page, or an operator): the new
     /// hash, every session of theirs ended and every grant revoked but those
-    /// of `keep_session` (the session making the change, if any), and the
-    /// "password changed" notice — in one store transaction.
+    /// of the session `rotate` gives a new id (the session making the
+    /// change, if any), the "password changed" notice and the audit event —
+    /// in one store transaction.
     #[tracing::instrument(skip_all, fields(user_id = %user.id))]
     pub async fn change_password(
         &self,
         user: &User,
         password: Password,
-        keep_session: Option<&str>,
+        rotate: Option<Rotation<'_>>,
         mail: &crate::notify::MailContext,
         request: &RequestInfo,
     ) -> Result<EndedAccess, AuthnError> {
@@ -114,23 +118,25 @@ impl Accounts<'_> {
         let hash = self.hasher.hash_blocking(password).await?;
         let now = self.clock.now();
         let mails = notification_mails(mail, user, &Notification::PasswordChanged)?;
-        let ended = self.store.change_password(user.id, &hash, keep_session, now, &mails).await?;
-        let detail = json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants });
-        record(self.store, now, "password.changed", AuditOutcome::Success, Some(user.id), request, detail)
-            .await;
+        let audit =
+            [event(now, "password.changed", AuditOutcome::Success, Some(user.id), request, json!({}))];
+        let effects = Effects { audit: &audit, mails: &mails, rotate };
+        let ended = self.store.change_password(user.id, &hash, now, &effects).await?;
+        logged(&audit, Some(ended));
         Ok(ended)
     }
 
     /// The account holder removes a second factor (the account page): the
     /// factor, the recovery codes when no factor is left, every other session
-    /// of theirs and every grant but those of `keep_session`, and the notice
-    /// — in one store transaction. `None` when they have no such factor.
+    /// of theirs and every grant but those of the session `rotate` gives a
+    /// new id, the notice and the audit event — in one store transaction.
+    /// `None` (nothing changed) when they have no such factor.
     #[tracing::instrument(skip_all, fields(user_id = %user.id, factor = ?factor))]
     pub async fn remove_factor(
         &self,
         user: &User,
         factor: FactorRef,
-        keep_session: &str,
+        rotate: Rotation<'_>,
         mail: &crate::notify::MailContext,
         request: &RequestInfo,
     ) -> Result<Option<EndedAccess>, AuthnError> {
@@ -147,12 +153,13 @@ impl Accounts<'_> {
         };
         let mails = notification_mails(mail, user, &notification)?;
         let now = self.clock.now();
-        let Some(ended) = self.store.remove_factor(user.id, factor, Some(keep_session), now, &mails).await?
-        else {
-            return Ok(None);
-        };
-        record(self.store, now, kind, AuditOutcome::Success, Some(user.id), request, detail).await;
-        Ok(Some(ended))
+        let audit = [event(now, kind, AuditOutcome::Success, Some(user.id), request, detail)];
+        let effects = Effects { audit: &audit, mails: &mails, rotate: Some(rotate) };
+        let removed = self.store.remove_factor(user.id, factor, now, &effects).await?;
+        if removed.is_some() {
+            logged(&audit, removed);
+        }
+        Ok(removed)
     }
 
     /// Disables `login` and ends everything of it (sessions with their
@@ -166,9 +173,9 @@ impl Accounts<'_> {
     ) -> Result<(User, EndedAccess), AuthnError> {
         let user = self.find(login).await?;
         let now = self.clock.now();
-        let ended = self.store.disable_user(user.id, now).await?;
-        let detail = json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants });
-        record(self.store, now, "user.disabled", AuditOutcome::Success, Some(user.id), request, detail).await;
+        let audit = [event(now, "user.disabled", AuditOutcome::Success, Some(user.id), request, json!({}))];
+        let ended = self.store.disable_user(user.id, now, &Effects::audit(&audit)).await?;
+        logged(&audit, Some(ended));
         Ok((user, ended))
     }
 }
@@ -184,10 +191,10 @@ impl Accounts<'_> {
     ) -> Result<User, AuthnError> {
         let user = self.find(login).await?;
         let now = self.clock.now();
-        self.store.set_mfa_required(user.id, required, now).await?;
         let detail = json!({ "required": required });
-        record(self.store, now, "user.mfa_required", AuditOutcome::Success, Some(user.id), request, detail)
-            .await;
+        let audit = [event(now, "user.mfa_required", AuditOutcome::Success, Some(user.id), request, detail)];
+        self.store.set_mfa_required(user.id, required, now, &Effects::audit(&audit)).await?;
+        logged(&audit, None);
         Ok(user)
     }
 
@@ -203,11 +210,11 @@ impl Accounts<'_> {
     ) -> Result<(User, EndedAccess), AuthnError> {
         let user = self.find(login).await?;
         let now = self.clock.now();
+        let audit = [event(now, "user.mfa_reset", AuditOutcome::Success, Some(user.id), request, json!({}))];
+        let effects = Effects::audit(&audit);
         let ended =
-            self.store.remove_factor(user.id, FactorRef::All, None, now, &[]).await?.unwrap_or_default();
-        let detail = json!({ "sessions_ended": ended.sessions, "grants_revoked": ended.grants });
-        record(self.store, now, "user.mfa_reset", AuditOutcome::Success, Some(user.id), request, detail)
-            .await;
+            self.store.remove_factor(user.id, FactorRef::All, now, &effects).await?.unwrap_or_default();
+        logged(&audit, Some(ended));
         Ok((user, ended))
     }
 }

@@ -17,7 +17,7 @@
 
 use portcullis_core::Clock;
 use portcullis_core::signin::{Authentication, Missing, SignInState};
-use portcullis_store::{Session, Store, User};
+use portcullis_store::{Effects, Session, Store, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -25,7 +25,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::audit::RequestInfo;
-use crate::journey::{Method, Standing, merge_amr, standing};
+use crate::journey::{Method, Standing, after_enrollment, merge_amr, standing};
 use crate::mfa::{
     Factors, MfaPolicy, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor,
 };
@@ -257,7 +257,7 @@ impl<'a> Interaction<'a> {
         match browser.user_id {
             // Another user's session is ended properly (back-channel logout).
             Some(id) if id != user.id => {
-                self.store.end_session(&browser.id_hash, self.clock.now()).await?;
+                self.store.end_session(&browser.id_hash, self.clock.now(), &Effects::default()).await?;
             }
             _ => {
                 self.store.delete_session(&browser.id_hash).await?;
@@ -379,8 +379,7 @@ impl<'a> Interaction<'a> {
     /// (enrolling proved the new factor in this session).
     #[tracing::instrument(skip_all, fields(method = ?method))]
     pub async fn enrolled(&self, session: &Session, method: Method) -> Result<(Session, String), AuthnError> {
-        let amr = (!session.amr.iter().any(|m| m == "mfa")).then(|| merge_amr(&session.amr, method));
-        Ok(self.sessions().rotate(session, amr).await?)
+        Ok(self.sessions().rotate(session, after_enrollment(&session.amr, method)).await?)
     }
 
     /// Where `session` stands, with its user (`None`: not signed in).

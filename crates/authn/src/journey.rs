@@ -73,6 +73,13 @@ pub fn merge_amr<S: AsRef<str>>(first: &[S], step: Method) -> Vec<String> {
     amr
 }
 
+/// A session's methods after it enrolled `method`: enrolling proved the new
+/// factor, so it joins them — unless the session used a second factor
+/// already (`None`: the methods stay).
+pub fn after_enrollment(amr: &[String], method: Method) -> Option<Vec<String>> {
+    (!amr.iter().any(|m| m == "mfa")).then(|| merge_amr(amr, method))
+}
+
 /// Where a signed-in session stands with its user's factors and the policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Standing {

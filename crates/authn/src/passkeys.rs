@@ -10,7 +10,7 @@
 use data_encoding::BASE64URL_NOPAD;
 use portcullis_mailer::MailContext;
 use portcullis_mailer::notify::{Notification, notification_mails};
-use portcullis_store::{AuditOutcome, Enrollment, PasskeyRow, Store, User};
+use portcullis_store::{AuditOutcome, Effects, Enrollment, PasskeyRow, Rotation, Store, User};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use webauthn_rs::prelude::{
     RegisterPublicKeyCredential, Url, Webauthn, WebauthnBuilder,
 };
 
-use crate::audit::{RequestInfo, record};
+use crate::audit::{RequestInfo, event, logged, record};
 use crate::journey::Method;
 use crate::signin::lockouts_started;
 use crate::throttle::{Admission, ip_key, reserve};
@@ -225,33 +225,28 @@ impl Passkeys {
         now: OffsetDateTime,
         request: &RequestInfo,
     ) -> Result<(PasskeyRow, Method), AuthnError> {
-        self.finish_registration_with(store, session_hash, user, name, response, now, None, request).await
+        let (new, method) = self.verified_registration(store, session_hash, response, now).await?;
+        let row = register(store, user, name, new, now, request, With::default()).await?;
+        Ok((row, method))
     }
 
-    /// [`Self::finish_registration_for`], queuing the "passkey added" notice
-    /// (to the account's address, through `notice`) in the passkey's own
-    /// store transaction when `notice` is given.
-    #[allow(clippy::too_many_arguments)]
-    #[tracing::instrument(skip_all, fields(user_id = %user.id))]
-    pub(crate) async fn finish_registration_with(
+    /// The session's registration ceremony, verified: `response` checked
+    /// against the kept state (taken once); nothing stored yet.
+    /// `CeremonyExpired` without a kept state, `Passkey` for a refused response.
+    pub(crate) async fn verified_registration(
         &self,
         store: &dyn Store,
         session_hash: &str,
-        user: &User,
-        name: &str,
         response: &Value,
         now: OffsetDateTime,
-        notice: Option<&MailContext>,
-        request: &RequestInfo,
-    ) -> Result<(PasskeyRow, Method), AuthnError> {
+    ) -> Result<(NewPasskey, Method), AuthnError> {
         let ceremony = store
             .take_session_state(session_hash, REGISTER_STATE, now)
             .await?
             .ok_or(AuthnError::CeremonyExpired)?;
         let new = self.finish_registration(&ceremony, response)?;
         let method = Method::Passkey { synced: new.synced };
-        let row = register_with(store, user, name, new, now, notice, request).await?;
-        Ok((row, method))
+        Ok((new, method))
     }
 }
 
@@ -262,28 +257,27 @@ pub fn credential_id_of(response: &Value) -> Option<String> {
     Some(BASE64URL_NOPAD.encode(&bytes))
 }
 
-/// Stores a verified registration under `name`; audits it.
-pub async fn register(
-    store: &dyn Store,
-    user: &User,
-    name: &str,
-    new: NewPasskey,
-    now: OffsetDateTime,
-    request: &RequestInfo,
-) -> Result<PasskeyRow, AuthnError> {
-    register_with(store, user, name, new, now, None, request).await
+/// What a new passkey's transaction writes besides the passkey and its
+/// audit event.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct With<'a> {
+    /// Queue the "passkey added" notice (product name and links).
+    pub notice: Option<&'a MailContext>,
+    /// Give the acting session a new id.
+    pub rotate: Option<Rotation<'a>>,
 }
 
-/// [`register`], with the "passkey added" notice queued in the same store
-/// transaction when `notice` is given.
-async fn register_with(
+/// Stores a verified registration under `name` with its `passkey.added`
+/// audit event and what `with` asks for, in one store transaction.
+/// `Taken` for a credential registered already.
+pub(crate) async fn register(
     store: &dyn Store,
     user: &User,
     name: &str,
     new: NewPasskey,
     now: OffsetDateTime,
-    notice: Option<&MailContext>,
     request: &RequestInfo,
+    with: With<'_>,
 ) -> Result<PasskeyRow, AuthnError> {
     let name: String = name.trim().chars().filter(|c| !c.is_control()).take(MAX_NAME_CHARS).collect();
     let row = PasskeyRow {
@@ -295,13 +289,15 @@ async fn register_with(
         created_at: now,
         last_used_at: None,
     };
-    let mails = match notice {
+    let mails = match with.notice {
         Some(mail) => notification_mails(mail, user, &Notification::PasskeyAdded { name: row.name.clone() })?,
         None => Vec::new(),
     };
-    store.enroll_factor(user.id, Enrollment::Passkey(&row), now, &mails).await?;
     let detail = json!({ "passkey_id": row.id, "name": row.name });
-    record(store, now, "passkey.added", AuditOutcome::Success, Some(user.id), request, detail).await;
+    let audit = [event(now, "passkey.added", AuditOutcome::Success, Some(user.id), request, detail)];
+    let effects = Effects { audit: &audit, mails: &mails, rotate: with.rotate };
+    store.enroll_factor(user.id, Enrollment::Passkey(&row), now, &effects).await?;
+    logged(&audit, None);
     Ok(row)
 }
 

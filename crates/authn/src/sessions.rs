@@ -3,11 +3,11 @@
 //! a NEW id at every sign-in and privilege change.
 
 use portcullis_core::Clock;
-use portcullis_store::{AuditOutcome, Session, Store, StoreError, User};
+use portcullis_store::{AuditOutcome, Effects, Session, Store, StoreError, User};
 use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 
-use crate::audit::{RequestInfo, record};
+use crate::audit::{RequestInfo, event, logged};
 
 /// Session lifetimes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +99,7 @@ impl Sessions<'_> {
         if previous.user_id == Some(user.id) {
             session.sid.clone_from(&previous.sid);
         } else if previous.user_id.is_some() {
-            self.store.end_session(&previous.id_hash, self.clock.now()).await?;
+            self.store.end_session(&previous.id_hash, self.clock.now(), &Effects::default()).await?;
         }
         self.store.replace_session(&previous.id_hash, &session).await?;
         Ok((session, raw))
@@ -114,19 +114,14 @@ impl Sessions<'_> {
         session: &Session,
         amr: Option<Vec<String>>,
     ) -> Result<(Session, String), StoreError> {
-        let raw = new_secret();
-        let mut rotated = session.clone();
-        rotated.id_hash = hash_id(&raw);
-        if let Some(amr) = amr {
-            rotated.acr = Some(portcullis_core::acr::of_amr(&amr).to_owned());
-            rotated.amr = amr;
-        }
+        let (rotated, raw) = renewed(session, amr);
         self.store.replace_session(&session.id_hash, &rotated).await?;
         Ok((rotated, raw))
     }
 
     /// Signs the browser out: ends `session` (queuing its back-channel
-    /// logouts) and, when it was signed in, audits `signout` with `detail`.
+    /// logouts) and, when it was signed in, audits `signout` with `detail`
+    /// in the same transaction.
     #[tracing::instrument(skip_all, fields(user_id = ?session.user_id))]
     pub async fn sign_out(
         &self,
@@ -135,9 +130,12 @@ impl Sessions<'_> {
         detail: serde_json::Value,
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
-        self.store.end_session(&session.id_hash, now).await?;
-        if session.user_id.is_some() {
-            record(self.store, now, "signout", AuditOutcome::Success, session.user_id, request, detail).await;
+        let audit = match session.user_id {
+            Some(_) => vec![event(now, "signout", AuditOutcome::Success, session.user_id, request, detail)],
+            None => Vec::new(),
+        };
+        if self.store.end_session(&session.id_hash, now, &Effects::audit(&audit)).await?.is_some() {
+            logged(&audit, None);
         }
         Ok(())
     }
@@ -165,4 +163,19 @@ impl Sessions<'_> {
         };
         (session, raw)
     }
+}
+
+/// `session` under a NEW id, with `amr` when given (its own otherwise),
+/// not yet stored (a change writes it with [`portcullis_store::Rotation`]
+/// in its transaction); returns it and the cookie value. The CSRF token,
+/// `sid` and `auth_time` stay.
+pub fn renewed(session: &Session, amr: Option<Vec<String>>) -> (Session, String) {
+    let raw = new_secret();
+    let mut rotated = session.clone();
+    rotated.id_hash = hash_id(&raw);
+    if let Some(amr) = amr {
+        rotated.acr = Some(portcullis_core::acr::of_amr(&amr).to_owned());
+        rotated.amr = amr;
+    }
+    (rotated, raw)
 }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{NewMail, StoreError, User};
+use crate::{Effects, NewMail, StoreError, User};
 
 /// What a mailed token is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -154,15 +154,15 @@ pub trait EmailTokenRepo {
     /// (revoking their session-bound grants and queuing back-channel
     /// logouts, as `GrantRepo::end_user_sessions`), revokes all their other
     /// grants (refresh tokens included), voids their other unused reset and
-    /// magic-link tokens, and writes `mails` to the outbox. Returns the user
-    /// id, or `None` (nothing changed) when the token is unknown, used or
+    /// magic-link tokens, and writes `effects`. Returns the user id, or `None`
+    /// (nothing changed, nothing written) when the token is unknown, used or
     /// expired.
     async fn reset_password(
         &self,
         token_hash: &str,
         password_hash: &str,
         now: OffsetDateTime,
-        mails: &[NewMail],
+        effects: &Effects<'_>,
     ) -> Result<Option<Uuid>, StoreError>;
 
     /// Completes an email verification in ONE transaction: consumes the live

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::StoreError;
+use crate::{Effects, StoreError};
 
 /// A verified authorization request waiting for sign-in or consent.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -276,9 +276,14 @@ pub trait LogoutRepo {
     /// Ends a browser session in one transaction: deletes the session row,
     /// revokes its session-bound grants, and queues a back-channel logout
     /// for every client with a grant in it that registered a
-    /// `backchannel_logout_uri` (one per client). Returns the queued count,
-    /// or `None` when the session did not exist.
-    async fn end_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<u64>, StoreError>;
+    /// `backchannel_logout_uri` (one per client), with `effects`. Returns the
+    /// queued count, or `None` (nothing written) when the session did not exist.
+    async fn end_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<Option<u64>, StoreError>;
 
     /// [`Self::end_session`] for every session of a user; returns how many ended.
     async fn end_user_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError>;

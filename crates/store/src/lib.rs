@@ -12,6 +12,7 @@
 
 mod audit;
 mod clients;
+mod effects;
 mod email_tokens;
 mod error;
 mod generation;
@@ -28,6 +29,7 @@ mod users;
 
 pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use clients::{ClientRecord, ClientRepo};
+pub use effects::{Effects, Rotation};
 pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow};
 pub use error::StoreError;
 pub use generation::{AdvanceOnDrop, Generation};

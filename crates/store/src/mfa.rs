@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{EndedAccess, NewMail, StoreError};
+use crate::{Effects, EndedAccess, StoreError};
 
 /// A registered passkey.
 #[derive(Clone, PartialEq, Eq)]
@@ -115,28 +115,27 @@ pub trait MfaRepo {
 
     /// Removes `factor` of the user and, in the same transaction, the
     /// recovery codes when no passkey or app is left, ends every session of
-    /// the user but `keep_session` (an id hash) and revokes every grant but
+    /// the user but the one `effects` rotates and revokes every grant but
     /// the session-bound ones of the kept session (as
     /// [`UserRepo::change_password`](crate::UserRepo::change_password)), and
-    /// queues `mails`. `None` (nothing changed) when the user has no such factor.
+    /// writes `effects`. `None` (nothing changed) when the user has no such factor.
     async fn remove_factor(
         &self,
         user_id: Uuid,
         factor: FactorRef,
-        keep_session: Option<&str>,
         now: OffsetDateTime,
-        mails: &[NewMail],
+        effects: &Effects<'_>,
     ) -> Result<Option<EndedAccess>, StoreError>;
 
-    /// Applies `enrollment` for the user and queues `mails` (its notice),
-    /// in ONE transaction. `false` — nothing changed, nothing queued — when
-    /// a TOTP step is refused.
+    /// Applies `enrollment` for the user with `effects` (its notice, audit
+    /// and session rotation), in ONE transaction. `false` — nothing changed,
+    /// nothing written — when a TOTP step is refused.
     async fn enroll_factor(
         &self,
         user_id: Uuid,
         enrollment: Enrollment<'_>,
         now: OffsetDateTime,
-        mails: &[NewMail],
+        effects: &Effects<'_>,
     ) -> Result<bool, StoreError>;
 
     /// The user's TOTP secret, confirmed or not.
@@ -182,12 +181,14 @@ pub trait MfaRepo {
     /// How many unused recovery codes the user has.
     async fn count_recovery_codes(&self, user_id: Uuid) -> Result<u64, StoreError>;
 
-    /// Sets the per-user "MFA required" flag; `NotFound` for an unknown user.
+    /// Sets the per-user "MFA required" flag with `effects`, in one
+    /// transaction; `NotFound` (nothing written) for an unknown user.
     async fn set_mfa_required(
         &self,
         user_id: Uuid,
         required: bool,
         at: OffsetDateTime,
+        effects: &Effects<'_>,
     ) -> Result<(), StoreError>;
 
     /// Stores (replacing) state `kind` of the session `session_id_hash`

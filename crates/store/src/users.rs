@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{NewMail, StoreError};
+use crate::{Effects, StoreError};
 
 /// The role that may administer Portcullis.
 pub const ROLE_ADMIN: &str = "admin";
@@ -136,22 +136,27 @@ pub trait UserRepo {
     /// `NotFound` for an unknown id.
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError>;
 
-    /// A password change by the account holder, in ONE transaction: the new
-    /// hash and security stamp, every session of the user but `keep_session`
-    /// (an id hash) ended, every grant revoked but the session-bound ones
-    /// of the kept session, and `mails` queued. `NotFound` for an unknown id.
+    /// A password change, in ONE transaction: the new hash and security
+    /// stamp, every session of the user ended but the one `effects` rotates
+    /// (if any), every grant revoked but the session-bound ones of the kept
+    /// session, and `effects`. `NotFound` for an unknown id.
     async fn change_password(
         &self,
         id: Uuid,
         hash: &str,
-        keep_session: Option<&str>,
         now: OffsetDateTime,
-        mails: &[NewMail],
+        effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError>;
 
     /// Disables a user and ends all their access (sessions with back-channel
-    /// logouts, grants) in ONE transaction; `NotFound` for an unknown id.
-    async fn disable_user(&self, id: Uuid, now: OffsetDateTime) -> Result<EndedAccess, StoreError>;
+    /// logouts, grants), with `effects`, in ONE transaction; `NotFound` for
+    /// an unknown id.
+    async fn disable_user(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<EndedAccess, StoreError>;
 
     /// Re-enables a disabled user; `NotFound` for an unknown id.
     async fn enable_user(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;

@@ -3,6 +3,7 @@
 
 mod browser;
 mod csrf;
+mod effects;
 mod pages;
 mod repos;
 mod security;

@@ -1,6 +1,6 @@
 //! The account repositories behave the same on both backends.
 
-use portcullis_store::{LockoutPolicy, NewUser, Session, StoreError};
+use portcullis_store::{Effects, LockoutPolicy, NewUser, Session, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::macros::datetime;
 use uuid::Uuid;
@@ -46,16 +46,16 @@ async fn users_round_trip_and_are_unique_case_insensitively(backend: Backend) {
 
     let later = datetime!(2026-02-02 09:30 UTC);
     store.set_password_hash(alice.id, "$argon2id$new", later).await.expect("set");
-    store.disable_user(alice.id, later).await.expect("disable");
+    store.disable_user(alice.id, later, &Effects::default()).await.expect("disable");
     let changed = store.find_user(alice.id).await.expect("find").expect("user");
     assert_eq!(changed.password_hash.as_deref(), Some("$argon2id$new"));
     assert_eq!(changed.security_stamp, alice.security_stamp, "the same password rehashed: the same stamp");
-    store.change_password(alice.id, "$argon2id$newer", None, later, &[]).await.expect("change");
+    store.change_password(alice.id, "$argon2id$newer", later, &Effects::default()).await.expect("change");
     let changed = store.find_user(alice.id).await.expect("find").expect("user");
     assert_ne!(changed.security_stamp, alice.security_stamp, "a new password: a new stamp");
     assert!(changed.disabled);
     assert_eq!(changed.updated_at, later);
-    let missing = store.disable_user(Uuid::new_v4(), later).await;
+    let missing = store.disable_user(Uuid::new_v4(), later, &Effects::default()).await;
     assert!(matches!(missing, Err(StoreError::NotFound)));
     store.enable_user(alice.id, later).await.expect("enable");
     assert!(!store.find_user(alice.id).await.expect("find").expect("user").disabled);

@@ -1,5 +1,6 @@
 //! Acceptance 2 (no user enumeration) and 3 (back-off before hashing).
 
+use portcullis_store::Effects;
 use portcullis_tests::{Backend, both_backends, spawn_app};
 use time::Duration;
 
@@ -134,7 +135,10 @@ async fn an_outdated_hash_is_upgraded_at_sign_in(backend: Backend) {
 async fn a_disabled_user_cannot_sign_in(backend: Backend) {
     let app = spawn_app(backend).await;
     let alice = create_user(&app, "alice", false).await;
-    app.store.disable_user(alice.id, time::OffsetDateTime::UNIX_EPOCH).await.expect("disable");
+    app.store
+        .disable_user(alice.id, time::OffsetDateTime::UNIX_EPOCH, &Effects::default())
+        .await
+        .expect("disable");
     let res = sign_in(&app, "alice@example.com", PASSWORD).await;
     assert_eq!(res.status(), 200);
     assert!(res.text().await.expect("body").contains("Wrong username or password."));

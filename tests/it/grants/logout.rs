@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use portcullis_store::{BackchannelLogout, Store, StoreError};
+use portcullis_store::{BackchannelLogout, Effects, Store, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -42,7 +42,7 @@ async fn ending_a_session_revokes_its_grants_and_queues_one_logout_per_client(ba
     add_grant(&*store, "other", "rp-a", alice, "sid-2", true).await; // another session: untouched
 
     let t1 = T0 + Duration::hours(1);
-    assert_eq!(store.end_session("h1", t1).await.expect("end"), Some(2));
+    assert_eq!(store.end_session("h1", t1, &Effects::default()).await.expect("end"), Some(2));
     assert_eq!(store.find_session("h1").await.expect("find"), None);
     for id in ["a1", "a2", "b1"] {
         assert_eq!(store.find_grant(id).await.expect("find").expect("grant").revoked_at, Some(t1), "{id}");
@@ -60,12 +60,12 @@ async fn ending_a_session_revokes_its_grants_and_queues_one_logout_per_client(ba
     assert_eq!((first.attempts, first.created_at, first.next_attempt_at), (1, t1, t1));
     assert_ne!(queued[0].id, queued[1].id);
 
-    assert_eq!(store.end_session("h1", t1).await.expect("again"), None, "already ended");
-    assert_eq!(store.end_session("unknown", t1).await.expect("unknown"), None);
+    assert_eq!(store.end_session("h1", t1, &Effects::default()).await.expect("again"), None, "already ended");
+    assert_eq!(store.end_session("unknown", t1, &Effects::default()).await.expect("unknown"), None);
 
     // A pre-login session just goes.
     store.create_session(&session("anon", "sid-anon", None)).await.expect("session");
-    assert_eq!(store.end_session("anon", t1).await.expect("end"), Some(0));
+    assert_eq!(store.end_session("anon", t1, &Effects::default()).await.expect("end"), Some(0));
     assert_eq!(store.find_session("anon").await.expect("find"), None);
     assert_eq!(db.count("SELECT 1 FROM backchannel_logouts").await, 2);
 }
@@ -102,7 +102,7 @@ async fn backchannel_logouts_are_leased_retried_and_completed(backend: Backend) 
     client(&*store, "rp", true).await;
     store.create_session(&session("h1", "sid-1", Some(alice))).await.expect("session");
     add_grant(&*store, "g1", "rp", alice, "sid-1", true).await;
-    assert_eq!(store.end_session("h1", T0).await.expect("end"), Some(1));
+    assert_eq!(store.end_session("h1", T0, &Effects::default()).await.expect("end"), Some(1));
 
     let lease = T0 + Duration::minutes(5);
     assert!(
@@ -142,7 +142,7 @@ async fn two_claimers_never_lease_the_same_logout(backend: Backend) {
         client(&*store, rp, true).await;
         add_grant(&*store, &format!("g-{rp}"), rp, alice, "sid-1", true).await;
     }
-    assert_eq!(store.end_session("h1", T0).await.expect("end"), Some(3));
+    assert_eq!(store.end_session("h1", T0, &Effects::default()).await.expect("end"), Some(3));
 
     let tasks: Vec<_> = (0..8)
         .map(|_| {

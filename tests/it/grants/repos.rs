@@ -1,7 +1,7 @@
 //! Requests, consents, grants, codes, refresh tokens, JWT ids and the expiry
 //! sweep behave the same on both backends, including under concurrency.
 
-use portcullis_store::{AuthRequestRow, CodeRow, Redemption, Session, SessionTimes, StoreError};
+use portcullis_store::{AuthRequestRow, CodeRow, Effects, Redemption, Session, SessionTimes, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::Duration;
 
@@ -359,7 +359,7 @@ async fn access_token_state_reads_revocation_grant_and_session_at_once(backend: 
 
     let later = T0 + Duration::hours(1);
     assert!(!store.access_token_state("revoked:j1", None, later).await.expect("state").revoked, "expired");
-    store.end_session("h1", T0).await.expect("end");
+    store.end_session("h1", T0, &Effects::default()).await.expect("end");
     let state = store.access_token_state("revoked:j2", Some("g1"), T0).await.expect("state");
     assert_eq!(state.session, None, "an ended session is gone at once");
 }

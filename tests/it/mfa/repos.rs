@@ -3,7 +3,7 @@
 //! recovery codes used once, session state taken once and dying with its
 //! session.
 
-use portcullis_store::{FactorRef, PasskeyRow, Session, StoreError};
+use portcullis_store::{Effects, FactorRef, PasskeyRow, Session, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::Duration;
 use uuid::Uuid;
@@ -43,7 +43,8 @@ async fn passkeys_are_per_user_and_unique_by_credential(backend: Backend) {
     assert_eq!(used.last_used_at, Some(T0 + Duration::hours(1)));
     assert_eq!(used.passkey, "{\"counter\":2}");
 
-    let remove = |user, id| store.remove_factor(user, FactorRef::Passkey(id), None, T0, &[]);
+    let none = Effects::default();
+    let remove = |user, id| store.remove_factor(user, FactorRef::Passkey(id), T0, &none);
     assert!(remove(bob, laptop.id).await.expect("remove").is_none(), "only the owner removes");
     assert!(remove(alice, laptop.id).await.expect("remove").is_some());
     assert_eq!(store.list_passkeys(alice).await.expect("list"), vec![used]);
@@ -71,8 +72,12 @@ async fn totp_steps_are_accepted_once_and_only_forwards(backend: Backend) {
     assert!(!store.accept_totp_step(alice, 99, false, T0).await.expect("older"));
     assert!(store.accept_totp_step(alice, 101, false, T0).await.expect("next"));
     assert!(!store.accept_totp_step(alice, 101, false, T0).await.expect("replay"));
-    assert!(store.remove_factor(alice, FactorRef::Totp, None, T0, &[]).await.expect("remove").is_some());
-    assert!(store.remove_factor(alice, FactorRef::Totp, None, T0, &[]).await.expect("again").is_none());
+    assert!(
+        store.remove_factor(alice, FactorRef::Totp, T0, &Effects::default()).await.expect("remove").is_some()
+    );
+    assert!(
+        store.remove_factor(alice, FactorRef::Totp, T0, &Effects::default()).await.expect("again").is_none()
+    );
 }
 
 async fn recovery_codes_are_used_once_and_replaced(backend: Backend) {
@@ -88,9 +93,12 @@ async fn recovery_codes_are_used_once_and_replaced(backend: Backend) {
     store.replace_recovery_codes(alice, &["fresh".to_owned()], T0).await.expect("replace");
     assert!(!store.use_recovery_code(alice, "hash-4", T0).await.expect("old codes gone"));
     assert_eq!(store.count_recovery_codes(alice).await.expect("count"), 1);
-    store.set_mfa_required(alice, true, T0).await.expect("flag");
+    store.set_mfa_required(alice, true, T0, &Effects::default()).await.expect("flag");
     assert!(store.find_user(alice).await.expect("find").expect("alice").mfa_required);
-    assert!(matches!(store.set_mfa_required(Uuid::new_v4(), true, T0).await, Err(StoreError::NotFound)));
+    assert!(matches!(
+        store.set_mfa_required(Uuid::new_v4(), true, T0, &Effects::default()).await,
+        Err(StoreError::NotFound)
+    ));
 }
 
 async fn session_state_is_taken_once_and_dies_with_the_session(backend: Backend) {

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use portcullis_core::Clock;
-use portcullis_store::{AuditOutcome, PasskeyRow};
+use portcullis_store::{AuditOutcome, Effects, PasskeyRow};
 use portcullis_tests::mfa::{account_csrf, enroll_totp, password_sign_in, totp_code};
 use portcullis_tests::oidc::{
     Browser, ClientSpec, Interact, Outcome, create_client, create_user, hidden, pkce, redeem_code,
@@ -268,7 +268,7 @@ async fn users_who_must_use_mfa_enroll_first(backend: Backend) {
 
     // Per user: alice is marked, and is led to enrollment too.
     let alice = app.store.find_user_by_login("alice").await.expect("find").expect("alice");
-    app.store.set_mfa_required(alice.id, true, app.clock.now()).await.expect("mark");
+    app.store.set_mfa_required(alice.id, true, app.clock.now(), &Effects::default()).await.expect("mark");
     let other = Browser::new(&app);
     let res = password_sign_in(&other, "alice", &[]).await;
     assert_eq!(location(&res), "/account?enroll=required&request=");

@@ -6,6 +6,7 @@
 
 use portcullis_core::Clock;
 use portcullis_store::Backend as StoreBackend;
+use portcullis_store::Effects;
 use portcullis_tests::oidc::Browser;
 use portcullis_tests::{Backend, TestApp, both_backends};
 use serde_json::Value;
@@ -55,7 +56,7 @@ async fn every_revocation_through_the_instance_applies_at_once(backend: Backend)
     // She is disabled (which ends her sessions), then enabled again: the
     // refusal was not cached, a new sign-in works, the old token stays dead.
     let old = fresh_token(&app).await;
-    app.store.disable_user(alice, app.clock.now()).await.expect("disable");
+    app.store.disable_user(alice, app.clock.now(), &Effects::default()).await.expect("disable");
     assert_eq!(userinfo(&app, &old).await.status(), 401, "user disabled");
     app.store.enable_user(alice, app.clock.now()).await.expect("enable");
     let access = fresh_token(&app).await;

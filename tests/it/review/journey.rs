@@ -28,7 +28,9 @@ use portcullis_keys::{Kek, KeySet};
 use portcullis_mailer::{MailContext, MailSource};
 use portcullis_protocol::authorize::{AuthorizeParams, Next, resume, store_pending, validate};
 use portcullis_protocol::{ClientCache, Ctx, ProtocolConfig, SignInState, TokenStateCache};
-use portcullis_store::{FactorRef, LockoutPolicy, MemoryThrottle, NewUser, Session, Store, User};
+use portcullis_store::{
+    Effects, FactorRef, LockoutPolicy, MemoryThrottle, NewUser, Rotation, Session, Store, User,
+};
 use portcullis_tests::mfa::totp_code;
 use portcullis_tests::oidc::{ClientSpec, pkce};
 use portcullis_tests::soft_passkey::SoftPasskey;
@@ -601,12 +603,19 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
                 },
             };
             let user = world.store.find_user(model.user.id).await.expect("find").expect("user");
+            let (renewed, raw) = portcullis_authn::sessions::renewed(&session, None);
+            let rotate = Rotation { old_id_hash: &session.id_hash, new: &renewed };
             let removed = world
                 .accounts()
-                .remove_factor(&user, factor, &session.id_hash, world.mail, &world.info)
+                .remove_factor(&user, factor, rotate, world.mail, &world.info)
                 .await
                 .expect("remove");
             if removed.is_some() {
+                // The acting session lives on under its new id.
+                model.cookies[browser] = Some(raw);
+                if let Some(step) = model.second_factor.remove(&session.id_hash) {
+                    model.second_factor.insert(renewed.id_hash.clone(), step);
+                }
                 match factor {
                     FactorRef::Totp => model.totp = None,
                     _ => (model.passkey, model.passkey_id) = (None, None),
@@ -618,11 +627,15 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
             }
         }
         Event::RequireMfa(required) => {
-            world.store.set_mfa_required(model.user.id, required, now).await.expect("flag");
+            world
+                .store
+                .set_mfa_required(model.user.id, required, now, &Effects::default())
+                .await
+                .expect("flag");
         }
         Event::Logout { browser } => {
             let session = world.browser(model, browser).await;
-            world.store.end_session(&session.id_hash, now).await.expect("logout");
+            world.store.end_session(&session.id_hash, now, &Effects::default()).await.expect("logout");
             model.cookies[browser] = None;
         }
         Event::Authorize { browser, prompt_none } => {

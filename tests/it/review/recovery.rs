@@ -7,7 +7,7 @@ use portcullis_authn::recovery::{LinkRequest, LinkRequestSource, Recovery};
 use portcullis_authn::{Argon2Cost, PasswordHasher, PasswordPolicy, RequestInfo};
 use portcullis_core::Clock;
 use portcullis_mailer::{MailContext, MailSource};
-use portcullis_store::{NewUser, Store};
+use portcullis_store::{Effects, NewUser, Store};
 use portcullis_tests::mfa::{account_csrf, enroll_totp, password_sign_in, totp_code};
 use portcullis_tests::oidc::{Browser, ClientSpec, Interact, Outcome, PASSWORD, create_client, create_user};
 use portcullis_tests::{Backend, SmtpCapture, TestApp, TestDatabase, both_backends, test_store};
@@ -112,7 +112,7 @@ async fn an_admin_without_a_factor_gets_no_mailed_link(backend: Backend) {
     assert_eq!(app.db.count(refused).await, 1);
     // Alice is now required to use a second factor she does not have.
     let alice = app.store.find_user_by_login("alice").await.expect("find").expect("alice");
-    app.store.set_mfa_required(alice.id, true, app.clock.now()).await.expect("require");
+    app.store.set_mfa_required(alice.id, true, app.clock.now(), &Effects::default()).await.expect("require");
     let (status, _, _) = reset_with(&Browser::new(&app), &link, NEW_PASSWORD).await;
     assert_eq!(status, 400, "the earlier link no longer works");
     assert!(sign_in(&Browser::new(&app), "alice", PASSWORD).await, "the password is unchanged");

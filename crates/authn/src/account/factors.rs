@@ -1,12 +1,13 @@
 //! Second factors and recovery codes on the account page.
 
 use portcullis_mailer::notify::{Notification, notification_mails};
-use portcullis_store::{AuditOutcome, Enrollment, FactorRef};
+use portcullis_store::{Effects, Enrollment, FactorRef};
 use serde_json::{Value, json};
 
 use super::{AccountSecurity, AccountSession, Allowed, Rotated};
-use crate::audit::RequestInfo;
-use crate::journey::Method;
+use crate::audit::{RequestInfo, logged};
+use crate::journey::{Method, after_enrollment};
+use crate::passkeys::{With, register};
 use crate::totp::Enrollment as TotpEnrollment;
 use crate::{AuthnError, Factors, recovery_codes};
 
@@ -54,10 +55,10 @@ impl AccountSecurity<'_> {
 
     /// Confirms the app being enrolled with its first `code`: in one store
     /// transaction the app counts from now, the user's first recovery codes
-    /// are stored (when they have none) and the "app enabled" notice is
-    /// queued; then the step joins the session's methods under a NEW id
-    /// (see [`crate::Interaction::enrolled`]). `InvalidCode` when the code
-    /// is wrong (nothing changed).
+    /// are stored (when they have none), the "app enabled" notice is queued,
+    /// the audit events are written and the session gets a NEW id with the
+    /// step among its methods (see [`crate::Interaction::enrolled`]).
+    /// `InvalidCode` when the code is wrong (nothing changed).
     #[tracing::instrument(skip_all, fields(user_id = %account.user.id))]
     pub async fn confirm_totp(
         &self,
@@ -76,24 +77,28 @@ impl AccountSecurity<'_> {
         let (codes, hashes) = recovery_codes::new_set();
         let recovery_codes = first.then_some(hashes.as_slice());
         let mails = notification_mails(self.mail, user, &Notification::TotpEnabled)?;
-        let enrollment = Enrollment::Totp { step, recovery_codes };
-        if !i.store.enroll_factor(user.id, enrollment, now, &mails).await? {
-            return Err(AuthnError::InvalidCode);
-        }
-        self.audit(user, "totp.enabled", AuditOutcome::Success, request, json!({})).await;
+        let mut audit = vec![self.event(user, "totp.enabled", request, json!({}))];
         if first {
             let detail = json!({ "count": codes.len(), "first": true });
-            self.audit(user, "recovery_codes.generated", AuditOutcome::Success, request, detail).await;
+            audit.push(self.event(user, "recovery_codes.generated", request, detail));
         }
-        let (session, cookie) = i.enrolled(&account.session, Method::Totp).await?;
-        Ok(TotpConfirmed { rotated: Rotated { session, cookie }, recovery_codes: first.then_some(codes) })
+        let session = &account.session;
+        let rotated = Rotated::renew(session, after_enrollment(&session.amr, Method::Totp));
+        let effects = Effects { audit: &audit, mails: &mails, rotate: Some(rotated.of(session)) };
+        let enrollment = Enrollment::Totp { step, recovery_codes };
+        if !i.store.enroll_factor(user.id, enrollment, now, &effects).await? {
+            return Err(AuthnError::InvalidCode);
+        }
+        logged(&audit, None);
+        Ok(TotpConfirmed { rotated, recovery_codes: first.then_some(codes) })
     }
 
     /// Removes the app or a passkey: in one store transaction the factor,
     /// the recovery codes when no factor is left, every other session of the
-    /// user and every grant but this session's, and the notice (see
-    /// [`crate::accounts::Accounts::remove_factor`]); then this session's
-    /// NEW id. `UnknownPasskey` when the user has no such passkey.
+    /// user and every grant but this session's, the notice, the audit event
+    /// and this session's NEW id (see
+    /// [`crate::accounts::Accounts::remove_factor`]). `UnknownPasskey` when
+    /// the user has no such passkey.
     #[tracing::instrument(skip_all, fields(user_id = %account.user.id, factor = ?factor))]
     pub async fn remove_factor(
         &self,
@@ -104,12 +109,18 @@ impl AccountSecurity<'_> {
     ) -> Result<Rotated, AuthnError> {
         self.check_change(account, Allowed::FullOnly, path, request).await?;
         let (user, session) = (&account.user, &account.session);
+        let rotated = Rotated::renew(session, None);
         let removed =
-            self.accounts().remove_factor(user, factor, &session.id_hash, self.mail, request).await?;
-        if removed.is_none() && matches!(factor, FactorRef::Passkey(_)) {
-            return Err(AuthnError::UnknownPasskey);
+            self.accounts().remove_factor(user, factor, rotated.of(session), self.mail, request).await?;
+        match (removed, factor) {
+            (Some(_), _) => Ok(rotated),
+            (None, FactorRef::Passkey(_)) => Err(AuthnError::UnknownPasskey),
+            // No app to remove: nothing changed; the session still gets its new id.
+            (None, _) => {
+                let (session, cookie) = self.interaction.sessions().rotate(session, None).await?;
+                Ok(Rotated { session, cookie })
+            }
         }
-        self.rotate(session).await
     }
 
     /// Replaces every recovery code by a new set: the codes and the notice
@@ -148,8 +159,8 @@ impl AccountSecurity<'_> {
         self.store_codes(account, &[], true, request).await.map(Some)
     }
 
-    /// A new set of codes (with `mails`, in one transaction), audited, then
-    /// the session's NEW id.
+    /// A new set of codes with `mails`, the audit event and the session's
+    /// NEW id, in one transaction.
     async fn store_codes(
         &self,
         account: &AccountSession,
@@ -159,10 +170,13 @@ impl AccountSecurity<'_> {
     ) -> Result<RecoveryCodes, AuthnError> {
         let (i, user) = (&self.interaction, &account.user);
         let (codes, hashes) = recovery_codes::new_set();
-        i.store.enroll_factor(user.id, Enrollment::RecoveryCodes(&hashes), i.clock.now(), mails).await?;
         let detail = json!({ "count": codes.len(), "first": first });
-        self.audit(user, "recovery_codes.generated", AuditOutcome::Success, request, detail).await;
-        Ok(RecoveryCodes { rotated: self.rotate(&account.session).await?, codes })
+        let audit = [self.event(user, "recovery_codes.generated", request, detail)];
+        let rotated = Rotated::renew(&account.session, None);
+        let effects = Effects { audit: &audit, mails, rotate: Some(rotated.of(&account.session)) };
+        i.store.enroll_factor(user.id, Enrollment::RecoveryCodes(&hashes), i.clock.now(), &effects).await?;
+        logged(&audit, None);
+        Ok(RecoveryCodes { rotated, codes })
     }
 
     /// Starts registering a passkey: the options for the browser (the
@@ -176,10 +190,10 @@ impl AccountSecurity<'_> {
         rp.begin_registration(i.store, &account.session.id_hash, &account.user, i.clock.now()).await
     }
 
-    /// Finishes the session's registration: the passkey (named `name`) and
-    /// the "passkey added" notice in one store transaction, audited; then
-    /// the session's NEW id, with the passkey step among its methods when
-    /// it had used no second factor yet (see [`crate::Interaction::enrolled`]).
+    /// Finishes the session's registration: in one store transaction the
+    /// passkey (named `name`), the "passkey added" notice, the audit event
+    /// and the session's NEW id, with the passkey step among its methods
+    /// when it had used no second factor yet (see [`crate::Interaction::enrolled`]).
     /// `CeremonyExpired`, `Passkey` (a refused response) and `Taken` (a
     /// credential registered already) change nothing.
     #[tracing::instrument(skip_all, fields(user_id = %account.user.id))]
@@ -195,20 +209,11 @@ impl AccountSecurity<'_> {
         self.may_change_now(account, Allowed::Enrollment)?;
         let (user, session) = (&account.user, &account.session);
         let now = i.clock.now();
-        let (_, method) = rp
-            .finish_registration_with(
-                i.store,
-                &session.id_hash,
-                user,
-                name,
-                credential,
-                now,
-                Some(self.mail),
-                request,
-            )
-            .await?;
+        let (new, method) = rp.verified_registration(i.store, &session.id_hash, credential, now).await?;
+        let rotated = Rotated::renew(session, after_enrollment(&session.amr, method));
+        let with = With { notice: Some(self.mail), rotate: Some(rotated.of(session)) };
+        register(i.store, user, name, new, now, request, with).await?;
         let recovery_codes_due = Factors::of(i.store, user).await?.recovery_codes == 0;
-        let (_, cookie) = i.enrolled(session, method).await?;
-        Ok(PasskeyRegistered { cookie, recovery_codes_due })
+        Ok(PasskeyRegistered { cookie: rotated.cookie, recovery_codes_due })
     }
 }

@@ -1,9 +1,10 @@
 //! The account holder's security operations (the account page): one
 //! function each. Every operation checks what the session may do
-//! ([`AccountSecurity::check_change`]), makes its writes in ONE store
-//! transaction together with its notice mail (`UserRepo::change_password`,
-//! `MfaRepo::remove_factor`, `MfaRepo::enroll_factor`), records its audit
-//! event, and then gives the session a NEW id ([`Rotated`]).
+//! ([`AccountSecurity::check_change`]), then makes its writes in ONE store
+//! transaction together with its audit event, its notice mail and the
+//! session's NEW id ([`Rotated`]) — `UserRepo::change_password`,
+//! `MfaRepo::remove_factor`, `MfaRepo::enroll_factor`, `LogoutRepo::end_session`
+//! with [`portcullis_store::Effects`]. A refusal writes only its audit event.
 //!
 //! - factors ([`AccountSecurity::begin_totp`], [`AccountSecurity::confirm_totp`],
 //!   [`AccountSecurity::register_passkey`], [`AccountSecurity::remove_factor`]);
@@ -20,11 +21,11 @@ mod sessions;
 pub use factors::{PasskeyRegistered, RecoveryCodes, TotpConfirmed};
 
 use portcullis_mailer::MailContext;
-use portcullis_store::{AuditOutcome, PasskeyRow, Session, User};
+use portcullis_store::{AuditOutcome, NewAuditEvent, PasskeyRow, Rotation, Session, User};
 use serde_json::json;
 
 use crate::accounts::Accounts;
-use crate::audit::{RequestInfo, record};
+use crate::audit::{RequestInfo, event, record};
 use crate::journey::{Change, may_change};
 use crate::totp::{Enrollment, TotpState};
 use crate::{AuthnError, Factors, Interaction, PasswordPolicy};
@@ -57,6 +58,20 @@ pub struct Rotated {
     pub session: Session,
     /// Its new cookie value.
     pub cookie: String,
+}
+
+impl Rotated {
+    /// `session` under a new id (with `amr` when given), to be written by
+    /// the change's transaction ([`Self::of`]).
+    fn renew(session: &Session, amr: Option<Vec<String>>) -> Self {
+        let (session, cookie) = crate::sessions::renewed(session, amr);
+        Self { session, cookie }
+    }
+
+    /// The rotation of `old` into this session, for the store.
+    fn of<'a>(&'a self, old: &'a Session) -> Rotation<'a> {
+        Rotation { old_id_hash: &old.id_hash, new: &self.session }
+    }
 }
 
 /// What the account page shows.
@@ -131,27 +146,20 @@ impl<'a> AccountSecurity<'a> {
 
     /// Audits that a change at `path` asked the user to confirm it is them.
     async fn reauth_required(&self, user: &User, path: &str, request: &RequestInfo) {
-        let detail = json!({ "path": path });
-        self.audit(user, "account.reauth_required", AuditOutcome::Failure, request, detail).await;
-    }
-
-    /// Audits an action on `user`'s account, now.
-    async fn audit(
-        &self,
-        user: &User,
-        kind: &str,
-        outcome: AuditOutcome,
-        request: &RequestInfo,
-        detail: serde_json::Value,
-    ) {
-        let i = &self.interaction;
+        let (i, detail) = (&self.interaction, json!({ "path": path }));
+        let (kind, outcome) = ("account.reauth_required", AuditOutcome::Failure);
         record(i.store, i.clock.now(), kind, outcome, Some(user.id), request, detail).await;
     }
 
-    /// The same session under a NEW id (after a privilege change).
-    async fn rotate(&self, session: &Session) -> Result<Rotated, AuthnError> {
-        let (session, cookie) = self.interaction.sessions().rotate(session, None).await?;
-        Ok(Rotated { session, cookie })
+    /// A successful change `kind` on `user`'s account, now, for its transaction.
+    fn event(
+        &self,
+        user: &User,
+        kind: &str,
+        request: &RequestInfo,
+        detail: serde_json::Value,
+    ) -> NewAuditEvent {
+        event(self.interaction.clock.now(), kind, AuditOutcome::Success, Some(user.id), request, detail)
     }
 
     /// What the account page shows to `account`.

@@ -12,8 +12,8 @@ impl AccountSecurity<'_> {
     /// on the same throttled counters as a sign-in. Then, in one store
     /// transaction, the new hash, every other session of the user ended,
     /// every grant but this session's revoked and the "password changed"
-    /// notice (see [`crate::accounts::Accounts::change_password`]); then
-    /// this session's NEW id.
+    /// notice, the audit event and this session's NEW id (see
+    /// [`crate::accounts::Accounts::change_password`]).
     ///
     /// Refusals change nothing: `EnrollFirst`, `CurrentPasswordRequired`
     /// (audited as `account.reauth_required` with `path`), `WrongPassword`,
@@ -47,7 +47,8 @@ impl AccountSecurity<'_> {
         if new.expose() != confirm.expose() {
             return Err(AuthnError::PasswordsDiffer);
         }
-        self.accounts().change_password(user, new, Some(&session.id_hash), self.mail, request).await?;
-        self.rotate(session).await
+        let rotated = Rotated::renew(session, None);
+        self.accounts().change_password(user, new, Some(rotated.of(session)), self.mail, request).await?;
+        Ok(rotated)
     }
 }

@@ -1,16 +1,16 @@
 //! The user's other sessions, from the account page.
 
-use portcullis_store::AuditOutcome;
+use portcullis_store::Effects;
 use serde_json::json;
 
 use super::{AccountSecurity, AccountSession};
 use crate::AuthnError;
-use crate::audit::RequestInfo;
+use crate::audit::{RequestInfo, logged};
 
 impl AccountSecurity<'_> {
     /// Signs out the user's other session `sid` (with its back-channel
-    /// logouts), audited. `UnknownSession` when `sid` names no other
-    /// session of the user.
+    /// logouts) and audits it, in one transaction. `UnknownSession` when
+    /// `sid` names no other session of the user.
     #[tracing::instrument(skip_all, fields(user_id = %account.user.id))]
     pub async fn end_other_session(
         &self,
@@ -25,9 +25,11 @@ impl AccountSecurity<'_> {
         else {
             return Err(AuthnError::UnknownSession);
         };
-        i.store.end_session(&target.id_hash, i.clock.now()).await?;
-        let detail = json!({ "sid": target.sid });
-        self.audit(user, "session.ended", AuditOutcome::Success, request, detail).await;
+        let audit = [self.event(user, "session.ended", request, json!({ "sid": target.sid }))];
+        // `None`: it ended meanwhile (nothing written, nothing to audit).
+        if i.store.end_session(&target.id_hash, i.clock.now(), &Effects::audit(&audit)).await?.is_some() {
+            logged(&audit, None);
+        }
         Ok(())
     }
 }

@@ -1,11 +1,11 @@
 //! Password reset by mail, and the shared "mail me a link" request.
 
 use portcullis_mailer::notify::{Notification, notification_mails};
-use portcullis_store::{AuditOutcome, EmailTokenPurpose, LinkRequestRow, User};
+use portcullis_store::{AuditOutcome, Effects, EmailTokenPurpose, LinkRequestRow, User};
 use serde_json::json;
 
 use super::{Handled, LinkRequest, Recovery, hash_token, link_key};
-use crate::audit::{RequestInfo, record};
+use crate::audit::{RequestInfo, event, logged};
 use crate::{AuthnError, Password};
 
 /// Which link a request mails.
@@ -77,7 +77,8 @@ impl Recovery<'_> {
     /// Completes a reset: checks the new password against the policy,
     /// hashes it, then in one store transaction consumes the link, sets the
     /// password, ends every session of the user, revokes their grants
-    /// (refresh tokens) and queues the "password changed" notice. The link
+    /// (refresh tokens), queues the "password changed" notice and writes the
+    /// `password.reset` audit event. The link
     /// proved only the mailbox: the caller hands the user to
     /// [`crate::Interaction::email_link`], a first factor, never more.
     #[tracing::instrument(skip_all)]
@@ -92,13 +93,14 @@ impl Recovery<'_> {
         let password_hash = self.hasher.hash_blocking(password).await?;
         let mails = notification_mails(self.mail, &user, &Notification::PasswordChanged)?;
         let now = self.clock.now();
-        let done = self.store.reset_password(&hash_token(raw), &password_hash, now, &mails).await?;
+        let audit = [event(now, "password.reset", AuditOutcome::Success, Some(user.id), request, json!({}))];
+        let effects = Effects { audit: &audit, mails: &mails, rotate: None };
+        let done = self.store.reset_password(&hash_token(raw), &password_hash, now, &effects).await?;
         if done != Some(user.id) {
             // Used or expired between the check and the update: nothing changed.
             return Err(AuthnError::InvalidLink);
         }
-        record(self.store, now, "password.reset", AuditOutcome::Success, Some(user.id), request, json!({}))
-            .await;
+        logged(&audit, None);
         Ok(user)
     }
 }

@@ -5,9 +5,12 @@
 //! transaction: of two concurrent uses, the second finds the token used
 //! (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: it waits for the first's row lock).
 
-use super::{Db, Exec, Queue, Row, Tx, grants::end_access, outbox::insert_mails, users::found};
+use super::{
+    Db, Exec, Queue, Row, Tx, effects::apply, grants::end_access, outbox::insert_mails, users::found,
+};
 use crate::{
-    EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow, NewMail, StoreError, normalise_login,
+    Effects, EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow, NewMail, StoreError,
+    normalise_login,
 };
 use async_trait::async_trait;
 use portcullis_core::random::hex_id;
@@ -143,7 +146,7 @@ impl<D: Db> EmailTokenRepo for D {
         token_hash: &str,
         password_hash: &str,
         now: OffsetDateTime,
-        mails: &[NewMail],
+        effects: &Effects<'_>,
     ) -> Result<Option<Uuid>, StoreError> {
         let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
@@ -153,7 +156,7 @@ impl<D: Db> EmailTokenRepo for D {
         found(tx.execute(SET_PASSWORD, args![password_hash, &hex_id(), now, t.user_id]).await?)?;
         end_access(&mut tx, t.user_id, None, now).await?;
         tx.execute(USE_SIGN_IN_LINKS, args![now, t.user_id]).await?;
-        insert_mails(&mut tx, mails, now).await?;
+        apply(&mut tx, effects, None, now).await?;
         tx.commit().await?;
         Ok(Some(t.user_id))
     }

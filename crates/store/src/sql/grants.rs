@@ -6,10 +6,10 @@
 //! `BEGIN IMMEDIATE`; PostgreSQL: the conditional `UPDATE` locks the row):
 //! of two redemptions, the second finds it used.
 
-use super::{Db, Exec, Queue, Row, Tx, corrupt};
+use super::{Db, Exec, Queue, Row, Tx, corrupt, effects::apply};
 use crate::{
-    AccessTokenState, AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConsentRepo, EndedAccess,
-    GrantRepo, GrantRow, LogoutRepo, Redemption, RefreshTokenRow, SessionTimes, StoreError,
+    AccessTokenState, AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConsentRepo, Effects,
+    EndedAccess, GrantRepo, GrantRow, LogoutRepo, Redemption, RefreshTokenRow, SessionTimes, StoreError,
 };
 use async_trait::async_trait;
 use portcullis_core::random::hex_id;
@@ -425,11 +425,17 @@ impl<D: Db> GrantRepo for D {
 
 #[async_trait]
 impl<D: Db> LogoutRepo for D {
-    async fn end_session(&self, id_hash: &str, now: OffsetDateTime) -> Result<Option<u64>, StoreError> {
+    async fn end_session(
+        &self,
+        id_hash: &str,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<Option<u64>, StoreError> {
         let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let Some(row) = tx.fetch_optional(END_SESSION, args![id_hash]).await? else { return Ok(None) };
         let queued = after_session_end(&mut tx, &row.text("sid")?, row.opt_uuid("user_id")?, now).await?;
+        apply(&mut tx, effects, None, now).await?;
         tx.commit().await?;
         Ok(Some(queued))
     }

@@ -1,8 +1,8 @@
 //! Second factors (passkeys, authenticator apps, recovery codes) and the
 //! short-lived per-session state of ceremonies.
 
-use super::{Db, Exec, Lock, Row, Tx, count, grants::end_access, outbox::insert_mails, users::found};
-use crate::{EndedAccess, Enrollment, FactorRef, MfaRepo, NewMail, PasskeyRow, StoreError, TotpRow};
+use super::{Db, Exec, Lock, Row, Tx, count, effects::apply, grants::end_access, users::found};
+use crate::{Effects, EndedAccess, Enrollment, FactorRef, MfaRepo, PasskeyRow, StoreError, TotpRow};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -124,9 +124,8 @@ impl<D: Db> MfaRepo for D {
         &self,
         user_id: Uuid,
         factor: FactorRef,
-        keep_session: Option<&str>,
         now: OffsetDateTime,
-        mails: &[NewMail],
+        effects: &Effects<'_>,
     ) -> Result<Option<EndedAccess>, StoreError> {
         let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
@@ -148,8 +147,8 @@ impl<D: Db> MfaRepo for D {
             return Ok(None);
         }
         tx.execute(DROP_ORPHAN_CODES, args![user_id]).await?;
-        let ended = end_access(&mut tx, user_id, keep_session, now).await?;
-        insert_mails(&mut tx, mails, now).await?;
+        let ended = end_access(&mut tx, user_id, effects.kept_session(), now).await?;
+        apply(&mut tx, effects, Some(ended), now).await?;
         tx.commit().await?;
         Ok(Some(ended))
     }
@@ -159,7 +158,7 @@ impl<D: Db> MfaRepo for D {
         user_id: Uuid,
         enrollment: Enrollment<'_>,
         now: OffsetDateTime,
-        mails: &[NewMail],
+        effects: &Effects<'_>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
         let codes = match enrollment {
@@ -180,7 +179,7 @@ impl<D: Db> MfaRepo for D {
         if let Some(hashes) = codes {
             replace_codes(&mut tx, user_id, hashes, now).await?;
         }
-        insert_mails(&mut tx, mails, now).await?;
+        apply(&mut tx, effects, None, now).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -241,9 +240,13 @@ impl<D: Db> MfaRepo for D {
         user_id: Uuid,
         required: bool,
         at: OffsetDateTime,
+        effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
         let _state = self.token_state().on_drop();
-        found(self.writer().execute(SET_REQUIRED, args![required, at, user_id]).await?)
+        let mut tx = self.begin().await?;
+        found(tx.execute(SET_REQUIRED, args![required, at, user_id]).await?)?;
+        apply(&mut tx, effects, None, at).await?;
+        tx.commit().await
     }
 
     async fn put_session_state(

@@ -30,6 +30,7 @@ pub use args;
 
 mod audit;
 mod clients;
+mod effects;
 pub mod email_tokens;
 pub mod grants;
 mod keys;

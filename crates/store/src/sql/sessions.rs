@@ -56,6 +56,12 @@ async fn insert(db: &mut impl Exec, s: &Session) -> Result<(), StoreError> {
     db.execute(INSERT, args).await.map(drop)
 }
 
+/// `old_id_hash`'s session replaced by `new` (on a transaction).
+pub(crate) async fn replace(db: &mut impl Exec, old_id_hash: &str, new: &Session) -> Result<(), StoreError> {
+    db.execute(DELETE, args![old_id_hash]).await?;
+    insert(db, new).await
+}
+
 #[async_trait]
 impl<D: Db> SessionRepo for D {
     async fn create_session(&self, s: &Session) -> Result<(), StoreError> {
@@ -73,8 +79,7 @@ impl<D: Db> SessionRepo for D {
     async fn replace_session(&self, old_id_hash: &str, new: &Session) -> Result<(), StoreError> {
         let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
-        tx.execute(DELETE, args![old_id_hash]).await?;
-        insert(&mut tx, new).await?;
+        replace(&mut tx, old_id_hash, new).await?;
         tx.commit().await
     }
 

@@ -1,7 +1,7 @@
 //! Users.
 
-use super::{Db, Exec, Row, Tx, count, grants::end_access, outbox::insert_mails};
-use crate::{EndedAccess, NewMail, NewUser, StoreError, User, UserRepo, normalise_login};
+use super::{Db, Exec, Row, Tx, count, effects::apply, grants::end_access};
+use crate::{Effects, EndedAccess, NewUser, StoreError, User, UserRepo, normalise_login};
 use async_trait::async_trait;
 use portcullis_core::random::hex_id;
 use time::OffsetDateTime;
@@ -97,24 +97,29 @@ impl<D: Db> UserRepo for D {
         &self,
         id: Uuid,
         hash: &str,
-        keep_session: Option<&str>,
         now: OffsetDateTime,
-        mails: &[NewMail],
+        effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError> {
         let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         found(tx.execute(CHANGE_PASSWORD, args![hash, &hex_id(), now, id]).await?)?;
-        let ended = end_access(&mut tx, id, keep_session, now).await?;
-        insert_mails(&mut tx, mails, now).await?;
+        let ended = end_access(&mut tx, id, effects.kept_session(), now).await?;
+        apply(&mut tx, effects, Some(ended), now).await?;
         tx.commit().await?;
         Ok(ended)
     }
 
-    async fn disable_user(&self, id: Uuid, now: OffsetDateTime) -> Result<EndedAccess, StoreError> {
+    async fn disable_user(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<EndedAccess, StoreError> {
         let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         found(tx.execute(SET_DISABLED, args![true, now, id]).await?)?;
-        let ended = end_access(&mut tx, id, None, now).await?;
+        let ended = end_access(&mut tx, id, effects.kept_session(), now).await?;
+        apply(&mut tx, effects, Some(ended), now).await?;
         tx.commit().await?;
         Ok(ended)
     }

@@ -25,11 +25,12 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::audit::RequestInfo;
-use crate::journey::{Method, Standing, after_enrollment, merge_amr, standing};
+use crate::journey::{Change, Method, Standing, after_enrollment, may_change, merge_amr, standing};
 use crate::mfa::{
     Factors, MfaPolicy, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor,
 };
 use crate::passkeys::{self, PasskeyOutcome, Passkeys};
+use crate::recovery::MagicLinkCheck;
 use crate::sessions::{SessionPolicy, Sessions};
 use crate::signin::{SignIn, SignInOutcome, sign_in};
 use crate::totp::Totp;
@@ -126,6 +127,21 @@ pub struct SecondFactorPrompt {
     pub step_up_to_passkey: bool,
     /// Where the sign-in goes on.
     pub then: Continue,
+}
+
+/// What the reset form led to.
+#[derive(Debug)]
+pub enum ResetOutcome {
+    /// The password was reset: the link's step of the sign-in.
+    Done(StepOutcome),
+    /// Nothing changed: the form is shown again for `username`, saying why
+    /// (`PasswordsDiffer`, `Policy`).
+    Retry {
+        /// The account the link resets.
+        username: String,
+        /// What to fix.
+        why: AuthnError,
+    },
 }
 
 /// What the account pages may do for a session.
@@ -270,6 +286,52 @@ impl<'a> Interaction<'a> {
         })
     }
 
+    /// The reset page's form: the two passwords must match and the new one
+    /// pass the policy — else [`ResetOutcome::Retry`], nothing changed —
+    /// then [`Self::complete_reset`]. `InvalidLink` when the link is not live.
+    #[tracing::instrument(skip_all)]
+    pub async fn reset_password(
+        &self,
+        recovery: &crate::recovery::Recovery<'_>,
+        browser: &Session,
+        token: &str,
+        password: Password,
+        confirm: Password,
+        request: &RequestInfo,
+    ) -> Result<ResetOutcome, AuthnError> {
+        let username = recovery.reset_link_user(token).await?.username;
+        if password.expose() != confirm.expose() {
+            return Ok(ResetOutcome::Retry { username, why: AuthnError::PasswordsDiffer });
+        }
+        match self.complete_reset(recovery, browser, token, password, request).await {
+            Ok(outcome) => Ok(ResetOutcome::Done(outcome)),
+            Err(why @ AuthnError::Policy(_)) => Ok(ResetOutcome::Retry { username, why }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A magic link opened in the browser holding `browser`: signs in (see
+    /// [`Self::magic_link`]) when the link was asked for from this browser;
+    /// `None` when it was not — the browser confirms first ("Sign in on
+    /// this device?"). `InvalidLink` when the link is not live or may not
+    /// sign this account in.
+    #[tracing::instrument(skip_all)]
+    pub async fn open_magic_link(
+        &self,
+        recovery: &crate::recovery::Recovery<'_>,
+        browser: &Session,
+        token: &str,
+        then: Continue,
+        request: &RequestInfo,
+    ) -> Result<Option<StepOutcome>, AuthnError> {
+        match recovery.check_magic_link(token, Some(&browser.id_hash)).await? {
+            MagicLinkCheck::SameBrowser => {
+                self.magic_link(recovery, browser, token, then, request).await.map(Some)
+            }
+            MagicLinkCheck::OtherBrowser => Ok(None),
+        }
+    }
+
     /// A magic link opened by the browser holding `browser`: used once,
     /// then a first factor proving the mailbox, never more.
     #[tracing::instrument(skip_all)]
@@ -373,6 +435,29 @@ impl<'a> Interaction<'a> {
         }
     }
 
+    /// One second factor from the second-factor page, with what that page
+    /// offered (read before the step: a success replaces the session it is
+    /// bound to) — `None` when no sign-in waits for one. A success goes on
+    /// to `request` (the live authorization request the page carried, if
+    /// any: a step-up) instead of the one the sign-in started with.
+    #[tracing::instrument(skip_all, fields(method = ?factor.method()))]
+    pub async fn second_factor_attempt(
+        &self,
+        browser: &Session,
+        factor: SecondFactor<'_>,
+        request: &str,
+        info: &RequestInfo,
+    ) -> Result<Option<(SecondFactorPrompt, StepOutcome)>, AuthnError> {
+        let Some(prompt) = self.second_factor_prompt(browser).await? else { return Ok(None) };
+        let mut outcome = self.second_factor(browser, factor, info).await?;
+        if let StepOutcome::SignedIn(signed) = &mut outcome
+            && !request.is_empty()
+        {
+            signed.then.request = request.to_owned();
+        }
+        Ok(Some((prompt, outcome)))
+    }
+
     /// `user` enrolled a second factor (`method`: the app, confirmed by its
     /// first code, or a passkey) in `session`: the session gets a NEW id and,
     /// when it had not used a second factor yet, that step joins its methods
@@ -392,6 +477,22 @@ impl<'a> Interaction<'a> {
         let factors = Factors::of(self.store, &user).await?;
         let standing = standing(self.mfa, &user, &factors, amr);
         Ok(Some((user, standing)))
+    }
+
+    /// Who may change the email address with `session`: its fully
+    /// signed-in user, with whether the session authenticated recently and
+    /// strongly enough to skip the password; `None` otherwise.
+    #[tracing::instrument(skip_all)]
+    pub async fn email_change_access(
+        &self,
+        session: Option<&Session>,
+    ) -> Result<Option<(User, bool)>, AuthnError> {
+        let (AccountAccess::Full(user), Some(session)) = (self.account_access(session).await?, session)
+        else {
+            return Ok(None);
+        };
+        let recent = may_change(session, Change::Security, self.clock.now());
+        Ok(Some((user, recent)))
     }
 
     /// What the account pages may do for `session`.

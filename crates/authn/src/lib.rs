@@ -45,12 +45,12 @@ mod signin;
 mod throttle;
 pub mod totp;
 
-pub use account::{AccountSecurity, AccountSession, Allowed, Rotated};
+pub use account::{AccountOverview, AccountSecurity, AccountSession, Allowed, Rotated};
 pub use audit::RequestInfo;
 pub use common_passwords::LEAST_MIN_LENGTH;
 pub use error::AuthnError;
 pub use hasher::{Argon2Cost, DurationObserver, PasswordHasher, Verification};
-pub use interaction::{AccountAccess, Continue, Interaction, SignedIn, StepOutcome};
+pub use interaction::{AccountAccess, Continue, Interaction, ResetOutcome, SignedIn, StepOutcome};
 pub use journey::{Change, Method, Standing};
 pub use mfa::{
     Factors, MfaPolicy, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor,

@@ -130,6 +130,9 @@ pub enum ProtocolError {
     /// Signing failed (no active key for an algorithm, …).
     #[error(transparent)]
     Keys(#[from] KeyError),
+    /// The sign-in side could not say where a browser stands.
+    #[error("the sign-in state is unavailable")]
+    SignIn(#[source] crate::interaction::SignInError),
 }
 
 impl ProtocolError {
@@ -137,7 +140,7 @@ impl ProtocolError {
     pub fn oauth(&self) -> OAuthError {
         match self {
             Self::Rejected { error, .. } => *error,
-            Self::Store(_) | Self::Keys(_) => OAuthError::ServerError,
+            Self::Store(_) | Self::Keys(_) | Self::SignIn(_) => OAuthError::ServerError,
         }
     }
 
@@ -145,7 +148,7 @@ impl ProtocolError {
     pub fn description(&self) -> &'static str {
         match self {
             Self::Rejected { description, .. } => description,
-            Self::Store(_) | Self::Keys(_) => OAuthError::ServerError.description(),
+            Self::Store(_) | Self::Keys(_) | Self::SignIn(_) => OAuthError::ServerError.description(),
         }
     }
 }

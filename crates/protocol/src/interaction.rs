@@ -4,9 +4,30 @@
 //! with an [`Authentication`] (user, auth_time, amr, acr) bound to a browser
 //! session. [`next_step`] decides what the request needs next.
 
+use portcullis_store::Session;
+use std::future::Future;
 use time::OffsetDateTime;
 
 pub use portcullis_core::signin::{Authentication, Missing, SignInState};
+
+/// The sign-in side, as the protocol asks it: where a browser's sign-in
+/// stands. `authn` knows; `web` hands its answer over (the protocol does
+/// not depend on `authn`).
+pub trait SignIns {
+    /// The sign-in state of `browser` (`None`: no session).
+    fn state(&self, browser: Option<&Session>) -> impl Future<Output = Result<SignInState, SignInError>>;
+
+    /// Signs `browser` out (RP-initiated logout by `client_id`, if known):
+    /// the session ends with its back-channel logouts, audited.
+    fn sign_out(
+        &self,
+        browser: &Session,
+        client_id: Option<&str>,
+    ) -> impl Future<Output = Result<(), SignInError>>;
+}
+
+/// A failure of the sign-in side (its own error, kept for the mapping).
+pub type SignInError = Box<dyn std::error::Error + Send + Sync>;
 
 use crate::authorize::AuthorizationRequest;
 use crate::{Client, OAuthError, ScopeSet};

@@ -5,8 +5,11 @@ use portcullis_keys::TokenSigner;
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
+use portcullis_store::Session;
+
 use crate::access::client_for_page;
 use crate::context::{Ctx, ProtocolError};
+use crate::interaction::SignIns;
 use crate::tokens::unix;
 use crate::{Client, RedirectUri};
 
@@ -109,6 +112,86 @@ pub async fn check_end_session(
         }
     };
     Ok(Ok(EndSession { client, redirect, hinted_sub, hinted_sid }))
+}
+
+/// Where `/end_session` leaves a browser.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EndSessionStep {
+    /// Done: redirect to the registered post-logout URI, or the signed-out page.
+    Done {
+        /// The checked request (its client and redirect).
+        logout: EndSession,
+        /// A session was signed out (its cookie is to be cleared).
+        signed_out: bool,
+    },
+    /// A user is signed in whom the request does not name (or the request
+    /// was refused): they confirm first — a cross-site request must not
+    /// sign anyone out.
+    Confirm {
+        /// The checked request (empty when refused).
+        logout: EndSession,
+        /// Why the request cannot be honoured as asked, if so.
+        refusal: Option<EndSessionRefusal>,
+    },
+}
+
+/// `/end_session` for `browser`: with an `id_token_hint` naming its signed-in
+/// user (and session) the browser is signed out at once ([`SignIns::sign_out`]);
+/// a signed-in browser the request does not name confirms first; nobody
+/// signed in is done.
+#[tracing::instrument(skip_all)]
+pub async fn end_session(
+    ctx: &Ctx<'_>,
+    params: &EndSessionParams,
+    sign_ins: &impl SignIns,
+    browser: Option<&Session>,
+) -> Result<EndSessionStep, ProtocolError> {
+    let (logout, refusal) = match check_end_session(ctx, params).await? {
+        Ok(logout) => (logout, None),
+        Err(refusal) => (EndSession::default(), Some(refusal)),
+    };
+    let Some(session) = browser.filter(|s| s.user_id.is_some()) else {
+        return Ok(EndSessionStep::Done { logout, signed_out: false });
+    };
+    let hint_matches = logout.hinted_sub.as_deref() == session.user_id.map(|u| u.to_string()).as_deref()
+        && logout.hinted_sid.as_deref().is_none_or(|sid| sid == session.sid);
+    if !hint_matches || refusal.is_some() {
+        return Ok(EndSessionStep::Confirm { logout, refusal });
+    }
+    sign_out(&logout, sign_ins, session).await?;
+    Ok(EndSessionStep::Done { logout, signed_out: true })
+}
+
+/// The user confirmed signing `browser` out: the request (as the
+/// confirmation page carried it; empty fields are absent) is checked again,
+/// the browser signed out, and the checked request returned (empty when
+/// refused now: no redirect).
+#[tracing::instrument(skip_all)]
+pub async fn confirm_end_session(
+    ctx: &Ctx<'_>,
+    params: EndSessionParams,
+    sign_ins: &impl SignIns,
+    browser: &Session,
+) -> Result<EndSession, ProtocolError> {
+    let params = EndSessionParams {
+        id_token_hint: params.id_token_hint.filter(|s| !s.is_empty()),
+        post_logout_redirect_uri: params.post_logout_redirect_uri.filter(|s| !s.is_empty()),
+        state: params.state.filter(|s| !s.is_empty()),
+        client_id: params.client_id.filter(|s| !s.is_empty()),
+        ..EndSessionParams::default()
+    };
+    let logout = check_end_session(ctx, &params).await?.unwrap_or_default();
+    sign_out(&logout, sign_ins, browser).await?;
+    Ok(logout)
+}
+
+async fn sign_out(
+    logout: &EndSession,
+    sign_ins: &impl SignIns,
+    browser: &Session,
+) -> Result<(), ProtocolError> {
+    let client_id = logout.client.as_ref().map(|c| c.client_id.as_str());
+    sign_ins.sign_out(browser, client_id).await.map_err(ProtocolError::SignIn)
 }
 
 /// The event a logout token carries (Back-Channel Logout 1.0 §2.4).

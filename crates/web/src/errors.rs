@@ -127,6 +127,10 @@ pub enum PageError {
     /// The account pages need the user's second factor first: a 303 to it.
     #[error("second factor first")]
     SecondFactorFirst,
+    /// The page is not for this browser now: a 303 to where it is (a fixed
+    /// local path).
+    #[error("see {0}")]
+    SeeOther(&'static str),
     /// Something failed on our side (logged, not shown).
     #[error("internal error: {0}")]
     Internal(Failure),
@@ -150,6 +154,11 @@ impl From<ProtocolError> for PageError {
         match e {
             ProtocolError::Rejected { description, .. } => Self::Protocol(description),
             ProtocolError::Store(e) => e.into(),
+            // The sign-in side's own error, mapped as that side's.
+            ProtocolError::SignIn(e) => match e.downcast::<AuthnError>() {
+                Ok(e) => (*e).into(),
+                Err(e) => Self::Internal(Failure::new(ProtocolError::SignIn(e))),
+            },
             other => Self::Internal(Failure::new(other)),
         }
     }
@@ -198,7 +207,7 @@ impl ResponseError for PageError {
         match self {
             Self::Csrf | Self::SetupLink => StatusCode::FORBIDDEN,
             Self::BadRequest(_) | Self::Protocol(_) | Self::RequestExpired => StatusCode::BAD_REQUEST,
-            Self::SignInAgain | Self::SecondFactorFirst => StatusCode::SEE_OTHER,
+            Self::SignInAgain | Self::SecondFactorFirst | Self::SeeOther(_) => StatusCode::SEE_OTHER,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -208,6 +217,7 @@ impl ResponseError for PageError {
         let (title, message) = match self {
             Self::SignInAgain => return see_other(SIGN_IN_AGAIN),
             Self::SecondFactorFirst => return see_other("/login/mfa"),
+            Self::SeeOther(location) => return see_other(location),
             Self::Csrf => (
                 "Request refused",
                 "This form has expired or did not come from this site. Go back, reload the page and try again.",

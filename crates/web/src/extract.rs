@@ -1,15 +1,25 @@
 //! Extractors for what handlers would otherwise re-derive from the request:
 //! who is asking ([`Requester`]), the browser's session ([`CurrentSession`]),
-//! the account pages' signed-in user ([`SignedIn`]), and forms whose CSRF
-//! token matched the browser's session ([`CsrfForm`], [`AccountForm`]). A
-//! refusal is a [`PageError`], answered by the shared error mapping.
+//! the account pages' signed-in user ([`SignedIn`]), forms whose CSRF
+//! token matched the browser's session ([`CsrfForm`], [`AccountForm`],
+//! [`AccountView`]), the pending authorization request a page carries
+//! ([`Live`]) and the browser's session or a new one ([`Browser`]). A
+//! refusal is a [`PageError`] (or an [`ApiError`]), answered by the shared
+//! error mapping.
+//!
+//! Extractors only read (and start an anonymous session for a sign-in
+//! form): whatever a request changes or decides is the handler's one call
+//! into `authn`, `protocol` or `keys`.
 
 use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
-use portcullis_authn::{AccountAccess, AccountSession, RequestInfo};
-use portcullis_store::Session;
+use portcullis_authn::interaction::SecondFactorPrompt;
+use portcullis_authn::{AccountAccess, AccountOverview, AccountSession, RequestInfo};
+use portcullis_protocol::ProtocolError;
+use portcullis_protocol::authorize::{self, Pending};
+use portcullis_store::{Session, User};
 use serde::de::DeserializeOwned;
 
 use crate::errors::{ApiError, PageError};
@@ -47,21 +57,6 @@ async fn current(req: &HttpRequest) -> Result<Option<Session>, PageError> {
     let Some(raw) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
     let state = app_state(req)?;
     Ok(state.sessions().current(raw.value()).await?)
-}
-
-impl CurrentSession {
-    /// This session, or a new anonymous one (with the cookie to set).
-    pub(crate) async fn or_anonymous(
-        self,
-        state: &AppState,
-        info: &RequestInfo,
-    ) -> Result<(Session, Option<Cookie<'static>>), PageError> {
-        if let Some(session) = self.0 {
-            return Ok((session, None));
-        }
-        let (session, raw) = state.sessions().start_anonymous(info).await?;
-        Ok((session, Some(cookie(raw))))
-    }
 }
 
 impl FromRequest for CurrentSession {
@@ -196,6 +191,34 @@ impl<F: DeserializeOwned + CsrfProtected + 'static> FromRequest for AccountForm<
     }
 }
 
+/// An [`AccountForm`] with what the account page shows before the change:
+/// a refused change re-renders the page from it (nothing changed).
+#[derive(Debug)]
+pub(crate) struct AccountView<F> {
+    /// Who posted it.
+    pub(crate) account: AccountSession,
+    /// What the page shows them.
+    pub(crate) overview: AccountOverview,
+    /// The form.
+    pub(crate) form: F,
+}
+
+impl<F: DeserializeOwned + CsrfProtected + 'static> FromRequest for AccountView<F> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = AccountForm::<F>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let AccountForm { account, form } = form.await?;
+            let state = app_state(&req)?;
+            let overview = state.account().overview(&account).await.map_err(PageError::from)?;
+            Ok(Self { account, overview, form })
+        })
+    }
+}
+
 /// A call of the passkey script whose `X-CSRF-Token` header is the
 /// browser's live session's token: the session; otherwise
 /// [`ApiError::Csrf`] (problem details, 403).
@@ -238,6 +261,268 @@ impl FromRequest for PasskeyAccount {
                 Err(AccountAccess::SecondFactorFirst) => Err(ApiError::SecondFactorRequired),
                 Err(_) => Err(ApiError::LoginRequired),
             }
+        })
+    }
+}
+
+/// A query, form or JSON body that names a pending authorization request
+/// (its `request` field), which the page carries along.
+pub(crate) trait NamesRequest {
+    /// How a failed lookup is answered on this surface.
+    type Failure: From<ProtocolError> + Into<actix_web::Error>;
+    /// The id as sent (possibly empty).
+    fn request_id(&self) -> &str;
+}
+
+/// Implements [`NamesRequest`] for deserialized types with a `request` field.
+macro_rules! names_request {
+    ($($t:ty),+ $(,)?) => {$(
+        impl $crate::extract::NamesRequest for $t {
+            type Failure = $crate::errors::PageError;
+            fn request_id(&self) -> &str {
+                &self.request
+            }
+        }
+    )+};
+}
+pub(crate) use names_request;
+
+impl<T: NamesRequest> NamesRequest for web::Query<T> {
+    type Failure = PageError;
+    fn request_id(&self) -> &str {
+        self.0.request_id()
+    }
+}
+
+impl<T: NamesRequest> NamesRequest for CsrfForm<T> {
+    type Failure = PageError;
+    fn request_id(&self) -> &str {
+        self.form.request_id()
+    }
+}
+
+impl<T: NamesRequest> NamesRequest for AccountForm<T> {
+    type Failure = PageError;
+    fn request_id(&self) -> &str {
+        self.form.request_id()
+    }
+}
+
+impl<T: NamesRequest> NamesRequest for AccountView<T> {
+    type Failure = PageError;
+    fn request_id(&self) -> &str {
+        self.form.request_id()
+    }
+}
+
+impl<T: NamesRequest> NamesRequest for web::Json<T> {
+    type Failure = ApiError;
+    fn request_id(&self) -> &str {
+        self.0.request_id()
+    }
+}
+
+/// `X` with the pending authorization request it names, resolved: `None`
+/// when it names none, or one unknown, expired or no longer allowed to its
+/// client (a page carrying a request along tolerates a stale one; resuming
+/// it says why). A database failure is answered (503), never taken for
+/// "unknown".
+#[derive(Debug)]
+pub(crate) struct Live<X> {
+    /// The query, form or body.
+    pub(crate) inner: X,
+    /// The live request it names.
+    pub(crate) pending: Option<Pending>,
+}
+
+impl<X> Live<X> {
+    /// The live request's id, or empty.
+    pub(crate) fn request(&self) -> &str {
+        self.pending.as_ref().map_or("", |p| p.id.as_str())
+    }
+
+    /// Where the live request's authorization response goes, for the
+    /// page's `form-action` (see [`crate::pages::render_redirecting`]).
+    pub(crate) fn redirect_uri(&self) -> Option<&url::Url> {
+        self.pending.as_ref().map(|p| p.request.redirect_uri.url())
+    }
+}
+
+/// The live pending request `id`, if any (see [`Live`]).
+async fn live_request(state: &AppState, id: &str) -> Result<Option<Pending>, ProtocolError> {
+    if id.is_empty() {
+        return Ok(None);
+    }
+    let keys = state.keys();
+    match authorize::load_pending(&state.ctx(&keys), id).await {
+        Err(ProtocolError::Rejected { .. }) => Ok(None),
+        other => other,
+    }
+}
+
+impl<X> FromRequest for Live<X>
+where
+    X: FromRequest + NamesRequest + 'static,
+    X::Error: Into<actix_web::Error>,
+{
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let inner = X::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let inner = inner.await.map_err(Into::into)?;
+            let state = app_state(&req)?;
+            let pending = live_request(&state, inner.request_id())
+                .await
+                .map_err(|e| <X as NamesRequest>::Failure::from(e).into())?;
+            Ok(Self { inner, pending })
+        })
+    }
+}
+
+/// The browser's live session, or a new anonymous one (it binds the
+/// sign-in forms' CSRF token) whose cookie the page must set.
+#[derive(Debug)]
+pub(crate) struct Browser {
+    /// The session.
+    pub(crate) session: Session,
+    /// The new session's cookie, when one was started.
+    pub(crate) cookie: Option<Cookie<'static>>,
+}
+
+impl Browser {
+    /// `res` with the new session's cookie, if any.
+    pub(crate) fn set_cookie(
+        &self,
+        mut res: actix_web::HttpResponse,
+    ) -> Result<actix_web::HttpResponse, PageError> {
+        if let Some(cookie) = &self.cookie {
+            res.add_cookie(cookie).map_err(|e| PageError::Internal(crate::errors::Failure::new(e)))?;
+        }
+        Ok(res)
+    }
+}
+
+impl FromRequest for Browser {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let state = app_state(&req)?;
+            if let Some(session) = current(&req).await? {
+                return Ok(Self { session, cookie: None });
+            }
+            let info = client::request_info(&req, &state.auth.trusted_proxies);
+            let (session, raw) = state.sessions().start_anonymous(&info).await.map_err(PageError::from)?;
+            Ok(Self { session, cookie: Some(cookie(raw)) })
+        })
+    }
+}
+
+/// `?request=…` of a page.
+#[derive(serde::Deserialize)]
+struct RequestQuery {
+    #[serde(default)]
+    request: String,
+}
+
+/// The browser on the second-factor page: what the page offers its
+/// waiting sign-in, and the live request it names — the query's, else the
+/// one the sign-in started with (so that the form may lead back to the
+/// client). `waiting` is `None` when no sign-in waits.
+pub(crate) struct Waiting {
+    /// `?request=` as sent.
+    pub(crate) request: String,
+    /// The session, the page's offer and the live request.
+    pub(crate) waiting: Option<(Session, SecondFactorPrompt, Option<Pending>)>,
+}
+
+impl FromRequest for Waiting {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            let query = web::Query::<RequestQuery>::from_query(req.query_string())?.into_inner();
+            let state = app_state(&req)?;
+            let Some(session) = current(&req).await? else {
+                return Ok(Self { request: query.request, waiting: None });
+            };
+            let prompt = state.interaction().second_factor_prompt(&session).await.map_err(PageError::from)?;
+            let Some(prompt) = prompt else { return Ok(Self { request: query.request, waiting: None }) };
+            let id = if query.request.is_empty() { &prompt.then.request } else { &query.request };
+            let pending = live_request(&state, id).await.map_err(PageError::from)?;
+            Ok(Self { request: query.request, waiting: Some((session, prompt, pending)) })
+        })
+    }
+}
+
+/// Where a user without a password confirms it is them.
+const REAUTH_EMAIL: &str = "/login?return=/account/email";
+
+/// A fully signed-in browser on the email page: its session, its user and
+/// whether the session authenticated recently and strongly enough to skip
+/// the password. Otherwise the account page (which says what is due), or
+/// signing in again for a user without a password whose session is not recent.
+pub(crate) struct EmailChanger {
+    /// The session.
+    pub(crate) session: Session,
+    /// Its user.
+    pub(crate) user: User,
+    /// No password needed.
+    pub(crate) recent: bool,
+}
+
+async fn email_changer(state: &AppState, session: Option<Session>) -> Result<EmailChanger, PageError> {
+    let Some((user, recent)) = state.interaction().email_change_access(session.as_ref()).await? else {
+        return Err(PageError::SeeOther("/account"));
+    };
+    if !recent && user.password_hash.is_none() {
+        return Err(PageError::SeeOther(REAUTH_EMAIL));
+    }
+    let session = session.ok_or(PageError::SeeOther("/account"))?;
+    Ok(EmailChanger { session, user, recent })
+}
+
+impl FromRequest for EmailChanger {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let current = CurrentSession::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let CurrentSession(session) = current.await?;
+            let state = app_state(&req)?;
+            Ok(email_changer(&state, session).await?)
+        })
+    }
+}
+
+/// A form posted by an [`EmailChanger`] whose CSRF token matched.
+pub(crate) struct ChangeForm<F> {
+    /// Who posted it.
+    pub(crate) changer: EmailChanger,
+    /// The form.
+    pub(crate) form: F,
+}
+
+impl<F: DeserializeOwned + CsrfProtected + 'static> FromRequest for ChangeForm<F> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let checked = CsrfForm::<F>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            let CsrfForm { session, form } = checked.await?;
+            let state = app_state(&req)?;
+            Ok(Self { changer: email_changer(&state, Some(session)).await?, form })
         })
     }
 }

@@ -5,11 +5,12 @@
 use portcullis_authn::accounts::Accounts;
 use portcullis_authn::first_admin::FirstAdmin;
 use portcullis_authn::recovery::Recovery;
-use portcullis_authn::{AccountSecurity, Interaction, Sessions, Totp};
+use portcullis_authn::{AccountSecurity, Interaction, RequestInfo, Sessions, Totp};
 use portcullis_core::{Clock, Issuer};
 use portcullis_keys::KeySet;
 use portcullis_protocol::Ctx;
-use portcullis_store::Store;
+use portcullis_protocol::interaction::{SignInError, SignInState, SignIns};
+use portcullis_store::{Session, Store};
 use std::sync::Arc;
 
 use crate::{Auth, Mail, Metrics, Publication, ReadinessProbe};
@@ -90,6 +91,12 @@ impl AppState {
         }
     }
 
+    /// The sign-in side as the protocol asks it (the journey's answer), for
+    /// a request from `info`.
+    pub(crate) fn sign_ins<'a>(&'a self, info: &'a RequestInfo) -> SignInsOf<'a> {
+        SignInsOf { interaction: self.interaction(), info }
+    }
+
     /// Account administration (the first administrator, password changes).
     pub(crate) fn accounts(&self) -> Accounts<'_> {
         Accounts {
@@ -127,5 +134,23 @@ impl AppState {
             mail: &self.mail.context,
             rules: &self.mail.rules,
         }
+    }
+}
+
+/// `authn`'s journey answering the protocol's questions about a browser.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SignInsOf<'a> {
+    interaction: Interaction<'a>,
+    info: &'a RequestInfo,
+}
+
+impl SignIns for SignInsOf<'_> {
+    async fn state(&self, browser: Option<&Session>) -> Result<SignInState, SignInError> {
+        Ok(self.interaction.state(browser).await?)
+    }
+
+    async fn sign_out(&self, browser: &Session, client_id: Option<&str>) -> Result<(), SignInError> {
+        let detail = serde_json::json!({ "client_id": client_id });
+        Ok(self.interaction.sessions().sign_out(browser, self.info, detail).await?)
     }
 }

@@ -96,6 +96,13 @@ pub struct AccountOverview {
     pub password_confirmed: bool,
 }
 
+impl AccountOverview {
+    /// The page after [`AccountSecurity::begin_totp`] started `enrollment`.
+    pub fn with_enrollment(self, enrollment: Enrollment) -> Self {
+        Self { totp: TotpState::Pending, enrollment: Some(enrollment), ..self }
+    }
+}
+
 /// The account holder's security operations.
 #[derive(Debug, Clone, Copy)]
 pub struct AccountSecurity<'a> {

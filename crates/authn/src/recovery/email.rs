@@ -119,10 +119,14 @@ impl Recovery<'_> {
 
     /// Follows a verification link (once): marks the address verified or,
     /// for an email change, switches to the new address and tells both the
-    /// old and the new one — in one store transaction. Returns the user as
-    /// it was before.
+    /// old and the new one — in one store transaction. Returns the link and
+    /// the user as it was before.
     #[tracing::instrument(skip_all)]
-    pub async fn verify_email(&self, raw: &str, request: &RequestInfo) -> Result<User, AuthnError> {
+    pub async fn verify_email(
+        &self,
+        raw: &str,
+        request: &RequestInfo,
+    ) -> Result<(EmailToken, User), AuthnError> {
         let (token, user) = self.verification_link(raw).await?;
         let mails = match &token.new_email {
             Some(new) => {
@@ -141,6 +145,6 @@ impl Recovery<'_> {
         }
         let kind = if token.new_email.is_some() { "email.changed" } else { "email.verified" };
         record(self.store, now, kind, AuditOutcome::Success, Some(user.id), request, json!({})).await;
-        Ok(user)
+        Ok((token, user))
     }
 }

@@ -6,11 +6,13 @@
 //! shown on a page (RFC 6749 §4.1.2.1); afterwards they go to the redirect URI.
 
 mod checks;
+mod front;
 mod pending;
 mod start;
 #[cfg(test)]
 mod tests;
 
+pub use front::{ConsentPrompt, Resumed, authorize, consent_prompt, decide, resume_request};
 pub use pending::{Next, Pending, consent, error_url, load_pending, response_url, resume, store_pending};
 pub use start::{Refused, start};
 

@@ -13,15 +13,15 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use portcullis_authn::account::{RecoveryCodes, TotpConfirmed};
-use portcullis_authn::{AccountSession, AuthnError, Password, Rotated, TotpState};
+use portcullis_authn::{AccountOverview, AccountSession, AuthnError, Password, Rotated, TotpState};
 use portcullis_store::FactorRef;
 use serde::Deserialize;
 use time::OffsetDateTime;
 use time::macros::format_description;
 
-use super::oidc::authorize::{live_request_id, see_other};
+use super::oidc::authorize::see_other;
 use crate::errors::PageError;
-use crate::extract::{AccountForm, Requester, SignedIn, csrf_protected};
+use crate::extract::{AccountForm, AccountView, Live, Requester, SignedIn, csrf_protected, names_request};
 use crate::pages::{
     AccountPage, EnrollmentView, PasskeyView, RecoveryCodesPage, SessionView, render, retry_after,
 };
@@ -61,6 +61,7 @@ pub(crate) struct Fields {
     request: String,
 }
 csrf_protected!(Fields);
+names_request!(AccountQuery, Fields);
 
 /// The fixed notices a change may report (never reflected text).
 fn notice(done: &str) -> Option<&'static str> {
@@ -95,8 +96,12 @@ impl<'a> View<'a> {
 }
 
 /// Renders the account page.
-async fn page(state: &AppState, account: &AccountSession, view: View<'_>) -> Result<HttpResponse, PageError> {
-    let overview = state.account().overview(account).await?;
+fn page(
+    state: &AppState,
+    account: &AccountSession,
+    overview: AccountOverview,
+    view: View<'_>,
+) -> Result<HttpResponse, PageError> {
     let enrollment = overview.enrollment.map(|e| EnrollmentView {
         qr_data_uri: format!(
             "data:image/svg+xml;base64,{}",
@@ -154,12 +159,15 @@ async fn page(state: &AppState, account: &AccountSession, view: View<'_>) -> Res
 pub(crate) async fn show(
     state: web::Data<AppState>,
     SignedIn(account): SignedIn,
-    query: web::Query<AccountQuery>,
+    query: Live<web::Query<AccountQuery>>,
 ) -> Result<HttpResponse, PageError> {
-    let request = live_request_id(&state, &query.request).await?;
-    let view =
-        View { enroll: query.enroll == "required", notice: notice(&query.done), ..View::new(&request) };
-    page(&state, &account, view).await
+    let overview = state.account().overview(&account).await?;
+    let view = View {
+        enroll: query.inner.enroll == "required",
+        notice: notice(&query.inner.done),
+        ..View::new(query.request())
+    };
+    page(&state, &account, overview, view)
 }
 
 /// The account page after a change, with the session's new cookie.
@@ -177,15 +185,15 @@ pub(crate) async fn totp_begin(
     req: HttpRequest,
     state: web::Data<AppState>,
     Requester(info): Requester,
-    AccountForm { account, form }: AccountForm<Fields>,
+    live: Live<AccountView<Fields>>,
 ) -> Result<HttpResponse, PageError> {
-    let begun = state.account().begin_totp(&account, req.path(), &info).await;
-    let request = live_request_id(&state, &form.request).await?;
-    match begun {
-        Ok(_) => page(&state, &account, View::new(&request)).await,
+    let (request, AccountView { account, overview, .. }) = (live.request(), &live.inner);
+    let overview = overview.clone();
+    match state.account().begin_totp(account, req.path(), &info).await {
+        Ok(enrollment) => page(&state, account, overview.with_enrollment(enrollment), View::new(request)),
         Err(AuthnError::Taken) => {
             let error = "An authenticator app is already enabled. Remove it first.";
-            page(&state, &account, View::error(&request, error, StatusCode::CONFLICT)).await
+            page(&state, account, overview, View::error(request, error, StatusCode::CONFLICT))
         }
         Err(e) => Err(e.into()),
     }
@@ -198,22 +206,21 @@ pub(crate) async fn totp_confirm(
     req: HttpRequest,
     state: web::Data<AppState>,
     Requester(info): Requester,
-    AccountForm { account, form }: AccountForm<Fields>,
+    live: Live<AccountView<Fields>>,
 ) -> Result<HttpResponse, PageError> {
-    let confirmed = state.account().confirm_totp(&account, &form.code, req.path(), &info).await;
-    let request = live_request_id(&state, &form.request).await?;
-    match confirmed {
+    let (request, AccountView { account, overview, form }) = (live.request(), &live.inner);
+    match state.account().confirm_totp(account, &form.code, req.path(), &info).await {
         Ok(TotpConfirmed { rotated, recovery_codes: Some(codes) }) => {
             state.mail.wake();
-            show_codes(rotated, &codes, &request, true)
+            show_codes(rotated, &codes, request, true)
         }
         Ok(TotpConfirmed { rotated, recovery_codes: None }) => {
             state.mail.wake();
-            Ok(done(rotated.cookie, "totp-enabled", &request))
+            Ok(done(rotated.cookie, "totp-enabled", request))
         }
         Err(AuthnError::InvalidCode) => {
             let error = "That code is not valid. Check the time on your device and enter the current code.";
-            page(&state, &account, View::error(&request, error, StatusCode::OK)).await
+            page(&state, account, overview.clone(), View::error(request, error, StatusCode::OK))
         }
         Err(e) => Err(e.into()),
     }
@@ -275,13 +282,13 @@ pub(crate) async fn recovery_regenerate(
     req: HttpRequest,
     state: web::Data<AppState>,
     Requester(info): Requester,
-    AccountForm { account, form }: AccountForm<Fields>,
+    live: Live<AccountForm<Fields>>,
 ) -> Result<HttpResponse, PageError> {
+    let account = &live.inner.account;
     let RecoveryCodes { rotated, codes } =
-        state.account().regenerate_recovery_codes(&account, req.path(), &info).await?;
+        state.account().regenerate_recovery_codes(account, req.path(), &info).await?;
     state.mail.wake();
-    let request = live_request_id(&state, &form.request).await?;
-    show_codes(rotated, &codes, &request, false)
+    show_codes(rotated, &codes, live.request(), false)
 }
 
 /// `POST /account/recovery-codes/initial`: after the first passkey, the
@@ -290,12 +297,11 @@ pub(crate) async fn recovery_initial(
     req: HttpRequest,
     state: web::Data<AppState>,
     Requester(info): Requester,
-    AccountForm { account, form }: AccountForm<Fields>,
+    live: Live<AccountForm<Fields>>,
 ) -> Result<HttpResponse, PageError> {
-    let codes = state.account().initial_recovery_codes(&account, req.path(), &info).await?;
-    let request = live_request_id(&state, &form.request).await?;
-    match codes {
-        Some(RecoveryCodes { rotated, codes }) => show_codes(rotated, &codes, &request, true),
+    let (request, account) = (live.request(), &live.inner.account);
+    match state.account().initial_recovery_codes(account, req.path(), &info).await? {
+        Some(RecoveryCodes { rotated, codes }) => show_codes(rotated, &codes, request, true),
         None if request.is_empty() => Ok(see_other("/account")),
         None => Ok(see_other(&format!("/account?request={request}"))),
     }
@@ -309,7 +315,7 @@ pub(crate) async fn password_change(
     req: HttpRequest,
     state: web::Data<AppState>,
     Requester(info): Requester,
-    AccountForm { account, form }: AccountForm<Fields>,
+    AccountView { account, overview, form }: AccountView<Fields>,
 ) -> Result<HttpResponse, PageError> {
     let (current, new, confirm) = (
         Password::new(form.current_password),
@@ -317,29 +323,22 @@ pub(crate) async fn password_change(
         Password::new(form.password_confirm),
     );
     let changed = state.account().change_password(&account, current, new, confirm, req.path(), &info).await;
-    let retry = |error: &str, status| {
-        let error = error.to_owned();
-        let state = &state;
-        let account = &account;
-        async move { page(state, account, View::error("", &error, status)).await }
-    };
+    let retry = |error: &str, status| page(&state, &account, overview, View::error("", error, status));
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
     match changed {
         Ok(rotated) => {
             state.mail.wake();
             Ok(done(rotated.cookie, "password-changed", ""))
         }
-        Err(AuthnError::CurrentPasswordRequired) => {
-            retry("Enter your current password.", unprocessable).await
-        }
-        Err(AuthnError::WrongPassword) => retry("Your current password is wrong.", unprocessable).await,
+        Err(AuthnError::CurrentPasswordRequired) => retry("Enter your current password.", unprocessable),
+        Err(AuthnError::WrongPassword) => retry("Your current password is wrong.", unprocessable),
         Err(AuthnError::Locked { until }) => {
-            let mut res = retry(super::login::REFUSED, StatusCode::TOO_MANY_REQUESTS).await?;
+            let mut res = retry(super::login::REFUSED, StatusCode::TOO_MANY_REQUESTS)?;
             retry_after(&mut res, until, state.clock.now());
             Ok(res)
         }
-        Err(AuthnError::PasswordsDiffer) => retry("The two passwords differ.", StatusCode::OK).await,
-        Err(AuthnError::Policy(e)) => retry(&e.to_string(), StatusCode::OK).await,
+        Err(AuthnError::PasswordsDiffer) => retry("The two passwords differ.", StatusCode::OK),
+        Err(AuthnError::Policy(e)) => retry(&e.to_string(), StatusCode::OK),
         Err(e) => Err(e.into()),
     }
 }

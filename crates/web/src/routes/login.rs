@@ -7,9 +7,8 @@ use actix_web::{HttpResponse, web};
 use portcullis_authn::{Continue, Password, Standing, StepOutcome};
 use serde::Deserialize;
 
-use super::oidc::authorize::pending_for_page;
 use crate::errors::PageError;
-use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::extract::{Browser, CsrfForm, Live, Requester, csrf_protected, names_request};
 use crate::pages::{LoginPage, render_redirecting, retry_after};
 use crate::{AppState, session};
 
@@ -34,6 +33,7 @@ pub(crate) struct LoginForm {
     return_to: String,
 }
 csrf_protected!(LoginForm);
+names_request!(LoginForm, LoginQuery);
 
 /// `GET /login` query: `?request=…` when an authorization request waits,
 /// `?setup=done` after the first administrator was created.
@@ -73,12 +73,17 @@ pub(crate) fn next_after(standing: Standing, then: &Continue) -> String {
 }
 
 /// The browser's answer to a step that signed in or asks for a second
-/// factor; `None` for the outcomes each page renders itself.
-pub(crate) fn step_redirect(outcome: &StepOutcome) -> Option<HttpResponse> {
+/// factor (for the pending authorization `request`, if any); `None` for the
+/// outcomes each page renders itself.
+pub(crate) fn step_redirect(outcome: &StepOutcome, request: &str) -> Option<HttpResponse> {
     let see = |to: &str| HttpResponse::SeeOther().insert_header((LOCATION, to)).finish();
     match outcome {
         StepOutcome::SecondFactor { cookie } => {
-            let mut res = see("/login/mfa");
+            let mut res = if request.is_empty() {
+                see("/login/mfa")
+            } else {
+                see(&format!("/login/mfa?request={request}"))
+            };
             if let Some(raw) = cookie {
                 res.add_cookie(&session::cookie(raw.clone())).ok()?;
             }
@@ -97,25 +102,22 @@ pub(crate) fn step_redirect(outcome: &StepOutcome) -> Option<HttpResponse> {
 /// `GET /login`: the form, bound to the browser's (possibly new, anonymous) session.
 pub(crate) async fn show(
     state: web::Data<AppState>,
-    Requester(info): Requester,
-    current: CurrentSession,
-    query: web::Query<LoginQuery>,
+    browser: Browser,
+    query: Live<web::Query<LoginQuery>>,
 ) -> Result<HttpResponse, PageError> {
-    let (session, cookie) = current.or_anonymous(&state, &info).await?;
-    let return_to = safe_return(&query.return_to).unwrap_or_default();
-    let mut notice =
-        (query.setup == "done").then_some("The administrator account is ready. Sign in with it.");
-    let pending = pending_for_page(&state, &query.request).await?;
-    let mut hint = pending.as_ref().and_then(|p| p.request.login_hint.clone()).unwrap_or_default();
+    let (session, q) = (&browser.session, &query.inner);
+    let return_to = safe_return(&q.return_to).unwrap_or_default();
+    let mut notice = (q.setup == "done").then_some("The administrator account is ready. Sign in with it.");
+    let mut hint = query.pending.as_ref().and_then(|p| p.request.login_hint.clone()).unwrap_or_default();
     if !return_to.is_empty()
-        && let Some(user) = state.sessions().user_of(Some(&session)).await?
+        && let Some(user) = state.sessions().user_of(Some(session)).await?
     {
         notice = Some("Confirm it is you: sign in again to change your security settings.");
         hint = user.username;
     }
     let page = LoginPage {
         csrf_token: &session.csrf_token,
-        request: pending.as_ref().map_or("", |p| p.id.as_str()),
+        request: query.request(),
         return_to,
         username: &hint,
         message: None,
@@ -123,33 +125,25 @@ pub(crate) async fn show(
         passkeys: state.auth.passkeys.is_some(),
         magic_link: state.mail.magic_link && state.mail.available,
     };
-    let mut res =
-        render_redirecting(StatusCode::OK, &page, pending.as_ref().map(|p| p.request.redirect_uri.url()))?;
-    if let Some(cookie) = cookie {
-        res.add_cookie(&cookie)?;
-    }
-    Ok(res)
+    browser.set_cookie(render_redirecting(StatusCode::OK, &page, query.redirect_uri())?)
 }
 
 /// `POST /login`: CSRF check, then one password step of the journey.
 pub(crate) async fn submit(
     state: web::Data<AppState>,
     Requester(info): Requester,
-    CsrfForm { session, form }: CsrfForm<LoginForm>,
+    live: Live<CsrfForm<LoginForm>>,
 ) -> Result<HttpResponse, PageError> {
-    let pending = pending_for_page(&state, &form.request).await?;
-    let request = pending.as_ref().map(|p| p.id.clone()).unwrap_or_default();
+    let (request, redirect) = (live.request().to_owned(), live.redirect_uri().cloned());
+    let Live { inner: CsrfForm { session, form }, .. } = live;
     let return_to = safe_return(&form.return_to).unwrap_or_default();
     let then = Continue { request: request.clone(), return_to: return_to.to_owned() };
-    let outcome = state
-        .interaction()
-        .password(&session, &form.username, Password::new(form.password), then, &info)
-        .await?;
+    let password = Password::new(form.password);
+    let outcome = state.interaction().password(&session, &form.username, password, then, &info).await?;
     state.auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
-    if let Some(res) = step_redirect(&outcome) {
+    if let Some(res) = step_redirect(&outcome, &request) {
         return Ok(res);
     }
-    let redirect = pending.as_ref().map(|p| p.request.redirect_uri.url());
     let page = |message| LoginPage {
         csrf_token: &session.csrf_token,
         request: &request,
@@ -163,10 +157,11 @@ pub(crate) async fn submit(
     };
     match outcome {
         StepOutcome::Refused { until } => {
-            let mut res = render_redirecting(StatusCode::TOO_MANY_REQUESTS, &page(REFUSED), redirect)?;
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            let mut res = render_redirecting(status, &page(REFUSED), redirect.as_ref())?;
             retry_after(&mut res, until, state.clock.now());
             Ok(res)
         }
-        _ => render_redirecting(StatusCode::OK, &page(FAILED), redirect),
+        _ => render_redirecting(StatusCode::OK, &page(FAILED), redirect.as_ref()),
     }
 }

@@ -11,9 +11,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::login::{next_after, safe_return};
-use super::oidc::authorize::live_request_id;
 use crate::errors::ApiError;
-use crate::extract::{CsrfHeader, PasskeyAccount, Requester};
+use crate::extract::{CsrfHeader, Live, PasskeyAccount, Requester, names_request};
 use crate::{AppState, session};
 
 /// `POST /login/passkey/options`: starts a discoverable sign-in.
@@ -36,18 +35,19 @@ pub(crate) struct Finish {
     #[serde(default, rename = "return")]
     return_to: String,
 }
+names_request!(Finish);
 
 /// `POST /login/passkey`: verifies the assertion and signs the browser in.
 pub(crate) async fn signin(
     state: web::Data<AppState>,
     Requester(info): Requester,
     CsrfHeader(session): CsrfHeader,
-    body: web::Json<Finish>,
+    body: Live<web::Json<Finish>>,
 ) -> Result<HttpResponse, ApiError> {
     if state.auth.passkeys.is_none() {
         return Err(ApiError::PasskeysUnavailable);
     }
-    let request = live_request_id(&state, &body.request).await?;
+    let (request, body) = (body.request().to_owned(), &body.inner);
     let then = Continue { request, return_to: safe_return(&body.return_to).unwrap_or_default().to_owned() };
     let outcome = state.interaction().passkey(&session, &body.credential, then, &info).await;
     let label = match &outcome {
@@ -82,11 +82,11 @@ pub(crate) async fn register(
     state: web::Data<AppState>,
     Requester(info): Requester,
     PasskeyAccount(account): PasskeyAccount,
-    body: web::Json<Finish>,
+    body: Live<web::Json<Finish>>,
 ) -> Result<HttpResponse, ApiError> {
+    let (request, body) = (body.request(), &body.inner);
     let registered = state.account().register_passkey(&account, &body.name, &body.credential, &info).await?;
     state.mail.wake();
-    let request = live_request_id(&state, &body.request).await?;
     let redirect =
         if request.is_empty() { "/account".to_owned() } else { format!("/account?request={request}") };
     Ok(HttpResponse::Ok()

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::extract::{Browser, CsrfForm, Requester, csrf_protected};
 use crate::pages::{SetupPage, render};
 
 /// `?token=…`
@@ -40,27 +40,21 @@ csrf_protected!(SetupForm);
 /// `GET /setup?token=…`: the form.
 pub(crate) async fn show(
     state: web::Data<AppState>,
-    Requester(info): Requester,
-    current: CurrentSession,
+    browser: Browser,
     query: web::Query<SetupQuery>,
 ) -> Result<HttpResponse, PageError> {
     if !state.first_admin().link_valid(&query.token).await? {
         return Err(PageError::SetupLink);
     }
-    let (session, cookie) = current.or_anonymous(&state, &info).await?;
     let page = SetupPage {
-        csrf_token: &session.csrf_token,
+        csrf_token: &browser.session.csrf_token,
         token: &query.token,
         username: "",
         email: "",
         min_length: state.auth.policy.min_length,
         message: None,
     };
-    let mut res = render(StatusCode::OK, &page)?;
-    if let Some(cookie) = cookie {
-        res.add_cookie(&cookie)?;
-    }
-    Ok(res)
+    browser.set_cookie(render(StatusCode::OK, &page)?)
 }
 
 /// `POST /setup`: CSRF, link, form checks; then the token is consumed and the

@@ -2,23 +2,23 @@
 //! the authorization code flow's front channel (RFC 6749 §4.1, OIDC Core
 //! §3.1.2).
 //!
-//! The request is checked by `portcullis_protocol::authorize::validate`;
-//! until the client and redirect URI are verified, errors are shown on a
-//! page, never redirected. A verified request is stored as pending; then
-//! `portcullis_protocol::authorize::resume` decides from the browser's
-//! sign-in state (`portcullis_authn::Interaction::state`): sign-in, second
+//! One call each into `portcullis_protocol::authorize`: the request is
+//! checked (until the client and redirect URI are verified, errors are
+//! shown on a page, never redirected) and stored as pending; then the
+//! protocol asks the sign-in side (`AppState::sign_ins`, answered by
+//! `portcullis_authn::Interaction::state`) and decides: sign-in, second
 //! factor, enrollment, step-up, consent, or the response. Every
 //! authorization response carries `iss` (RFC 9207).
 
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
-use portcullis_protocol::ProtocolError;
-use portcullis_protocol::authorize::{self, AuthorizeParams, Next, Pending, Refused};
+use portcullis_authn::RequestInfo;
+use portcullis_protocol::authorize::{self, AuthorizeParams, Next, Refused, Resumed};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::CurrentSession;
+use crate::extract::{CurrentSession, Requester, names_request};
 
 /// `?request=…` of the pages that resume a pending request.
 #[derive(Deserialize)]
@@ -26,33 +26,37 @@ pub(crate) struct RequestRef {
     #[serde(default)]
     pub(crate) request: String,
 }
+names_request!(RequestRef);
 
 /// `GET /authorize`.
 pub(crate) async fn get(
     state: web::Data<AppState>,
+    Requester(info): Requester,
     session: CurrentSession,
     params: web::Query<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    start(&state, session, params.into_inner()).await
+    start(&state, &info, session, params.into_inner()).await
 }
 
 /// `POST /authorize` (form-encoded, OIDC Core §3.1.2.1).
 pub(crate) async fn post(
     state: web::Data<AppState>,
+    Requester(info): Requester,
     session: CurrentSession,
     params: web::Form<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    start(&state, session, params.into_inner()).await
+    start(&state, &info, session, params.into_inner()).await
 }
 
 async fn start(
     state: &AppState,
-    session: CurrentSession,
+    info: &RequestInfo,
+    CurrentSession(session): CurrentSession,
     params: AuthorizeParams,
 ) -> Result<HttpResponse, PageError> {
-    let keys = state.keys();
-    match authorize::start(&state.ctx(&keys), &params).await? {
-        Ok(pending) => proceed(state, session, &pending).await,
+    let (keys, sign_ins) = (state.keys(), state.sign_ins(info));
+    match authorize::authorize(&state.ctx(&keys), &params, &sign_ins, session.as_ref()).await? {
+        Ok(resumed) => Ok(follow(&resumed)),
         Err(Refused::Redirect(url)) => Ok(see_other(url.as_str())),
         Err(Refused::Page(description)) => Err(PageError::Protocol(description)),
     }
@@ -61,54 +65,18 @@ async fn start(
 /// `GET /authorize/resume?request=…`: where every interaction returns to.
 pub(crate) async fn resume(
     state: web::Data<AppState>,
-    session: CurrentSession,
+    Requester(info): Requester,
+    CurrentSession(session): CurrentSession,
     query: web::Query<RequestRef>,
 ) -> Result<HttpResponse, PageError> {
-    let pending = load_pending(&state, &query.request).await?;
-    proceed(&state, session, &pending).await
+    let (keys, sign_ins) = (state.keys(), state.sign_ins(&info));
+    let resumed =
+        authorize::resume_request(&state.ctx(&keys), &query.request, &sign_ins, session.as_ref()).await?;
+    Ok(follow(&resumed.ok_or(PageError::RequestExpired)?))
 }
 
-/// The live pending request `id`, if any: an unknown or expired id is
-/// `None` (a page that carries a request id along tolerates a stale one);
-/// a database failure is a 503 page, never taken for "unknown".
-/// A request its client no longer allows is `None` here too (resuming it
-/// shows why).
-pub(crate) async fn pending_for_page(state: &AppState, id: &str) -> Result<Option<Pending>, PageError> {
-    if id.is_empty() {
-        return Ok(None);
-    }
-    let keys = state.keys();
-    match authorize::load_pending(&state.ctx(&keys), id).await {
-        Err(ProtocolError::Rejected { .. }) => Ok(None),
-        other => Ok(other?),
-    }
-}
-
-/// The id when it names a live pending request, else empty.
-pub(crate) async fn live_request_id(state: &AppState, id: &str) -> Result<String, PageError> {
-    Ok(pending_for_page(state, id).await?.map(|p| p.id).unwrap_or_default())
-}
-
-/// The live pending request `id`; unknown or expired is a friendly page.
-pub(crate) async fn load_pending(state: &AppState, id: &str) -> Result<Pending, PageError> {
-    let keys = state.keys();
-    authorize::load_pending(&state.ctx(&keys), id).await?.ok_or(PageError::RequestExpired)
-}
-
-/// Where the pending request goes next for this browser.
-async fn proceed(
-    state: &AppState,
-    CurrentSession(session): CurrentSession,
-    pending: &Pending,
-) -> Result<HttpResponse, PageError> {
-    let sign_in = state.interaction().state(session.as_ref()).await?;
-    let keys = state.keys();
-    let next = authorize::resume(&state.ctx(&keys), pending, &sign_in).await?;
-    Ok(follow(&next, &pending.id))
-}
-
-/// The redirect for `next`.
-pub(crate) fn follow(next: &Next, request: &str) -> HttpResponse {
+/// The redirect for where a request goes next.
+pub(crate) fn follow(Resumed { request, next }: &Resumed) -> HttpResponse {
     match next {
         Next::Login => see_other(&format!("/login?request={request}")),
         Next::SecondFactor | Next::StepUp => see_other(&format!("/login/mfa?request={request}")),

@@ -3,13 +3,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use portcullis_protocol::authorize;
+use portcullis_protocol::authorize::{self, ConsentPrompt};
 use serde::Deserialize;
 
-use super::authorize::{RequestRef, follow, load_pending, see_other};
+use super::authorize::{RequestRef, follow, see_other};
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CsrfForm, CurrentSession, csrf_protected};
+use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
 use crate::pages::{ConsentPage, render_redirecting};
 
 /// The consent form as posted.
@@ -40,13 +40,17 @@ fn describe(scope: &str) -> String {
 /// resumes the request, which says what is missing).
 pub(crate) async fn show(
     state: web::Data<AppState>,
+    Requester(info): Requester,
     CurrentSession(session): CurrentSession,
     query: web::Query<RequestRef>,
 ) -> Result<HttpResponse, PageError> {
-    let pending = load_pending(&state, &query.request).await?;
-    let sign_in = state.interaction().state(session.as_ref()).await?;
-    let (Some(session), Some(_)) = (session, sign_in.complete()) else {
-        return Ok(see_other(&format!("/authorize/resume?request={}", pending.id)));
+    let (keys, sign_ins) = (state.keys(), state.sign_ins(&info));
+    let prompt =
+        authorize::consent_prompt(&state.ctx(&keys), &query.request, &sign_ins, session.as_ref()).await?;
+    let (ConsentPrompt::Ask(pending), Some(session)) = (prompt.ok_or(PageError::RequestExpired)?, session)
+    else {
+        // Not fully signed in: the request says what is missing.
+        return Ok(see_other(&format!("/authorize/resume?request={}", query.request)));
     };
     let scopes: Vec<String> = pending.request.scopes.iter().map(describe).collect();
     let page = ConsentPage {
@@ -61,11 +65,11 @@ pub(crate) async fn show(
 /// `POST /consent`: allow → remember and issue the code; deny → `access_denied`.
 pub(crate) async fn submit(
     state: web::Data<AppState>,
+    Requester(info): Requester,
     CsrfForm { session, form }: CsrfForm<ConsentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let pending = load_pending(&state, &form.request).await?;
-    let sign_in = state.interaction().state(Some(&session)).await?;
-    let keys = state.keys();
-    let next = authorize::consent(&state.ctx(&keys), &pending, &sign_in, form.decision == "allow").await?;
-    Ok(follow(&next, &pending.id))
+    let (keys, sign_ins) = (state.keys(), state.sign_ins(&info));
+    let allow = form.decision == "allow";
+    let resumed = authorize::decide(&state.ctx(&keys), &form.request, &sign_ins, &session, allow).await?;
+    Ok(follow(&resumed.ok_or(PageError::RequestExpired)?))
 }

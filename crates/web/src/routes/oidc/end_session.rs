@@ -6,10 +6,10 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
-use portcullis_protocol::logout::{EndSession, EndSessionParams, EndSessionRefusal, check_end_session};
-use portcullis_store::Session;
+use portcullis_protocol::logout::{
+    EndSession, EndSessionParams, EndSessionRefusal, EndSessionStep, confirm_end_session, end_session,
+};
 use serde::Deserialize;
-use serde_json::json;
 
 use super::authorize::see_other;
 use crate::errors::PageError;
@@ -57,34 +57,25 @@ async fn handle(
     params: EndSessionParams,
 ) -> Result<HttpResponse, PageError> {
     let keys = state.keys();
-    let ctx = state.ctx(&keys);
-    let checked = check_end_session(&ctx, &params).await?;
-    let session = session.filter(|s| s.user_id.is_some());
-    let (logout, notice) = match checked {
-        Ok(logout) => (logout, None),
-        Err(refusal) => (EndSession::default(), Some(refusal_text(refusal))),
+    let sign_ins = state.sign_ins(info);
+    let (logout, refusal) = match end_session(&state.ctx(&keys), &params, &sign_ins, session.as_ref()).await?
+    {
+        EndSessionStep::Done { logout, signed_out } => return finish(&logout, signed_out),
+        EndSessionStep::Confirm { logout, refusal } => (logout, refusal),
     };
-    let Some(session) = session else {
-        // Nobody to sign out here: done.
-        return finish(state, &logout, None).await;
+    let Some(session) = session else { return Err(PageError::internal("a confirmation without a session")) };
+    // A refused request is not carried on: the user may only sign out here.
+    let carried = |value: &Option<String>| {
+        if refusal.is_none() { value.clone().unwrap_or_default() } else { String::new() }
     };
-    let hint_matches = logout.hinted_sub.as_deref() == session.user_id.map(|u| u.to_string()).as_deref()
-        && logout.hinted_sid.as_deref().is_none_or(|sid| sid == session.sid);
-    if hint_matches && notice.is_none() {
-        return finish(state, &logout, Some((info, &session))).await;
-    }
     let page = EndSessionPage {
         csrf_token: &session.csrf_token,
         client_name: logout.client.as_ref().map(|c| c.name.as_str()),
-        notice,
-        id_token_hint: if notice.is_none() { params.id_token_hint.as_deref().unwrap_or("") } else { "" },
-        post_logout_redirect_uri: if notice.is_none() {
-            params.post_logout_redirect_uri.as_deref().unwrap_or("")
-        } else {
-            ""
-        },
+        notice: refusal.map(refusal_text),
+        id_token_hint: &carried(&params.id_token_hint),
+        post_logout_redirect_uri: &carried(&params.post_logout_redirect_uri),
         state: params.state.as_deref().unwrap_or(""),
-        client_id: if notice.is_none() { params.client_id.as_deref().unwrap_or("") } else { "" },
+        client_id: &carried(&params.client_id),
     };
     render_redirecting(StatusCode::OK, &page, logout.redirect.as_ref())
 }
@@ -106,30 +97,14 @@ pub(crate) async fn confirm(
     CsrfForm { session, form }: CsrfForm<ConfirmForm>,
 ) -> Result<HttpResponse, PageError> {
     let keys = state.keys();
-    let ctx = state.ctx(&keys);
-    let params = EndSessionParams {
-        id_token_hint: form.params.id_token_hint.filter(|s| !s.is_empty()),
-        post_logout_redirect_uri: form.params.post_logout_redirect_uri.filter(|s| !s.is_empty()),
-        state: form.params.state.filter(|s| !s.is_empty()),
-        client_id: form.params.client_id.filter(|s| !s.is_empty()),
-        ..EndSessionParams::default()
-    };
-    let checked = check_end_session(&ctx, &params).await?;
-    let logout = checked.unwrap_or_default();
-    finish(&state, &logout, Some((&info, &session))).await
+    let sign_ins = state.sign_ins(&info);
+    let logout = confirm_end_session(&state.ctx(&keys), form.params, &sign_ins, &session).await?;
+    finish(&logout, true)
 }
 
-/// Ends the session (if any), clears the cookie, and redirects to the
-/// registered post-logout URI or shows the signed-out page.
-async fn finish(
-    state: &AppState,
-    logout: &EndSession,
-    session: Option<(&RequestInfo, &Session)>,
-) -> Result<HttpResponse, PageError> {
-    if let Some((info, session)) = session {
-        let client_id = logout.client.as_ref().map(|c| c.client_id.as_str());
-        state.sessions().sign_out(session, info, json!({ "client_id": client_id })).await?;
-    }
+/// Redirects to the registered post-logout URI or shows the signed-out
+/// page, clearing the cookie of a session that was signed out.
+fn finish(logout: &EndSession, signed_out: bool) -> Result<HttpResponse, PageError> {
     let mut res = match &logout.redirect {
         Some(url) => see_other(url.as_str()),
         None => render(
@@ -137,7 +112,7 @@ async fn finish(
             &SignedOutPage { client_name: logout.client.as_ref().map(|c| c.name.as_str()) },
         )?,
     };
-    if session.is_some() {
+    if signed_out {
         res.add_removal_cookie(&session::cookie(String::new()))?;
     }
     Ok(res)

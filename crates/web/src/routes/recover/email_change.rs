@@ -5,17 +5,14 @@
 //! to the current one; the address changes when the link is followed.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use portcullis_authn::journey::may_change;
-use portcullis_authn::{AccountAccess, AuthnError, Change, Password};
-use portcullis_store::{Session, User};
+use portcullis_authn::{AuthnError, Password};
 use serde::Deserialize;
 
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::extract::{ChangeForm, EmailChanger, Requester, csrf_protected};
 use crate::pages::{render, retry_after};
 
 #[derive(Template)]
@@ -43,39 +40,11 @@ pub(crate) struct EmailForm {
 }
 csrf_protected!(EmailForm);
 
-/// Where a user without a password confirms it is them.
-const REAUTH: &str = "/login?return=/account/email";
-
-fn to(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther().insert_header((LOCATION, location)).finish()
-}
-
-/// The fully signed-in session and its user, and whether the session
-/// authenticated recently and strongly enough to skip the password.
-async fn signed_in(
-    state: &AppState,
-    session: Option<Session>,
-) -> Result<Result<(Session, User, bool), HttpResponse>, PageError> {
-    let access = state.interaction().account_access(session.as_ref()).await?;
-    let (AccountAccess::Full(user), Some(session)) = (access, session) else {
-        return Ok(Err(to("/account")));
-    };
-    let recent = may_change(&session, Change::Security, state.clock.now());
-    if !recent && user.password_hash.is_none() {
-        return Ok(Err(to(REAUTH)));
-    }
-    Ok(Ok((session, user, recent)))
-}
-
 /// `GET /account/email`: the form, for a signed-in user.
 pub(crate) async fn show(
     state: web::Data<AppState>,
-    CurrentSession(session): CurrentSession,
+    EmailChanger { session, user, recent }: EmailChanger,
 ) -> Result<HttpResponse, PageError> {
-    let (session, user, recent) = match signed_in(&state, session).await? {
-        Ok(found) => found,
-        Err(res) => return Ok(res),
-    };
     let page = EmailPage {
         csrf_token: &session.csrf_token,
         available: state.mail.available,
@@ -93,13 +62,9 @@ pub(crate) async fn show(
 pub(crate) async fn submit(
     state: web::Data<AppState>,
     Requester(info): Requester,
-    CsrfForm { session, form }: CsrfForm<EmailForm>,
+    ChangeForm { changer: EmailChanger { session, user, recent }, form }: ChangeForm<EmailForm>,
 ) -> Result<HttpResponse, PageError> {
     let mail = &state.mail;
-    let (session, user, recent) = match signed_in(&state, Some(session)).await? {
-        Ok(found) => found,
-        Err(res) => return Ok(res),
-    };
     let page = |sent_to, message| EmailPage {
         csrf_token: &session.csrf_token,
         available: mail.available,

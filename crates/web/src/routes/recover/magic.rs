@@ -6,18 +6,16 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use portcullis_authn::recovery::{LinkRequest, MagicLinkCheck};
-use portcullis_authn::{AuthnError, Continue, RequestInfo};
+use portcullis_authn::recovery::LinkRequest;
+use portcullis_authn::{AuthnError, Continue, StepOutcome};
 use portcullis_mailer::templates::lifetime;
-use portcullis_store::Session;
 use serde::Deserialize;
 
-use super::{TokenQuery, invalid_link, with_cookie};
+use super::{TokenQuery, invalid_link};
 use crate::errors::PageError;
-use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::extract::{Browser, CsrfForm, Live, Requester, csrf_protected, names_request};
 use crate::pages::render;
 use crate::routes::login::step_redirect;
-use crate::routes::oidc::authorize::live_request_id;
 use crate::{AppState, Mail};
 
 #[derive(Template)]
@@ -43,6 +41,7 @@ pub(crate) struct MagicForm {
     request: String,
 }
 csrf_protected!(MagicForm);
+names_request!(MagicForm);
 
 const AGAIN: (&str, &str) = ("/login", "Back to sign-in");
 
@@ -54,23 +53,15 @@ fn enabled(mail: &Mail) -> Result<(), PageError> {
     }
 }
 
-/// The pending authorization request to resume, if `id` names a live one.
-async fn resume_id(state: &AppState, id: &str) -> Result<Option<String>, PageError> {
-    Ok(Some(live_request_id(state, id).await?).filter(|id| !id.is_empty()))
-}
-
 /// `POST /login/magic`: one answer whatever the address.
 pub(crate) async fn request(
     state: web::Data<AppState>,
     Requester(info): Requester,
-    CsrfForm { session, form }: CsrfForm<MagicForm>,
+    live: Live<CsrfForm<MagicForm>>,
 ) -> Result<HttpResponse, PageError> {
     enabled(&state.mail)?;
-    let resume = resume_id(&state, &form.request).await?;
-    let outcome = state
-        .recovery()
-        .request_magic_link(&form.address, &session.id_hash, resume.as_deref(), &info)
-        .await?;
+    let (resume, CsrfForm { session, form }) = (live.pending.as_ref().map(|p| p.id.as_str()), &live.inner);
+    let outcome = state.recovery().request_magic_link(&form.address, &session.id_hash, resume, &info).await?;
     if outcome == LinkRequest::Queued {
         state.mail.wake();
     }
@@ -85,65 +76,56 @@ pub(crate) async fn request(
     render(StatusCode::OK, &page)
 }
 
-/// Uses the link: a first factor for this browser (replacing `session`),
-/// the second factor next when the account has one.
-async fn sign_in_with(
-    state: &AppState,
-    info: &RequestInfo,
-    session: &Session,
-    token: &str,
-    request: &str,
-) -> Result<HttpResponse, PageError> {
-    let then =
-        Continue { request: resume_id(state, request).await?.unwrap_or_default(), return_to: String::new() };
-    let recovery = state.recovery();
-    let outcome = match state.interaction().magic_link(&recovery, session, token, then, info).await {
-        Ok(outcome) => outcome,
-        Err(AuthnError::InvalidLink) => return invalid_link(AGAIN.0, AGAIN.1),
-        Err(e) => return Err(e.into()),
-    };
-    state.auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
-    step_redirect(&outcome).ok_or_else(|| PageError::internal("unexpected magic-link outcome"))
-}
-
 /// `GET /login/magic?token=…`: the asking browser signs in at once; any
 /// other gets the confirmation page.
 pub(crate) async fn open(
     state: web::Data<AppState>,
     Requester(info): Requester,
-    CurrentSession(current): CurrentSession,
-    query: web::Query<TokenQuery>,
+    browser: Browser,
+    query: Live<web::Query<TokenQuery>>,
 ) -> Result<HttpResponse, PageError> {
     enabled(&state.mail)?;
+    let (request, token) = (query.request(), &query.inner.token);
+    let then = Continue { request: request.to_owned(), return_to: String::new() };
     let recovery = state.recovery();
-    let check = recovery.check_magic_link(&query.token, current.as_ref().map(|s| s.id_hash.as_str())).await;
-    match (check, current) {
-        (Err(AuthnError::InvalidLink), _) => invalid_link(AGAIN.0, AGAIN.1),
-        (Err(e), _) => Err(e.into()),
-        (Ok(MagicLinkCheck::SameBrowser), Some(session)) => {
-            sign_in_with(&state, &info, &session, &query.token, &query.request).await
-        }
-        (Ok(_), current) => {
-            let (session, cookie) = CurrentSession(current).or_anonymous(&state, &info).await?;
-            let request = resume_id(&state, &query.request).await?.unwrap_or_default();
+    match state.interaction().open_magic_link(&recovery, &browser.session, token, then, &info).await {
+        Err(AuthnError::InvalidLink) => invalid_link(AGAIN.0, AGAIN.1),
+        Err(e) => Err(e.into()),
+        Ok(Some(outcome)) => signed_in(&state, &outcome, request),
+        Ok(None) => {
             let page = MagicPage {
                 confirm: true,
-                csrf_token: &session.csrf_token,
-                token: &query.token,
-                request: &request,
+                csrf_token: &browser.session.csrf_token,
+                token,
+                request,
                 valid_for: "",
             };
-            with_cookie(render(StatusCode::OK, &page)?, cookie)
+            browser.set_cookie(render(StatusCode::OK, &page)?)
         }
     }
 }
 
-/// `POST /login/magic/confirm`: "Sign in on this device".
+/// `POST /login/magic/confirm`: "Sign in on this device" — the link, a
+/// first factor for this browser (replacing its session), then the second
+/// factor when the account has one.
 pub(crate) async fn confirm(
     state: web::Data<AppState>,
     Requester(info): Requester,
-    CsrfForm { session, form }: CsrfForm<MagicForm>,
+    live: Live<CsrfForm<MagicForm>>,
 ) -> Result<HttpResponse, PageError> {
     enabled(&state.mail)?;
-    sign_in_with(&state, &info, &session, &form.token, &form.request).await
+    let (request, CsrfForm { session, form }) = (live.request(), &live.inner);
+    let then = Continue { request: request.to_owned(), return_to: String::new() };
+    let recovery = state.recovery();
+    match state.interaction().magic_link(&recovery, session, &form.token, then, &info).await {
+        Ok(outcome) => signed_in(&state, &outcome, request),
+        Err(AuthnError::InvalidLink) => invalid_link(AGAIN.0, AGAIN.1),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Where the link's sign-in step leads.
+fn signed_in(state: &AppState, outcome: &StepOutcome, request: &str) -> Result<HttpResponse, PageError> {
+    state.auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
+    step_redirect(outcome, request).ok_or_else(|| PageError::internal("unexpected magic-link outcome"))
 }

@@ -8,7 +8,6 @@ mod magic;
 mod reset;
 mod verify;
 
-use actix_web::cookie::Cookie;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -39,6 +38,7 @@ pub(crate) struct TokenQuery {
     #[serde(default)]
     request: String,
 }
+crate::extract::names_request!(TokenQuery);
 
 #[derive(Template)]
 #[template(path = "pages/link_invalid.html")]
@@ -50,12 +50,4 @@ struct LinkInvalidPage<'a> {
 /// The page for an unknown, used or expired link (400), offering `again`.
 fn invalid_link(again: &str, again_label: &str) -> Result<HttpResponse, PageError> {
     render(StatusCode::BAD_REQUEST, &LinkInvalidPage { again, again_label })
-}
-
-/// Adds `cookie` (a new session's) to `res` when there is one.
-fn with_cookie(mut res: HttpResponse, cookie: Option<Cookie<'static>>) -> Result<HttpResponse, PageError> {
-    if let Some(cookie) = cookie {
-        res.add_cookie(&cookie)?;
-    }
-    Ok(res)
 }

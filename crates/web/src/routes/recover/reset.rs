@@ -8,14 +8,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use portcullis_authn::recovery::LinkRequest;
-use portcullis_authn::{AuthnError, Password};
+use portcullis_authn::{AuthnError, Password, ResetOutcome};
 use portcullis_mailer::templates::lifetime;
 use serde::Deserialize;
 
-use super::{TokenQuery, invalid_link, with_cookie};
+use super::{TokenQuery, invalid_link};
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::extract::{Browser, CsrfForm, Requester, csrf_protected};
 use crate::pages::render;
 use crate::routes::login::step_redirect;
 
@@ -67,19 +67,17 @@ const ASK_AGAIN: (&str, &str) = ("/recover", "Ask for a new link");
 /// `GET /recover`: the form (or, without mail, why there is none).
 pub(crate) async fn show_request(
     state: web::Data<AppState>,
-    Requester(info): Requester,
-    current: CurrentSession,
+    browser: Browser,
 ) -> Result<HttpResponse, PageError> {
-    let (session, cookie) = current.or_anonymous(&state, &info).await?;
     let mail = &state.mail;
     let valid_for = lifetime(mail.rules.link_ttl);
     let page = RecoverPage {
-        csrf_token: &session.csrf_token,
+        csrf_token: &browser.session.csrf_token,
         available: mail.available,
         sent: false,
         valid_for: &valid_for,
     };
-    with_cookie(render(StatusCode::OK, &page)?, cookie)
+    browser.set_cookie(render(StatusCode::OK, &page)?)
 }
 
 /// `POST /recover`: the same page and status whatever the address; a link
@@ -109,8 +107,7 @@ pub(crate) async fn submit_request(
 /// `GET /recover/reset?token=…`: the new-password form, if the link is live.
 pub(crate) async fn show_reset(
     state: web::Data<AppState>,
-    Requester(info): Requester,
-    current: CurrentSession,
+    browser: Browser,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
     let user = match state.recovery().reset_link_user(&query.token).await {
@@ -118,15 +115,14 @@ pub(crate) async fn show_reset(
         Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
         Err(e) => return Err(e.into()),
     };
-    let (session, cookie) = current.or_anonymous(&state, &info).await?;
     let page = ResetPage {
-        csrf_token: &session.csrf_token,
+        csrf_token: &browser.session.csrf_token,
         token: &query.token,
         username: &user.username,
         min_length: state.auth.policy.min_length,
         message: None,
     };
-    with_cookie(render(StatusCode::OK, &page)?, cookie)
+    browser.set_cookie(render(StatusCode::OK, &page)?)
 }
 
 /// `POST /recover/reset`: sets the password (ending all sessions and
@@ -137,35 +133,30 @@ pub(crate) async fn submit_reset(
     Requester(info): Requester,
     CsrfForm { session, form }: CsrfForm<ResetForm>,
 ) -> Result<HttpResponse, PageError> {
-    let recovery = state.recovery();
-    let retry = |message: String, username: String| {
-        let page = ResetPage {
-            csrf_token: &session.csrf_token,
-            token: &form.token,
-            username: &username,
-            min_length: state.auth.policy.min_length,
-            message: Some(&message),
-        };
-        render(StatusCode::UNPROCESSABLE_ENTITY, &page)
-    };
-    let user = match recovery.reset_link_user(&form.token).await {
-        Ok(user) => user,
+    let (recovery, interaction) = (state.recovery(), state.interaction());
+    let (password, confirm) = (Password::new(form.password), Password::new(form.password_confirm));
+    let reset = interaction.reset_password(&recovery, &session, &form.token, password, confirm, &info);
+    let outcome = match reset.await {
+        Ok(ResetOutcome::Done(outcome)) => outcome,
+        Ok(ResetOutcome::Retry { username, why }) => {
+            let message = match why {
+                AuthnError::PasswordsDiffer => "The two passwords differ.".to_owned(),
+                other => other.to_string(),
+            };
+            let page = ResetPage {
+                csrf_token: &session.csrf_token,
+                token: &form.token,
+                username: &username,
+                min_length: state.auth.policy.min_length,
+                message: Some(&message),
+            };
+            return render(StatusCode::UNPROCESSABLE_ENTITY, &page);
+        }
         Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
         Err(e) => return Err(e.into()),
     };
-    if form.password != form.password_confirm {
-        return retry("The two passwords differ.".into(), user.username);
-    }
-    let password = Password::new(form.password.clone());
-    let outcome =
-        match state.interaction().complete_reset(&recovery, &session, &form.token, password, &info).await {
-            Ok(outcome) => outcome,
-            Err(AuthnError::InvalidLink) => return invalid_link(ASK_AGAIN.0, ASK_AGAIN.1),
-            Err(AuthnError::Policy(e)) => return retry(e.to_string(), user.username),
-            Err(e) => return Err(e.into()),
-        };
     state.mail.wake();
     // The link proved the mailbox: a second factor, if the account has one,
     // is asked next.
-    step_redirect(&outcome).ok_or_else(|| PageError::internal("unexpected reset outcome"))
+    step_redirect(&outcome, "").ok_or_else(|| PageError::internal("unexpected reset outcome"))
 }

@@ -8,10 +8,10 @@ use askama::Template;
 use portcullis_authn::AuthnError;
 use serde::Deserialize;
 
-use super::{TokenQuery, invalid_link, with_cookie};
+use super::{TokenQuery, invalid_link};
 use crate::AppState;
 use crate::errors::PageError;
-use crate::extract::{CsrfForm, CurrentSession, Requester, csrf_protected};
+use crate::extract::{Browser, CsrfForm, Requester, csrf_protected};
 use crate::pages::render;
 
 #[derive(Template)]
@@ -39,8 +39,7 @@ const HOME: (&str, &str) = ("/", "Go to the start page");
 /// `GET /verify-email?token=…`: "Confirm this address", if the link is live.
 pub(crate) async fn show(
     state: web::Data<AppState>,
-    Requester(info): Requester,
-    current: CurrentSession,
+    browser: Browser,
     query: web::Query<TokenQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (token, user) = match state.recovery().verification_link(&query.token).await {
@@ -48,15 +47,14 @@ pub(crate) async fn show(
         Err(AuthnError::InvalidLink) => return invalid_link(HOME.0, HOME.1),
         Err(e) => return Err(e.into()),
     };
-    let (session, cookie) = current.or_anonymous(&state, &info).await?;
     let page = VerifyPage {
-        csrf_token: &session.csrf_token,
+        csrf_token: &browser.session.csrf_token,
         token: &query.token,
         username: &user.username,
         email: token.new_email.as_deref().unwrap_or(&user.email),
         done: false,
     };
-    with_cookie(render(StatusCode::OK, &page)?, cookie)
+    browser.set_cookie(render(StatusCode::OK, &page)?)
 }
 
 /// `POST /verify-email`: uses the link once.
@@ -65,18 +63,12 @@ pub(crate) async fn submit(
     Requester(info): Requester,
     CsrfForm { session, form }: CsrfForm<VerifyForm>,
 ) -> Result<HttpResponse, PageError> {
-    let recovery = state.recovery();
-    let (token, user) = match recovery.verification_link(&form.token).await {
-        Ok(found) => found,
-        Err(AuthnError::InvalidLink) => return invalid_link(HOME.0, HOME.1),
-        Err(e) => return Err(e.into()),
-    };
-    match recovery.verify_email(&form.token, &info).await {
-        Ok(_) => {}
-        // Used meanwhile, or the new address was taken by another account.
+    let (token, user) = match state.recovery().verify_email(&form.token, &info).await {
+        Ok(verified) => verified,
+        // Not live (or used meanwhile), or the new address was taken by another account.
         Err(AuthnError::InvalidLink | AuthnError::Taken) => return invalid_link(HOME.0, HOME.1),
         Err(e) => return Err(e.into()),
-    }
+    };
     state.mail.wake();
     let page = VerifyPage {
         csrf_token: &session.csrf_token,

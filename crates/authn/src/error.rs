@@ -73,6 +73,10 @@ pub enum AuthnError {
     /// The user has no such other session.
     #[error("unknown session")]
     UnknownSession,
+    /// An administrator may not do this to their own account (disable it,
+    /// remove its second factors): another administrator must.
+    #[error("not on your own account")]
+    NotOnYourself,
     /// Passkeys do not work here (the issuer's host is not a domain name).
     #[error("passkeys are not available")]
     PasskeysUnavailable,

@@ -18,7 +18,7 @@
 //! never stands in for a second factor, and never counts as a recent strong
 //! authentication for account changes.
 
-use portcullis_store::{Session, User};
+use portcullis_store::{ROLE_ADMIN, Session, User};
 use time::{Duration, OffsetDateTime};
 
 use crate::mfa::{Factors, MfaPolicy};
@@ -139,6 +139,68 @@ pub fn may_change(session: &Session, change: Change, now: OffsetDateTime) -> boo
     }
 }
 
+/// How old an administrator's authentication may be to use the console.
+pub const ADMIN_READ_WINDOW: Duration = Duration::minutes(15);
+
+/// What a session may do in the admin console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AdminStanding {
+    /// Not an (enabled) administrator, or not signed in: the console does
+    /// not exist for them.
+    NotAdmin,
+    /// An administrator whose sign-in still lacks its second factor.
+    SecondFactorFirst,
+    /// An administrator who has no second factor yet: enroll one first.
+    EnrollFirst,
+    /// An administrator whose authentication is too old (or was only a
+    /// mailed link): sign in again.
+    Reauthenticate,
+    /// Read the console (authenticated within [`ADMIN_READ_WINDOW`]).
+    Read,
+    /// Read and change (authenticated within [`REAUTH_WINDOW`]).
+    Change,
+}
+
+impl AdminStanding {
+    /// Whether the console may be read.
+    pub fn may_read(self) -> bool {
+        matches!(self, Self::Read | Self::Change)
+    }
+}
+
+/// What `session`, signed in as `user` with `standing`, may do in the admin
+/// console at `now`: only an enabled holder of the `admin` role whose
+/// sign-in is complete AND used a second factor (whatever the policy says),
+/// authenticated within 15 minutes to read and 5 minutes to change — by a
+/// password, a code or a passkey, never a mailed link alone. Decided at
+/// every request, so a demoted or disabled admin is out at once.
+pub fn admin_standing(
+    user: &User,
+    standing: Standing,
+    session: &Session,
+    now: OffsetDateTime,
+) -> AdminStanding {
+    if user.disabled || !user.has_role(ROLE_ADMIN) || session.user_id != Some(user.id) {
+        return AdminStanding::NotAdmin;
+    }
+    match standing {
+        Standing::NeedsSecondFactor => return AdminStanding::SecondFactorFirst,
+        Standing::NeedsEnrollment => return AdminStanding::EnrollFirst,
+        Standing::Complete => {}
+    }
+    let has = |m: &str| session.amr.iter().any(|a| a == m);
+    if !has("mfa") {
+        return AdminStanding::EnrollFirst;
+    }
+    let strong = has("pwd") || has("otp") || has("hwk") || has("swk");
+    let age = session.auth_time.map(|t| now - t);
+    match age {
+        Some(age) if strong && age <= REAUTH_WINDOW => AdminStanding::Change,
+        Some(age) if strong && age <= ADMIN_READ_WINDOW => AdminStanding::Read,
+        _ => AdminStanding::Reauthenticate,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -195,6 +257,39 @@ mod tests {
         let passkey = merge_amr::<&str>(&[], Method::Passkey { synced: true });
         assert_eq!(passkey, ["swk", "user", "mfa"]);
         assert_eq!(standing(&policy, &user(true), &with_app, &passkey), Standing::Complete);
+    }
+
+    #[test]
+    fn the_console_is_for_recent_second_factor_admins_only() {
+        let t = datetime!(2026-01-01 12:00 UTC);
+        let (admin, plain) = (user(true), user(false));
+        let mfa = session(&["pwd", "otp", "mfa"], t);
+        let at = |minutes: i64| t + Duration::minutes(minutes);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &mfa, at(5)), AdminStanding::Change);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &mfa, at(6)), AdminStanding::Read);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &mfa, at(15)), AdminStanding::Read);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &mfa, at(16)), AdminStanding::Reauthenticate);
+        assert!(!AdminStanding::Reauthenticate.may_read());
+        // Not an admin, a disabled admin, another user's session.
+        assert_eq!(admin_standing(&plain, Standing::Complete, &mfa, t), AdminStanding::NotAdmin);
+        let disabled = User { disabled: true, ..user(true) };
+        assert_eq!(admin_standing(&disabled, Standing::Complete, &mfa, t), AdminStanding::NotAdmin);
+        let other = Session { user_id: Some(uuid::Uuid::from_u128(7)), ..mfa.clone() };
+        assert_eq!(admin_standing(&admin, Standing::Complete, &other, t), AdminStanding::NotAdmin);
+        // Without a second factor, whatever the policy: enroll or prove it first.
+        let password_only = session(&["pwd"], t);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &password_only, t), AdminStanding::EnrollFirst);
+        assert_eq!(
+            admin_standing(&admin, Standing::NeedsSecondFactor, &password_only, t),
+            AdminStanding::SecondFactorFirst
+        );
+        assert_eq!(admin_standing(&admin, Standing::NeedsEnrollment, &mfa, t), AdminStanding::EnrollFirst);
+        // A passkey counts; a mailed link plus a code is a second factor but
+        // the link alone never refreshes the authentication.
+        let passkey = session(&["hwk", "user", "mfa"], t);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &passkey, at(1)), AdminStanding::Change);
+        let link = session(&["email", "mfa"], t);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &link, t), AdminStanding::Reauthenticate);
     }
 
     #[test]

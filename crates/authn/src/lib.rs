@@ -21,12 +21,15 @@
 //!   holder's own security operations (factors, recovery codes, password,
 //!   sessions), one function each, one store transaction each. Every step is audited through
 //!   [`audit::record`]. Errors are [`AuthnError`].
+//! - [`admin`]: who may use the admin console and its account operations,
+//!   each one transaction with its audit event naming the administrator.
 //! - [`recovery`] mails single-use links (password reset, email
 //!   verification, magic-link sign-in); [`notify::security_event`] tells the
 //!   account holder about sensitive changes.
 
 pub mod account;
 pub mod accounts;
+pub mod admin;
 pub mod audit;
 mod common_passwords;
 mod error;

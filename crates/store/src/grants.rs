@@ -286,7 +286,13 @@ pub trait LogoutRepo {
     ) -> Result<Option<u64>, StoreError>;
 
     /// [`Self::end_session`] for every session of a user; returns how many ended.
-    async fn end_user_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError>;
+    /// With `effects` (each audit event's detail gains `sessions_ended`).
+    async fn end_user_sessions(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<u64, StoreError>;
 
     /// Claims the oldest due back-channel logout whose lease has expired,
     /// leasing it until `lease_until` and counting an attempt.

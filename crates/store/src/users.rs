@@ -158,6 +158,12 @@ pub trait UserRepo {
         effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError>;
 
-    /// Re-enables a disabled user; `NotFound` for an unknown id.
-    async fn enable_user(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError>;
+    /// Re-enables a disabled user, with `effects`, in one transaction;
+    /// `NotFound` (nothing written) for an unknown id.
+    async fn enable_user(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<(), StoreError>;
 }

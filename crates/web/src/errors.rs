@@ -127,6 +127,10 @@ pub enum PageError {
     /// The account pages need the user's second factor first: a 303 to it.
     #[error("second factor first")]
     SecondFactorFirst,
+    /// No such page (for this browser: the admin console answers it to
+    /// anyone who is not an administrator).
+    #[error("not found")]
+    NotFound,
     /// The page is not for this browser now: a 303 to where it is (a fixed
     /// local path).
     #[error("see {0}")]
@@ -207,6 +211,7 @@ impl ResponseError for PageError {
         match self {
             Self::Csrf | Self::SetupLink => StatusCode::FORBIDDEN,
             Self::BadRequest(_) | Self::Protocol(_) | Self::RequestExpired => StatusCode::BAD_REQUEST,
+            Self::NotFound => StatusCode::NOT_FOUND,
             Self::SignInAgain | Self::SecondFactorFirst | Self::SeeOther(_) => StatusCode::SEE_OTHER,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -223,6 +228,7 @@ impl ResponseError for PageError {
                 "This form has expired or did not come from this site. Go back, reload the page and try again.",
             ),
             Self::BadRequest(_) => ("Bad request", "The request could not be understood."),
+            Self::NotFound => ("Not found", "There is no such page."),
             Self::Protocol(description) => ("Sign-in request refused", *description),
             Self::RequestExpired => (
                 "Sign-in request expired",

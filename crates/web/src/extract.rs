@@ -15,7 +15,9 @@ use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
+use portcullis_authn::admin::{Admin, AdminAccess};
 use portcullis_authn::interaction::SecondFactorPrompt;
+use portcullis_authn::journey::AdminStanding;
 use portcullis_authn::{AccountAccess, AccountOverview, AccountSession, RequestInfo};
 use portcullis_protocol::ProtocolError;
 use portcullis_protocol::authorize::{self, Pending};
@@ -53,7 +55,7 @@ impl FromRequest for Requester {
 pub(crate) struct CurrentSession(pub(crate) Option<Session>);
 
 /// Reads the session cookie of `req` (see [`portcullis_authn::Sessions::current`]).
-async fn current(req: &HttpRequest) -> Result<Option<Session>, PageError> {
+pub(crate) async fn current(req: &HttpRequest) -> Result<Option<Session>, PageError> {
     let Some(raw) = req.cookie(SESSION_COOKIE) else { return Ok(None) };
     let state = app_state(req)?;
     Ok(state.sessions().current(raw.value()).await?)
@@ -523,6 +525,69 @@ impl<F: DeserializeOwned + CsrfProtected + 'static> FromRequest for ChangeForm<F
             let CsrfForm { session, form } = checked.await?;
             let state = app_state(&req)?;
             Ok(Self { changer: email_changer(&state, Some(session)).await?, form })
+        })
+    }
+}
+
+/// Where an administrator whose authentication is too old signs in again.
+pub(crate) const REAUTH_ADMIN: &str = "/login?return=/admin";
+
+/// Why `standing` may not use the console, as a page answer.
+fn refusal(standing: AdminStanding) -> PageError {
+    match standing {
+        AdminStanding::SecondFactorFirst => PageError::SecondFactorFirst,
+        AdminStanding::EnrollFirst => PageError::SeeOther("/account?enroll=required"),
+        AdminStanding::Reauthenticate => PageError::SeeOther(REAUTH_ADMIN),
+        AdminStanding::NotAdmin | AdminStanding::Read | AdminStanding::Change => PageError::NotFound,
+    }
+}
+
+/// An administrator reading the console.
+pub(crate) struct AdminReader(pub(crate) Admin);
+
+async fn admin_of(req: &HttpRequest) -> Result<Admin, PageError> {
+    let state = app_state(req)?;
+    let session = current(req).await?;
+    match state.admin().access(session.as_ref()).await? {
+        AdminAccess::Allowed(admin) => Ok(*admin),
+        AdminAccess::Refused(standing) => Err(refusal(standing)),
+    }
+}
+
+impl FromRequest for AdminReader {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move { Ok(Self(admin_of(&req).await?)) })
+    }
+}
+
+/// A console form: an administrator, then its CSRF token (else 403,
+/// nothing read or written). A change by a session authenticated more than
+/// 5 minutes ago is refused by the operation (sign in again).
+pub(crate) struct AdminChange<F> {
+    pub(crate) admin: Admin,
+    pub(crate) form: F,
+}
+
+impl<F: DeserializeOwned + CsrfProtected + 'static> FromRequest for AdminChange<F> {
+    type Error = actix_web::Error;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let form = web::Form::<F>::from_request(req, payload);
+        let req = req.clone();
+        Box::pin(async move {
+            // The gate first: a non-admin learns nothing, not even that the
+            // form was malformed.
+            let admin = admin_of(&req).await?;
+            let form = form.await?.into_inner();
+            if !crate::csrf::matches(Some(&admin.session), Some(form.csrf_token())) {
+                return Err(PageError::Csrf.into());
+            }
+            Ok(Self { admin, form })
         })
     }
 }

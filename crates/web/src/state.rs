@@ -3,6 +3,7 @@
 //! `portcullis_protocol`'s), so no handler assembles them itself.
 
 use portcullis_authn::accounts::Accounts;
+use portcullis_authn::admin::AdminConsole;
 use portcullis_authn::first_admin::FirstAdmin;
 use portcullis_authn::recovery::Recovery;
 use portcullis_authn::{AccountSecurity, Interaction, RequestInfo, Sessions, Totp};
@@ -95,6 +96,11 @@ impl AppState {
     /// a request from `info`.
     pub(crate) fn sign_ins<'a>(&'a self, info: &'a RequestInfo) -> SignInsOf<'a> {
         SignInsOf { interaction: self.interaction(), info }
+    }
+
+    /// The admin console's account operations.
+    pub(crate) fn admin(&self) -> AdminConsole<'_> {
+        AdminConsole { interaction: self.interaction() }
     }
 
     /// Account administration (the first administrator, password changes).

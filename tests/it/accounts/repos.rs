@@ -57,7 +57,7 @@ async fn users_round_trip_and_are_unique_case_insensitively(backend: Backend) {
     assert_eq!(changed.updated_at, later);
     let missing = store.disable_user(Uuid::new_v4(), later, &Effects::default()).await;
     assert!(matches!(missing, Err(StoreError::NotFound)));
-    store.enable_user(alice.id, later).await.expect("enable");
+    store.enable_user(alice.id, later, &Effects::default()).await.expect("enable");
     assert!(!store.find_user(alice.id).await.expect("find").expect("user").disabled);
 }
 

@@ -80,7 +80,7 @@ async fn ending_a_users_sessions_ends_each_of_them(backend: Backend) {
         add_grant(&*store, &format!("g-{sid}"), "rp", who, sid, true).await;
     }
     let t1 = T0 + Duration::hours(1);
-    assert_eq!(store.end_user_sessions(alice, t1).await.expect("end all"), 2);
+    assert_eq!(store.end_user_sessions(alice, t1, &Effects::default()).await.expect("end all"), 2);
     assert_eq!(store.find_session("h1").await.expect("find"), None);
     assert_eq!(store.find_session("h2").await.expect("find"), None);
     assert!(store.find_session("h3").await.expect("find").is_some(), "other users keep theirs");
@@ -92,7 +92,7 @@ async fn ending_a_users_sessions_ends_each_of_them(backend: Backend) {
     let sids: HashSet<_> = queued.iter().map(|n| n.sid.as_str()).collect();
     assert_eq!(sids, HashSet::from(["sid-1", "sid-2"]), "one per session and client");
     assert!(queued.iter().all(|n| n.user_id == alice));
-    assert_eq!(store.end_user_sessions(alice, t1).await.expect("again"), 0);
+    assert_eq!(store.end_user_sessions(alice, t1, &Effects::default()).await.expect("again"), 0);
     assert_eq!(db.count("SELECT 1 FROM backchannel_logouts").await, 2);
 }
 

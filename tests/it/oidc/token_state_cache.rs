@@ -45,7 +45,7 @@ async fn every_revocation_through_the_instance_applies_at_once(backend: Backend)
     // Her sessions end (logout everywhere, an operator's reset).
     let access = fresh_token(&app).await;
     assert_eq!(userinfo(&app, &access).await.status(), 200, "answered from the cache");
-    app.store.end_user_sessions(alice, app.clock.now()).await.expect("end sessions");
+    app.store.end_user_sessions(alice, app.clock.now(), &Effects::default()).await.expect("end sessions");
     assert_eq!(userinfo(&app, &access).await.status(), 401, "session ended");
 
     // An administrator revokes her grants.
@@ -58,7 +58,7 @@ async fn every_revocation_through_the_instance_applies_at_once(backend: Backend)
     let old = fresh_token(&app).await;
     app.store.disable_user(alice, app.clock.now(), &Effects::default()).await.expect("disable");
     assert_eq!(userinfo(&app, &old).await.status(), 401, "user disabled");
-    app.store.enable_user(alice, app.clock.now()).await.expect("enable");
+    app.store.enable_user(alice, app.clock.now(), &Effects::default()).await.expect("enable");
     let access = fresh_token(&app).await;
     assert_eq!(userinfo(&app, &access).await.status(), 200, "enabled again");
     assert_eq!(userinfo(&app, &old).await.status(), 401, "the old session ended with the disabling");

@@ -440,7 +440,12 @@ impl<D: Db> LogoutRepo for D {
         Ok(Some(queued))
     }
 
-    async fn end_user_sessions(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
+    async fn end_user_sessions(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<u64, StoreError> {
         let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let sids =
@@ -448,6 +453,8 @@ impl<D: Db> LogoutRepo for D {
         for sid in &sids {
             after_session_end(&mut tx, &sid.text("sid")?, Some(user_id), now).await?;
         }
+        let ended = EndedAccess { sessions: sids.len() as u64, grants: 0 };
+        apply(&mut tx, effects, Some(ended), now).await?;
         tx.commit().await?;
         Ok(sids.len() as u64)
     }

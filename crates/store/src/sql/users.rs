@@ -124,8 +124,16 @@ impl<D: Db> UserRepo for D {
         Ok(ended)
     }
 
-    async fn enable_user(&self, id: Uuid, at: OffsetDateTime) -> Result<(), StoreError> {
+    async fn enable_user(
+        &self,
+        id: Uuid,
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<(), StoreError> {
         let _state = self.token_state().on_drop();
-        found(self.writer().execute(SET_DISABLED, args![false, at, id]).await?)
+        let mut tx = self.begin().await?;
+        found(tx.execute(SET_DISABLED, args![false, at, id]).await?)?;
+        apply(&mut tx, effects, None, at).await?;
+        tx.commit().await
     }
 }

@@ -48,12 +48,15 @@ pub(crate) struct LoginQuery {
     return_to: String,
 }
 
-/// `return_to` when it is a local account path (never an open redirect).
+/// `return_to` when it is a local account or console path (never an open
+/// redirect).
 pub(crate) fn safe_return(return_to: &str) -> Option<&str> {
-    let ok =
-        (return_to == "/account" || return_to.starts_with("/account/") || return_to.starts_with("/account?"))
-            && !return_to.contains("//")
-            && return_to.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
+    let under = |root: &str| {
+        return_to.strip_prefix(root).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
+    };
+    let ok = (under("/account") || under("/admin"))
+        && !return_to.contains("//")
+        && return_to.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
     ok.then_some(return_to)
 }
 

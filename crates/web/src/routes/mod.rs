@@ -1,6 +1,7 @@
 //! Route table. Each submodule owns one area and exposes its handlers.
 
 mod account;
+pub(crate) mod admin;
 mod assets;
 pub(crate) mod health;
 pub(crate) mod keys;
@@ -64,6 +65,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/static/portcullis.css", web::get().to(assets::stylesheet))
     .route("/static/passkey.js", web::get().to(assets::passkey_script));
     recover::configure(cfg);
+    admin::configure(cfg);
     cfg.route(oidc::AUTHORIZE_PATH, web::get().to(oidc::authorize::get))
         .route(oidc::AUTHORIZE_PATH, web::post().to(oidc::authorize::post))
         .route("/authorize/resume", web::get().to(oidc::authorize::resume))

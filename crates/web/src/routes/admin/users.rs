@@ -1,0 +1,253 @@
+//! The console's dashboard and user pages: one call into
+//! `portcullis_authn::admin::AdminConsole` each.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use portcullis_authn::admin::UserDetail;
+use portcullis_authn::{AuthnError, TotpState};
+use portcullis_store::User;
+use serde::Deserialize;
+use time::OffsetDateTime;
+use time::macros::format_description;
+use uuid::Uuid;
+
+use super::{Change, REAUTH, Reader};
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{Requester, csrf_protected};
+use crate::pages::render;
+use crate::routes::oidc::authorize::see_other;
+
+fn when(at: OffsetDateTime) -> String {
+    at.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default()
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage<'a> {
+    csrf_token: &'a str,
+    admin: &'a str,
+    users: usize,
+    disabled: usize,
+}
+
+#[derive(Template)]
+#[template(path = "admin/users.html")]
+struct UsersPage<'a> {
+    csrf_token: &'a str,
+    admin: &'a str,
+    users: &'a [UserRow],
+}
+
+struct UserRow {
+    id: String,
+    username: String,
+    email: String,
+    roles: String,
+    disabled: bool,
+    created: String,
+}
+
+impl From<&User> for UserRow {
+    fn from(u: &User) -> Self {
+        Self {
+            id: u.id.to_string(),
+            username: u.username.clone(),
+            email: u.email.clone(),
+            roles: u.roles.join(", "),
+            disabled: u.disabled,
+            created: when(u.created_at),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/user.html")]
+struct UserPage<'a> {
+    csrf_token: &'a str,
+    admin: &'a str,
+    user: UserRow,
+    email_verified: bool,
+    mfa_required: bool,
+    totp: bool,
+    passkeys: Vec<(String, String)>,
+    recovery_codes: u64,
+    sessions: Vec<SessionRow>,
+    notice: Option<&'a str>,
+}
+
+struct SessionRow {
+    created: String,
+    last_seen: String,
+    ip: String,
+    user_agent: String,
+    amr: String,
+}
+
+/// `GET /admin`.
+pub(crate) async fn dashboard(
+    state: web::Data<AppState>,
+    Reader(admin): Reader,
+) -> Result<HttpResponse, PageError> {
+    let users = state.admin().users(&admin).await?;
+    let page = DashboardPage {
+        csrf_token: &admin.session.csrf_token,
+        admin: &admin.user.username,
+        users: users.len(),
+        disabled: users.iter().filter(|u| u.disabled).count(),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// `GET /admin/users`.
+pub(crate) async fn list(
+    state: web::Data<AppState>,
+    Reader(admin): Reader,
+) -> Result<HttpResponse, PageError> {
+    let users: Vec<UserRow> = state.admin().users(&admin).await?.iter().map(UserRow::from).collect();
+    let page =
+        UsersPage { csrf_token: &admin.session.csrf_token, admin: &admin.user.username, users: &users };
+    render(StatusCode::OK, &page)
+}
+
+/// `?done=…` after a change.
+#[derive(Deserialize)]
+pub(crate) struct Done {
+    #[serde(default)]
+    done: String,
+}
+
+/// The fixed notices a change may report (never reflected text).
+fn notice(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "disabled" => "The user is disabled; their sessions and refresh tokens ended.",
+        "enabled" => "The user is enabled.",
+        "second-factors-reset" => "Every second factor of the user was removed; their sessions ended.",
+        "second-factor-required" => "The user must use a second factor.",
+        "second-factor-optional" => "A second factor is up to the user (or the policy).",
+        "sessions-ended" => "Every session of the user ended.",
+        _ => return None,
+    })
+}
+
+fn user_id(path: &str) -> Result<Uuid, PageError> {
+    path.parse().map_err(|_| PageError::NotFound)
+}
+
+/// `GET /admin/users/{id}`.
+pub(crate) async fn show(
+    state: web::Data<AppState>,
+    Reader(admin): Reader,
+    path: web::Path<String>,
+    query: web::Query<Done>,
+) -> Result<HttpResponse, PageError> {
+    let detail = match state.admin().user(&admin, user_id(&path)?).await {
+        Err(AuthnError::UnknownUser) => return Err(PageError::NotFound),
+        other => other?,
+    };
+    let UserDetail { user, factors, totp, passkeys, sessions } = detail;
+    let page = UserPage {
+        csrf_token: &admin.session.csrf_token,
+        admin: &admin.user.username,
+        email_verified: user.email_verified,
+        mfa_required: user.mfa_required,
+        totp: totp == TotpState::Enabled,
+        passkeys: passkeys.into_iter().map(|p| (p.name, when(p.created_at))).collect(),
+        recovery_codes: factors.recovery_codes,
+        sessions: sessions
+            .into_iter()
+            .map(|s| SessionRow {
+                created: when(s.created_at),
+                last_seen: when(s.last_seen_at),
+                ip: s.ip.unwrap_or_default(),
+                user_agent: s.user_agent.unwrap_or_default(),
+                amr: s.amr.join(" "),
+            })
+            .collect(),
+        notice: notice(&query.done),
+        user: UserRow::from(&user),
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// A console action's form: the CSRF token (and, for the second-factor
+/// requirement, `required=on|off`).
+#[derive(Deserialize)]
+pub(crate) struct ActionForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    required: String,
+}
+csrf_protected!(ActionForm);
+
+/// Where an action on `id` leads: the user's page with its notice; a
+/// refusal as a page (sign in again, not on yourself, unknown user).
+fn after<T>(id: Uuid, done: &str, result: Result<T, AuthnError>) -> Result<HttpResponse, PageError> {
+    match result {
+        Ok(_) => Ok(see_other(&format!("/admin/users/{id}?done={done}"))),
+        Err(AuthnError::ReauthenticationRequired) => Err(PageError::SeeOther(REAUTH)),
+        Err(AuthnError::UnknownUser) => Err(PageError::NotFound),
+        Err(AuthnError::NotOnYourself) => {
+            Err(PageError::BadRequest("another administrator must do this to your account".into()))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `POST /admin/users/{id}/disable`.
+pub(crate) async fn disable(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, .. }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path)?;
+    after(id, "disabled", state.admin().disable(&admin, id, &info).await)
+}
+
+/// `POST /admin/users/{id}/enable`.
+pub(crate) async fn enable(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, .. }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path)?;
+    after(id, "enabled", state.admin().enable(&admin, id, &info).await)
+}
+
+/// `POST /admin/users/{id}/reset-second-factors`.
+pub(crate) async fn reset_second_factors(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, .. }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path)?;
+    after(id, "second-factors-reset", state.admin().reset_second_factors(&admin, id, &info).await)
+}
+
+/// `POST /admin/users/{id}/require-second-factor` (`required=on|off`).
+pub(crate) async fn require_second_factor(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, form }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let (id, required) = (user_id(&path)?, form.required == "on");
+    let done = if required { "second-factor-required" } else { "second-factor-optional" };
+    after(id, done, state.admin().require_second_factor(&admin, id, required, &info).await)
+}
+
+/// `POST /admin/users/{id}/end-sessions`.
+pub(crate) async fn end_sessions(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, .. }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path)?;
+    after(id, "sessions-ended", state.admin().end_sessions(&admin, id, &info).await)
+}

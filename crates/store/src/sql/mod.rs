@@ -33,6 +33,7 @@ mod clients;
 mod effects;
 pub mod email_tokens;
 pub mod grants;
+mod groups;
 mod keys;
 mod mfa;
 mod migrations;

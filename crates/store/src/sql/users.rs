@@ -13,6 +13,7 @@ macro_rules! columns {
          password_hash, security_stamp, created_at, updated_at"
     };
 }
+pub(crate) use columns;
 
 const INSERT: &str = concat!(
     "INSERT INTO users (id, username, username_norm, email, email_norm, email_verified, display_name,

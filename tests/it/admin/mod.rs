@@ -4,6 +4,8 @@
 //! backends.
 
 mod groups;
+mod search_plan;
+mod users;
 
 use portcullis_store::{AuditOutcome, NewAuditEvent, Store};
 use serde_json::json;

@@ -40,8 +40,9 @@ const MEMBERS: &str = concat!(
     users::columns!(),
     " FROM users WHERE id IN (SELECT user_id FROM group_members WHERE group_id = $1) ORDER BY username_norm"
 );
-/// `group_members_user`, then each group by its primary key.
-const OF_USER: &str = "SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
+/// [`GroupRepo::user_groups`]: `group_members_user`, then each group by its
+/// primary key.
+pub const OF_USER: &str = "SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
      WHERE m.user_id = $1 ORDER BY g.name_norm";
 
 fn group(row: &impl Row) -> Result<Group, StoreError> {

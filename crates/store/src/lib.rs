@@ -28,7 +28,7 @@ mod setup;
 pub mod sql;
 mod users;
 
-pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
+pub use audit::{AuditEvent, AuditFilter, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use clients::{ClientRecord, ClientRepo};
 pub use effects::{Effects, Rotation};
 pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow};

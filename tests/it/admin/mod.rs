@@ -3,6 +3,7 @@
 //! counts, the audit log's filters and the list of live sessions, on both
 //! backends.
 
+mod audit;
 mod groups;
 mod search_plan;
 mod users;

@@ -46,7 +46,7 @@ pub use outbox::{MailStatus, NewMail, OutboxMail, OutboxRepo, OutboxStats};
 pub use rate_limits::{
     LockoutPolicy, MemoryThrottle, RateLimit, RateLimitRepo, Reservation, Throttle, release, reserve,
 };
-pub use sessions::{Session, SessionRepo};
+pub use sessions::{Session, SessionCursor, SessionQuery, SessionRepo};
 pub use setup::SetupTokenRepo;
 pub use users::{EndedAccess, NewUser, ROLE_ADMIN, User, UserCounts, UserQuery, UserRepo, normalise_login};
 

@@ -6,6 +6,7 @@
 mod audit;
 mod groups;
 mod search_plan;
+mod sessions;
 mod users;
 
 use portcullis_store::{AuditOutcome, NewAuditEvent, Store};

@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used)]
 
 mod accounts;
+mod admin;
 mod clients;
 mod fuzz;
 mod grants;

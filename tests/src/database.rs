@@ -1,7 +1,9 @@
+use portcullis_store::sql::Arg;
 use portcullis_store::{Backend, Store};
 use portcullis_store_postgres::{PgOptions, PgStore};
 use portcullis_store_sqlite::{SqliteOptions, SqliteStore};
-use sqlx::Connection;
+use portcullis_store_sqlx::Dialect;
+use sqlx::{Connection, Row};
 use std::sync::Arc;
 
 /// Where `scripts/test` puts its throwaway PostgreSQL server.
@@ -82,6 +84,32 @@ impl TestDatabase {
             Backend::Postgres => {
                 let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
                 sqlx::query_scalar(sql).fetch_one(&mut conn).await.expect("count")
+            }
+        }
+    }
+
+    /// How the database would run `sql` (one of the store's statements) with
+    /// `args`, bound as the store binds them: PostgreSQL's `EXPLAIN` lines,
+    /// SQLite's `EXPLAIN QUERY PLAN` details.
+    pub async fn query_plan(&self, sql: &str, args: &[Arg<'_>]) -> Vec<String> {
+        // A test's statement, asked about a few times: leaking it gives the
+        // `'static` text the backends' binding takes.
+        match self.backend {
+            Backend::Sqlite => {
+                let explain: &'static str = Box::leak(format!("EXPLAIN QUERY PLAN {sql}").into_boxed_str());
+                let mut conn = sqlx::SqliteConnection::connect(&self.url).await.expect("connect");
+                let query = portcullis_store_sqlite::exec::Dialect::query(explain, args);
+                let rows = query.fetch_all(&mut conn).await.expect("explain");
+                let _ = conn.close().await;
+                rows.iter().map(|r| r.try_get::<String, _>("detail").expect("detail")).collect()
+            }
+            Backend::Postgres => {
+                let explain: &'static str = Box::leak(format!("EXPLAIN {sql}").into_boxed_str());
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.expect("connect");
+                let query = portcullis_store_postgres::exec::Dialect::query(explain, args);
+                let rows = query.fetch_all(&mut conn).await.expect("explain");
+                let _ = conn.close().await;
+                rows.iter().map(|r| r.try_get::<String, _>(0).expect("plan line")).collect()
             }
         }
     }

@@ -13,7 +13,7 @@
 pub mod exec;
 
 use async_trait::async_trait;
-use portcullis_store::sql::{self, Db, Lock, Queue, email_tokens, grants, outbox};
+use portcullis_store::sql::{self, Db, Lock, Queue, email_tokens, grants, outbox, users};
 use portcullis_store::{AccessTokenState, Backend, Generation, MigrationStatus, Store, StoreError};
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
@@ -151,7 +151,10 @@ impl Store for PgStore {
         }
         .await;
         let _ = conn.close().await; // ends the session, releasing both locks
-        result
+        let applied = result?;
+        // Idempotent: instances starting together may both run it.
+        users::normalise_display_names(self).await?;
+        Ok(applied)
     }
 
     async fn migration_status(&self) -> Result<MigrationStatus, StoreError> {

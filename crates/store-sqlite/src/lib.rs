@@ -13,7 +13,7 @@ pub mod exec;
 
 use async_trait::async_trait;
 use portcullis_core::private_files;
-use portcullis_store::sql::{Db, Lock, Queue, email_tokens, grants, outbox};
+use portcullis_store::sql::{Db, Lock, Queue, email_tokens, grants, outbox, users};
 use portcullis_store::{AccessTokenState, Backend, Generation, MigrationStatus, Store, StoreError};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
@@ -239,6 +239,7 @@ impl Store for SqliteStore {
         let result = MIGRATOR.run_direct(None, &mut conn, false).await;
         let _ = conn.close().await;
         result.map_err(|e| StoreError::Migration(e.to_string()))?;
+        users::normalise_display_names(self).await?;
         let after = self.migration_status().await?;
         Ok(after.applied.saturating_sub(before.applied))
     }

@@ -62,6 +62,30 @@ pub struct AuditEvent {
     pub event: NewAuditEvent,
 }
 
+/// A page of [`AuditRepo::query_audit`]: every condition given must hold.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Events about this account.
+    pub user_id: Option<Uuid>,
+    /// Events of this kind (`signin.failure`), or, ending with `.`, of
+    /// this family (`signin.` matches `signin.success`, `signin.failure`,
+    /// `signin.lockout`…). Compared exactly, case included. Blank: any.
+    pub kind: Option<String>,
+    /// Events that ended this way.
+    pub outcome: Option<AuditOutcome>,
+    /// Events from this client IP (exactly as recorded).
+    pub ip: Option<String>,
+    /// Events at or after this instant.
+    pub from: Option<OffsetDateTime>,
+    /// Events before this instant (exclusive, so consecutive ranges do not overlap).
+    pub to: Option<OffsetDateTime>,
+    /// The keyset cursor: only events older than this id (the last row of
+    /// the previous page). Events recorded meanwhile never shift a page.
+    pub before_id: Option<i64>,
+    /// At most this many events.
+    pub limit: u32,
+}
+
 /// Append-only audit log.
 #[async_trait]
 pub trait AuditRepo {
@@ -70,4 +94,17 @@ pub trait AuditRepo {
 
     /// The most recent events, newest first.
     async fn recent_audit(&self, limit: u32) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// A page of the events matching `filter`, newest (highest id) first.
+    async fn query_audit(&self, filter: &AuditFilter) -> Result<Vec<AuditEvent>, StoreError>;
+
+    /// How many events of `kind` (exact, or a family ending with `.`, as in
+    /// [`AuditFilter::kind`]) ended with `outcome` (any when `None`) at or
+    /// after `since`: the dashboard's sign-ins, failures and lockouts.
+    async fn count_audit_since(
+        &self,
+        kind: &str,
+        outcome: Option<AuditOutcome>,
+        since: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
 }

@@ -3,7 +3,7 @@
 //! [`Store`] is the whole storage surface the rest of the product sees, as
 //! one object-safe trait built from per-aggregate repositories ([`AuditRepo`],
 //! [`ClientRepo`], [`UserRepo`], [`SessionRepo`], [`GrantRepo`], [`LogoutRepo`],
-//! [`MfaRepo`], [`EmailTokenRepo`], …). [`sql`] implements every repository
+//! [`MfaRepo`], [`EmailTokenRepo`], [`GroupRepo`], …). [`sql`] implements every repository
 //! once, with each statement written once for both databases; a backend
 //! (`portcullis-store-sqlite`, `portcullis-store-postgres`) implements
 //! [`sql::Db`]: its connections, transactions, encodings and the statements
@@ -17,6 +17,7 @@ mod email_tokens;
 mod error;
 mod generation;
 mod grants;
+mod groups;
 mod keys;
 mod mfa;
 mod migrations;
@@ -27,7 +28,7 @@ mod setup;
 pub mod sql;
 mod users;
 
-pub use audit::{AuditEvent, AuditOutcome, AuditRepo, NewAuditEvent};
+pub use audit::{AuditEvent, AuditFilter, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use clients::{ClientRecord, ClientRepo};
 pub use effects::{Effects, Rotation};
 pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow};
@@ -37,6 +38,7 @@ pub use grants::{
     AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConsentRepo, GrantRepo, GrantRow,
     LogoutRepo, Redemption, RefreshTokenRow,
 };
+pub use groups::{Group, GroupRepo, NewGroup};
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
 pub use mfa::{Enrollment, FactorRef, MfaRepo, PasskeyRow, TotpRow};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
@@ -44,9 +46,9 @@ pub use outbox::{MailStatus, NewMail, OutboxMail, OutboxRepo, OutboxStats};
 pub use rate_limits::{
     LockoutPolicy, MemoryThrottle, RateLimit, RateLimitRepo, Reservation, Throttle, release, reserve,
 };
-pub use sessions::{Session, SessionRepo};
+pub use sessions::{Session, SessionCursor, SessionQuery, SessionRepo};
 pub use setup::SetupTokenRepo;
-pub use users::{EndedAccess, NewUser, ROLE_ADMIN, User, UserRepo, normalise_login};
+pub use users::{EndedAccess, NewUser, ROLE_ADMIN, User, UserCounts, UserQuery, UserRepo, normalise_login};
 
 use async_trait::async_trait;
 use std::fmt;
@@ -93,6 +95,7 @@ pub trait Store:
     + OutboxRepo
     + MfaRepo
     + EmailTokenRepo
+    + GroupRepo
     + fmt::Debug
     + Send
     + Sync

@@ -47,6 +47,38 @@ impl std::fmt::Debug for Session {
     }
 }
 
+/// A page of [`SessionRepo::list_sessions`]: the live sessions of signed-in
+/// users, newest first. Live is the contrary of what
+/// [`SessionRepo::delete_expired_sessions`] deletes, with the same bounds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionQuery {
+    /// Sessions last used at or before this are past their idle timeout.
+    pub idle_before: OffsetDateTime,
+    /// Sessions created at or before this are past their absolute timeout.
+    pub created_before: OffsetDateTime,
+    /// The keyset cursor: only sessions after this one in the order of the
+    /// list (the last row of the previous page).
+    pub after: Option<SessionCursor>,
+    /// At most this many sessions.
+    pub limit: u32,
+}
+
+/// A place in the list of sessions: newest first, by creation and then by
+/// `sid` (descending), both of which a session keeps for life.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionCursor {
+    /// The session's creation instant.
+    pub created_at: OffsetDateTime,
+    /// Its public id.
+    pub sid: String,
+}
+
+impl From<&Session> for SessionCursor {
+    fn from(s: &Session) -> Self {
+        Self { created_at: s.created_at, sid: s.sid.clone() }
+    }
+}
+
 /// Server-side sessions.
 #[async_trait]
 pub trait SessionRepo {
@@ -68,6 +100,18 @@ pub trait SessionRepo {
 
     /// Every session of a user, most recently used first.
     async fn list_user_sessions(&self, user_id: Uuid) -> Result<Vec<Session>, StoreError>;
+
+    /// A page of the live sessions of signed-in users (anonymous ones left
+    /// out), newest first (see [`SessionQuery`]).
+    async fn list_sessions(&self, query: &SessionQuery) -> Result<Vec<Session>, StoreError>;
+
+    /// How many sessions [`Self::list_sessions`] would list in all, for
+    /// these bounds (see [`SessionQuery`]).
+    async fn count_live_sessions(
+        &self,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
 
     /// Deletes one session; true if it existed.
     async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError>;

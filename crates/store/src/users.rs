@@ -111,6 +111,35 @@ pub fn normalise_login(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
+/// A page of [`UserRepo::search_users`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UserQuery {
+    /// Only users whose username, email or display name begins with this,
+    /// case-insensitively (both sides in their [`normalise_login`] form).
+    /// Every character counts as itself: `%`, `_` and `\` are no wildcards.
+    /// `None` or blank: every user.
+    pub prefix: Option<String>,
+    /// The keyset cursor: only users whose username sorts after this one
+    /// (the last row of the previous page; given as the username or its
+    /// normalised form). Users created meanwhile land on the pages they
+    /// sort into, and none is seen twice.
+    pub after: Option<String>,
+    /// At most this many users.
+    pub limit: u32,
+}
+
+/// The dashboard's counts of users.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct UserCounts {
+    /// Every user.
+    pub total: u64,
+    /// Disabled users.
+    pub disabled: u64,
+    /// Users who are not disabled and have neither a passkey nor a confirmed
+    /// authenticator app (recovery codes alone are no second factor).
+    pub without_second_factor: u64,
+}
+
 /// User accounts.
 #[async_trait]
 pub trait UserRepo {
@@ -129,6 +158,13 @@ pub trait UserRepo {
 
     /// How many users exist.
     async fn count_users(&self) -> Result<u64, StoreError>;
+
+    /// A page of users, by normalised username (bytes order, on both
+    /// backends), matching `query`; one indexed query.
+    async fn search_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError>;
+
+    /// The dashboard's counts, in one query.
+    async fn user_counts(&self) -> Result<UserCounts, StoreError>;
 
     /// Replaces the password hash and nothing else — the same password
     /// hashed anew (an upgrade of its parameters at sign-in), so the security

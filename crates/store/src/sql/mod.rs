@@ -33,6 +33,7 @@ mod clients;
 mod effects;
 pub mod email_tokens;
 pub mod grants;
+pub mod groups;
 mod keys;
 mod mfa;
 mod migrations;
@@ -40,7 +41,7 @@ pub mod outbox;
 mod rate_limits;
 mod sessions;
 mod setup;
-mod users;
+pub mod users;
 
 pub use migrations::migration_status;
 
@@ -321,7 +322,59 @@ pub fn corrupt(column: &str) -> StoreError {
     StoreError::Corrupt(column.to_owned())
 }
 
+/// The strings that begin with `prefix` as a range, `lo <= s < hi`, in the
+/// order both backends compare text columns here: by bytes (SQLite's
+/// `BINARY`, PostgreSQL's `COLLATE "C"`), which for UTF-8 is the order of
+/// code points. `hi` is `prefix` with its last character advanced (dropping
+/// trailing U+10FFFF, which has no successor), so the range holds exactly
+/// the strings `prefix` begins, and every character, `%`, `_` and `\`
+/// included, stands for itself. `None` when no string is greater than all
+/// of them: `prefix` is empty or only U+10FFFF.
+pub fn prefix_bounds(prefix: &str) -> Option<(String, String)> {
+    let mut hi: Vec<char> = prefix.chars().collect();
+    while let Some(last) = hi.pop() {
+        let next = match last {
+            '\u{D7FF}' => Some('\u{E000}'), // past the surrogates, which are no characters
+            char::MAX => None,
+            c => char::from_u32(u32::from(c) + 1),
+        };
+        if let Some(next) = next {
+            hi.push(next);
+            return Some((prefix.to_owned(), hi.into_iter().collect()));
+        }
+    }
+    None
+}
+
 /// `0` for a count that does not fit.
 pub(crate) fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_bounds;
+
+    fn bounds(prefix: &str) -> Option<(String, String)> {
+        prefix_bounds(prefix)
+    }
+
+    #[test]
+    fn a_prefix_range_holds_exactly_the_strings_it_begins() {
+        assert_eq!(bounds("ab"), Some(("ab".into(), "ac".into())));
+        assert_eq!(bounds("a%"), Some(("a%".into(), "a&".into())), "no wildcard");
+        assert_eq!(bounds("zo\u{eb}"), Some(("zo\u{eb}".into(), "zo\u{ec}".into())));
+        assert_eq!(bounds("a\u{10FFFF}"), Some(("a\u{10FFFF}".into(), "b".into())), "U+10FFFF carries");
+        assert_eq!(bounds("\u{D7FF}"), Some(("\u{D7FF}".into(), "\u{E000}".into())), "surrogates skipped");
+        assert_eq!(bounds(""), None);
+        assert_eq!(bounds("\u{10FFFF}\u{10FFFF}"), None);
+
+        let (lo, hi) = bounds("ab").expect("bounds");
+        for inside in ["ab", "ab\u{0}", "abz", "ab\u{10FFFF}\u{10FFFF}"] {
+            assert!(lo.as_str() <= inside && inside < hi.as_str(), "{inside:?}");
+        }
+        for outside in ["a", "aa\u{10FFFF}", "ac", "b", "A", "aB"] {
+            assert!(!(lo.as_str() <= outside && outside < hi.as_str()), "{outside:?}");
+        }
+    }
 }

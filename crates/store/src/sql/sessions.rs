@@ -1,7 +1,7 @@
 //! Browser sessions.
 
-use super::{Db, Exec, Row, Tx};
-use crate::{Session, SessionRepo, StoreError};
+use super::{Db, Exec, Row, Tx, count};
+use crate::{Session, SessionQuery, SessionRepo, StoreError};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -22,6 +22,21 @@ const OF_USER: &str = concat!(
     " FROM sessions WHERE user_id = $1 ORDER BY last_seen_at DESC, created_at DESC"
 );
 pub(crate) const DELETE: &str = "DELETE FROM sessions WHERE id_hash = $1";
+/// Signed in and live: `$1` idle before, `$2` created before.
+macro_rules! live {
+    () => {
+        " FROM sessions WHERE user_id IS NOT NULL AND last_seen_at > $1 AND created_at > $2"
+    };
+}
+const LIVE: &str = concat!("SELECT ", columns!(), live!(), " ORDER BY created_at DESC, sid DESC LIMIT $3");
+/// `$3`, `$4`: the cursor's creation and sid.
+const LIVE_AFTER: &str = concat!(
+    "SELECT ",
+    columns!(),
+    live!(),
+    " AND (created_at, sid) < ($3, $4) ORDER BY created_at DESC, sid DESC LIMIT $5"
+);
+const COUNT_LIVE: &str = concat!("SELECT COUNT(*) AS n", live!());
 
 fn session(row: &impl Row) -> Result<Session, StoreError> {
     Ok(Session {
@@ -105,6 +120,27 @@ impl<D: Db> SessionRepo for D {
 
     async fn list_user_sessions(&self, user_id: Uuid) -> Result<Vec<Session>, StoreError> {
         self.reader().fetch_all(OF_USER, args![user_id]).await?.iter().map(session).collect()
+    }
+
+    async fn list_sessions(&self, q: &SessionQuery) -> Result<Vec<Session>, StoreError> {
+        let limit = i64::from(q.limit);
+        let rows = match &q.after {
+            None => self.reader().fetch_all(LIVE, args![q.idle_before, q.created_before, limit]).await?,
+            Some(after) => {
+                let args = args![q.idle_before, q.created_before, after.created_at, &after.sid, limit];
+                self.reader().fetch_all(LIVE_AFTER, args).await?
+            }
+        };
+        rows.iter().map(session).collect()
+    }
+
+    async fn count_live_sessions(
+        &self,
+        idle_before: OffsetDateTime,
+        created_before: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let row = self.reader().fetch_one(COUNT_LIVE, args![idle_before, created_before]).await?;
+        Ok(count(row.int("n")?))
     }
 
     async fn delete_user_sessions(&self, user_id: Uuid) -> Result<u64, StoreError> {

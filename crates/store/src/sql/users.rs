@@ -1,7 +1,9 @@
 //! Users.
 
-use super::{Db, Exec, Row, Tx, count, effects::apply, grants::end_access};
-use crate::{Effects, EndedAccess, NewUser, StoreError, User, UserRepo, normalise_login};
+use super::{Db, Exec, Row, Tx, count, effects::apply, grants::end_access, prefix_bounds};
+use crate::{
+    Effects, EndedAccess, NewUser, StoreError, User, UserCounts, UserQuery, UserRepo, normalise_login,
+};
 use async_trait::async_trait;
 use portcullis_core::random::hex_id;
 use time::OffsetDateTime;
@@ -13,11 +15,12 @@ macro_rules! columns {
          password_hash, security_stamp, created_at, updated_at"
     };
 }
+pub(crate) use columns;
 
 const INSERT: &str = concat!(
     "INSERT INTO users (id, username, username_norm, email, email_norm, email_verified, display_name,
-                        roles, password_hash, security_stamp, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11) RETURNING ",
+                        display_name_norm, roles, password_hash, security_stamp, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ",
     columns!()
 );
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
@@ -28,6 +31,58 @@ const SET_HASH: &str = "UPDATE users SET password_hash = $1, updated_at = $2 WHE
 const CHANGE_PASSWORD: &str =
     "UPDATE users SET password_hash = $1, security_stamp = $2, updated_at = $3 WHERE id = $4";
 const SET_DISABLED: &str = "UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3";
+
+/// `$1 <= column < $2` on one of the three normalised columns, each with its
+/// index: the prefix's range (see [`prefix_bounds`]). `$after`, the
+/// cursor's condition on a next page, goes in each arm rather than beside
+/// the OR: SQLite then unions the three index ranges (`MULTI-INDEX OR`)
+/// instead of walking the username index from the cursor through every row
+/// after it to find a page of rare matches. PostgreSQL factors the common
+/// condition out again and plans as it would have.
+#[rustfmt::skip]
+macro_rules! prefix_of_any {
+    ($after:literal) => {
+        concat!(
+            "((username_norm >= $1 AND username_norm < $2", $after, ")",
+            " OR (email_norm >= $1 AND email_norm < $2", $after, ")",
+            " OR (display_name_norm >= $1 AND display_name_norm < $2", $after, "))"
+        )
+    };
+}
+
+/// [`UserRepo::search_users`], first page without a prefix: `$1` limit.
+pub const SEARCH: &str = concat!("SELECT ", columns!(), " FROM users ORDER BY username_norm LIMIT $1");
+/// The next page without a prefix: `$1` after, `$2` limit.
+pub const SEARCH_AFTER: &str =
+    concat!("SELECT ", columns!(), " FROM users WHERE username_norm > $1 ORDER BY username_norm LIMIT $2");
+/// The first page with a prefix: `$1`, `$2` its bounds, `$3` limit.
+pub const SEARCH_PREFIX: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM users WHERE ",
+    prefix_of_any!(""),
+    " ORDER BY username_norm LIMIT $3"
+);
+/// The next page with a prefix: `$1`, `$2` its bounds, `$3` after, `$4` limit.
+pub const SEARCH_PREFIX_AFTER: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM users WHERE ",
+    prefix_of_any!(" AND username_norm > $3"),
+    " ORDER BY username_norm LIMIT $4"
+);
+const COUNTS: &str = "SELECT COUNT(*) AS total,
+       COUNT(CASE WHEN disabled THEN 1 END) AS disabled,
+       COUNT(CASE WHEN NOT disabled
+                   AND NOT EXISTS (SELECT 1 FROM passkeys p WHERE p.user_id = users.id)
+                   AND NOT EXISTS (SELECT 1 FROM totp_secrets t
+                                   WHERE t.user_id = users.id AND t.confirmed_at IS NOT NULL)
+                  THEN 1 END) AS without_second_factor
+     FROM users";
+const UNNORMALISED: &str =
+    "SELECT id, display_name FROM users WHERE display_name IS NOT NULL AND display_name_norm IS NULL";
+const SET_DISPLAY_NAME_NORM: &str = "UPDATE users SET display_name_norm = $1
+     WHERE id = $2 AND display_name = $3 AND display_name_norm IS NULL";
 
 pub(crate) fn user(row: &impl Row) -> Result<User, StoreError> {
     Ok(User {
@@ -55,6 +110,7 @@ pub(crate) fn found(affected: u64) -> Result<(), StoreError> {
 impl<D: Db> UserRepo for D {
     async fn create_user(&self, u: &NewUser) -> Result<User, StoreError> {
         let (username, email, stamp) = (normalise_login(&u.username), normalise_login(&u.email), hex_id());
+        let display_name = u.display_name.as_deref().map(normalise_login);
         let args = args![
             u.id,
             &u.username,
@@ -63,6 +119,7 @@ impl<D: Db> UserRepo for D {
             &email,
             u.email_verified,
             &u.display_name,
+            &display_name,
             &u.roles,
             &u.password_hash,
             &stamp,
@@ -86,6 +143,36 @@ impl<D: Db> UserRepo for D {
 
     async fn count_users(&self) -> Result<u64, StoreError> {
         Ok(count(self.reader().fetch_one("SELECT COUNT(*) AS n FROM users", args![]).await?.int("n")?))
+    }
+
+    async fn search_users(&self, query: &UserQuery) -> Result<Vec<User>, StoreError> {
+        let limit = i64::from(query.limit);
+        let after = query.after.as_deref().map(normalise_login);
+        let prefix = query.prefix.as_deref().map(normalise_login).filter(|p| !p.is_empty());
+        let rows = match (prefix, &after) {
+            (None, None) => self.reader().fetch_all(SEARCH, args![limit]).await?,
+            (None, Some(after)) => self.reader().fetch_all(SEARCH_AFTER, args![after, limit]).await?,
+            (Some(prefix), after) => {
+                // Only U+10FFFF: no user can have a name beyond it.
+                let Some((lo, hi)) = prefix_bounds(&prefix) else { return Ok(Vec::new()) };
+                match after {
+                    None => self.reader().fetch_all(SEARCH_PREFIX, args![&lo, &hi, limit]).await?,
+                    Some(after) => {
+                        self.reader().fetch_all(SEARCH_PREFIX_AFTER, args![&lo, &hi, after, limit]).await?
+                    }
+                }
+            }
+        };
+        rows.iter().map(user).collect()
+    }
+
+    async fn user_counts(&self) -> Result<UserCounts, StoreError> {
+        let row = self.reader().fetch_one(COUNTS, args![]).await?;
+        Ok(UserCounts {
+            total: count(row.int("total")?),
+            disabled: count(row.int("disabled")?),
+            without_second_factor: count(row.int("without_second_factor")?),
+        })
     }
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
@@ -136,4 +223,19 @@ impl<D: Db> UserRepo for D {
         apply(&mut tx, effects, None, at).await?;
         tx.commit().await
     }
+}
+
+/// Normalises the display names a migration could not (SQL folds ASCII
+/// only: see migration 0013), as [`UserRepo::create_user`] does; returns
+/// how many. Each backend runs it after migrating. A name changed meanwhile
+/// is left for its own write.
+pub async fn normalise_display_names<D: Db>(db: &D) -> Result<u64, StoreError> {
+    let rows = db.reader().fetch_all(UNNORMALISED, args![]).await?;
+    let mut done = 0;
+    for row in &rows {
+        let (id, name) = (row.uuid("id")?, row.text("display_name")?);
+        let norm = normalise_login(&name);
+        done += db.writer().execute(SET_DISPLAY_NAME_NORM, args![&norm, id, &name]).await?;
+    }
+    Ok(done)
 }

@@ -194,6 +194,16 @@ pub trait UserRepo {
         effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError>;
 
+    /// Replaces the user's roles, with `effects`, in one transaction;
+    /// `NotFound` (nothing written) for an unknown id.
+    async fn set_roles(
+        &self,
+        id: Uuid,
+        roles: &[String],
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<(), StoreError>;
+
     /// Re-enables a disabled user, with `effects`, in one transaction;
     /// `NotFound` (nothing written) for an unknown id.
     async fn enable_user(

@@ -4,6 +4,7 @@
 //! backends.
 
 mod audit;
+mod console;
 mod groups;
 mod search_plan;
 mod sessions;

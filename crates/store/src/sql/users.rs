@@ -30,6 +30,7 @@ const ALL: &str = concat!("SELECT ", columns!(), " FROM users ORDER BY username_
 const SET_HASH: &str = "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3";
 const CHANGE_PASSWORD: &str =
     "UPDATE users SET password_hash = $1, security_stamp = $2, updated_at = $3 WHERE id = $4";
+const SET_ROLES: &str = "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3";
 const SET_DISABLED: &str = "UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3";
 
 /// `$1 <= column < $2` on one of the three normalised columns, each with its
@@ -209,6 +210,20 @@ impl<D: Db> UserRepo for D {
         apply(&mut tx, effects, Some(ended), now).await?;
         tx.commit().await?;
         Ok(ended)
+    }
+
+    async fn set_roles(
+        &self,
+        id: Uuid,
+        roles: &[String],
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<(), StoreError> {
+        let _state = self.token_state().on_drop();
+        let mut tx = self.begin().await?;
+        found(tx.execute(SET_ROLES, args![roles, at, id]).await?)?;
+        apply(&mut tx, effects, None, at).await?;
+        tx.commit().await
     }
 
     async fn enable_user(

@@ -37,7 +37,7 @@ pub use metrics::{Metrics, metrics_endpoint};
 pub use middleware::{REQUEST_ID_HEADER, telemetry};
 pub use portcullis_authn::SessionPolicy;
 pub use prometheus::Error as PrometheusError;
-pub use routes::admin::ROUTES as ADMIN_ROUTES;
+pub use routes::admin::routes as admin_routes;
 pub use routes::health::{DatabaseReadiness, ReadinessProbe};
 pub use routes::keys::{ENDPOINTS, JWKS_PATH, Publication};
 pub use routes::oidc::token_form::{ClientFields, TokenForm, parse_token_form};

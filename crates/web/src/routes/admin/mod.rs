@@ -5,9 +5,9 @@
 //! within 15 minutes to read and 5 minutes to change. Anyone else gets
 //! 404 — the console does not exist for them.
 //!
-//! Every route is declared once in [`routes!`]: it is registered from
-//! there and listed in [`ROUTES`], which the access tests walk, so a route
-//! added without the gate cannot pass them.
+//! Every route is declared once, in its module's `console_routes!`: it is
+//! registered from there and listed in [`routes()`], which the access tests
+//! walk, so a route added without the gate cannot pass them.
 
 mod users;
 
@@ -17,31 +17,28 @@ use actix_web::web;
 
 pub(crate) use crate::extract::{AdminChange as Change, AdminReader as Reader, REAUTH_ADMIN as REAUTH};
 
-/// Declares the console's routes once (paths below `/admin`): registered
-/// by `configure`, listed in `ROUTES`.
-macro_rules! routes {
+/// Declares a console module's routes once (paths below `/admin`): its
+/// `configure` registers them, its `ROUTES` lists them.
+macro_rules! console_routes {
     ($($method:ident $path:literal => $handler:path),+ $(,)?) => {
-        /// Every console route: (method, path pattern).
-        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), concat!("/admin", $path))),+];
+        /// This module's console routes: (method, path pattern).
+        pub(crate) const ROUTES: &[(&str, &str)] = &[$((stringify!($method), concat!("/admin", $path))),+];
 
-        pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
-            let no_store = DefaultHeaders::new().add((CACHE_CONTROL, HeaderValue::from_static("no-store")));
-            cfg.service(
-                web::scope("/admin")
-                    .wrap(no_store)
-                    $(.route($path, web::method(actix_web::http::Method::$method).to($handler)))+
-            );
+        /// Registers this module's routes (on the `/admin` scope).
+        pub(crate) fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+            $(cfg.route($path, actix_web::web::method(actix_web::http::Method::$method).to($handler));)+
         }
     };
 }
+pub(crate) use console_routes;
 
-routes! {
-    GET "" => users::dashboard,
-    GET "/users" => users::list,
-    GET "/users/{id}" => users::show,
-    POST "/users/{id}/disable" => users::disable,
-    POST "/users/{id}/enable" => users::enable,
-    POST "/users/{id}/reset-second-factors" => users::reset_second_factors,
-    POST "/users/{id}/require-second-factor" => users::require_second_factor,
-    POST "/users/{id}/end-sessions" => users::end_sessions,
+/// Every console route: (method, path pattern).
+pub fn routes() -> Vec<(&'static str, &'static str)> {
+    [users::ROUTES].concat()
+}
+
+/// Mounts the console: every answer `Cache-Control: no-store`.
+pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
+    let no_store = DefaultHeaders::new().add((CACHE_CONTROL, HeaderValue::from_static("no-store")));
+    cfg.service(web::scope("/admin").wrap(no_store).configure(users::configure));
 }

@@ -19,6 +19,17 @@ use crate::extract::{Requester, csrf_protected};
 use crate::pages::render;
 use crate::routes::oidc::authorize::see_other;
 
+super::console_routes! {
+    GET "" => dashboard,
+    GET "/users" => list,
+    GET "/users/{id}" => show,
+    POST "/users/{id}/disable" => disable,
+    POST "/users/{id}/enable" => enable,
+    POST "/users/{id}/reset-second-factors" => reset_second_factors,
+    POST "/users/{id}/require-second-factor" => require_second_factor,
+    POST "/users/{id}/end-sessions" => end_sessions,
+}
+
 fn when(at: OffsetDateTime) -> String {
     at.format(format_description!("[year]-[month]-[day] [hour]:[minute] UTC")).unwrap_or_default()
 }

@@ -77,6 +77,9 @@ pub enum AuthnError {
     /// remove its second factors): another administrator must.
     #[error("not on your own account")]
     NotOnYourself,
+    /// No such group.
+    #[error("unknown group")]
+    UnknownGroup,
     /// Passkeys do not work here (the issuer's host is not a domain name).
     #[error("passkeys are not available")]
     PasskeysUnavailable,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use std::sync::Arc;
 use time::OffsetDateTime;
 
-use crate::claims::user_claims;
+use crate::claims::{Subject, groups_for, user_claims};
 use crate::client_auth::load_client;
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::grants::{grant_usable, grant_usable_with};
@@ -106,7 +106,11 @@ pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAcces
             (Some(grant), Some(user))
         }
     };
-    let state = Arc::new(TokenState { grant, session: state.session, user });
+    let groups = match &user {
+        Some(user) => groups_for(ctx, user.id, &scopes).await?,
+        None => Vec::new(),
+    };
+    let state = Arc::new(TokenState { grant, session: state.session, user, groups });
     if let Some(generation) = generation {
         ctx.tokens.put(jti, state.clone(), ctx.now, generation);
     }
@@ -120,7 +124,7 @@ pub fn userinfo(token: &ValidAccessToken) -> Result<Map<String, Value>, Protocol
     if !token.scopes.is_oidc() {
         return reject(OAuthError::InsufficientScope, "the token lacks the openid scope");
     }
-    let mut claims = user_claims(user, &token.scopes);
+    let mut claims = user_claims(Subject { user, groups: &token.state.groups }, &token.scopes);
     claims.insert("sub".into(), json!(user.id.to_string()));
     Ok(claims)
 }

@@ -32,6 +32,22 @@ pub enum UserClaim {
     EmailVerified,
     /// `roles` (ours: not an OIDC standard claim).
     Roles,
+    /// `groups`: the names of the user's groups (ours, as Keycloak's and
+    /// Authentik's).
+    Groups,
+}
+
+/// The scope that releases `groups`.
+pub const GROUPS: &str = "groups";
+
+/// Whom claims are about: the user and, when a scope asks for them, the
+/// names of their groups.
+#[derive(Debug, Clone, Copy)]
+pub struct Subject<'a> {
+    /// The user.
+    pub user: &'a User,
+    /// Their groups' names (empty unless the `groups` scope was granted).
+    pub groups: &'a [String],
 }
 
 impl UserClaim {
@@ -44,11 +60,13 @@ impl UserClaim {
             Self::Email => "email",
             Self::EmailVerified => "email_verified",
             Self::Roles => "roles",
+            Self::Groups => "groups",
         }
     }
 
-    /// Its value for `user`.
-    fn value(self, user: &User) -> Value {
+    /// Its value for `subject`.
+    fn value(self, subject: Subject<'_>) -> Value {
+        let user = subject.user;
         match self {
             Self::Name => json!(user.shown_name()),
             Self::PreferredUsername => json!(user.username),
@@ -56,16 +74,18 @@ impl UserClaim {
             Self::Email => json!(user.email),
             Self::EmailVerified => json!(user.email_verified),
             Self::Roles => json!(user.roles),
+            Self::Groups => json!(subject.groups),
         }
     }
 }
 
 /// The scopes that release user claims, and their claims (OIDC Core §5.4,
-/// plus `roles`).
+/// plus `roles` and `groups`).
 pub const SCOPE_CLAIMS: &[(&str, &[UserClaim])] = &[
     ("profile", &[UserClaim::Name, UserClaim::PreferredUsername, UserClaim::UpdatedAt]),
     ("email", &[UserClaim::Email, UserClaim::EmailVerified]),
     ("roles", &[UserClaim::Roles]),
+    (GROUPS, &[UserClaim::Groups]),
 ];
 
 /// Every scope we understand: `openid`, those of [`SCOPE_CLAIMS`], `offline_access`.
@@ -83,17 +103,28 @@ pub fn claims_supported() -> Vec<&'static str> {
     claims
 }
 
-/// The user claims `scopes` release (for the ID token and UserInfo).
-pub fn user_claims(user: &User, scopes: &ScopeSet) -> Map<String, Value> {
+/// The user claims `scopes` release about `subject` (for the ID token and
+/// UserInfo).
+pub fn user_claims(subject: Subject<'_>, scopes: &ScopeSet) -> Map<String, Value> {
     let mut claims = Map::new();
     for (scope, released) in SCOPE_CLAIMS {
         if scopes.contains(scope) {
             for claim in *released {
-                claims.insert(claim.name().into(), claim.value(user));
+                claims.insert(claim.name().into(), claim.value(subject));
             }
         }
     }
     claims
+}
+
+/// The names of `user_id`'s groups when `scopes` release them (one indexed
+/// read), else none (no read).
+pub(crate) async fn groups_for(
+    ctx: &crate::Ctx<'_>,
+    user_id: uuid::Uuid,
+    scopes: &ScopeSet,
+) -> Result<Vec<String>, crate::ProtocolError> {
+    if scopes.contains(GROUPS) { Ok(ctx.store.user_groups(user_id).await?) } else { Ok(Vec::new()) }
 }
 
 #[cfg(test)]
@@ -119,16 +150,31 @@ mod tests {
     }
 
     #[test]
+    fn the_groups_scope_releases_the_group_names() {
+        let groups = ["ops".to_owned(), "staff".to_owned()];
+        let subject = Subject { user: &user(), groups: &groups };
+        let with = user_claims(subject, &ScopeSet::parse("openid groups").expect("scope"));
+        assert_eq!(with.get("groups"), Some(&json!(["ops", "staff"])));
+        let without = user_claims(subject, &ScopeSet::parse("openid profile").expect("scope"));
+        assert!(!without.contains_key("groups"));
+        assert!(scopes_supported().contains(&GROUPS) && claims_supported().contains(&"groups"));
+    }
+
+    #[test]
     fn each_scope_releases_exactly_its_claims() {
         let released = |scope: &str| {
-            let claims = user_claims(&user(), &ScopeSet::parse(scope).expect("scope"));
+            let claims =
+                user_claims(Subject { user: &user(), groups: &[] }, &ScopeSet::parse(scope).expect("scope"));
             claims.keys().cloned().collect::<Vec<_>>()
         };
         assert_eq!(released("openid"), Vec::<String>::new());
         assert_eq!(released("openid profile"), ["name", "preferred_username", "updated_at"]);
         assert_eq!(released("openid email"), ["email", "email_verified"]);
         assert_eq!(released("openid roles"), ["roles"]);
-        let all = user_claims(&user(), &ScopeSet::parse("openid profile email roles").expect("scope"));
+        let all = user_claims(
+            Subject { user: &user(), groups: &[] },
+            &ScopeSet::parse("openid profile email roles").expect("scope"),
+        );
         assert_eq!(all["name"], "Ann A.");
         assert_eq!(all["preferred_username"], "ann");
         assert_eq!(all["updated_at"], 42);
@@ -139,11 +185,15 @@ mod tests {
 
     #[test]
     fn every_claim_released_is_advertised() {
-        let all = user_claims(&user(), &ScopeSet::parse("openid profile email roles").expect("scope"));
+        let groups = ["ops".to_owned()];
+        let all = user_claims(
+            Subject { user: &user(), groups: &groups },
+            &ScopeSet::parse("openid profile email roles groups").expect("scope"),
+        );
         let supported = claims_supported();
         for claim in all.keys() {
             assert!(supported.contains(&claim.as_str()), "{claim} is released but not advertised");
         }
-        assert_eq!(scopes_supported(), ["openid", "profile", "email", "roles", "offline_access"]);
+        assert_eq!(scopes_supported(), ["openid", "profile", "email", "roles", "groups", "offline_access"]);
     }
 }

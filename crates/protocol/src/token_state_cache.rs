@@ -42,6 +42,9 @@ pub(crate) struct TokenState {
     pub session: Option<SessionTimes>,
     /// The grant's user (user-bound tokens).
     pub user: Option<User>,
+    /// The user's groups, when the token's scopes release them (group
+    /// changes move the generation too).
+    pub groups: Vec<String>,
 }
 
 /// Recently checked access tokens, by `jti`.
@@ -74,7 +77,7 @@ mod tests {
     const T0: OffsetDateTime = time::macros::datetime!(2026-01-01 00:00 UTC);
 
     fn state() -> Arc<TokenState> {
-        Arc::new(TokenState { grant: None, session: None, user: None })
+        Arc::new(TokenState { grant: None, session: None, user: None, groups: Vec::new() })
     }
 
     #[test]

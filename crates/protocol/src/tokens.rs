@@ -4,13 +4,13 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use portcullis_keys::{Algorithm, TokenSigner};
-use portcullis_store::{GrantRow, User};
+use portcullis_store::GrantRow;
 use serde::Serialize;
 use serde_json::{Map, json};
 use sha2::{Digest, Sha256, Sha512};
 use time::OffsetDateTime;
 
-use crate::claims::user_claims;
+use crate::claims::{Subject, user_claims};
 use crate::context::{Ctx, ProtocolError};
 use crate::{Client, ScopeSet};
 
@@ -119,14 +119,15 @@ pub fn access_token(
 pub fn id_token(
     ctx: &Ctx<'_>,
     client: &Client,
-    user: &User,
+    subject: Subject<'_>,
     grant: &GrantRow,
     scopes: &ScopeSet,
     nonce: Option<&str>,
     access_token: &str,
 ) -> Result<String, ProtocolError> {
     let alg = client.id_token_signed_response_alg.algorithm();
-    let mut claims = user_claims(user, scopes);
+    let user = subject.user;
+    let mut claims = user_claims(subject, scopes);
     claims.insert("iss".into(), json!(ctx.issuer.as_str()));
     claims.insert("sub".into(), json!(user.id.to_string()));
     claims.insert("aud".into(), json!(client.client_id.as_str()));

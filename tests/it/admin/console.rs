@@ -3,16 +3,33 @@
 //! CSRF on every change, and what a change does.
 
 use portcullis_core::Clock;
-use portcullis_store::{Effects, User};
+use portcullis_store::{Effects, NewGroup, User};
 use portcullis_tests::mfa::{enroll_totp, password_sign_in};
 use portcullis_tests::oidc::{Browser, create_user, hidden, spawn_oidc_app};
 use portcullis_tests::{Backend, TestApp, both_backends};
 use portcullis_web::admin_routes;
 use time::Duration;
 
-/// `path` with `{id}` replaced by `id`.
-fn concrete(path: &str, id: &str) -> String {
-    path.replace("{id}", id)
+/// `path` with its placeholders replaced: `{id}` by `target`'s id on user
+/// routes, by the id of the group `ops` (made here once) on group routes;
+/// `{user}` by `target`'s id.
+async fn concrete(app: &TestApp, path: &str, target: &User) -> String {
+    let user = target.id.to_string();
+    let id = if path.starts_with("/admin/groups/") {
+        let existing = app.store.find_group_by_name("ops").await.expect("find");
+        let group = match existing {
+            Some(group) => group,
+            None => {
+                let new =
+                    NewGroup { id: uuid::Uuid::new_v4(), name: "ops".into(), created_at: app.clock.now() };
+                app.store.create_group(&new, &Effects::default()).await.expect("group")
+            }
+        };
+        group.id.to_string()
+    } else {
+        user.clone()
+    };
+    path.replace("{id}", &id).replace("{user}", &user)
 }
 
 /// A browser signed in as the admin `name` with a second factor (enrolled
@@ -34,13 +51,28 @@ async fn console_csrf(browser: &Browser) -> String {
 
 /// Asks every console route as `browser` (posting `csrf` to the POST
 /// routes); returns (method, path, status, location) of each.
-async fn walk(browser: &Browser, target: &User, csrf: &str) -> Vec<(String, String, u16, String)> {
+async fn walk(
+    app: &TestApp,
+    browser: &Browser,
+    target: &User,
+    csrf: &str,
+) -> Vec<(String, String, u16, String)> {
     let mut seen = Vec::new();
     for (method, path) in admin_routes() {
-        let url = concrete(path, &target.id.to_string());
+        let url = concrete(app, path, target).await;
         let res = match method {
             "GET" => browser.get(&url).await,
-            _ => browser.post(&url, &[("csrf_token", csrf), ("required", "on")]).await,
+            // What each form would change, were it accepted.
+            _ => {
+                let form = [
+                    ("csrf_token", csrf),
+                    ("required", "on"),
+                    ("roles", "admin"),
+                    ("name", "renamed"),
+                    ("login", "alice"),
+                ];
+                browser.post(&url, &form).await
+            }
         };
         let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         seen.push((method.to_owned(), url, res.status().as_u16(), location));
@@ -48,10 +80,20 @@ async fn walk(browser: &Browser, target: &User, csrf: &str) -> Vec<(String, Stri
     seen
 }
 
-/// Nothing about `target` changed: enabled, no second factor required, no audit of the console.
+/// Nothing about `target` changed: enabled, no second factor required, no
+/// role, no group, no audit of the console.
 async fn untouched(app: &TestApp, target: &User) {
+    untouched_with_groups(app, target, &["ops"]).await;
+}
+
+/// [`untouched`], with the groups that exist.
+async fn untouched_with_groups(app: &TestApp, target: &User, expected: &[&str]) {
     let now = app.store.find_user(target.id).await.expect("find").expect("user");
-    assert!(!now.disabled && !now.mfa_required, "nothing changed: {now:?}");
+    assert!(!now.disabled && !now.mfa_required && now.roles.is_empty(), "nothing changed: {now:?}");
+    assert_eq!(app.store.user_groups(target.id).await.expect("groups"), Vec::<String>::new());
+    let groups: Vec<String> =
+        app.store.list_groups().await.expect("groups").into_iter().map(|g| g.name).collect();
+    assert_eq!(groups, expected, "no group created, renamed or deleted");
     let events = app.store.recent_audit(200).await.expect("audit");
     assert!(events.iter().all(|e| e.event.detail.get("actor").is_none()), "no console action was audited");
 }
@@ -68,14 +110,14 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
     let anonymous = Browser::new(&app);
     let page = anonymous.get("/login").await.text().await.expect("login");
     let anon_csrf = hidden(&page, "csrf_token").expect("csrf");
-    for (method, url, status, _) in walk(&anonymous, &alice, &anon_csrf).await {
+    for (method, url, status, _) in walk(&app, &anonymous, &alice, &anon_csrf).await {
         assert_eq!(status, 404, "anonymous {method} {url}");
     }
     let user = Browser::new(&app);
     assert_eq!(password_sign_in(&user, "alice", &[]).await.status(), 303);
     let csrf =
         hidden(&user.get("/account").await.text().await.expect("account"), "csrf_token").expect("csrf");
-    for (method, url, status, _) in walk(&user, &alice, &csrf).await {
+    for (method, url, status, _) in walk(&app, &user, &alice, &csrf).await {
         assert_eq!(status, 404, "non-admin {method} {url}");
     }
 
@@ -84,7 +126,7 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
     assert_eq!(password_sign_in(&half, "root", &[]).await.status(), 303);
     let csrf =
         hidden(&half.get("/account").await.text().await.expect("account"), "csrf_token").expect("csrf");
-    for (method, url, status, location) in walk(&half, &alice, &csrf).await {
+    for (method, url, status, location) in walk(&app, &half, &alice, &csrf).await {
         assert_eq!((status, location.as_str()), (303, "/account?enroll=required"), "{method} {url}");
     }
     untouched(&app, &alice).await;
@@ -94,7 +136,7 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
     let admin = admin_browser(&app, "root").await;
     let csrf = console_csrf(&admin).await;
     app.clock.advance(Duration::minutes(6));
-    for (method, url, status, location) in walk(&admin, &alice, &csrf).await {
+    for (method, url, status, location) in walk(&app, &admin, &alice, &csrf).await {
         match method.as_str() {
             "GET" => assert_eq!(status, 200, "{method} {url}"),
             _ => assert_eq!((status, location.as_str()), (303, "/login?return=/admin"), "{method} {url}"),
@@ -102,7 +144,7 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
     }
     untouched(&app, &alice).await;
     app.clock.advance(Duration::minutes(10));
-    for (method, url, status, location) in walk(&admin, &alice, &csrf).await {
+    for (method, url, status, location) in walk(&app, &admin, &alice, &csrf).await {
         assert_eq!((status, location.as_str()), (303, "/login?return=/admin"), "stale {method} {url}");
     }
     untouched(&app, &alice).await;
@@ -112,13 +154,13 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
     let demoted = admin_browser(&app, "second").await;
     let csrf = console_csrf(&demoted).await;
     app.store.set_roles(second.id, &[], app.clock.now(), &Effects::default()).await.expect("demote");
-    for (method, url, status, _) in walk(&demoted, &alice, &csrf).await {
+    for (method, url, status, _) in walk(&app, &demoted, &alice, &csrf).await {
         assert_eq!(status, 404, "demoted {method} {url}");
     }
     let disabled = admin_browser(&app, "third").await;
     let csrf = console_csrf(&disabled).await;
     app.store.disable_user(third.id, app.clock.now(), &Effects::default()).await.expect("disable");
-    for (method, url, status, _) in walk(&disabled, &alice, &csrf).await {
+    for (method, url, status, _) in walk(&app, &disabled, &alice, &csrf).await {
         assert_eq!(status, 404, "disabled {method} {url}");
     }
     untouched(&app, &alice).await;
@@ -136,7 +178,7 @@ async fn a_change_needs_the_csrf_token_and_is_audited_with_its_admin(backend: Ba
         let res = admin.post(&disable, &form).await;
         assert_eq!(res.status(), 403, "{form:?}");
     }
-    untouched(&app, &alice).await;
+    untouched_with_groups(&app, &alice, &[]).await;
 
     let res = admin.post(&disable, &[("csrf_token", &csrf)]).await;
     assert_eq!(res.status(), 303);

@@ -6,6 +6,7 @@
 mod audit;
 mod console;
 mod groups;
+mod groups_claim;
 mod search_plan;
 mod sessions;
 mod users;

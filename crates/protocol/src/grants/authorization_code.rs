@@ -4,6 +4,7 @@
 use portcullis_store::{CodeRow, GrantRow, Redemption, RefreshTokenRow};
 
 use crate::authorize::AuthorizationRequest;
+use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::grants::{TokenParams, grant_usable, grant_user};
 use crate::interaction::{Authentication, OFFLINE_ACCESS};
@@ -124,7 +125,9 @@ pub(crate) async fn exchange(
     let sub = user.id.to_string();
     let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant))?;
     let id_token = if scopes.is_oidc() {
-        Some(tokens::id_token(ctx, client, &user, &grant, &scopes, row.nonce.as_deref(), &access.token)?)
+        let groups = groups_for(ctx, user.id, &scopes).await?;
+        let subject = Subject { user: &user, groups: &groups };
+        Some(tokens::id_token(ctx, client, subject, &grant, &scopes, row.nonce.as_deref(), &access.token)?)
     } else {
         None
     };

@@ -4,6 +4,7 @@
 
 use portcullis_store::{Redemption, RefreshTokenRow};
 
+use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::grants::{TokenParams, grant_usable, grant_user};
 use crate::tokens::{self, TokenResponse, new_secret, secret_hash};
@@ -73,7 +74,9 @@ pub(crate) async fn exchange(
     let sub = user.id.to_string();
     let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant))?;
     let id_token = if scopes.is_oidc() {
-        Some(tokens::id_token(ctx, client, &user, &grant, &scopes, None, &access.token)?)
+        let groups = groups_for(ctx, user.id, &scopes).await?;
+        let subject = Subject { user: &user, groups: &groups };
+        Some(tokens::id_token(ctx, client, subject, &grant, &scopes, None, &access.token)?)
     } else {
         None
     };

@@ -28,6 +28,7 @@ super::console_routes! {
     POST "/users/{id}/reset-second-factors" => reset_second_factors,
     POST "/users/{id}/require-second-factor" => require_second_factor,
     POST "/users/{id}/end-sessions" => end_sessions,
+    POST "/users/{id}/roles" => set_roles,
 }
 
 fn when(at: OffsetDateTime) -> String {
@@ -86,6 +87,7 @@ struct UserPage<'a> {
     recovery_codes: u64,
     sessions: Vec<SessionRow>,
     notice: Option<&'a str>,
+    groups: String,
 }
 
 struct SessionRow {
@@ -138,6 +140,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "second-factor-required" => "The user must use a second factor.",
         "second-factor-optional" => "A second factor is up to the user (or the policy).",
         "sessions-ended" => "Every session of the user ended.",
+        "roles-changed" => "The user's roles were changed.",
         _ => return None,
     })
 }
@@ -157,7 +160,7 @@ pub(crate) async fn show(
         Err(AuthnError::UnknownUser) => return Err(PageError::NotFound),
         other => other?,
     };
-    let UserDetail { user, factors, totp, passkeys, sessions } = detail;
+    let UserDetail { user, factors, totp, passkeys, sessions, groups } = detail;
     let page = UserPage {
         csrf_token: &admin.session.csrf_token,
         admin: &admin.user.username,
@@ -177,6 +180,7 @@ pub(crate) async fn show(
             })
             .collect(),
         notice: notice(&query.done),
+        groups: groups.join(", "),
         user: UserRow::from(&user),
     };
     render(StatusCode::OK, &page)
@@ -190,6 +194,9 @@ pub(crate) struct ActionForm {
     csrf_token: String,
     #[serde(default)]
     required: String,
+    /// Roles, separated by commas or spaces.
+    #[serde(default)]
+    roles: String,
 }
 csrf_protected!(ActionForm);
 
@@ -200,6 +207,7 @@ fn after<T>(id: Uuid, done: &str, result: Result<T, AuthnError>) -> Result<HttpR
         Ok(_) => Ok(see_other(&format!("/admin/users/{id}?done={done}"))),
         Err(AuthnError::ReauthenticationRequired) => Err(PageError::SeeOther(REAUTH)),
         Err(AuthnError::UnknownUser) => Err(PageError::NotFound),
+        Err(AuthnError::InvalidIdentity(why)) => Err(PageError::BadRequest(why)),
         Err(AuthnError::NotOnYourself) => {
             Err(PageError::BadRequest("another administrator must do this to your account".into()))
         }
@@ -261,4 +269,16 @@ pub(crate) async fn end_sessions(
 ) -> Result<HttpResponse, PageError> {
     let id = user_id(&path)?;
     after(id, "sessions-ended", state.admin().end_sessions(&admin, id, &info).await)
+}
+
+/// `POST /admin/users/{id}/roles` (`roles`: separated by commas or spaces).
+pub(crate) async fn set_roles(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, form }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path)?;
+    let roles: Vec<String> = form.roles.split([',', ' ']).map(str::to_owned).collect();
+    after(id, "roles-changed", state.admin().set_roles(&admin, id, &roles, &info).await)
 }

@@ -10,6 +10,10 @@ use portcullis_store::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod groups;
+
+pub use groups::GroupDetail;
+
 use crate::audit::{RequestInfo, event, logged};
 use crate::journey::{AdminStanding, admin_standing};
 use crate::{AuthnError, Factors, Interaction, TotpState};
@@ -47,6 +51,8 @@ pub struct UserDetail {
     pub passkeys: Vec<PasskeyRow>,
     /// Their live sessions, most recently used first.
     pub sessions: Vec<Session>,
+    /// The names of their groups.
+    pub groups: Vec<String>,
 }
 
 /// The console's account operations.
@@ -88,6 +94,7 @@ impl AdminConsole<'_> {
             totp: i.totp.state(user.id).await?,
             passkeys: i.store.list_passkeys(user.id).await?,
             sessions: i.store.list_user_sessions(user.id).await?,
+            groups: i.store.user_groups(user.id).await?,
             user,
         })
     }
@@ -101,12 +108,12 @@ impl AdminConsole<'_> {
         }
     }
 
-    /// The event `kind` about `target`, by `admin`.
+    /// The event `kind` about `target` (a user, when there is one), by `admin`.
     fn event(
         &self,
         admin: &Admin,
         kind: &str,
-        target: Uuid,
+        target: Option<Uuid>,
         request: &RequestInfo,
         detail: Value,
     ) -> NewAuditEvent {
@@ -115,7 +122,7 @@ impl AdminConsole<'_> {
             map.insert("actor".into(), json!(admin.user.id));
         }
         let now = self.interaction.clock.now();
-        event(now, kind, AuditOutcome::Success, Some(target), request, detail)
+        event(now, kind, AuditOutcome::Success, target, request, detail)
     }
 
     /// Disables `id` and ends everything of theirs (sessions with their
@@ -132,7 +139,7 @@ impl AdminConsole<'_> {
         if id == admin.user.id {
             return Err(AuthnError::NotOnYourself);
         }
-        let audit = [self.event(admin, "user.disabled", id, request, json!({}))];
+        let audit = [self.event(admin, "user.disabled", Some(id), request, json!({}))];
         let ended = self.store_err(
             self.interaction
                 .store
@@ -143,11 +150,41 @@ impl AdminConsole<'_> {
         Ok(ended)
     }
 
+    /// Replaces the roles of `id` (`admin` among them or not), with its
+    /// audit event. An administrator cannot take their own `admin` role.
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn set_roles(
+        &self,
+        admin: &Admin,
+        id: Uuid,
+        roles: &[String],
+        request: &RequestInfo,
+    ) -> Result<(), AuthnError> {
+        Self::may_change(admin)?;
+        let mut roles: Vec<String> =
+            roles.iter().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
+        roles.sort();
+        roles.dedup();
+        let valid =
+            |r: &String| r.len() <= 64 && r.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+        if !roles.iter().all(valid) {
+            return Err(AuthnError::InvalidIdentity("a role is 1–64 letters, digits or _ - . :".into()));
+        }
+        if id == admin.user.id && !roles.iter().any(|r| r == portcullis_store::ROLE_ADMIN) {
+            return Err(AuthnError::NotOnYourself);
+        }
+        let audit = [self.event(admin, "user.roles_changed", Some(id), request, json!({ "roles": roles }))];
+        let now = self.interaction.clock.now();
+        self.store_err(self.interaction.store.set_roles(id, &roles, now, &Effects::audit(&audit)).await)?;
+        logged(&audit, None);
+        Ok(())
+    }
+
     /// Re-enables `id`, with its audit event.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn enable(&self, admin: &Admin, id: Uuid, request: &RequestInfo) -> Result<(), AuthnError> {
         Self::may_change(admin)?;
-        let audit = [self.event(admin, "user.enabled", id, request, json!({}))];
+        let audit = [self.event(admin, "user.enabled", Some(id), request, json!({}))];
         let now = self.interaction.clock.now();
         self.store_err(self.interaction.store.enable_user(id, now, &Effects::audit(&audit)).await)?;
         logged(&audit, None);
@@ -169,7 +206,7 @@ impl AdminConsole<'_> {
         }
         let i = &self.interaction;
         i.store.find_user(id).await?.ok_or(AuthnError::UnknownUser)?;
-        let audit = [self.event(admin, "user.mfa_reset", id, request, json!({}))];
+        let audit = [self.event(admin, "user.mfa_reset", Some(id), request, json!({}))];
         let now = i.clock.now();
         let ended = i.store.remove_factor(id, FactorRef::All, now, &Effects::audit(&audit)).await?;
         let ended = ended.unwrap_or_default();
@@ -187,7 +224,8 @@ impl AdminConsole<'_> {
         request: &RequestInfo,
     ) -> Result<(), AuthnError> {
         Self::may_change(admin)?;
-        let audit = [self.event(admin, "user.mfa_required", id, request, json!({ "required": required }))];
+        let audit =
+            [self.event(admin, "user.mfa_required", Some(id), request, json!({ "required": required }))];
         let now = self.interaction.clock.now();
         let effects = Effects::audit(&audit);
         self.store_err(self.interaction.store.set_mfa_required(id, required, now, &effects).await)?;
@@ -205,7 +243,7 @@ impl AdminConsole<'_> {
         request: &RequestInfo,
     ) -> Result<u64, AuthnError> {
         Self::may_change(admin)?;
-        let audit = [self.event(admin, "user.sessions_ended", id, request, json!({}))];
+        let audit = [self.event(admin, "user.sessions_ended", Some(id), request, json!({}))];
         let now = self.interaction.clock.now();
         let ended = self.interaction.store.end_user_sessions(id, now, &Effects::audit(&audit)).await?;
         logged(&audit, Some(EndedAccess { sessions: ended, grants: 0 }));

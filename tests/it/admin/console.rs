@@ -214,3 +214,52 @@ both_backends!(
     every_route_refuses_whoever_may_not_use_the_console,
     a_change_needs_the_csrf_token_and_is_audited_with_its_admin,
 );
+
+/// The text of the element with `id` in `html` (up to its next `<`).
+fn text_of<'a>(html: &'a str, id: &str) -> &'a str {
+    let start = html.find(&format!("id=\"{id}\">")).unwrap_or_else(|| panic!("#{id} in {html}"));
+    let rest = &html[start + id.len() + 6..];
+    &rest[..rest.find('<').expect("end")]
+}
+
+async fn the_dashboard_and_the_user_pages_show_what_is_stored(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    create_user(&app, "root", &["admin"]).await;
+    for n in 0..60 {
+        create_user(&app, &format!("user{n:02}"), &[]).await;
+    }
+    let gone = create_user(&app, "gone", &[]).await;
+    app.store.disable_user(gone.id, app.clock.now(), &Effects::default()).await.expect("disable");
+    let admin = admin_browser(&app, "root").await;
+
+    let html = admin.get("/admin").await.text().await.expect("dashboard");
+    assert_eq!(text_of(&html, "users-total"), "62");
+    assert_eq!(text_of(&html, "users-disabled"), "1");
+    // Sixty users without a factor; root enrolled one, the disabled one is not counted.
+    assert_eq!(text_of(&html, "users-without-factor"), "60");
+    assert_eq!(text_of(&html, "live-sessions"), "1");
+    assert_eq!(text_of(&html, "signins"), "1", "root's password step");
+
+    // Pages of 50, then the rest; every user once.
+    let first = admin.get("/admin/users").await.text().await.expect("users");
+    let rows = |html: &str| html.matches("<a href=\"/admin/users/").count();
+    assert_eq!(rows(&first), 50);
+    let next = between_attr(&first, "next-page");
+    let second = admin.get(&next.replace("&#38;", "&")).await.text().await.expect("next page");
+    assert_eq!(rows(&second), 12);
+    assert!(!second.contains("next-page"));
+    // A prefix of the username, the email or the name, any case.
+    let found = admin.get("/admin/users?q=USER0").await.text().await.expect("search");
+    assert_eq!(rows(&found), 10, "user00 … user09");
+    let none = admin.get("/admin/users?q=%25").await.text().await.expect("search");
+    assert!(none.contains("id=\"no-users\""), "% is no wildcard");
+}
+
+/// The `href` of the link with `id`.
+fn between_attr(html: &str, id: &str) -> String {
+    let start = html.find(&format!("id=\"{id}\" href=\"")).unwrap_or_else(|| panic!("#{id} in {html}"));
+    let rest = &html[start + id.len() + 12..];
+    rest[..rest.find('"').expect("end")].to_owned()
+}
+
+both_backends!(the_dashboard_and_the_user_pages_show_what_is_stored);

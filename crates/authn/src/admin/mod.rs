@@ -11,8 +11,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 mod groups;
+mod views;
 
 pub use groups::GroupDetail;
+pub use views::{Dashboard, PAGE_SIZE, UsersPage};
 
 use crate::audit::{RequestInfo, event, logged};
 use crate::journey::{AdminStanding, admin_standing};
@@ -76,12 +78,6 @@ impl AdminConsole<'_> {
         } else {
             AdminAccess::Refused(standing)
         })
-    }
-
-    /// Every user, by username.
-    #[tracing::instrument(skip_all)]
-    pub async fn users(&self, _admin: &Admin) -> Result<Vec<User>, AuthnError> {
-        Ok(self.interaction.store.list_users().await?)
     }
 
     /// One user as the console shows them; `UnknownUser` for an unknown id.

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use portcullis_authn::admin::UserDetail;
+use portcullis_authn::admin::{Dashboard, UserDetail, UsersPage as Page};
 use portcullis_authn::{AuthnError, TotpState};
 use portcullis_store::User;
 use serde::Deserialize;
@@ -40,8 +40,8 @@ fn when(at: OffsetDateTime) -> String {
 struct DashboardPage<'a> {
     csrf_token: &'a str,
     admin: &'a str,
-    users: usize,
-    disabled: usize,
+    d: Dashboard,
+    oldest_unsent: String,
 }
 
 #[derive(Template)]
@@ -50,6 +50,9 @@ struct UsersPage<'a> {
     csrf_token: &'a str,
     admin: &'a str,
     users: &'a [UserRow],
+    q: &'a str,
+    /// The next page's address, if any.
+    next: Option<String>,
 }
 
 struct UserRow {
@@ -103,24 +106,55 @@ pub(crate) async fn dashboard(
     state: web::Data<AppState>,
     Reader(admin): Reader,
 ) -> Result<HttpResponse, PageError> {
-    let users = state.admin().users(&admin).await?;
+    let d = state.admin().dashboard(&admin).await?;
+    let oldest_unsent = d.outbox.oldest_pending_at.map(|at| age(d.at - at)).unwrap_or_else(|| "—".to_owned());
     let page = DashboardPage {
         csrf_token: &admin.session.csrf_token,
         admin: &admin.user.username,
-        users: users.len(),
-        disabled: users.iter().filter(|u| u.disabled).count(),
+        d,
+        oldest_unsent,
     };
     render(StatusCode::OK, &page)
 }
 
-/// `GET /admin/users`.
+/// A duration as people read it: "3 min", "2 h 5 min", "4 d".
+fn age(d: time::Duration) -> String {
+    let minutes = d.whole_minutes().max(0);
+    match minutes {
+        m if m < 60 => format!("{m} min"),
+        m if m < 24 * 60 => format!("{} h {} min", m / 60, m % 60),
+        m => format!("{} d", m / (24 * 60)),
+    }
+}
+
+/// `GET /admin/users?q=…&after=…`.
+#[derive(Deserialize)]
+pub(crate) struct Search {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    after: String,
+}
+
+/// `GET /admin/users`: search (a prefix of the username, email or name)
+/// and keyset pages of 50.
 pub(crate) async fn list(
     state: web::Data<AppState>,
     Reader(admin): Reader,
+    query: web::Query<Search>,
 ) -> Result<HttpResponse, PageError> {
-    let users: Vec<UserRow> = state.admin().users(&admin).await?.iter().map(UserRow::from).collect();
-    let page =
-        UsersPage { csrf_token: &admin.session.csrf_token, admin: &admin.user.username, users: &users };
+    let Page { users, next } = state.admin().users_page(&admin, &query.q, &query.after).await?;
+    let users: Vec<UserRow> = users.iter().map(UserRow::from).collect();
+    let page = UsersPage {
+        csrf_token: &admin.session.csrf_token,
+        admin: &admin.user.username,
+        users: &users,
+        q: &query.q,
+        next: next.map(|after| {
+            let query = serde_urlencoded::to_string([("q", query.q.as_str()), ("after", &after)]);
+            format!("/admin/users?{}", query.unwrap_or_default())
+        }),
+    };
     render(StatusCode::OK, &page)
 }
 

@@ -1,0 +1,84 @@
+//! What the console shows: the dashboard's figures and the pages of users.
+
+use portcullis_store::{AuditOutcome, OutboxStats, User, UserCounts, UserQuery};
+use time::{Duration, OffsetDateTime};
+
+use super::{Admin, AdminConsole};
+use crate::AuthnError;
+
+/// Users on one page of the console.
+pub const PAGE_SIZE: u32 = 50;
+
+/// The dashboard's figures.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    /// Users: total, disabled, without a second factor.
+    pub users: UserCounts,
+    /// Live sessions of signed-in users.
+    pub live_sessions: u64,
+    /// Successful sign-ins in the last 24 hours.
+    pub signins: u64,
+    /// Failed sign-in attempts (a first factor or a second factor) in the
+    /// last 24 hours.
+    pub signin_failures: u64,
+    /// Lockouts started in the last 24 hours.
+    pub lockouts: u64,
+    /// The mail outbox: backlog and oldest unsent.
+    pub outbox: OutboxStats,
+    /// When the figures were taken.
+    pub at: OffsetDateTime,
+}
+
+/// One page of users.
+#[derive(Debug, Clone)]
+pub struct UsersPage {
+    /// The users, by username.
+    pub users: Vec<User>,
+    /// The cursor of the next page (the last username), if there is one.
+    pub next: Option<String>,
+}
+
+impl AdminConsole<'_> {
+    /// The dashboard's figures, now.
+    #[tracing::instrument(skip_all)]
+    pub async fn dashboard(&self, _admin: &Admin) -> Result<Dashboard, AuthnError> {
+        let i = &self.interaction;
+        let (store, now) = (i.store, i.clock.now());
+        let day = now - Duration::days(1);
+        let (idle, absolute) = (i.sessions.idle_timeout, i.sessions.absolute_timeout);
+        Ok(Dashboard {
+            users: store.user_counts().await?,
+            live_sessions: store.count_live_sessions(now - idle, now - absolute).await?,
+            signins: store.count_audit_since("signin.success", Some(AuditOutcome::Success), day).await?,
+            signin_failures: store
+                .count_audit_since("signin.failure", Some(AuditOutcome::Failure), day)
+                .await?
+                + store.count_audit_since("signin.second_factor", Some(AuditOutcome::Failure), day).await?,
+            lockouts: store.count_audit_since("signin.lockout", None, day).await?,
+            outbox: store.outbox_stats().await?,
+            at: now,
+        })
+    }
+
+    /// A page of users whose username, email or name begins with `prefix`
+    /// (case-insensitively; blank: everyone), after the username `after`.
+    #[tracing::instrument(skip_all)]
+    pub async fn users_page(
+        &self,
+        _admin: &Admin,
+        prefix: &str,
+        after: &str,
+    ) -> Result<UsersPage, AuthnError> {
+        let prefix = Some(prefix.trim()).filter(|p| !p.is_empty()).map(str::to_owned);
+        let after = Some(after).filter(|a| !a.is_empty()).map(str::to_owned);
+        let query = UserQuery { prefix, after, limit: PAGE_SIZE + 1 };
+        let mut users = self.interaction.store.search_users(&query).await?;
+        let next = if users.len() > PAGE_SIZE as usize {
+            users.truncate(PAGE_SIZE as usize);
+            users.last().map(|u| u.username.clone())
+        } else {
+            None
+        };
+        Ok(UsersPage { users, next })
+    }
+}

@@ -95,7 +95,11 @@ async fn untouched_with_groups(app: &TestApp, target: &User, expected: &[&str]) 
         app.store.list_groups().await.expect("groups").into_iter().map(|g| g.name).collect();
     assert_eq!(groups, expected, "no group created, renamed or deleted");
     let events = app.store.recent_audit(200).await.expect("audit");
-    assert!(events.iter().all(|e| e.event.detail.get("actor").is_none()), "no console action was audited");
+    let changes = |e: &&portcullis_store::AuditEvent| e.event.kind != "audit.exported";
+    assert!(
+        events.iter().filter(changes).all(|e| e.event.detail.get("actor").is_none()),
+        "no console change was audited"
+    );
 }
 
 async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
@@ -262,4 +266,63 @@ fn between_attr(html: &str, id: &str) -> String {
     rest[..rest.find('"').expect("end")].to_owned()
 }
 
-both_backends!(the_dashboard_and_the_user_pages_show_what_is_stored);
+async fn sessions_end_and_the_audit_log_filters_and_exports(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    create_user(&app, "root", &["admin"]).await;
+    let alice = create_user(&app, "alice", &[]).await;
+    let user = Browser::new(&app);
+    assert_eq!(password_sign_in(&user, "alice", &[]).await.status(), 303);
+    let stranger = Browser::new(&app);
+    let login = stranger.get("/login").await.text().await.expect("login");
+    let csrf = hidden(&login, "csrf_token").expect("csrf");
+    let form = [("csrf_token", csrf.as_str()), ("username", "alice"), ("password", "not her password")];
+    assert_eq!(stranger.post("/login", &form).await.status(), 200, "refused");
+    let admin = admin_browser(&app, "root").await;
+
+    // Alice's session is listed and ended from the console.
+    let html = admin.get("/admin/sessions").await.text().await.expect("sessions");
+    assert!(html.contains(">alice</a>") && html.contains(">root</a>"), "{html}");
+    let sid = app.store.list_user_sessions(alice.id).await.expect("sessions").remove(0).sid;
+    let csrf = hidden(&html, "csrf_token").expect("csrf");
+    let ended = admin.post(&format!("/admin/sessions/{sid}/end"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(ended.status(), 303);
+    assert!(app.store.list_user_sessions(alice.id).await.expect("sessions").is_empty());
+    assert_eq!(user.get("/account").await.status(), 303, "alice's browser is signed out");
+    let again = admin.post(&format!("/admin/sessions/{sid}/end"), &[("csrf_token", &csrf)]).await;
+    assert_eq!(again.status(), 404);
+
+    // The log, filtered: alice's failed attempt only.
+    let url = format!("/admin/audit?user={}&kind=signin.&outcome=failure", alice.id);
+    let html = admin.get(&url).await.text().await.expect("audit");
+    assert_eq!(html.matches("<td>signin.failure</td>").count(), 1, "{html}");
+    assert!(!html.contains("<td>signin.success</td>"));
+    let ended = admin.get("/admin/audit?kind=session.ended").await.text().await.expect("audit");
+    assert!(ended.contains(&format!("&#34;actor&#34;:&#34;{}", admin_id(&app).await)), "{ended}");
+    assert_eq!(admin.get("/admin/audit?outcome=maybe").await.status(), 400);
+
+    // The export: JSON Lines of exactly the filtered events, audited.
+    let res = admin.get(&format!("/admin/audit/export?user={}", alice.id)).await;
+    let status = res.status();
+    if status != 200 {
+        panic!("export: {status} {}", res.text().await.expect("body"));
+    }
+    assert_eq!(res.headers()["content-type"], "application/jsonl");
+    let body = res.text().await.expect("body");
+    let lines: Vec<serde_json::Value> =
+        body.lines().map(|l| serde_json::from_str(l).expect("a JSON object per line")).collect();
+    assert!(lines.len() >= 3, "sign-in, failure, session ended: {body}");
+    assert!(lines.iter().all(|l| l["user_id"] == alice.id.to_string()), "{body}");
+    let exported = app.store.recent_audit(5).await.expect("audit");
+    assert!(
+        exported.iter().any(|e| e.event.kind == "audit.exported" && e.event.detail["events"] == lines.len())
+    );
+}
+
+async fn admin_id(app: &TestApp) -> String {
+    app.store.find_user_by_login("root").await.expect("find").expect("root").id.to_string()
+}
+
+both_backends!(
+    the_dashboard_and_the_user_pages_show_what_is_stored,
+    sessions_end_and_the_audit_log_filters_and_exports,
+);

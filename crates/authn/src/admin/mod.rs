@@ -10,9 +10,11 @@ use portcullis_store::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+mod activity;
 mod groups;
 mod views;
 
+pub use activity::{AuditPage, EXPORT_LIMIT, SessionRow, SessionsPage};
 pub use groups::GroupDetail;
 pub use views::{Dashboard, PAGE_SIZE, UsersPage};
 

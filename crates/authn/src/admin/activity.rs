@@ -2,6 +2,7 @@
 //! and the filtered log as JSON Lines.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use portcullis_store::{AuditEvent, AuditFilter, Effects, Session, SessionCursor, SessionQuery};
 use serde_json::json;
@@ -68,9 +69,8 @@ impl AdminConsole<'_> {
         let mut rows = Vec::with_capacity(sessions.len());
         for session in sessions {
             let Some(user_id) = session.user_id else { continue };
-            if !names.contains_key(&user_id) {
-                let name = i.store.find_user(user_id).await?.map(|u| u.username).unwrap_or_default();
-                names.insert(user_id, name);
+            if let Entry::Vacant(slot) = names.entry(user_id) {
+                slot.insert(i.store.find_user(user_id).await?.map(|u| u.username).unwrap_or_default());
             }
             let username = names.get(&user_id).cloned().unwrap_or_default();
             rows.push(SessionRow { session, username });

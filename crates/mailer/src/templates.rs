@@ -152,6 +152,29 @@ pub fn password_reset(
     )
 }
 
+/// An invitation to a new account: a link to choose its password.
+pub fn invitation(
+    ctx: &MailContext,
+    to: &str,
+    username: &str,
+    link: &str,
+    valid_for: time::Duration,
+) -> Result<NewMail, MailError> {
+    link_mail(
+        ctx,
+        &Link {
+            to,
+            username,
+            subject: format!("Your {} account is ready", ctx.product),
+            intro: format!("An administrator made you an account on {}.", ctx.product),
+            action: "Choose your password",
+            link,
+            expires: lifetime(valid_for),
+            outro: "If you did not expect this, ignore this mail: the account stays unused.",
+        },
+    )
+}
+
 /// The email-verification link, to the address being verified.
 pub fn verify_email(
     ctx: &MailContext,

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Effects, StoreError};
+use crate::{Effects, EmailToken, StoreError};
 
 /// The role that may administer Portcullis.
 pub const ROLE_ADMIN: &str = "admin";
@@ -193,6 +193,18 @@ pub trait UserRepo {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError>;
+
+    /// Creates a user together with a single-use link `token` (its
+    /// `account_stamp` is set to the new account's security stamp, so the
+    /// link dies with the first password or email change) and `effects`
+    /// (the invitation mail, the audit event), in one transaction;
+    /// `Conflict` (nothing written) when the username or email is taken.
+    async fn invite_user(
+        &self,
+        user: &NewUser,
+        token: &EmailToken,
+        effects: &Effects<'_>,
+    ) -> Result<User, StoreError>;
 
     /// Replaces the user's roles, with `effects`, in one transaction;
     /// `NotFound` (nothing written) for an unknown id.

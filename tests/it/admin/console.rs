@@ -246,7 +246,7 @@ async fn the_dashboard_and_the_user_pages_show_what_is_stored(backend: Backend) 
 
     // Pages of 50, then the rest; every user once.
     let first = admin.get("/admin/users").await.text().await.expect("users");
-    let rows = |html: &str| html.matches("<a href=\"/admin/users/").count();
+    let rows = |html: &str| html.matches("<td><a href=\"/admin/users/").count();
     assert_eq!(rows(&first), 50);
     let next = between_attr(&first, "next-page");
     let second = admin.get(&next.replace("&#38;", "&")).await.text().await.expect("next page");

@@ -7,6 +7,7 @@ mod audit;
 mod console;
 mod groups;
 mod groups_claim;
+mod invite;
 mod search_plan;
 mod sessions;
 mod users;

@@ -12,10 +12,12 @@ use uuid::Uuid;
 
 mod activity;
 mod groups;
+mod invite;
 mod views;
 
 pub use activity::{AuditPage, EXPORT_LIMIT, SessionRow, SessionsPage};
 pub use groups::GroupDetail;
+pub use invite::{INVITATION_TTL, NewMember};
 pub use views::{Dashboard, PAGE_SIZE, UsersPage};
 
 use crate::audit::{RequestInfo, event, logged};

@@ -96,7 +96,7 @@ async fn consume(
         .transpose()
 }
 
-async fn insert_token(db: &mut impl Exec, t: &EmailToken) -> Result<(), StoreError> {
+pub(crate) async fn insert_token(db: &mut impl Exec, t: &EmailToken) -> Result<(), StoreError> {
     let args = args![
         &t.token_hash,
         t.purpose.as_str(),

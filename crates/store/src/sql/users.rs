@@ -1,6 +1,9 @@
 //! Users.
 
-use super::{Db, Exec, Row, Tx, count, effects::apply, grants::end_access, prefix_bounds};
+use super::{
+    Db, Exec, Row, Tx, count, effects::apply, email_tokens::insert_token, grants::end_access, prefix_bounds,
+};
+use crate::EmailToken;
 use crate::{
     Effects, EndedAccess, NewUser, StoreError, User, UserCounts, UserQuery, UserRepo, normalise_login,
 };
@@ -102,6 +105,27 @@ pub(crate) fn user(row: &impl Row) -> Result<User, StoreError> {
     })
 }
 
+/// Inserts `u` (on a transaction or the writer); the stored user.
+async fn insert(db: &mut impl Exec, u: &NewUser) -> Result<User, StoreError> {
+    let (username, email, stamp) = (normalise_login(&u.username), normalise_login(&u.email), hex_id());
+    let display_name = u.display_name.as_deref().map(normalise_login);
+    let args = args![
+        u.id,
+        &u.username,
+        &username,
+        &u.email,
+        &email,
+        u.email_verified,
+        &u.display_name,
+        &display_name,
+        &u.roles,
+        &u.password_hash,
+        &stamp,
+        u.created_at
+    ];
+    user(&db.fetch_one(INSERT, args).await?)
+}
+
 /// `Ok` when a statement changed a row, [`StoreError::NotFound`] when none.
 pub(crate) fn found(affected: u64) -> Result<(), StoreError> {
     if affected == 0 { Err(StoreError::NotFound) } else { Ok(()) }
@@ -110,23 +134,26 @@ pub(crate) fn found(affected: u64) -> Result<(), StoreError> {
 #[async_trait]
 impl<D: Db> UserRepo for D {
     async fn create_user(&self, u: &NewUser) -> Result<User, StoreError> {
-        let (username, email, stamp) = (normalise_login(&u.username), normalise_login(&u.email), hex_id());
-        let display_name = u.display_name.as_deref().map(normalise_login);
-        let args = args![
-            u.id,
-            &u.username,
-            &username,
-            &u.email,
-            &email,
-            u.email_verified,
-            &u.display_name,
-            &display_name,
-            &u.roles,
-            &u.password_hash,
-            &stamp,
-            u.created_at
-        ];
-        user(&self.writer().fetch_one(INSERT, args).await?)
+        insert(&mut self.writer(), u).await
+    }
+
+    async fn invite_user(
+        &self,
+        u: &NewUser,
+        token: &EmailToken,
+        effects: &Effects<'_>,
+    ) -> Result<User, StoreError> {
+        let mut tx = self.begin().await?;
+        let user = insert(&mut tx, u).await?;
+        let token = EmailToken {
+            user_id: user.id,
+            account_stamp: Some(user.security_stamp.clone()),
+            ..token.clone()
+        };
+        insert_token(&mut tx, &token).await?;
+        apply(&mut tx, effects, None, u.created_at).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn find_user(&self, id: Uuid) -> Result<Option<User>, StoreError> {

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use portcullis_authn::admin::{Dashboard, UserDetail, UsersPage as Page};
+use portcullis_authn::admin::{Dashboard, NewMember, UserDetail, UsersPage as Page};
 use portcullis_authn::{AuthnError, TotpState};
 use portcullis_store::User;
 use serde::Deserialize;
@@ -22,6 +22,8 @@ use crate::routes::oidc::authorize::see_other;
 super::console_routes! {
     GET "" => dashboard,
     GET "/users" => list,
+    POST "/users" => create,
+    GET "/users/new" => new_user,
     GET "/users/{id}" => show,
     POST "/users/{id}/disable" => disable,
     POST "/users/{id}/enable" => enable,
@@ -175,6 +177,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "second-factor-optional" => "A second factor is up to the user (or the policy).",
         "sessions-ended" => "Every session of the user ended.",
         "roles-changed" => "The user's roles were changed.",
+        "invited" => "The user was created; the invitation is on its way.",
         _ => return None,
     })
 }
@@ -315,4 +318,82 @@ pub(crate) async fn set_roles(
     let id = user_id(&path)?;
     let roles: Vec<String> = form.roles.split([',', ' ']).map(str::to_owned).collect();
     after(id, "roles-changed", state.admin().set_roles(&admin, id, &roles, &info).await)
+}
+
+#[derive(Template)]
+#[template(path = "admin/new_user.html")]
+struct NewUserPage<'a> {
+    csrf_token: &'a str,
+    admin: &'a str,
+    error: Option<&'a str>,
+    username: &'a str,
+    email: &'a str,
+    name: &'a str,
+    roles: &'a str,
+}
+
+/// `GET /admin/users/new`: the form.
+pub(crate) async fn new_user(Reader(admin): Reader) -> Result<HttpResponse, PageError> {
+    let page = NewUserPage {
+        csrf_token: &admin.session.csrf_token,
+        admin: &admin.user.username,
+        error: None,
+        username: "",
+        email: "",
+        name: "",
+        roles: "",
+    };
+    render(StatusCode::OK, &page)
+}
+
+/// The new-user form as posted.
+#[derive(Deserialize)]
+pub(crate) struct NewUserForm {
+    #[serde(default)]
+    csrf_token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    roles: String,
+}
+csrf_protected!(NewUserForm);
+
+/// `POST /admin/users`: creates the user and mails the invitation.
+pub(crate) async fn create(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    Change { admin, form }: Change<NewUserForm>,
+) -> Result<HttpResponse, PageError> {
+    let new = NewMember {
+        username: form.username.clone(),
+        email: form.email.clone(),
+        display_name: Some(form.name.clone()),
+        roles: form.roles.split([',', ' ']).filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+    };
+    let refused = |error: &str| {
+        let page = NewUserPage {
+            csrf_token: &admin.session.csrf_token,
+            admin: &admin.user.username,
+            error: Some(error),
+            username: &form.username,
+            email: &form.email,
+            name: &form.name,
+            roles: &form.roles,
+        };
+        render(StatusCode::UNPROCESSABLE_ENTITY, &page)
+    };
+    match state.admin().invite(&admin, new, &state.mail.context, &info).await {
+        Ok(user) => {
+            state.mail.wake();
+            Ok(see_other(&format!("/admin/users/{}?done=invited", user.id)))
+        }
+        Err(AuthnError::ReauthenticationRequired) => Err(PageError::SeeOther(REAUTH)),
+        Err(AuthnError::Taken) => refused("That username or email address is in use."),
+        Err(AuthnError::InvalidIdentity(why)) => refused(&why),
+        Err(e) => Err(e.into()),
+    }
 }

@@ -80,6 +80,9 @@ pub enum AuthnError {
     /// No such group.
     #[error("unknown group")]
     UnknownGroup,
+    /// The user is not connected to that client.
+    #[error("unknown client")]
+    UnknownClient,
     /// Passkeys do not work here (the issuer's host is not a domain name).
     #[error("passkeys are not available")]
     PasskeysUnavailable,

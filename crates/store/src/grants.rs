@@ -189,9 +189,45 @@ pub trait AuthRequestRepo {
     async fn delete_auth_request(&self, id: &str) -> Result<bool, StoreError>;
 }
 
+/// A client a user is connected to: one holding their consent or a live
+/// grant (refresh tokens, session-bound tokens).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedClient {
+    /// The client.
+    pub client_id: String,
+    /// Its name.
+    pub name: String,
+    /// What it may access: the consented and granted scopes, each once, sorted.
+    pub scopes: Vec<String>,
+    /// Since when (the oldest consent or live grant).
+    pub since: OffsetDateTime,
+    /// Live grants.
+    pub grants: u64,
+}
+
 /// What users consented to, per client.
 #[async_trait]
 pub trait ConsentRepo {
+    /// The clients `user_id` is connected to at `now`, by name.
+    async fn connected_clients(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ConnectedClient>, StoreError>;
+
+    /// Disconnects `user_id` from `client_id` in ONE transaction: deletes
+    /// the consent, revokes every grant (refresh tokens included), queues a
+    /// back-channel logout to the client for each session it had a grant
+    /// in, and writes `effects`. Returns the grants revoked; `false` when
+    /// nothing was connected (nothing written).
+    async fn disconnect_client(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<Option<u64>, StoreError>;
+
     /// The scopes `user_id` consented to for `client_id`, if any.
     async fn find_consent(&self, user_id: Uuid, client_id: &str) -> Result<Option<Vec<String>>, StoreError>;
 

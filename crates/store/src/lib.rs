@@ -35,8 +35,8 @@ pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkReques
 pub use error::StoreError;
 pub use generation::{AdvanceOnDrop, Generation};
 pub use grants::{
-    AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConsentRepo, GrantRepo, GrantRow,
-    LogoutRepo, Redemption, RefreshTokenRow,
+    AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConnectedClient, ConsentRepo, GrantRepo,
+    GrantRow, LogoutRepo, Redemption, RefreshTokenRow,
 };
 pub use groups::{Group, GroupRepo, NewGroup};
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};

@@ -84,6 +84,8 @@ pub(crate) struct AccountPage<'a> {
     pub(crate) has_factor: bool,
     pub(crate) recovery_left: u64,
     pub(crate) sessions: Vec<SessionView>,
+    /// The clients holding the user's consent or tokens.
+    pub(crate) apps: Vec<AppView>,
     /// Whether changes are allowed without confirming again.
     pub(crate) recent: bool,
     /// Whether a new password needs no current password (a recent second
@@ -179,4 +181,12 @@ pub(crate) fn render_redirecting(
         res.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, csp);
     }
     Ok(res)
+}
+
+/// A connected app on the account page.
+pub(crate) struct AppView {
+    pub(crate) client_id: String,
+    pub(crate) name: String,
+    pub(crate) scopes: String,
+    pub(crate) since: String,
 }

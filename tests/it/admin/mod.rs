@@ -4,6 +4,7 @@
 //! backends.
 
 mod audit;
+mod connected;
 mod console;
 mod groups;
 mod groups_claim;

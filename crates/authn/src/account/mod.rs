@@ -14,6 +14,7 @@
 //!   other sessions ([`AccountSecurity::end_other_session`]);
 //! - what the page shows ([`AccountSecurity::overview`]).
 
+mod apps;
 mod factors;
 mod password;
 mod sessions;
@@ -87,6 +88,8 @@ pub struct AccountOverview {
     pub passkeys: Vec<PasskeyRow>,
     /// The user's sessions, most recently used first.
     pub sessions: Vec<Session>,
+    /// The clients the user is connected to.
+    pub apps: Vec<portcullis_store::ConnectedClient>,
     /// The policy wants a second factor the user has none of.
     pub must_enroll: bool,
     /// Changes are allowed without confirming again.
@@ -183,6 +186,7 @@ impl<'a> AccountSecurity<'a> {
         let passkeys = i.store.list_passkeys(user.id).await?;
         let sessions = i.store.list_user_sessions(user.id).await?;
         let now = i.clock.now();
+        let apps = i.store.connected_clients(user.id, now).await?;
         Ok(AccountOverview {
             must_enroll: i.mfa.must_enroll(user, &factors),
             factors,
@@ -190,6 +194,7 @@ impl<'a> AccountSecurity<'a> {
             enrollment,
             passkeys,
             sessions,
+            apps,
             recent: may_change(session, Change::Security, now),
             password_confirmed: may_change(session, Change::Password { current_password_given: false }, now),
         })

@@ -59,6 +59,8 @@ pub struct UserDetail {
     pub sessions: Vec<Session>,
     /// The names of their groups.
     pub groups: Vec<String>,
+    /// The clients they are connected to.
+    pub clients: Vec<portcullis_store::ConnectedClient>,
 }
 
 /// The console's account operations.
@@ -95,6 +97,7 @@ impl AdminConsole<'_> {
             passkeys: i.store.list_passkeys(user.id).await?,
             sessions: i.store.list_user_sessions(user.id).await?,
             groups: i.store.user_groups(user.id).await?,
+            clients: i.store.connected_clients(user.id, i.clock.now()).await?,
             user,
         })
     }
@@ -231,6 +234,28 @@ impl AdminConsole<'_> {
         self.store_err(self.interaction.store.set_mfa_required(id, required, now, &effects).await)?;
         logged(&audit, None);
         Ok(())
+    }
+
+    /// Disconnects user `id` from `client_id` (consent deleted, grants
+    /// revoked, back-channel logouts queued), with its audit event.
+    /// `UnknownClient` when they were not connected.
+    #[tracing::instrument(skip_all, fields(user_id = %id, client_id = %client_id))]
+    pub async fn revoke_client(
+        &self,
+        admin: &Admin,
+        id: Uuid,
+        client_id: &str,
+        request: &RequestInfo,
+    ) -> Result<u64, AuthnError> {
+        Self::may_change(admin)?;
+        let detail = json!({ "client_id": client_id });
+        let audit = [self.event(admin, "client.disconnected", Some(id), request, detail)];
+        let now = self.interaction.clock.now();
+        let store = self.interaction.store;
+        let revoked = store.disconnect_client(id, client_id, now, &Effects::audit(&audit)).await?;
+        let Some(revoked) = revoked else { return Err(AuthnError::UnknownClient) };
+        logged(&audit, None);
+        Ok(revoked)
     }
 
     /// Ends every session of `id` (with their back-channel logouts).

@@ -8,8 +8,9 @@
 
 use super::{Db, Exec, Queue, Row, Tx, corrupt, effects::apply};
 use crate::{
-    AccessTokenState, AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConsentRepo, Effects,
-    EndedAccess, GrantRepo, GrantRow, LogoutRepo, Redemption, RefreshTokenRow, SessionTimes, StoreError,
+    AccessTokenState, AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConnectedClient,
+    ConsentRepo, Effects, EndedAccess, GrantRepo, GrantRow, LogoutRepo, Redemption, RefreshTokenRow,
+    SessionTimes, StoreError,
 };
 use async_trait::async_trait;
 use portcullis_core::random::hex_id;
@@ -294,8 +295,79 @@ impl<D: Db> AuthRequestRepo for D {
     }
 }
 
+const CONSENTS_OF_USER: &str = "SELECT k.client_id, c.name, k.scopes, k.created_at FROM consents k
+     JOIN clients c ON c.client_id = k.client_id WHERE k.user_id = $1";
+const LIVE_GRANTS_OF_USER: &str = "SELECT g.client_id, c.name, g.scopes, g.created_at FROM grants g
+     JOIN clients c ON c.client_id = g.client_id
+     WHERE g.user_id = $1 AND g.revoked_at IS NULL AND g.expires_at > $2";
+const DELETE_CONSENT: &str = "DELETE FROM consents WHERE user_id = $1 AND client_id = $2";
+const CLIENT_LOGOUTS: &str = "SELECT DISTINCT g.sid, c.backchannel_logout_uri FROM grants g
+     JOIN clients c ON c.client_id = g.client_id
+     WHERE g.user_id = $1 AND g.client_id = $2 AND g.revoked_at IS NULL AND g.sid IS NOT NULL
+       AND c.backchannel_logout_uri IS NOT NULL
+     ORDER BY g.sid";
+const REVOKE_CLIENT: &str =
+    "UPDATE grants SET revoked_at = $1 WHERE user_id = $2 AND client_id = $3 AND revoked_at IS NULL";
+
 #[async_trait]
 impl<D: Db> ConsentRepo for D {
+    async fn connected_clients(
+        &self,
+        user_id: Uuid,
+        now: OffsetDateTime,
+    ) -> Result<Vec<ConnectedClient>, StoreError> {
+        let mut reader = self.reader();
+        let consents = reader.fetch_all(CONSENTS_OF_USER, args![user_id]).await?;
+        let grants = reader.fetch_all(LIVE_GRANTS_OF_USER, args![user_id, now]).await?;
+        let mut by_client: std::collections::BTreeMap<String, ConnectedClient> = Default::default();
+        let rows = consents.iter().map(|r| (r, 0)).chain(grants.iter().map(|r| (r, 1)));
+        for (row, grant) in rows {
+            let client_id = row.text("client_id")?;
+            let (scopes, at) = (row.list("scopes")?, row.at("created_at")?);
+            let entry = by_client.entry(client_id.clone()).or_insert_with(|| ConnectedClient {
+                client_id,
+                name: String::new(),
+                scopes: Vec::new(),
+                since: at,
+                grants: 0,
+            });
+            entry.name = row.text("name")?;
+            entry.scopes.extend(scopes);
+            entry.since = entry.since.min(at);
+            entry.grants += grant;
+        }
+        let mut clients: Vec<ConnectedClient> = by_client.into_values().collect();
+        for c in &mut clients {
+            c.scopes.sort();
+            c.scopes.dedup();
+        }
+        clients.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.client_id.cmp(&b.client_id)));
+        Ok(clients)
+    }
+
+    async fn disconnect_client(
+        &self,
+        user_id: Uuid,
+        client_id: &str,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<Option<u64>, StoreError> {
+        let _state = self.token_state().on_drop();
+        let mut tx = self.begin().await?;
+        let consents = tx.execute(DELETE_CONSENT, args![user_id, client_id]).await?;
+        for row in tx.fetch_all(CLIENT_LOGOUTS, args![user_id, client_id]).await? {
+            let (sid, uri) = (row.text("sid")?, row.text("backchannel_logout_uri")?);
+            tx.execute(QUEUE_LOGOUT, args![&hex_id(), client_id, &uri, user_id, &sid, now]).await?;
+        }
+        let grants = tx.execute(REVOKE_CLIENT, args![now, user_id, client_id]).await?;
+        if consents == 0 && grants == 0 {
+            return Ok(None);
+        }
+        apply(&mut tx, effects, None, now).await?;
+        tx.commit().await?;
+        Ok(Some(grants))
+    }
+
     async fn find_consent(&self, user_id: Uuid, client_id: &str) -> Result<Option<Vec<String>>, StoreError> {
         let row = self.reader().fetch_optional(FIND_CONSENT, args![user_id, client_id]).await?;
         row.map(|r| r.list("scopes")).transpose()

@@ -23,7 +23,7 @@ use super::oidc::authorize::see_other;
 use crate::errors::PageError;
 use crate::extract::{AccountForm, AccountView, Live, Requester, SignedIn, csrf_protected, names_request};
 use crate::pages::{
-    AccountPage, EnrollmentView, PasskeyView, RecoveryCodesPage, SessionView, render, retry_after,
+    AccountPage, AppView, EnrollmentView, PasskeyView, RecoveryCodesPage, SessionView, render, retry_after,
 };
 use crate::{AppState, session};
 
@@ -58,6 +58,8 @@ pub(crate) struct Fields {
     #[serde(default)]
     sid: String,
     #[serde(default)]
+    client_id: String,
+    #[serde(default)]
     request: String,
 }
 csrf_protected!(Fields);
@@ -72,6 +74,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "totp-removed" => "Authenticator app removed. Your other sessions were signed out.",
         "password-changed" => "Password changed. Your other sessions were signed out.",
         "session-ended" => "The session was signed out.",
+        "app-disconnected" => "The application was disconnected: its access ended.",
         _ => return None,
     })
 }
@@ -131,6 +134,16 @@ fn page(
             user_agent: s.user_agent.unwrap_or_default(),
         })
         .collect();
+    let apps = overview
+        .apps
+        .into_iter()
+        .map(|a| AppView {
+            client_id: a.client_id,
+            name: a.name,
+            scopes: a.scopes.join(" "),
+            since: when(a.since),
+        })
+        .collect();
     let factors = overview.factors;
     let page = AccountPage {
         csrf_token: &account.session.csrf_token,
@@ -148,6 +161,7 @@ fn page(
         has_factor: factors.any(),
         recovery_left: factors.recovery_codes,
         sessions,
+        apps,
         recent: overview.recent,
         password_confirmed: overview.password_confirmed,
         min_length: state.auth.policy.min_length,
@@ -351,4 +365,18 @@ pub(crate) async fn session_end(
 ) -> Result<HttpResponse, PageError> {
     state.account().end_other_session(&account, &form.sid, &info).await?;
     Ok(see_other("/account?done=session-ended"))
+}
+
+/// `POST /account/apps/disconnect`: ends a client's access (consent,
+/// tokens) and tells it (back-channel logout).
+pub(crate) async fn app_disconnect(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
+) -> Result<HttpResponse, PageError> {
+    match state.account().disconnect_app(&account, &form.client_id, &info).await {
+        Ok(_) => Ok(see_other("/account?done=app-disconnected")),
+        Err(AuthnError::UnknownClient) => Err(PageError::BadRequest("unknown application".into())),
+        Err(e) => Err(e.into()),
+    }
 }

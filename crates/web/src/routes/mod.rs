@@ -62,6 +62,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/account/recovery-codes/initial", web::post().to(account::recovery_initial))
     .route("/account/password", web::post().to(account::password_change))
     .route("/account/sessions/end", web::post().to(account::session_end))
+    .route("/account/apps/disconnect", web::post().to(account::app_disconnect))
     .route("/static/portcullis.css", web::get().to(assets::stylesheet))
     .route("/static/passkey.js", web::get().to(assets::passkey_script));
     recover::configure(cfg);

@@ -31,6 +31,7 @@ super::console_routes! {
     POST "/users/{id}/require-second-factor" => require_second_factor,
     POST "/users/{id}/end-sessions" => end_sessions,
     POST "/users/{id}/roles" => set_roles,
+    POST "/users/{id}/clients/{client}/revoke" => revoke_client,
 }
 
 fn when(at: OffsetDateTime) -> String {
@@ -93,6 +94,8 @@ struct UserPage<'a> {
     sessions: Vec<SessionRow>,
     notice: Option<&'a str>,
     groups: String,
+    /// (client id, name, scopes, since).
+    clients: Vec<(String, String, String, String)>,
 }
 
 struct SessionRow {
@@ -178,6 +181,7 @@ fn notice(done: &str) -> Option<&'static str> {
         "sessions-ended" => "Every session of the user ended.",
         "roles-changed" => "The user's roles were changed.",
         "invited" => "The user was created; the invitation is on its way.",
+        "client-revoked" => "The application's access ended (consent and tokens); it was told.",
         _ => return None,
     })
 }
@@ -197,7 +201,7 @@ pub(crate) async fn show(
         Err(AuthnError::UnknownUser) => return Err(PageError::NotFound),
         other => other?,
     };
-    let UserDetail { user, factors, totp, passkeys, sessions, groups } = detail;
+    let UserDetail { user, factors, totp, passkeys, sessions, groups, clients } = detail;
     let page = UserPage {
         csrf_token: &admin.session.csrf_token,
         admin: &admin.user.username,
@@ -218,6 +222,10 @@ pub(crate) async fn show(
             .collect(),
         notice: notice(&query.done),
         groups: groups.join(", "),
+        clients: clients
+            .into_iter()
+            .map(|c| (c.client_id, c.name, c.scopes.join(" "), when(c.since)))
+            .collect(),
         user: UserRow::from(&user),
     };
     render(StatusCode::OK, &page)
@@ -243,7 +251,7 @@ fn after<T>(id: Uuid, done: &str, result: Result<T, AuthnError>) -> Result<HttpR
     match result {
         Ok(_) => Ok(see_other(&format!("/admin/users/{id}?done={done}"))),
         Err(AuthnError::ReauthenticationRequired) => Err(PageError::SeeOther(REAUTH)),
-        Err(AuthnError::UnknownUser) => Err(PageError::NotFound),
+        Err(AuthnError::UnknownUser | AuthnError::UnknownClient) => Err(PageError::NotFound),
         Err(AuthnError::InvalidIdentity(why)) => Err(PageError::BadRequest(why)),
         Err(AuthnError::NotOnYourself) => {
             Err(PageError::BadRequest("another administrator must do this to your account".into()))
@@ -396,4 +404,15 @@ pub(crate) async fn create(
         Err(AuthnError::InvalidIdentity(why)) => refused(&why),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /admin/users/{id}/clients/{client}/revoke`.
+pub(crate) async fn revoke_client(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<(String, String)>,
+    Change { admin, .. }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path.0)?;
+    after(id, "client-revoked", state.admin().revoke_client(&admin, id, &path.1, &info).await)
 }

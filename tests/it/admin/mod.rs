@@ -4,6 +4,7 @@
 //! backends.
 
 mod audit;
+mod browser;
 mod connected;
 mod console;
 mod groups;

@@ -83,6 +83,9 @@ pub enum AuthnError {
     /// The user is not connected to that client.
     #[error("unknown client")]
     UnknownClient,
+    /// A typed confirmation did not match what it confirms.
+    #[error("the confirmation does not match")]
+    ConfirmationMismatch,
     /// Passkeys do not work here (the issuer's host is not a domain name).
     #[error("passkeys are not available")]
     PasskeysUnavailable,

@@ -206,6 +206,33 @@ pub trait UserRepo {
         effects: &Effects<'_>,
     ) -> Result<User, StoreError>;
 
+    /// Deletes a user in ONE transaction: ends all their access first
+    /// (sessions with back-channel logouts queued — the queue outlives the
+    /// user —, grants), then the row and everything that hangs on it
+    /// (factors, consents, memberships, links), and writes `effects`. Audit
+    /// events keep the user's id. `NotFound` (nothing written) for an
+    /// unknown id.
+    async fn delete_user(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<EndedAccess, StoreError>;
+
+    /// Sets the display name and email address, with `effects`, in one
+    /// transaction. A new address (compared case-insensitively) is
+    /// unverified and gives the account a new security stamp (its mailed
+    /// links die). `Conflict` when another account has the address,
+    /// `NotFound` for an unknown id; nothing written then.
+    async fn update_profile(
+        &self,
+        id: Uuid,
+        display_name: Option<&str>,
+        email: &str,
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<User, StoreError>;
+
     /// Replaces the user's roles, with `effects`, in one transaction;
     /// `NotFound` (nothing written) for an unknown id.
     async fn set_roles(

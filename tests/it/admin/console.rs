@@ -322,7 +322,60 @@ async fn admin_id(app: &TestApp) -> String {
     app.store.find_user_by_login("root").await.expect("find").expect("root").id.to_string()
 }
 
+async fn a_user_is_edited_sent_a_reset_and_deleted_on_typed_confirmation(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    create_user(&app, "root", &["admin"]).await;
+    let alice = create_user(&app, "alice", &[]).await;
+    create_user(&app, "bob", &[]).await;
+    let admin = admin_browser(&app, "root").await;
+    let csrf = console_csrf(&admin).await;
+    let page = |path: &str| format!("/admin/users/{}/{path}", alice.id);
+
+    // Profile: a new address is unverified; another account's is refused.
+    let form =
+        [("csrf_token", csrf.as_str()), ("name", "Alice Liddell"), ("email", "alice@wonderland.example")];
+    assert_eq!(admin.post(&page("profile"), &form).await.status(), 303);
+    let now = app.store.find_user(alice.id).await.expect("find").expect("alice");
+    assert_eq!(
+        (now.display_name.as_deref(), now.email.as_str()),
+        (Some("Alice Liddell"), "alice@wonderland.example")
+    );
+    assert!(!now.email_verified && now.security_stamp != alice.security_stamp, "unverified, links dead");
+    let taken = [("csrf_token", csrf.as_str()), ("name", ""), ("email", "BOB@example.com")];
+    assert_eq!(admin.post(&page("profile"), &taken).await.status(), 400);
+    assert_eq!(
+        app.store.find_user(alice.id).await.expect("find").expect("alice").email,
+        "alice@wonderland.example"
+    );
+
+    // A reset link goes out through the usual queue, audited with the admin.
+    assert_eq!(admin.post(&page("send-reset"), &[("csrf_token", &csrf)]).await.status(), 303);
+    let events = app.store.recent_audit(10).await.expect("audit");
+    assert!(
+        events.iter().any(|e| e.event.kind == "user.reset_sent" && e.event.detail.get("actor").is_some())
+    );
+
+    // Delete: only the exact username confirms.
+    for typed in ["", "Alice", "alice "] {
+        let res = admin.post(&page("delete"), &[("csrf_token", &csrf), ("confirm", typed)]).await;
+        assert_eq!(res.status(), 400, "{typed:?}");
+        assert!(app.store.find_user(alice.id).await.expect("find").is_some(), "{typed:?} deletes nothing");
+    }
+    let res = admin.post(&page("delete"), &[("csrf_token", &csrf), ("confirm", "alice")]).await;
+    assert_eq!(res.status(), 303);
+    assert!(app.store.find_user(alice.id).await.expect("find").is_none());
+    let filter = portcullis_store::AuditFilter { user_id: Some(alice.id), limit: 50, ..Default::default() };
+    let kept: Vec<String> =
+        app.store.query_audit(&filter).await.expect("audit").into_iter().map(|e| e.event.kind).collect();
+    assert!(
+        kept.contains(&"user.deleted".to_owned()) && kept.contains(&"user.profile_changed".to_owned()),
+        "{kept:?}"
+    );
+    assert_eq!(admin.get(&format!("/admin/users/{}", alice.id)).await.status(), 404);
+}
+
 both_backends!(
+    a_user_is_edited_sent_a_reset_and_deleted_on_typed_confirmation,
     the_dashboard_and_the_user_pages_show_what_is_stored,
     sessions_end_and_the_audit_log_filters_and_exports,
 );

@@ -183,6 +183,89 @@ impl AdminConsole<'_> {
         Ok(())
     }
 
+    /// Deletes user `id` once `typed` is exactly their username (the
+    /// console's typed confirmation; anything else changes nothing:
+    /// `ConfirmationMismatch`): everything of theirs ends and goes, in one
+    /// transaction with the audit event; earlier audit events keep the id.
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn delete_user(
+        &self,
+        admin: &Admin,
+        id: Uuid,
+        typed: &str,
+        request: &RequestInfo,
+    ) -> Result<EndedAccess, AuthnError> {
+        Self::may_change(admin)?;
+        if id == admin.user.id {
+            return Err(AuthnError::NotOnYourself);
+        }
+        let i = &self.interaction;
+        let user = i.store.find_user(id).await?.ok_or(AuthnError::UnknownUser)?;
+        if typed != user.username {
+            return Err(AuthnError::ConfirmationMismatch);
+        }
+        let detail = json!({ "username": user.username, "email": user.email });
+        let audit = [self.event(admin, "user.deleted", Some(id), request, detail)];
+        let now = i.clock.now();
+        let ended = self.store_err(i.store.delete_user(id, now, &Effects::audit(&audit)).await)?;
+        logged(&audit, Some(ended));
+        Ok(ended)
+    }
+
+    /// Sets the display name and email address of `id`, with its audit
+    /// event. A new address is unverified and kills the account's mailed
+    /// links. `Taken` when another account has the address.
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn update_profile(
+        &self,
+        admin: &Admin,
+        id: Uuid,
+        display_name: &str,
+        email: &str,
+        request: &RequestInfo,
+    ) -> Result<User, AuthnError> {
+        Self::may_change(admin)?;
+        let email = email.trim();
+        crate::accounts::check_email(email)?;
+        let name = Some(display_name.trim()).filter(|n| !n.is_empty());
+        if name.is_some_and(|n| n.chars().count() > 128 || n.chars().any(char::is_control)) {
+            return Err(AuthnError::InvalidIdentity("a name is at most 128 characters".into()));
+        }
+        let detail = json!({ "display_name": name, "email": email });
+        let audit = [self.event(admin, "user.profile_changed", Some(id), request, detail)];
+        let now = self.interaction.clock.now();
+        let updated = match self
+            .interaction
+            .store
+            .update_profile(id, name, email, now, &Effects::audit(&audit))
+            .await
+        {
+            Err(portcullis_store::StoreError::Conflict(_)) => return Err(AuthnError::Taken),
+            other => self.store_err(other)?,
+        };
+        logged(&audit, None);
+        Ok(updated)
+    }
+
+    /// Sends `id` a password-reset link, as "Forgot password?" would (the
+    /// same queue, rules and limits), audited with the admin.
+    #[tracing::instrument(skip_all, fields(user_id = %id))]
+    pub async fn send_password_reset(
+        &self,
+        admin: &Admin,
+        id: Uuid,
+        recovery: &crate::recovery::Recovery<'_>,
+        request: &RequestInfo,
+    ) -> Result<(), AuthnError> {
+        Self::may_change(admin)?;
+        let user = self.interaction.store.find_user(id).await?.ok_or(AuthnError::UnknownUser)?;
+        recovery.request_reset(&user.email, request).await?;
+        let audit = [self.event(admin, "user.reset_sent", Some(id), request, json!({}))];
+        self.interaction.store.record_audit(&audit[0]).await?;
+        logged(&audit, None);
+        Ok(())
+    }
+
     /// Re-enables `id`, with its audit event.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
     pub async fn enable(&self, admin: &Admin, id: Uuid, request: &RequestInfo) -> Result<(), AuthnError> {

@@ -33,6 +33,14 @@ const ALL: &str = concat!("SELECT ", columns!(), " FROM users ORDER BY username_
 const SET_HASH: &str = "UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3";
 const CHANGE_PASSWORD: &str =
     "UPDATE users SET password_hash = $1, security_stamp = $2, updated_at = $3 WHERE id = $4";
+const UPDATE_PROFILE: &str = concat!(
+    "UPDATE users SET display_name = $1, display_name_norm = $2, email = $3, email_norm = $4,
+         email_verified = CASE WHEN email_norm = $4 THEN email_verified ELSE FALSE END,
+         security_stamp = CASE WHEN email_norm = $4 THEN security_stamp ELSE $5 END,
+         updated_at = $6
+     WHERE id = $7 RETURNING ",
+    columns!()
+);
 const SET_ROLES: &str = "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3";
 const SET_DISABLED: &str = "UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3";
 
@@ -237,6 +245,43 @@ impl<D: Db> UserRepo for D {
         apply(&mut tx, effects, Some(ended), now).await?;
         tx.commit().await?;
         Ok(ended)
+    }
+
+    async fn delete_user(
+        &self,
+        id: Uuid,
+        now: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<EndedAccess, StoreError> {
+        let _state = self.token_state().on_drop();
+        let mut tx = self.begin().await?;
+        let ended = end_access(&mut tx, id, None, now).await?;
+        found(tx.execute("DELETE FROM users WHERE id = $1", args![id]).await?)?;
+        apply(&mut tx, effects, Some(ended), now).await?;
+        tx.commit().await?;
+        Ok(ended)
+    }
+
+    async fn update_profile(
+        &self,
+        id: Uuid,
+        display_name: Option<&str>,
+        email: &str,
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<User, StoreError> {
+        let _state = self.token_state().on_drop();
+        let mut tx = self.begin().await?;
+        let (name_norm, email_norm, stamp) =
+            (display_name.map(normalise_login), normalise_login(email), hex_id());
+        let args = args![display_name, &name_norm, email, &email_norm, &stamp, at, id];
+        let Some(row) = tx.fetch_optional(UPDATE_PROFILE, args).await? else {
+            return Err(StoreError::NotFound);
+        };
+        let updated = user(&row)?;
+        apply(&mut tx, effects, None, at).await?;
+        tx.commit().await?;
+        Ok(updated)
     }
 
     async fn set_roles(

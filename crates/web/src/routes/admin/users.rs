@@ -32,6 +32,9 @@ super::console_routes! {
     POST "/users/{id}/end-sessions" => end_sessions,
     POST "/users/{id}/roles" => set_roles,
     POST "/users/{id}/clients/{client}/revoke" => revoke_client,
+    POST "/users/{id}/profile" => update_profile,
+    POST "/users/{id}/send-reset" => send_reset,
+    POST "/users/{id}/delete" => delete,
 }
 
 fn when(at: OffsetDateTime) -> String {
@@ -93,6 +96,7 @@ struct UserPage<'a> {
     recovery_codes: u64,
     sessions: Vec<SessionRow>,
     notice: Option<&'a str>,
+    display_name: String,
     groups: String,
     /// (client id, name, scopes, since).
     clients: Vec<(String, String, String, String)>,
@@ -182,6 +186,8 @@ fn notice(done: &str) -> Option<&'static str> {
         "roles-changed" => "The user's roles were changed.",
         "invited" => "The user was created; the invitation is on its way.",
         "client-revoked" => "The application's access ended (consent and tokens); it was told.",
+        "profile-changed" => "The profile was saved.",
+        "reset-sent" => "A password-reset link is on its way to the user's address.",
         _ => return None,
     })
 }
@@ -222,6 +228,7 @@ pub(crate) async fn show(
             .collect(),
         notice: notice(&query.done),
         groups: groups.join(", "),
+        display_name: user.display_name.clone().unwrap_or_default(),
         clients: clients
             .into_iter()
             .map(|c| (c.client_id, c.name, c.scopes.join(" "), when(c.since)))
@@ -242,6 +249,13 @@ pub(crate) struct ActionForm {
     /// Roles, separated by commas or spaces.
     #[serde(default)]
     roles: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    email: String,
+    /// The typed confirmation of a deletion (the username).
+    #[serde(default)]
+    confirm: String,
 }
 csrf_protected!(ActionForm);
 
@@ -253,6 +267,10 @@ fn after<T>(id: Uuid, done: &str, result: Result<T, AuthnError>) -> Result<HttpR
         Err(AuthnError::ReauthenticationRequired) => Err(PageError::SeeOther(REAUTH)),
         Err(AuthnError::UnknownUser | AuthnError::UnknownClient) => Err(PageError::NotFound),
         Err(AuthnError::InvalidIdentity(why)) => Err(PageError::BadRequest(why)),
+        Err(AuthnError::Taken) => Err(PageError::BadRequest("another account has that email address".into())),
+        Err(AuthnError::ConfirmationMismatch) => {
+            Err(PageError::BadRequest("type the username exactly to confirm; nothing was deleted".into()))
+        }
         Err(AuthnError::NotOnYourself) => {
             Err(PageError::BadRequest("another administrator must do this to your account".into()))
         }
@@ -415,4 +433,48 @@ pub(crate) async fn revoke_client(
 ) -> Result<HttpResponse, PageError> {
     let id = user_id(&path.0)?;
     after(id, "client-revoked", state.admin().revoke_client(&admin, id, &path.1, &info).await)
+}
+
+/// `POST /admin/users/{id}/profile` (`name`, `email`).
+pub(crate) async fn update_profile(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, form }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path)?;
+    after(
+        id,
+        "profile-changed",
+        state.admin().update_profile(&admin, id, &form.name, &form.email, &info).await,
+    )
+}
+
+/// `POST /admin/users/{id}/send-reset`.
+pub(crate) async fn send_reset(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, .. }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path)?;
+    let sent = state.admin().send_password_reset(&admin, id, &state.recovery(), &info).await;
+    if sent.is_ok() {
+        state.mail.wake();
+    }
+    after(id, "reset-sent", sent)
+}
+
+/// `POST /admin/users/{id}/delete` (`confirm`: the username, typed).
+pub(crate) async fn delete(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    path: web::Path<String>,
+    Change { admin, form }: Change<ActionForm>,
+) -> Result<HttpResponse, PageError> {
+    let id = user_id(&path)?;
+    match state.admin().delete_user(&admin, id, &form.confirm, &info).await {
+        Ok(_) => Ok(see_other("/admin/users")),
+        other => after(id, "deleted", other),
+    }
 }

@@ -13,6 +13,7 @@
 //! Errors are [`KeyError`].
 
 mod alg;
+mod console;
 mod error;
 mod es256;
 mod kek;
@@ -23,6 +24,7 @@ mod service;
 mod verify;
 
 pub use alg::Algorithm;
+pub use console::{Actor, KeysConsole, KeysOverview};
 pub use error::KeyError;
 pub use kek::Kek;
 pub use keyset::{KeySet, LiveKeys, TokenSigner};

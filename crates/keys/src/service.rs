@@ -44,6 +44,11 @@ impl KeyService {
         Self { store, kek, policy, holder, lease_ttl }
     }
 
+    /// The store the keys live in.
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
     /// The key-encryption key (other secrets at rest are sealed with it too).
     pub fn kek(&self) -> &Kek {
         &self.kek

@@ -149,6 +149,7 @@ impl Application {
             clock,
             issuer: settings.issuer.clone(),
             keys: keys.live(),
+            key_service: keys.service(),
             publication,
             clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
             tokens: Arc::new(portcullis_protocol::TokenStateCache::new(protocol.token_state_cache_ttl)),

@@ -27,6 +27,8 @@ pub struct AppState {
     pub issuer: Issuer,
     /// The signing keys in effect (refreshed from the store by the server).
     pub keys: Arc<portcullis_keys::LiveKeys>,
+    /// The signing keys' lifecycle (the admin console rotates and revokes).
+    pub key_service: Arc<portcullis_keys::KeyService>,
     /// The discovery documents and JWKS caching, rendered at start.
     pub publication: Arc<Publication>,
     /// Protocol lifetimes and choices.
@@ -96,6 +98,11 @@ impl AppState {
     /// a request from `info`.
     pub(crate) fn sign_ins<'a>(&'a self, info: &'a RequestInfo) -> SignInsOf<'a> {
         SignInsOf { interaction: self.interaction(), info }
+    }
+
+    /// The signing keys as the admin console sees and changes them.
+    pub(crate) fn keys_console(&self) -> portcullis_keys::KeysConsole<'_> {
+        portcullis_keys::KeysConsole { service: &self.key_service, live: &self.keys }
     }
 
     /// The admin console's account operations.

@@ -374,7 +374,59 @@ async fn a_user_is_edited_sent_a_reset_and_deleted_on_typed_confirmation(backend
     assert_eq!(admin.get(&format!("/admin/users/{}", alice.id)).await.status(), 404);
 }
 
+async fn keys_rotate_now_and_revoke_on_typed_confirmation(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    create_user(&app, "root", &["admin"]).await;
+    let admin = admin_browser(&app, "root").await;
+    let html = admin.get("/admin/keys").await.text().await.expect("keys page");
+    let csrf = hidden(&html, "csrf_token").expect("csrf");
+    let jwks = || async {
+        let body: serde_json::Value = app.get("/jwks").await.json().await.expect("jwks");
+        body["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| k["kid"].as_str().expect("kid").to_owned())
+            .collect::<Vec<_>>()
+    };
+    let active = |keys: &[portcullis_store::SigningKeyRow]| {
+        keys.iter()
+            .find(|k| k.alg == "ES256" && k.state == portcullis_store::SigningKeyState::Active)
+            .map(|k| k.kid.clone())
+            .expect("an active ES256 key")
+    };
+    let before = active(&app.store.signing_keys().await.expect("keys"));
+    assert!(html.contains(&before), "{html}");
+
+    let res = admin.post("/admin/keys/rotate", &[("csrf_token", csrf.as_str()), ("alg", "ES256")]).await;
+    assert_eq!(res.status(), 303);
+    let after = active(&app.store.signing_keys().await.expect("keys"));
+    assert_ne!(after, before, "a new key signs");
+    let published = jwks().await;
+    assert!(
+        published.contains(&after) && published.contains(&before),
+        "the old key still verifies: {published:?}"
+    );
+
+    let wrong = admin
+        .post(&format!("/admin/keys/{before}/revoke"), &[("csrf_token", csrf.as_str()), ("confirm", "yes")])
+        .await;
+    assert_eq!(wrong.status(), 400);
+    assert!(jwks().await.contains(&before), "nothing revoked");
+    let res = admin
+        .post(&format!("/admin/keys/{before}/revoke"), &[("csrf_token", csrf.as_str()), ("confirm", &before)])
+        .await;
+    assert_eq!(res.status(), 303);
+    assert!(!jwks().await.contains(&before), "revoked: out of the JWKS");
+    let events = app.store.recent_audit(20).await.expect("audit");
+    for kind in ["signing_key.rotated", "signing_key.revoked_by_admin"] {
+        let event = events.iter().find(|e| e.event.kind == kind).unwrap_or_else(|| panic!("{kind} audited"));
+        assert_eq!(event.event.detail["actor"], admin_id(&app).await);
+    }
+}
+
 both_backends!(
+    keys_rotate_now_and_revoke_on_typed_confirmation,
     a_user_is_edited_sent_a_reset_and_deleted_on_typed_confirmation,
     the_dashboard_and_the_user_pages_show_what_is_stored,
     sessions_end_and_the_audit_log_filters_and_exports,

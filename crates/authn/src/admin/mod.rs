@@ -35,6 +35,17 @@ pub struct Admin {
     pub standing: AdminStanding,
 }
 
+impl Admin {
+    /// Whether this session may make changes now (authenticated within 5
+    /// minutes); `ReauthenticationRequired` otherwise.
+    pub fn may_change(&self) -> Result<(), AuthnError> {
+        match self.standing {
+            AdminStanding::Change => Ok(()),
+            _ => Err(AuthnError::ReauthenticationRequired),
+        }
+    }
+}
+
 /// Who is asking for the console.
 #[derive(Debug, Clone)]
 pub enum AdminAccess {
@@ -105,10 +116,7 @@ impl AdminConsole<'_> {
     /// A change may be made by `admin` now: `ReauthenticationRequired`
     /// otherwise (authenticated more than 5 minutes ago).
     fn may_change(admin: &Admin) -> Result<(), AuthnError> {
-        match admin.standing {
-            AdminStanding::Change => Ok(()),
-            _ => Err(AuthnError::ReauthenticationRequired),
-        }
+        admin.may_change()
     }
 
     /// The event `kind` about `target` (a user, when there is one), by `admin`.

@@ -45,7 +45,7 @@ pub async fn key_service(settings: &Settings, store: Arc<dyn Store>) -> Result<K
 /// The running server's keys: what handlers read, and how it stays fresh.
 #[derive(Debug)]
 pub struct KeyRuntime {
-    service: KeyService,
+    service: Arc<KeyService>,
     live: Arc<LiveKeys>,
     metrics: KeyMetrics,
     clock: Arc<dyn Clock>,
@@ -80,12 +80,17 @@ impl KeyRuntime {
         let metrics = KeyMetrics::register(registry).map_err(|e| format!("metrics: {e}"))?;
         metrics.update(&set, service.policy(), clock.now());
         let refresh = StdDuration::from_secs(settings.keys.refresh_interval_secs);
-        Ok(Self { service, live: Arc::new(LiveKeys::new(set)), metrics, clock, refresh })
+        Ok(Self { service: Arc::new(service), live: Arc::new(LiveKeys::new(set)), metrics, clock, refresh })
     }
 
     /// The key-encryption key (TOTP secrets are sealed with it too).
     pub fn kek(&self) -> portcullis_keys::Kek {
         self.service.kek().clone()
+    }
+
+    /// The key service, shared with the admin console.
+    pub fn service(&self) -> Arc<KeyService> {
+        self.service.clone()
     }
 
     /// The keys in effect, shared with the handlers.

@@ -11,6 +11,7 @@
 
 mod activity;
 mod groups;
+mod keys;
 mod users;
 
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
@@ -36,7 +37,7 @@ pub(crate) use console_routes;
 
 /// Every console route: (method, path pattern).
 pub fn routes() -> Vec<(&'static str, &'static str)> {
-    [users::ROUTES, groups::ROUTES, activity::ROUTES].concat()
+    [users::ROUTES, groups::ROUTES, activity::ROUTES, keys::ROUTES].concat()
 }
 
 /// Mounts the console: every answer `Cache-Control: no-store`.
@@ -47,6 +48,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .wrap(no_store)
             .configure(users::configure)
             .configure(groups::configure)
-            .configure(activity::configure),
+            .configure(activity::configure)
+            .configure(keys::configure),
     );
 }

@@ -48,6 +48,12 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::users_cli::UsersCommand,
     },
+    /// Groups: list, create, rename, delete, members, add, remove.
+    Groups {
+        /// What to do with the groups.
+        #[command(subcommand)]
+        command: crate::groups_cli::GroupsCommand,
+    },
     /// Relying parties: add, list.
     Clients {
         /// What to do with the clients.

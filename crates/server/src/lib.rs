@@ -11,6 +11,7 @@ mod cli;
 mod clients;
 mod data_dir;
 mod database;
+mod groups_cli;
 pub mod keys;
 mod mail;
 pub mod settings;
@@ -21,6 +22,7 @@ mod users_cli;
 pub use accounts::{Swept, sweep_expired};
 pub use cli::{Cli, Command, ConfigCommand};
 pub use database::open_store;
+pub use groups_cli::GroupsCommand;
 pub use settings::Settings;
 pub use startup::{Application, StartupError, connect_and_migrate, shutdown_signal};
 pub use users_cli::{AddArgs, UsersCommand};
@@ -75,6 +77,10 @@ async fn run_command(cli: Cli) -> ExitCode {
         Command::Users { command } => {
             telemetry::init(format, &settings.log.level);
             users_cli::run(&settings, command).await
+        }
+        Command::Groups { command } => {
+            telemetry::init(format, &settings.log.level);
+            groups_cli::run(&settings, command).await
         }
         Command::Clients { command } => {
             telemetry::init(format, &settings.log.level);

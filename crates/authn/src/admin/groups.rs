@@ -6,9 +6,37 @@ use portcullis_store::{Effects, Group, NewGroup, StoreError, User};
 use serde_json::json;
 use uuid::Uuid;
 
+use portcullis_core::Clock;
+use portcullis_store::{AuditOutcome, NewAuditEvent, Store};
+
 use super::{Admin, AdminConsole};
 use crate::AuthnError;
-use crate::audit::{RequestInfo, logged};
+use crate::audit::{RequestInfo, event, logged};
+
+/// Who changes groups: an administrator in the console (who must have
+/// authenticated within 5 minutes), or the operator at the command line.
+#[derive(Debug, Clone, Copy)]
+pub enum By<'a> {
+    /// An administrator's console session.
+    Admin(&'a Admin),
+    /// `portcullis groups …`.
+    Operator,
+}
+
+/// Group operations over the store, for the console and the CLI.
+#[derive(Clone, Copy)]
+pub struct Groups<'a> {
+    /// The store.
+    pub store: &'a dyn Store,
+    /// The clock.
+    pub clock: &'a dyn Clock,
+}
+
+impl std::fmt::Debug for Groups<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Groups").finish_non_exhaustive()
+    }
+}
 
 /// A group and its members.
 #[derive(Debug, Clone)]
@@ -39,19 +67,28 @@ fn group_err<T>(result: Result<T, StoreError>) -> Result<T, AuthnError> {
     }
 }
 
-impl AdminConsole<'_> {
+impl Groups<'_> {
     /// Every group, by name.
     #[tracing::instrument(skip_all)]
-    pub async fn groups(&self, _admin: &Admin) -> Result<Vec<Group>, AuthnError> {
-        Ok(self.interaction.store.list_groups().await?)
+    pub async fn list(&self) -> Result<Vec<Group>, AuthnError> {
+        Ok(self.store.list_groups().await?)
     }
 
     /// A group and its members; `UnknownGroup` for an unknown id.
     #[tracing::instrument(skip_all, fields(group_id = %id))]
-    pub async fn group(&self, _admin: &Admin, id: Uuid) -> Result<GroupDetail, AuthnError> {
-        let store = self.interaction.store;
-        let group = store.find_group(id).await?.ok_or(AuthnError::UnknownGroup)?;
-        Ok(GroupDetail { members: store.group_members(group.id).await?, group })
+    pub async fn detail(&self, id: Uuid) -> Result<GroupDetail, AuthnError> {
+        self.detail_of(self.store.find_group(id).await?).await
+    }
+
+    /// The group named `name` (case-insensitively) and its members;
+    /// `UnknownGroup` when there is none.
+    pub async fn named(&self, name: &str) -> Result<GroupDetail, AuthnError> {
+        self.detail_of(self.store.find_group_by_name(name.trim()).await?).await
+    }
+
+    async fn detail_of(&self, group: Option<Group>) -> Result<GroupDetail, AuthnError> {
+        let group = group.ok_or(AuthnError::UnknownGroup)?;
+        Ok(GroupDetail { members: self.store.group_members(group.id).await?, group })
     }
 
     /// Creates the group `name`; `Taken` when the name is in use
@@ -59,17 +96,16 @@ impl AdminConsole<'_> {
     #[tracing::instrument(skip_all)]
     pub async fn create_group(
         &self,
-        admin: &Admin,
+        by: By<'_>,
         name: &str,
         request: &RequestInfo,
     ) -> Result<Group, AuthnError> {
-        Self::may_change(admin)?;
+        may_change(by)?;
         let name = group_name(name)?;
         let id = Uuid::new_v4();
-        let audit =
-            [self.event(admin, "group.created", None, request, json!({ "group_id": id, "name": name }))];
-        let new = NewGroup { id, name, created_at: self.interaction.clock.now() };
-        let group = group_err(self.interaction.store.create_group(&new, &Effects::audit(&audit)).await)?;
+        let audit = [self.event(by, "group.created", None, request, json!({ "group_id": id, "name": name }))];
+        let new = NewGroup { id, name, created_at: self.clock.now() };
+        let group = group_err(self.store.create_group(&new, &Effects::audit(&audit)).await)?;
         logged(&audit, None);
         Ok(group)
     }
@@ -78,34 +114,27 @@ impl AdminConsole<'_> {
     #[tracing::instrument(skip_all, fields(group_id = %id))]
     pub async fn rename_group(
         &self,
-        admin: &Admin,
+        by: By<'_>,
         id: Uuid,
         name: &str,
         request: &RequestInfo,
     ) -> Result<Group, AuthnError> {
-        Self::may_change(admin)?;
+        may_change(by)?;
         let name = group_name(name)?;
-        let audit =
-            [self.event(admin, "group.renamed", None, request, json!({ "group_id": id, "name": name }))];
-        let now = self.interaction.clock.now();
-        let group =
-            group_err(self.interaction.store.rename_group(id, &name, now, &Effects::audit(&audit)).await)?;
+        let audit = [self.event(by, "group.renamed", None, request, json!({ "group_id": id, "name": name }))];
+        let now = self.clock.now();
+        let group = group_err(self.store.rename_group(id, &name, now, &Effects::audit(&audit)).await)?;
         logged(&audit, None);
         Ok(group)
     }
 
     /// Deletes group `id` and its memberships.
     #[tracing::instrument(skip_all, fields(group_id = %id))]
-    pub async fn delete_group(
-        &self,
-        admin: &Admin,
-        id: Uuid,
-        request: &RequestInfo,
-    ) -> Result<(), AuthnError> {
-        Self::may_change(admin)?;
-        let audit = [self.event(admin, "group.deleted", None, request, json!({ "group_id": id }))];
-        let now = self.interaction.clock.now();
-        group_err(self.interaction.store.delete_group(id, now, &Effects::audit(&audit)).await)?;
+    pub async fn delete_group(&self, by: By<'_>, id: Uuid, request: &RequestInfo) -> Result<(), AuthnError> {
+        may_change(by)?;
+        let audit = [self.event(by, "group.deleted", None, request, json!({ "group_id": id }))];
+        let now = self.clock.now();
+        group_err(self.store.delete_group(id, now, &Effects::audit(&audit)).await)?;
         logged(&audit, None);
         Ok(())
     }
@@ -115,18 +144,16 @@ impl AdminConsole<'_> {
     #[tracing::instrument(skip_all, fields(group_id = %id))]
     pub async fn add_member(
         &self,
-        admin: &Admin,
+        by: By<'_>,
         id: Uuid,
         login: &str,
         request: &RequestInfo,
     ) -> Result<bool, AuthnError> {
-        Self::may_change(admin)?;
-        let i = &self.interaction;
-        let user = i.store.find_user_by_login(login.trim()).await?.ok_or(AuthnError::UnknownUser)?;
-        let audit =
-            [self.event(admin, "group.member_added", Some(user.id), request, json!({ "group_id": id }))];
-        let now = i.clock.now();
-        let added = group_err(i.store.add_group_member(id, user.id, now, &Effects::audit(&audit)).await)?;
+        may_change(by)?;
+        let user = self.store.find_user_by_login(login.trim()).await?.ok_or(AuthnError::UnknownUser)?;
+        let audit = [self.event(by, "group.member_added", Some(user.id), request, json!({ "group_id": id }))];
+        let now = self.clock.now();
+        let added = group_err(self.store.add_group_member(id, user.id, now, &Effects::audit(&audit)).await)?;
         if added {
             logged(&audit, None);
         }
@@ -137,20 +164,71 @@ impl AdminConsole<'_> {
     #[tracing::instrument(skip_all, fields(group_id = %id, user_id = %user_id))]
     pub async fn remove_member(
         &self,
-        admin: &Admin,
+        by: By<'_>,
         id: Uuid,
         user_id: Uuid,
         request: &RequestInfo,
     ) -> Result<bool, AuthnError> {
-        Self::may_change(admin)?;
+        may_change(by)?;
         let audit =
-            [self.event(admin, "group.member_removed", Some(user_id), request, json!({ "group_id": id }))];
-        let now = self.interaction.clock.now();
-        let store = self.interaction.store;
+            [self.event(by, "group.member_removed", Some(user_id), request, json!({ "group_id": id }))];
+        let now = self.clock.now();
+        let store = self.store;
         let removed = group_err(store.remove_group_member(id, user_id, now, &Effects::audit(&audit)).await)?;
         if removed {
             logged(&audit, None);
         }
         Ok(removed)
+    }
+}
+
+impl Groups<'_> {
+    /// Takes the user `login` (username or email) out of group `id`; true
+    /// if they were a member. `UnknownUser`, `UnknownGroup`.
+    pub async fn remove_member_login(
+        &self,
+        by: By<'_>,
+        id: Uuid,
+        login: &str,
+        request: &RequestInfo,
+    ) -> Result<bool, AuthnError> {
+        let user = self.store.find_user_by_login(login.trim()).await?.ok_or(AuthnError::UnknownUser)?;
+        self.remove_member(by, id, user.id, request).await
+    }
+}
+
+/// Whether `by` may change groups now.
+fn may_change(by: By<'_>) -> Result<(), AuthnError> {
+    match by {
+        By::Admin(admin) => admin.may_change(),
+        By::Operator => Ok(()),
+    }
+}
+
+impl Groups<'_> {
+    /// The event `kind` (about `target`, a user, when there is one), by `by`.
+    fn event(
+        &self,
+        by: By<'_>,
+        kind: &str,
+        target: Option<Uuid>,
+        request: &RequestInfo,
+        mut detail: serde_json::Value,
+    ) -> NewAuditEvent {
+        if let Some(map) = detail.as_object_mut() {
+            let actor = match by {
+                By::Admin(admin) => json!(admin.user.id),
+                By::Operator => json!("cli"),
+            };
+            map.insert("actor".into(), actor);
+        }
+        event(self.clock.now(), kind, AuditOutcome::Success, target, request, detail)
+    }
+}
+
+impl<'a> AdminConsole<'a> {
+    /// The group operations.
+    pub fn groups(&self) -> Groups<'a> {
+        Groups { store: self.interaction.store, clock: self.interaction.clock }
     }
 }

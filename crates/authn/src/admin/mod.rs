@@ -16,7 +16,7 @@ mod invite;
 mod views;
 
 pub use activity::{AuditPage, EXPORT_LIMIT, SessionRow, SessionsPage};
-pub use groups::GroupDetail;
+pub use groups::{By, GroupDetail, Groups};
 pub use invite::{INVITATION_TTL, NewMember};
 pub use views::{Dashboard, PAGE_SIZE, UsersPage};
 

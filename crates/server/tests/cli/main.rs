@@ -6,6 +6,7 @@
 
 mod clients;
 mod common;
+mod groups;
 mod keys;
 mod process;
 mod users;

@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use portcullis_authn::AuthnError;
-use portcullis_authn::admin::GroupDetail;
+use portcullis_authn::admin::{By, GroupDetail};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -75,7 +75,7 @@ pub(crate) async fn list(
     Reader(admin): Reader,
     query: web::Query<Done>,
 ) -> Result<HttpResponse, PageError> {
-    let groups = state.admin().groups(&admin).await?;
+    let groups = state.admin().groups().list().await?;
     let page = GroupsPage {
         csrf_token: &admin.session.csrf_token,
         admin: &admin.user.username,
@@ -96,7 +96,7 @@ pub(crate) async fn show(
     path: web::Path<String>,
     query: web::Query<Done>,
 ) -> Result<HttpResponse, PageError> {
-    let GroupDetail { group, members } = match state.admin().group(&admin, id_of(&path)?).await {
+    let GroupDetail { group, members } = match state.admin().groups().detail(id_of(&path)?).await {
         Err(AuthnError::UnknownGroup) => return Err(PageError::NotFound),
         other => other?,
     };
@@ -146,7 +146,7 @@ pub(crate) async fn create(
     Requester(info): Requester,
     Change { admin, form }: Change<GroupForm>,
 ) -> Result<HttpResponse, PageError> {
-    match state.admin().create_group(&admin, &form.name, &info).await {
+    match state.admin().groups().create_group(By::Admin(&admin), &form.name, &info).await {
         Ok(group) => Ok(see_other(&format!("/admin/groups/{}?done=created", group.id))),
         other => after("/admin/groups", "created", other),
     }
@@ -163,7 +163,7 @@ pub(crate) async fn rename(
     after(
         &format!("/admin/groups/{id}"),
         "renamed",
-        state.admin().rename_group(&admin, id, &form.name, &info).await,
+        state.admin().groups().rename_group(By::Admin(&admin), id, &form.name, &info).await,
     )
 }
 
@@ -175,7 +175,7 @@ pub(crate) async fn delete(
     Change { admin, .. }: Change<GroupForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&path)?;
-    after("/admin/groups", "deleted", state.admin().delete_group(&admin, id, &info).await)
+    after("/admin/groups", "deleted", state.admin().groups().delete_group(By::Admin(&admin), id, &info).await)
 }
 
 /// `POST /admin/groups/{id}/members` (`login`: a username or email).
@@ -187,7 +187,7 @@ pub(crate) async fn add_member(
 ) -> Result<HttpResponse, PageError> {
     let id = id_of(&path)?;
     let to = format!("/admin/groups/{id}");
-    match state.admin().add_member(&admin, id, &form.login, &info).await {
+    match state.admin().groups().add_member(By::Admin(&admin), id, &form.login, &info).await {
         Ok(false) => after(&to, "already", Ok(())),
         other => after(&to, "added", other),
     }
@@ -204,6 +204,6 @@ pub(crate) async fn remove_member(
     after(
         &format!("/admin/groups/{id}"),
         "removed",
-        state.admin().remove_member(&admin, id, user, &info).await,
+        state.admin().groups().remove_member(By::Admin(&admin), id, user, &info).await,
     )
 }

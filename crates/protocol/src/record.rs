@@ -65,6 +65,10 @@ impl Client {
             jwks: self.jwks.clone(),
             access_token_ttl_secs: i64::from(self.access_token_ttl_secs),
             from_config: self.from_config,
+            previous_secret_sha256: None,
+            previous_secret_expires_at: None,
+            disabled: false,
+            admin_api: false,
             created_at: at,
             updated_at: at,
         }

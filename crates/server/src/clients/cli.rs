@@ -1,14 +1,13 @@
-//! `portcullis clients …`: register relying parties from the command line.
+//! `portcullis clients …`: register relying parties from the command line
+//! (through `portcullis_protocol::clients::Registry`, audited as the operator).
 
 use clap::{Args, Subcommand};
-use portcullis_core::{SystemClock, random};
-use portcullis_protocol::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, RedirectUri, ScopeSet, TokenEndpointAuthMethod,
-};
+use portcullis_core::{Clock, SystemClock};
+use portcullis_protocol::Client;
+use portcullis_protocol::clients::{Actor, ClientSpec, Registry};
 use portcullis_store::{ClientRecord, Store};
 use std::process::ExitCode;
-
-use portcullis_core::Clock;
+use time::Duration;
 
 use crate::settings::Settings;
 use crate::{connect_and_migrate, fail};
@@ -47,6 +46,9 @@ pub struct AddArgs {
     /// Skip the consent page (first-party clients).
     #[arg(long)]
     no_consent: bool,
+    /// May use the admin API (confidential clients).
+    #[arg(long)]
+    admin_api: bool,
     /// The client id (default: 32 random hex digits).
     #[arg(long)]
     client_id: Option<String>,
@@ -58,10 +60,13 @@ pub(crate) async fn run(settings: &Settings, command: ClientsCommand) -> ExitCod
         Ok((store, _)) => store,
         Err(e) => return fail(crate::EXIT_CONFIG, &e),
     };
-    let result = match command {
-        ClientsCommand::Add(args) => add(store.as_ref(), args).await,
-        ClientsCommand::List => list(store.as_ref()).await,
+    let max_lifetime = i64::try_from(settings.keys.max_token_lifetime_secs).unwrap_or(i64::MAX);
+    let registry = Registry {
+        store: store.as_ref(),
+        now: SystemClock.now(),
+        max_token_lifetime: Duration::seconds(max_lifetime),
     };
+    let result = execute(&registry, command).await;
     store.close().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,52 +74,38 @@ pub(crate) async fn run(settings: &Settings, command: ClientsCommand) -> ExitCod
     }
 }
 
-/// Builds the typed client from the flags; the secret (if any) is returned apart.
-fn build(args: AddArgs) -> anyhow::Result<(Client, Option<String>)> {
-    let id = args.client_id.unwrap_or_else(random::hex_id);
-    let uris = |v: &[String]| v.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>();
-    let grants = if args.grants.is_empty() {
-        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
-    } else {
-        args.grants.iter().map(|g| GrantType::parse(g)).collect::<Result<_, _>>()?
-    };
-    let scopes = if args.scopes.is_empty() {
-        ScopeSet::parse("openid profile email offline_access")?
-    } else {
-        ScopeSet::from_tokens(args.scopes.iter().map(String::as_str))?
-    };
-    let (method, secret) = if args.public {
-        (TokenEndpointAuthMethod::None, None)
-    } else {
-        let (secret, hash) = ClientSecretHash::new_secret(random::bytes());
-        (TokenEndpointAuthMethod::ClientSecretBasic, Some((secret, hash)))
-    };
-    let client = Client {
-        client_id: ClientId::parse(&id)?,
-        name: args.name,
-        client_secret_sha256: secret.as_ref().map(|(_, h)| h.clone()),
-        redirect_uris: uris(&args.redirect_uris)?,
-        post_logout_redirect_uris: uris(&args.post_logout_redirect_uris)?,
-        grant_types: grants,
-        token_endpoint_auth_method: method,
-        scopes,
-        require_consent: !args.no_consent,
-        backchannel_logout_uri: None,
-        id_token_signed_response_alg: IdTokenAlg::default(),
-        jwks: None,
-        access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
-        from_config: false,
-    };
-    client.validate()?;
-    Ok((client, secret.map(|(s, _)| s)))
+async fn execute(registry: &Registry<'_>, command: ClientsCommand) -> anyhow::Result<()> {
+    let operator = Actor::Operator;
+    match command {
+        ClientsCommand::Add(args) => {
+            let registered = registry.register(&operator, &spec(args)).await?;
+            let client = &registered.client;
+            tracing::info!(client_id = %client.client_id, public = client.is_public(), "client created");
+            print_created(client, registered.secret.as_deref());
+        }
+        ClientsCommand::List => list(registry.store).await?,
+    }
+    Ok(())
 }
 
-async fn add(store: &dyn Store, args: AddArgs) -> anyhow::Result<()> {
-    let (client, secret) = build(args)?;
-    store.create_client(&client.to_record(SystemClock.now())).await?;
-    tracing::info!(client_id = %client.client_id, public = client.is_public(), "client created");
-    print_created(&client, secret.as_deref());
-    Ok(())
+/// The client the flags describe (the rules are the registration's own).
+fn spec(args: AddArgs) -> ClientSpec {
+    let mut spec = ClientSpec::new(args.client_id.unwrap_or_default());
+    spec.name = Some(args.name);
+    spec.redirect_uris = args.redirect_uris;
+    spec.post_logout_redirect_uris = args.post_logout_redirect_uris;
+    if !args.grants.is_empty() {
+        spec.grant_types = args.grants;
+    }
+    if !args.scopes.is_empty() {
+        spec.scopes = args.scopes;
+    }
+    if args.public {
+        spec.token_endpoint_auth_method = "none".into();
+    }
+    spec.require_consent = !args.no_consent;
+    spec.admin_api = args.admin_api;
+    spec
 }
 
 #[allow(clippy::print_stdout)] // the command's output: the secret is shown this once

@@ -48,7 +48,7 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::users_cli::UsersCommand,
     },
-    /// Relying parties: add, list.
+    /// Relying parties: add, list, rotate-secret, disable, enable, delete.
     Clients {
         /// What to do with the clients.
         #[command(subcommand)]

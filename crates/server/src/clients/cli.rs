@@ -1,5 +1,6 @@
-//! `portcullis clients …`: register relying parties from the command line
-//! (through `portcullis_protocol::clients::Registry`, audited as the operator).
+//! `portcullis clients …`: register and manage relying parties from the
+//! command line, through the same operations as the admin console
+//! (`portcullis_protocol::clients::Registry`, audited as the operator).
 
 use clap::{Args, Subcommand};
 use portcullis_core::{Clock, SystemClock};
@@ -19,6 +20,31 @@ pub enum ClientsCommand {
     Add(AddArgs),
     /// List registered clients.
     List,
+    /// Give a client a new secret; prints it, once.
+    RotateSecret {
+        /// The client id.
+        client_id: String,
+        /// How long the old secret keeps working beside the new one
+        /// (default 0: it stops at once; at most 30 days).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        overlap_secs: u32,
+    },
+    /// Disable a client: it can neither authenticate nor start a sign-in
+    /// (its grants stay, for when it is enabled again).
+    Disable {
+        /// The client id.
+        client_id: String,
+    },
+    /// Enable a disabled client.
+    Enable {
+        /// The client id.
+        client_id: String,
+    },
+    /// Delete a client and revoke its grants (its refresh tokens stop working).
+    Delete {
+        /// The client id.
+        client_id: String,
+    },
 }
 
 /// `portcullis clients add`
@@ -84,6 +110,24 @@ async fn execute(registry: &Registry<'_>, command: ClientsCommand) -> anyhow::Re
             print_created(client, registered.secret.as_deref());
         }
         ClientsCommand::List => list(registry.store).await?,
+        ClientsCommand::RotateSecret { client_id, overlap_secs } => {
+            let overlap = Duration::seconds(overlap_secs.into());
+            let rotated = registry.rotate_secret(&operator, &client_id, overlap).await?;
+            tracing::info!(client_id, overlap_secs, "client secret rotated");
+            print_rotated(&client_id, &rotated);
+        }
+        ClientsCommand::Disable { client_id } => {
+            registry.set_disabled(&operator, &client_id, true).await?;
+            tracing::info!(client_id, "client disabled");
+        }
+        ClientsCommand::Enable { client_id } => {
+            registry.set_disabled(&operator, &client_id, false).await?;
+            tracing::info!(client_id, "client enabled");
+        }
+        ClientsCommand::Delete { client_id } => {
+            let grants = registry.delete(&operator, &client_id, &client_id).await?;
+            tracing::info!(client_id, grants_revoked = grants, "client deleted");
+        }
     }
     Ok(())
 }
@@ -117,6 +161,17 @@ fn print_created(client: &Client, secret: Option<&str>) {
     }
 }
 
+#[allow(clippy::print_stdout)] // the command's output: the secret is shown this once
+fn print_rotated(client_id: &str, rotated: &portcullis_protocol::clients::Rotated) {
+    println!("client_id: {client_id}");
+    println!("client_secret: {}", rotated.secret);
+    match rotated.previous_until {
+        Some(until) => println!("previous_secret_valid_until: {until}"),
+        None => println!("(the previous secret no longer works)"),
+    }
+    println!("(the secret is stored hashed and cannot be shown again)");
+}
+
 async fn list(store: &dyn Store) -> anyhow::Result<()> {
     print_clients(&store.list_clients().await?);
     Ok(())
@@ -124,15 +179,22 @@ async fn list(store: &dyn Store) -> anyhow::Result<()> {
 
 #[allow(clippy::print_stdout)] // the command's output
 fn print_clients(clients: &[ClientRecord]) {
-    println!("{:<32}  {:<24}  {:<19}  {:<6}  redirect_uris", "client_id", "name", "auth_method", "source");
+    println!(
+        "{:<32}  {:<24}  {:<19}  {:<7}  {:<8}  {:<9}  redirect_uris",
+        "client_id", "name", "auth_method", "source", "status", "admin_api"
+    );
     for c in clients {
-        let source = if c.from_config { "config" } else { "cli" };
+        let source = if c.from_config { "config" } else { "runtime" };
+        let status = if c.disabled { "disabled" } else { "active" };
+        let admin_api = if c.admin_api { "yes" } else { "no" };
         println!(
-            "{:<32}  {:<24}  {:<19}  {:<6}  {}",
+            "{:<32}  {:<24}  {:<19}  {:<7}  {:<8}  {:<9}  {}",
             c.client_id,
             c.name,
             c.token_endpoint_auth_method,
             source,
+            status,
+            admin_api,
             c.redirect_uris.join(" ")
         );
     }

@@ -25,6 +25,14 @@ pub struct Admin {
     pub standing: AdminStanding,
 }
 
+impl Admin {
+    /// Whether this session may change things now (authenticated within 5
+    /// minutes); reading needs less.
+    pub fn may_change(&self) -> bool {
+        self.standing == AdminStanding::Change
+    }
+}
+
 /// Who is asking for the console.
 #[derive(Debug, Clone)]
 pub enum AdminAccess {
@@ -95,10 +103,7 @@ impl AdminConsole<'_> {
     /// A change may be made by `admin` now: `ReauthenticationRequired`
     /// otherwise (authenticated more than 5 minutes ago).
     fn may_change(admin: &Admin) -> Result<(), AuthnError> {
-        match admin.standing {
-            AdminStanding::Change => Ok(()),
-            _ => Err(AuthnError::ReauthenticationRequired),
-        }
+        if admin.may_change() { Ok(()) } else { Err(AuthnError::ReauthenticationRequired) }
     }
 
     /// The event `kind` about `target`, by `admin`.

@@ -5,19 +5,24 @@
 use portcullis_core::Clock;
 use portcullis_store::{Effects, User};
 use portcullis_tests::mfa::{enroll_totp, password_sign_in};
-use portcullis_tests::oidc::{Browser, create_user, hidden, spawn_oidc_app};
+use portcullis_tests::oidc::{Browser, ClientSpec, create_client, create_user, hidden, spawn_oidc_app};
 use portcullis_tests::{Backend, TestApp, both_backends};
 use portcullis_web::admin_routes;
 use time::Duration;
 
-/// `path` with `{id}` replaced by `id`.
+/// The run-time client the client pages are asked about.
+const CLIENT: &str = "walked";
+
+/// `path` with `{id}` replaced by what its page is about: [`CLIENT`] on the
+/// client pages, else the user `id`.
 fn concrete(path: &str, id: &str) -> String {
+    let id = if path.starts_with("/admin/clients/") { CLIENT } else { id };
     path.replace("{id}", id)
 }
 
 /// A browser signed in as the admin `name` with a second factor (enrolled
 /// in this session, which completes it).
-async fn admin_browser(app: &TestApp, name: &str) -> Browser {
+pub(crate) async fn admin_browser(app: &TestApp, name: &str) -> Browser {
     let browser = Browser::new(app);
     let res = password_sign_in(&browser, name, &[]).await;
     assert_eq!(res.status(), 303, "signed in");
@@ -26,7 +31,7 @@ async fn admin_browser(app: &TestApp, name: &str) -> Browser {
 }
 
 /// The console's CSRF token of `browser` (from the dashboard).
-async fn console_csrf(browser: &Browser) -> String {
+pub(crate) async fn console_csrf(browser: &Browser) -> String {
     let page = browser.get("/admin").await;
     assert_eq!(page.status(), 200, "the console opens");
     hidden(&page.text().await.expect("body"), "csrf_token").expect("csrf")
@@ -40,7 +45,9 @@ async fn walk(browser: &Browser, target: &User, csrf: &str) -> Vec<(String, Stri
         let url = concrete(path, &target.id.to_string());
         let res = match method {
             "GET" => browser.get(&url).await,
-            _ => browser.post(&url, &[("csrf_token", csrf), ("required", "on")]).await,
+            // What each change needs to act (a deletion's typed id too), so
+            // that a route without the gate would change something.
+            _ => browser.post(&url, &[("csrf_token", csrf), ("required", "on"), ("confirm", CLIENT)]).await,
         };
         let location = res.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
         seen.push((method.to_owned(), url, res.status().as_u16(), location));
@@ -56,13 +63,25 @@ async fn untouched(app: &TestApp, target: &User) {
     assert!(events.iter().all(|e| e.event.detail.get("actor").is_none()), "no console action was audited");
 }
 
+/// [`CLIENT`] is there as it was registered, and no other client was.
+async fn client_untouched(app: &TestApp) {
+    let clients = app.store.list_clients().await.expect("clients");
+    assert_eq!(clients.len(), 1, "no client registered: {clients:?}");
+    let client = &clients[0];
+    assert!(client.client_id == CLIENT && !client.disabled, "{client:?}");
+    let secret = portcullis_protocol::ClientSecretHash::of(&portcullis_tests::oidc::client_secret(CLIENT));
+    assert_eq!(client.client_secret_sha256, Some(secret.to_hex()), "the secret is the same");
+    assert_eq!(client.previous_secret_sha256, None);
+}
+
 async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
     let app = spawn_oidc_app(backend).await;
     create_user(&app, "root", &["admin"]).await;
     let second = create_user(&app, "second", &["admin"]).await;
     let third = create_user(&app, "third", &["admin"]).await;
     let alice = create_user(&app, "alice", &[]).await;
-    assert!(admin_routes().len() >= 8, "{:?}", admin_routes());
+    create_client(&app, ClientSpec::confidential(CLIENT, "https://rp.example/cb")).await;
+    assert!(admin_routes().len() >= 16, "{:?}", admin_routes());
 
     // Nobody signed in, and a signed-in user without the role: 404 everywhere.
     let anonymous = Browser::new(&app);
@@ -88,6 +107,7 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
         assert_eq!((status, location.as_str()), (303, "/account?enroll=required"), "{method} {url}");
     }
     untouched(&app, &alice).await;
+    client_untouched(&app).await;
 
     // A full admin session: every GET opens; 6 minutes on, reading still
     // works but every change asks to sign in again; 16 minutes on, nothing.
@@ -101,11 +121,13 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
         }
     }
     untouched(&app, &alice).await;
+    client_untouched(&app).await;
     app.clock.advance(Duration::minutes(10));
     for (method, url, status, location) in walk(&admin, &alice, &csrf).await {
         assert_eq!((status, location.as_str()), (303, "/login?return=/admin"), "stale {method} {url}");
     }
     untouched(&app, &alice).await;
+    client_untouched(&app).await;
 
     // A fresh admin whose role is removed mid-session, and one disabled
     // mid-session: out at once, 404 everywhere.
@@ -122,6 +144,7 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
         assert_eq!(status, 404, "disabled {method} {url}");
     }
     untouched(&app, &alice).await;
+    client_untouched(&app).await;
 }
 
 async fn a_change_needs_the_csrf_token_and_is_audited_with_its_admin(backend: Backend) {

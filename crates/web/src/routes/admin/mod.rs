@@ -9,6 +9,7 @@
 //! registered from there and listed in [`routes()`], which the access tests
 //! walk, so a route added without the gate cannot pass them.
 
+mod clients;
 mod users;
 
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
@@ -34,11 +35,13 @@ pub(crate) use console_routes;
 
 /// Every console route: (method, path pattern).
 pub fn routes() -> Vec<(&'static str, &'static str)> {
-    [users::ROUTES].concat()
+    [users::ROUTES, clients::ROUTES].concat()
 }
 
 /// Mounts the console: every answer `Cache-Control: no-store`.
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     let no_store = DefaultHeaders::new().add((CACHE_CONTROL, HeaderValue::from_static("no-store")));
-    cfg.service(web::scope("/admin").wrap(no_store).configure(users::configure));
+    cfg.service(
+        web::scope("/admin").wrap(no_store).configure(users::configure).configure(clients::configure),
+    );
 }

@@ -180,6 +180,9 @@ pub async fn create_client(app: &TestApp, spec: ClientSpec) -> Option<String> {
         jwks: spec.jwks,
         access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
         from_config: false,
+        previous_secret: None,
+        disabled: false,
+        admin_api: false,
     };
     client.validate().expect("valid test client");
     app.store.create_client(&client.to_record(app.clock.now())).await.expect("create client");

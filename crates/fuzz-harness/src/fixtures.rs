@@ -199,6 +199,9 @@ fn client(
         jwks,
         access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
         from_config: true,
+        previous_secret: None,
+        disabled: false,
+        admin_api: false,
     };
     client.validate().expect("a consistent fixture client");
     client

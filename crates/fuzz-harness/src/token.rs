@@ -32,7 +32,7 @@ pub fn token_form(data: &[u8]) -> Outcome {
             fields.client_assertion_type.as_deref() == Some(JWT_BEARER)
                 && crate::jwt::assertion_accepted(assertion, client, fields.client_id.as_deref())
         }
-        (None, Some(secret)) => client.verify_secret(secret),
+        (None, Some(secret)) => client.verify_secret(secret, crate::fixtures::now()),
         (None, None) => client.is_public(),
         (Some(_), Some(_)) => false,
     };

@@ -1,7 +1,8 @@
 //! The client (relying party) model and its secret.
 
 use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
+use subtle::{Choice, ConstantTimeEq};
+use time::OffsetDateTime;
 
 use crate::{ClientId, RedirectUri, ScopeSet};
 
@@ -77,12 +78,27 @@ impl ClientSecretHash {
     pub fn verify(&self, presented: &str) -> bool {
         Self::of(presented).0.ct_eq(&self.0).into()
     }
+
+    /// Whether `self` and `other` are the same hash (constant time).
+    fn ct_matches(&self, other: &Self) -> Choice {
+        self.0.ct_eq(&other.0)
+    }
 }
 
 impl std::fmt::Debug for ClientSecretHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("ClientSecretHash([redacted])")
     }
+}
+
+/// The secret a rotation replaced, still accepted until `until` (the
+/// overlap that lets a client's deployment switch to the new one).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreviousSecret {
+    /// Its SHA-256.
+    pub hash: ClientSecretHash,
+    /// Accepted before this instant, refused from it on.
+    pub until: OffsetDateTime,
 }
 
 /// How a client authenticates at the token endpoint.
@@ -226,6 +242,14 @@ pub struct Client {
     pub access_token_ttl_secs: u32,
     /// Declared in configuration (synced at start) rather than created at run time.
     pub from_config: bool,
+    /// The secret the last rotation replaced, while it overlaps with the new one.
+    pub previous_secret: Option<PreviousSecret>,
+    /// A disabled client is, to the protocol, no client: it cannot
+    /// authenticate, start an authorization request or be named at logout.
+    pub disabled: bool,
+    /// May use the admin API (the `admin` scope through `client_credentials`);
+    /// stored and shown, not yet granted anything.
+    pub admin_api: bool,
 }
 
 impl Client {
@@ -243,8 +267,10 @@ impl Client {
     }
 
     /// Checks that the fields agree: secret methods need a secret, public
-    /// clients have none and may not use `client_credentials`, code clients
-    /// have a redirect URI.
+    /// clients have none and may not use `client_credentials` or the admin
+    /// API, a client has a grant type, code clients have a redirect URI,
+    /// access tokens live at least a second. Every way of registering a client runs it (configuration,
+    /// command line, console), and so does reading one from the store.
     pub fn validate(&self) -> Result<(), ModelError> {
         let needs_secret = matches!(
             self.token_endpoint_auth_method,
@@ -259,8 +285,20 @@ impl Client {
         if self.is_public() && self.allows_grant(GrantType::ClientCredentials) {
             return Err(ModelError::Inconsistent("client_credentials needs a confidential client"));
         }
+        if self.grant_types.is_empty() {
+            return Err(ModelError::Inconsistent("a client needs at least one grant type"));
+        }
         if self.allows_grant(GrantType::AuthorizationCode) && self.redirect_uris.is_empty() {
             return Err(ModelError::Inconsistent("authorization_code needs a redirect URI"));
+        }
+        if self.previous_secret.is_some() && self.client_secret_sha256.is_none() {
+            return Err(ModelError::Inconsistent("a previous secret needs a current one"));
+        }
+        if self.admin_api && self.is_public() {
+            return Err(ModelError::Inconsistent("admin_api needs a confidential client"));
+        }
+        if self.access_token_ttl_secs == 0 {
+            return Err(ModelError::Inconsistent("access_token_ttl must be at least 1 second"));
         }
         if self.token_endpoint_auth_method == TokenEndpointAuthMethod::PrivateKeyJwt {
             let jwks = self.jwks.as_deref().ok_or(ModelError::Inconsistent("private_key_jwt needs jwks"))?;
@@ -270,9 +308,32 @@ impl Client {
         Ok(())
     }
 
-    /// Verifies a presented secret (constant time); false for clients without one.
-    pub fn verify_secret(&self, presented: &str) -> bool {
-        self.client_secret_sha256.as_ref().is_some_and(|h| h.verify(presented))
+    /// Whether access tokens living `access_token_ttl_secs` fit within
+    /// `max_token_lifetime_secs` (`keys.max_token_lifetime_secs`: a
+    /// signing key stays published that long after it retires, so no token
+    /// may live longer).
+    pub fn fits_token_lifetime(&self, max_token_lifetime_secs: u64) -> Result<(), ModelError> {
+        if u64::from(self.access_token_ttl_secs) > max_token_lifetime_secs {
+            return Err(ModelError::Inconsistent(
+                "access_token_ttl exceeds the longest token lifetime (keys.max_token_lifetime_secs)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Verifies a presented secret at `now`: the current one, or the one
+    /// the last rotation replaced while its overlap lasts. Both are
+    /// compared in constant time whichever matches; false for clients
+    /// without a secret.
+    pub fn verify_secret(&self, presented: &str, now: OffsetDateTime) -> bool {
+        let Some(current) = &self.client_secret_sha256 else { return false };
+        let presented = ClientSecretHash::of(presented);
+        let mut matched = presented.ct_matches(current);
+        if let Some(previous) = &self.previous_secret {
+            let live = Choice::from(u8::from(now < previous.until));
+            matched |= presented.ct_matches(&previous.hash) & live;
+        }
+        matched.into()
     }
 }
 
@@ -296,6 +357,9 @@ pub(crate) mod tests {
             jwks: None,
             access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
             from_config: false,
+            previous_secret: None,
+            disabled: false,
+            admin_api: false,
         }
     }
 
@@ -309,13 +373,31 @@ pub(crate) mod tests {
         }
     }
 
+    const NOW: OffsetDateTime = time::macros::datetime!(2026-01-01 00:00 UTC);
+
     #[test]
     fn secret_verification_is_sha256_based() {
         let client = confidential();
-        assert!(client.verify_secret("s3cret"));
-        assert!(!client.verify_secret("s3cre"));
-        assert!(!client.verify_secret(""));
-        assert!(!public().verify_secret(""));
+        assert!(client.verify_secret("s3cret", NOW));
+        assert!(!client.verify_secret("s3cre", NOW));
+        assert!(!client.verify_secret("", NOW));
+        assert!(!public().verify_secret("", NOW));
+    }
+
+    #[test]
+    fn a_previous_secret_is_accepted_until_its_overlap_ends() {
+        let until = NOW + time::Duration::seconds(60);
+        let client = Client {
+            client_secret_sha256: Some(ClientSecretHash::of("new")),
+            previous_secret: Some(PreviousSecret { hash: ClientSecretHash::of("old"), until }),
+            ..confidential()
+        };
+        assert!(client.verify_secret("new", NOW));
+        assert!(client.verify_secret("old", NOW));
+        assert!(client.verify_secret("old", until - time::Duration::seconds(1)));
+        assert!(!client.verify_secret("old", until), "the overlap ends at `until`");
+        assert!(client.verify_secret("new", until));
+        assert!(!client.verify_secret("older", NOW));
     }
 
     #[test]
@@ -373,6 +455,20 @@ pub(crate) mod tests {
             ..confidential()
         };
         assert!(cc_only.validate().is_ok());
+        let previous = PreviousSecret { hash: ClientSecretHash::of("old"), until: NOW };
+        let previous_without_current = Client { previous_secret: Some(previous), ..public() };
+        assert!(previous_without_current.validate().is_err());
+        assert!(Client { admin_api: true, ..public() }.validate().is_err());
+        assert!(Client { admin_api: true, ..confidential() }.validate().is_ok());
+        assert!(Client { access_token_ttl_secs: 0, ..confidential() }.validate().is_err());
+        assert!(Client { grant_types: vec![], ..confidential() }.validate().is_err());
+    }
+
+    #[test]
+    fn access_tokens_may_not_outlive_the_keys() {
+        let client = Client { access_token_ttl_secs: 600, ..confidential() };
+        assert!(client.fits_token_lifetime(600).is_ok());
+        assert!(client.fits_token_lifetime(599).is_err());
     }
 
     #[test]

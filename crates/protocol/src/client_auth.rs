@@ -78,8 +78,20 @@ fn invalid_client<T>(description: &'static str) -> Result<T, ProtocolError> {
 }
 
 /// Loads a client by id — from [`ctx.clients`](crate::ClientCache) while
-/// fresh, else from the store; unknown or unparsable ids are `invalid_client`.
+/// fresh, else from the store; unknown or unparsable ids, and disabled
+/// clients, are `invalid_client`. Every use of a client goes through here
+/// (client authentication, authorization requests, logout), so a disabled
+/// client is refused everywhere.
 pub async fn load_client(ctx: &Ctx<'_>, id: &str) -> Result<Client, ProtocolError> {
+    let client = cached_client(ctx, id).await?;
+    if client.disabled {
+        return invalid_client("the client is disabled");
+    }
+    Ok(client)
+}
+
+/// The client `id` as registered, disabled or not.
+async fn cached_client(ctx: &Ctx<'_>, id: &str) -> Result<Client, ProtocolError> {
     if ClientId::parse(id).is_err() {
         return invalid_client("unknown client");
     }
@@ -224,7 +236,7 @@ async fn by_secret(
     let client = load_client(ctx, id).await?;
     // Verify before looking at the method, so both failures cost the same.
     let verified = throttled(ctx, &client, async || {
-        Ok(client.verify_secret(secret) && client.token_endpoint_auth_method == method)
+        Ok(client.verify_secret(secret, ctx.now) && client.token_endpoint_auth_method == method)
     })
     .await?;
     if !verified {

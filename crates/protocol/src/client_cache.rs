@@ -75,6 +75,9 @@ mod tests {
             jwks: None,
             access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
             from_config: false,
+            previous_secret: None,
+            disabled: false,
+            admin_api: false,
         })
     }
 

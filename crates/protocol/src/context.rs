@@ -19,6 +19,10 @@ pub struct ProtocolConfig {
     pub id_token_ttl: Duration,
     /// A grant (and so its refresh tokens) lasts at most this long.
     pub refresh_token_ttl: Duration,
+    /// No token may live longer (`keys.max_token_lifetime_secs`: a retired
+    /// signing key stays published this long): the bound of a client's
+    /// access-token lifetime at registration.
+    pub max_token_lifetime: Duration,
     /// Access tokens are signed with this algorithm (ES256 by default: cheap).
     pub access_token_alg: Algorithm,
     /// A browser session unused this long has ended.
@@ -44,7 +48,8 @@ pub struct ProtocolConfig {
 
 impl ProtocolConfig {
     /// The defaults: 60 s codes, 15 min requests, 1 h ID tokens, 30 day
-    /// grants, ES256 access tokens, clients cached 5 s, token state 1 s,
+    /// grants, tokens living at most a day, ES256 access tokens, clients
+    /// cached 5 s, token state 1 s,
     /// client authentication backing off after 20 failures; session
     /// timeouts as given.
     pub fn new(session_idle_timeout: Duration, session_absolute_timeout: Duration) -> Self {
@@ -53,6 +58,7 @@ impl ProtocolConfig {
             auth_request_ttl: Duration::minutes(15),
             id_token_ttl: Duration::hours(1),
             refresh_token_ttl: Duration::days(30),
+            max_token_lifetime: Duration::days(1),
             access_token_alg: Algorithm::Es256,
             session_idle_timeout,
             session_absolute_timeout,

@@ -11,6 +11,7 @@
 //! - [`interaction`]: the seam with sign-in — what a request needs next
 //!   (login, consent, or the code) given the browser's [`Authentication`].
 //! - [`client_auth`]: client authentication at the token-side endpoints.
+//! - [`clients`]: registering and managing clients (console, command line).
 //! - [`ClientCache`]: parsed clients kept for a short TTL, invalidated by store changes.
 //! - [`grants`]: the token endpoint, one module per grant type.
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
@@ -27,6 +28,7 @@ pub mod claims;
 mod client;
 pub mod client_auth;
 mod client_cache;
+pub mod clients;
 mod context;
 pub mod discovery;
 mod error;
@@ -40,7 +42,9 @@ mod token_state_cache;
 pub mod tokens;
 mod types;
 
-pub use client::{Client, ClientSecretHash, GrantType, IdTokenAlg, ModelError, TokenEndpointAuthMethod};
+pub use client::{
+    Client, ClientSecretHash, GrantType, IdTokenAlg, ModelError, PreviousSecret, TokenEndpointAuthMethod,
+};
 pub use client_cache::ClientCache;
 pub use context::{Ctx, ProtocolConfig, ProtocolError};
 pub use error::OAuthError;

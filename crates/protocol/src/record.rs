@@ -4,8 +4,8 @@ use portcullis_store::ClientRecord;
 use time::OffsetDateTime;
 
 use crate::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, RedirectUri, ScopeSet,
-    TokenEndpointAuthMethod,
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, PreviousSecret, RedirectUri,
+    ScopeSet, TokenEndpointAuthMethod,
 };
 
 fn uris(raw: &[String]) -> Result<Vec<RedirectUri>, ModelError> {
@@ -39,6 +39,15 @@ impl Client {
             access_token_ttl_secs: u32::try_from(r.access_token_ttl_secs)
                 .map_err(|_| ModelError::Inconsistent("access_token_ttl out of range"))?,
             from_config: r.from_config,
+            previous_secret: match (&r.previous_secret_sha256, r.previous_secret_expires_at) {
+                (Some(hash), Some(until)) => {
+                    Some(PreviousSecret { hash: ClientSecretHash::from_hex(hash)?, until })
+                }
+                (None, _) => None,
+                (Some(_), None) => return Err(ModelError::Inconsistent("a previous secret needs its end")),
+            },
+            disabled: r.disabled,
+            admin_api: r.admin_api,
         };
         client.validate()?;
         Ok(client)
@@ -65,6 +74,10 @@ impl Client {
             jwks: self.jwks.clone(),
             access_token_ttl_secs: i64::from(self.access_token_ttl_secs),
             from_config: self.from_config,
+            previous_secret_sha256: self.previous_secret.as_ref().map(|p| p.hash.to_hex()),
+            previous_secret_expires_at: self.previous_secret.as_ref().map(|p| p.until),
+            disabled: self.disabled,
+            admin_api: self.admin_api,
             created_at: at,
             updated_at: at,
         }
@@ -79,7 +92,16 @@ mod tests {
 
     #[test]
     fn clients_round_trip_through_records() {
-        for client in [confidential(), public()] {
+        let rotated = Client {
+            previous_secret: Some(crate::PreviousSecret {
+                hash: crate::ClientSecretHash::of("old"),
+                until: datetime!(2026-01-01 00:05 UTC),
+            }),
+            disabled: true,
+            admin_api: true,
+            ..confidential()
+        };
+        for client in [confidential(), public(), rotated] {
             let record = client.to_record(datetime!(2026-01-01 00:00 UTC));
             assert_eq!(Client::from_record(&record).expect("valid record"), client);
         }

@@ -54,7 +54,7 @@ pub enum Command {
         #[command(subcommand)]
         command: crate::groups_cli::GroupsCommand,
     },
-    /// Relying parties: add, list.
+    /// Relying parties: add, list, rotate-secret, disable, enable, delete.
     Clients {
         /// What to do with the clients.
         #[command(subcommand)]

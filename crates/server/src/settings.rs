@@ -152,7 +152,9 @@ impl Settings {
                     "is not one of keys.algorithms, so no key could sign its ID tokens",
                 );
             }
-            if u64::from(c.access_token_ttl) > self.keys.max_token_lifetime_secs {
+            let fits =
+                c.to_client().map(|client| client.fits_token_lifetime(self.keys.max_token_lifetime_secs));
+            if matches!(fits, Ok(Err(_))) {
                 return invalid(
                     &format!("clients[{i}].access_token_ttl"),
                     "exceeds keys.max_token_lifetime_secs",

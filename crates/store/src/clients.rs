@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use time::OffsetDateTime;
 
-use crate::StoreError;
+use crate::{Effects, StoreError};
 
 /// A stored client. Lists keep their order; the secret is only ever a SHA-256.
 #[derive(Clone, PartialEq, Eq)]
@@ -37,6 +37,15 @@ pub struct ClientRecord {
     pub access_token_ttl_secs: i64,
     /// Declared in configuration (synced at start) rather than created at run time.
     pub from_config: bool,
+    /// Lowercase hex SHA-256 of the secret the last rotation replaced, accepted
+    /// until `previous_secret_expires_at`.
+    pub previous_secret_sha256: Option<String>,
+    /// The end of the previous secret's overlap.
+    pub previous_secret_expires_at: Option<OffsetDateTime>,
+    /// Refused everywhere until enabled again.
+    pub disabled: bool,
+    /// May use the admin API (not yet granted anything).
+    pub admin_api: bool,
     /// Creation instant (kept by upserts).
     pub created_at: OffsetDateTime,
     /// Last change.
@@ -49,10 +58,14 @@ impl std::fmt::Debug for ClientRecord {
             .field("client_id", &self.client_id)
             .field("name", &self.name)
             .field("client_secret_sha256", &self.client_secret_sha256.as_ref().map(|_| "[redacted]"))
+            .field("previous_secret_sha256", &self.previous_secret_sha256.as_ref().map(|_| "[redacted]"))
+            .field("previous_secret_expires_at", &self.previous_secret_expires_at)
             .field("redirect_uris", &self.redirect_uris)
             .field("grant_types", &self.grant_types)
             .field("token_endpoint_auth_method", &self.token_endpoint_auth_method)
             .field("from_config", &self.from_config)
+            .field("disabled", &self.disabled)
+            .field("admin_api", &self.admin_api)
             .finish_non_exhaustive()
     }
 }
@@ -75,6 +88,50 @@ pub trait ClientRepo {
 
     /// Deletes a client; `NotFound` for an unknown id.
     async fn delete_client(&self, client_id: &str) -> Result<(), StoreError>;
+
+    /// Registers a client at run time (the console, the command line) with
+    /// `effects` (its audit event) in one transaction; `Conflict` when the
+    /// id is taken.
+    async fn register_client(&self, client: &ClientRecord, effects: &Effects<'_>) -> Result<(), StoreError>;
+
+    /// Gives the run-time client `client_id` the secret `new_sha256`. With
+    /// `previous_until`, the secret it replaces stays accepted until then;
+    /// without, it is dropped (and so is any earlier previous secret).
+    /// `NotFound` for an unknown client, one declared in configuration, or
+    /// one without a secret; `effects` commit with the change.
+    async fn rotate_client_secret(
+        &self,
+        client_id: &str,
+        new_sha256: &str,
+        previous_until: Option<OffsetDateTime>,
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// Disables (or enables) the run-time client `client_id`, with
+    /// `effects`; `NotFound` for an unknown client or one declared in
+    /// configuration.
+    async fn set_client_disabled(
+        &self,
+        client_id: &str,
+        disabled: bool,
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// Deletes the run-time client `client_id` and everything that hangs
+    /// off it — its grants with their codes and refresh tokens (so the
+    /// access tokens of those grants stop validating too), consents,
+    /// pending requests —
+    /// with `effects`, in one transaction. Returns how many grants were
+    /// live (the audit events get them as `grants_revoked`); `NotFound` for
+    /// an unknown client or one declared in configuration.
+    async fn unregister_client(
+        &self,
+        client_id: &str,
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<u64, StoreError>;
 
     /// A counter this store instance advances after every client it creates,
     /// replaces or deletes, so that caches of clients (the protocol's

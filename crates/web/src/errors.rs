@@ -23,6 +23,7 @@ use portcullis_keys::KeyError;
 use portcullis_mailer::MailError;
 use portcullis_protocol::back_channel::BackChannelError;
 use portcullis_protocol::client_auth::ClientAuthError;
+use portcullis_protocol::clients::RegistryError;
 use portcullis_protocol::{OAuthError, ProtocolError};
 use portcullis_store::StoreError;
 use serde_json::{Value, json};
@@ -135,6 +136,10 @@ pub enum PageError {
     /// local path).
     #[error("see {0}")]
     SeeOther(&'static str),
+    /// A console change refused for a reason the administrator must read
+    /// (a fixed text, shown): nothing changed.
+    #[error("not changed: {1}")]
+    NotChanged(StatusCode, &'static str),
     /// Something failed on our side (logged, not shown).
     #[error("internal error: {0}")]
     Internal(Failure),
@@ -182,6 +187,39 @@ impl From<AuthnError> for PageError {
     }
 }
 
+impl From<RegistryError> for PageError {
+    fn from(e: RegistryError) -> Self {
+        let not_changed = |status, message| Self::NotChanged(status, message);
+        match e {
+            RegistryError::ReauthenticationRequired => Self::SeeOther(crate::extract::REAUTH_ADMIN),
+            RegistryError::UnknownClient => Self::NotFound,
+            RegistryError::DeclaredInConfig => not_changed(
+                StatusCode::CONFLICT,
+                "This client is declared in the configuration file, which is its source of truth: \
+                 change it there.",
+            ),
+            RegistryError::Taken => {
+                not_changed(StatusCode::CONFLICT, "A client with this id exists already.")
+            }
+            RegistryError::NoSecret => not_changed(
+                StatusCode::CONFLICT,
+                "This client has no secret to rotate (it is public or uses private_key_jwt).",
+            ),
+            RegistryError::ConfirmationMismatch => not_changed(
+                StatusCode::BAD_REQUEST,
+                "The client id typed does not match the client's: nothing was deleted.",
+            ),
+            RegistryError::OverlapTooLong => not_changed(
+                StatusCode::BAD_REQUEST,
+                "The old secret may overlap with the new one for at most 30 days (2592000 seconds).",
+            ),
+            RegistryError::Invalid(e) => Self::BadRequest(e.to_string()),
+            RegistryError::Store(e) => e.into(),
+            other => Self::Internal(Failure::new(other)),
+        }
+    }
+}
+
 impl From<KeyError> for PageError {
     fn from(e: KeyError) -> Self {
         Self::Internal(Failure::new(e))
@@ -212,6 +250,7 @@ impl ResponseError for PageError {
             Self::Csrf | Self::SetupLink => StatusCode::FORBIDDEN,
             Self::BadRequest(_) | Self::Protocol(_) | Self::RequestExpired => StatusCode::BAD_REQUEST,
             Self::NotFound => StatusCode::NOT_FOUND,
+            Self::NotChanged(status, _) => *status,
             Self::SignInAgain | Self::SecondFactorFirst | Self::SeeOther(_) => StatusCode::SEE_OTHER,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -229,6 +268,7 @@ impl ResponseError for PageError {
             ),
             Self::BadRequest(_) => ("Bad request", "The request could not be understood."),
             Self::NotFound => ("Not found", "There is no such page."),
+            Self::NotChanged(_, message) => ("Not changed", *message),
             Self::Protocol(description) => ("Sign-in request refused", *description),
             Self::RequestExpired => (
                 "Sign-in request expired",

@@ -10,6 +10,7 @@ use portcullis_authn::{AccountSecurity, Interaction, RequestInfo, Sessions, Totp
 use portcullis_core::{Clock, Issuer};
 use portcullis_keys::KeySet;
 use portcullis_protocol::Ctx;
+use portcullis_protocol::clients::Registry;
 use portcullis_protocol::interaction::{SignInError, SignInState, SignIns};
 use portcullis_store::{Session, Store};
 use std::sync::Arc;
@@ -66,6 +67,15 @@ impl AppState {
             tokens: &self.tokens,
             throttle: self.client_throttle.as_ref(),
             now: self.clock.now(),
+        }
+    }
+
+    /// The client operations of the console (at this request's instant).
+    pub(crate) fn registry(&self) -> Registry<'_> {
+        Registry {
+            store: self.store.as_ref(),
+            now: self.clock.now(),
+            max_token_lifetime: self.protocol.max_token_lifetime,
         }
     }
 

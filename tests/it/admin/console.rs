@@ -5,14 +5,17 @@
 use portcullis_core::Clock;
 use portcullis_store::{Effects, NewGroup, User};
 use portcullis_tests::mfa::{enroll_totp, password_sign_in};
-use portcullis_tests::oidc::{Browser, create_user, hidden, spawn_oidc_app};
+use portcullis_tests::oidc::{Browser, ClientSpec, create_client, create_user, hidden, spawn_oidc_app};
 use portcullis_tests::{Backend, TestApp, both_backends};
 use portcullis_web::admin_routes;
 use time::Duration;
 
+/// The run-time client the client pages are asked about.
+const CLIENT: &str = "walked";
+
 /// `path` with its placeholders replaced: `{id}` by `target`'s id on user
-/// routes, by the id of the group `ops` (made here once) on group routes;
-/// `{user}` by `target`'s id.
+/// routes, by [`CLIENT`] on client routes, by the id of the group `ops`
+/// (made here once) on group routes; `{user}` by `target`'s id.
 async fn concrete(app: &TestApp, path: &str, target: &User) -> String {
     let user = target.id.to_string();
     let id = if path.starts_with("/admin/groups/") {
@@ -26,6 +29,8 @@ async fn concrete(app: &TestApp, path: &str, target: &User) -> String {
             }
         };
         group.id.to_string()
+    } else if path.starts_with("/admin/clients/") {
+        CLIENT.to_owned()
     } else {
         user.clone()
     };
@@ -34,7 +39,7 @@ async fn concrete(app: &TestApp, path: &str, target: &User) -> String {
 
 /// A browser signed in as the admin `name` with a second factor (enrolled
 /// in this session, which completes it).
-async fn admin_browser(app: &TestApp, name: &str) -> Browser {
+pub(crate) async fn admin_browser(app: &TestApp, name: &str) -> Browser {
     let browser = Browser::new(app);
     let res = password_sign_in(&browser, name, &[]).await;
     assert_eq!(res.status(), 303, "signed in");
@@ -43,7 +48,7 @@ async fn admin_browser(app: &TestApp, name: &str) -> Browser {
 }
 
 /// The console's CSRF token of `browser` (from the dashboard).
-async fn console_csrf(browser: &Browser) -> String {
+pub(crate) async fn console_csrf(browser: &Browser) -> String {
     let page = browser.get("/admin").await;
     assert_eq!(page.status(), 200, "the console opens");
     hidden(&page.text().await.expect("body"), "csrf_token").expect("csrf")
@@ -62,7 +67,8 @@ async fn walk(
         let url = concrete(app, path, target).await;
         let res = match method {
             "GET" => browser.get(&url).await,
-            // What each form would change, were it accepted.
+            // What each form would change, were it accepted (a client
+            // deletion's typed id too).
             _ => {
                 let form = [
                     ("csrf_token", csrf),
@@ -70,6 +76,7 @@ async fn walk(
                     ("roles", "admin"),
                     ("name", "renamed"),
                     ("login", "alice"),
+                    ("confirm", CLIENT),
                 ];
                 browser.post(&url, &form).await
             }
@@ -102,13 +109,25 @@ async fn untouched_with_groups(app: &TestApp, target: &User, expected: &[&str]) 
     );
 }
 
+/// [`CLIENT`] is there as it was registered, and no other client was.
+async fn client_untouched(app: &TestApp) {
+    let clients = app.store.list_clients().await.expect("clients");
+    assert_eq!(clients.len(), 1, "no client registered: {clients:?}");
+    let client = &clients[0];
+    assert!(client.client_id == CLIENT && !client.disabled, "{client:?}");
+    let secret = portcullis_protocol::ClientSecretHash::of(&portcullis_tests::oidc::client_secret(CLIENT));
+    assert_eq!(client.client_secret_sha256, Some(secret.to_hex()), "the secret is the same");
+    assert_eq!(client.previous_secret_sha256, None);
+}
+
 async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
     let app = spawn_oidc_app(backend).await;
     create_user(&app, "root", &["admin"]).await;
     let second = create_user(&app, "second", &["admin"]).await;
     let third = create_user(&app, "third", &["admin"]).await;
     let alice = create_user(&app, "alice", &[]).await;
-    assert!(admin_routes().len() >= 8, "{:?}", admin_routes());
+    create_client(&app, ClientSpec::confidential(CLIENT, "https://rp.example/cb")).await;
+    assert!(admin_routes().len() >= 16, "{:?}", admin_routes());
 
     // Nobody signed in, and a signed-in user without the role: 404 everywhere.
     let anonymous = Browser::new(&app);
@@ -134,6 +153,7 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
         assert_eq!((status, location.as_str()), (303, "/account?enroll=required"), "{method} {url}");
     }
     untouched(&app, &alice).await;
+    client_untouched(&app).await;
 
     // A full admin session: every GET opens; 6 minutes on, reading still
     // works but every change asks to sign in again; 16 minutes on, nothing.
@@ -147,11 +167,13 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
         }
     }
     untouched(&app, &alice).await;
+    client_untouched(&app).await;
     app.clock.advance(Duration::minutes(10));
     for (method, url, status, location) in walk(&app, &admin, &alice, &csrf).await {
         assert_eq!((status, location.as_str()), (303, "/login?return=/admin"), "stale {method} {url}");
     }
     untouched(&app, &alice).await;
+    client_untouched(&app).await;
 
     // A fresh admin whose role is removed mid-session, and one disabled
     // mid-session: out at once, 404 everywhere.
@@ -168,6 +190,7 @@ async fn every_route_refuses_whoever_may_not_use_the_console(backend: Backend) {
         assert_eq!(status, 404, "disabled {method} {url}");
     }
     untouched(&app, &alice).await;
+    client_untouched(&app).await;
 }
 
 async fn a_change_needs_the_csrf_token_and_is_audited_with_its_admin(backend: Backend) {

@@ -1,10 +1,12 @@
 //! The store's groundwork for the admin console (issue 16): groups and
 //! their members, user search with keyset pagination, the dashboard's
 //! counts, the audit log's filters and the list of live sessions, on both
-//! backends.
+//! backends; and the console over HTTP (`console`: who may enter, on every
+//! route; `clients`: the client pages).
 
 mod audit;
 mod browser;
+mod clients;
 mod connected;
 mod console;
 mod groups;

@@ -1,4 +1,8 @@
-//! Registered clients: the repository and the start-up sync, on both backends.
+//! Registered clients: the repository, its run-time changes, the
+//! operations of the console and the command line, and the start-up sync,
+//! on both backends.
 
+mod changes;
+mod registry;
 mod repos;
 mod sync;

@@ -4,7 +4,7 @@ use portcullis_store::{ClientRecord, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::macros::datetime;
 
-fn record(client_id: &str) -> ClientRecord {
+pub(super) fn record(client_id: &str) -> ClientRecord {
     ClientRecord {
         client_id: client_id.into(),
         name: "Example RP".into(),
@@ -20,6 +20,10 @@ fn record(client_id: &str) -> ClientRecord {
         id_token_signed_response_alg: "RS256".into(),
         access_token_ttl_secs: 300,
         from_config: false,
+        previous_secret_sha256: None,
+        previous_secret_expires_at: None,
+        disabled: false,
+        admin_api: false,
         created_at: datetime!(2026-03-01 10:00:00.5 UTC),
         updated_at: datetime!(2026-03-01 10:00:00.5 UTC),
     }

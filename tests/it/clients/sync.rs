@@ -1,5 +1,6 @@
 //! `[[clients]]` in the configuration are synced into the store at start.
 
+use portcullis_core::Clock;
 use portcullis_server::settings::{ClientSettings, SecretKey};
 use portcullis_tests::{Backend, TestDatabase, both_backends, spawn_app_with};
 use std::sync::Arc;
@@ -20,6 +21,7 @@ fn declared(name: &str) -> ClientSettings {
         id_token_signed_response_alg: "ES256".into(),
         access_token_ttl: 120,
         jwks: None,
+        admin_api: false,
     }
 }
 
@@ -34,7 +36,7 @@ async fn configured_clients_are_upserted_at_start(backend: Backend) {
     assert_eq!(stored.id_token_signed_response_alg, "ES256");
     let client = portcullis_protocol::Client::from_record(&stored).expect("valid client");
     assert!(
-        client.verify_secret("config-secret-0123456789abcdef0123456789"),
+        client.verify_secret("config-secret-0123456789abcdef0123456789", app.clock.now()),
         "stored as SHA-256 of the configured secret"
     );
     assert_ne!(stored.client_secret_sha256.as_deref(), Some("config-secret-0123456789abcdef0123456789"));

@@ -50,6 +50,10 @@ pub(crate) async fn client(store: &dyn Store, client_id: &str, backchannel: bool
             id_token_signed_response_alg: "RS256".into(),
             access_token_ttl_secs: 300,
             from_config: false,
+            previous_secret_sha256: None,
+            previous_secret_expires_at: None,
+            disabled: false,
+            admin_api: false,
             created_at: T0,
             updated_at: T0,
         })

@@ -800,6 +800,9 @@ async fn client(store: &dyn Store, case: usize, clock: &ManualClock) -> portcull
         jwks: None,
         access_token_ttl_secs: portcullis_protocol::Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
         from_config: false,
+        previous_secret: None,
+        disabled: false,
+        admin_api: false,
     };
     if case == 0 {
         store.create_client(&client.to_record(clock.now())).await.expect("client");

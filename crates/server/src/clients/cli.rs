@@ -1,14 +1,14 @@
-//! `portcullis clients …`: register relying parties from the command line.
+//! `portcullis clients …`: register and manage relying parties from the
+//! command line, through the same operations as the admin console
+//! (`portcullis_protocol::clients::Registry`, audited as the operator).
 
 use clap::{Args, Subcommand};
-use portcullis_core::{SystemClock, random};
-use portcullis_protocol::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, RedirectUri, ScopeSet, TokenEndpointAuthMethod,
-};
+use portcullis_core::{Clock, SystemClock};
+use portcullis_protocol::Client;
+use portcullis_protocol::clients::{Actor, ClientSpec, Registry};
 use portcullis_store::{ClientRecord, Store};
 use std::process::ExitCode;
-
-use portcullis_core::Clock;
+use time::Duration;
 
 use crate::settings::Settings;
 use crate::{connect_and_migrate, fail};
@@ -20,6 +20,31 @@ pub enum ClientsCommand {
     Add(AddArgs),
     /// List registered clients.
     List,
+    /// Give a client a new secret; prints it, once.
+    RotateSecret {
+        /// The client id.
+        client_id: String,
+        /// How long the old secret keeps working beside the new one
+        /// (default 0: it stops at once; at most 30 days).
+        #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+        overlap_secs: u32,
+    },
+    /// Disable a client: it can neither authenticate nor start a sign-in
+    /// (its grants stay, for when it is enabled again).
+    Disable {
+        /// The client id.
+        client_id: String,
+    },
+    /// Enable a disabled client.
+    Enable {
+        /// The client id.
+        client_id: String,
+    },
+    /// Delete a client and revoke its grants (its refresh tokens stop working).
+    Delete {
+        /// The client id.
+        client_id: String,
+    },
 }
 
 /// `portcullis clients add`
@@ -47,6 +72,9 @@ pub struct AddArgs {
     /// Skip the consent page (first-party clients).
     #[arg(long)]
     no_consent: bool,
+    /// May use the admin API (confidential clients).
+    #[arg(long)]
+    admin_api: bool,
     /// The client id (default: 32 random hex digits).
     #[arg(long)]
     client_id: Option<String>,
@@ -58,10 +86,13 @@ pub(crate) async fn run(settings: &Settings, command: ClientsCommand) -> ExitCod
         Ok((store, _)) => store,
         Err(e) => return fail(crate::EXIT_CONFIG, &e),
     };
-    let result = match command {
-        ClientsCommand::Add(args) => add(store.as_ref(), args).await,
-        ClientsCommand::List => list(store.as_ref()).await,
+    let max_lifetime = i64::try_from(settings.keys.max_token_lifetime_secs).unwrap_or(i64::MAX);
+    let registry = Registry {
+        store: store.as_ref(),
+        now: SystemClock.now(),
+        max_token_lifetime: Duration::seconds(max_lifetime),
     };
+    let result = execute(&registry, command).await;
     store.close().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -69,52 +100,56 @@ pub(crate) async fn run(settings: &Settings, command: ClientsCommand) -> ExitCod
     }
 }
 
-/// Builds the typed client from the flags; the secret (if any) is returned apart.
-fn build(args: AddArgs) -> anyhow::Result<(Client, Option<String>)> {
-    let id = args.client_id.unwrap_or_else(random::hex_id);
-    let uris = |v: &[String]| v.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>();
-    let grants = if args.grants.is_empty() {
-        vec![GrantType::AuthorizationCode, GrantType::RefreshToken]
-    } else {
-        args.grants.iter().map(|g| GrantType::parse(g)).collect::<Result<_, _>>()?
-    };
-    let scopes = if args.scopes.is_empty() {
-        ScopeSet::parse("openid profile email offline_access")?
-    } else {
-        ScopeSet::from_tokens(args.scopes.iter().map(String::as_str))?
-    };
-    let (method, secret) = if args.public {
-        (TokenEndpointAuthMethod::None, None)
-    } else {
-        let (secret, hash) = ClientSecretHash::new_secret(random::bytes());
-        (TokenEndpointAuthMethod::ClientSecretBasic, Some((secret, hash)))
-    };
-    let client = Client {
-        client_id: ClientId::parse(&id)?,
-        name: args.name,
-        client_secret_sha256: secret.as_ref().map(|(_, h)| h.clone()),
-        redirect_uris: uris(&args.redirect_uris)?,
-        post_logout_redirect_uris: uris(&args.post_logout_redirect_uris)?,
-        grant_types: grants,
-        token_endpoint_auth_method: method,
-        scopes,
-        require_consent: !args.no_consent,
-        backchannel_logout_uri: None,
-        id_token_signed_response_alg: IdTokenAlg::default(),
-        jwks: None,
-        access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
-        from_config: false,
-    };
-    client.validate()?;
-    Ok((client, secret.map(|(s, _)| s)))
+async fn execute(registry: &Registry<'_>, command: ClientsCommand) -> anyhow::Result<()> {
+    let operator = Actor::Operator;
+    match command {
+        ClientsCommand::Add(args) => {
+            let registered = registry.register(&operator, &spec(args)).await?;
+            let client = &registered.client;
+            tracing::info!(client_id = %client.client_id, public = client.is_public(), "client created");
+            print_created(client, registered.secret.as_deref());
+        }
+        ClientsCommand::List => list(registry.store).await?,
+        ClientsCommand::RotateSecret { client_id, overlap_secs } => {
+            let overlap = Duration::seconds(overlap_secs.into());
+            let rotated = registry.rotate_secret(&operator, &client_id, overlap).await?;
+            tracing::info!(client_id, overlap_secs, "client secret rotated");
+            print_rotated(&client_id, &rotated);
+        }
+        ClientsCommand::Disable { client_id } => {
+            registry.set_disabled(&operator, &client_id, true).await?;
+            tracing::info!(client_id, "client disabled");
+        }
+        ClientsCommand::Enable { client_id } => {
+            registry.set_disabled(&operator, &client_id, false).await?;
+            tracing::info!(client_id, "client enabled");
+        }
+        ClientsCommand::Delete { client_id } => {
+            let grants = registry.delete(&operator, &client_id, &client_id).await?;
+            tracing::info!(client_id, grants_revoked = grants, "client deleted");
+        }
+    }
+    Ok(())
 }
 
-async fn add(store: &dyn Store, args: AddArgs) -> anyhow::Result<()> {
-    let (client, secret) = build(args)?;
-    store.create_client(&client.to_record(SystemClock.now())).await?;
-    tracing::info!(client_id = %client.client_id, public = client.is_public(), "client created");
-    print_created(&client, secret.as_deref());
-    Ok(())
+/// The client the flags describe (the rules are the registration's own).
+fn spec(args: AddArgs) -> ClientSpec {
+    let mut spec = ClientSpec::new(args.client_id.unwrap_or_default());
+    spec.name = Some(args.name);
+    spec.redirect_uris = args.redirect_uris;
+    spec.post_logout_redirect_uris = args.post_logout_redirect_uris;
+    if !args.grants.is_empty() {
+        spec.grant_types = args.grants;
+    }
+    if !args.scopes.is_empty() {
+        spec.scopes = args.scopes;
+    }
+    if args.public {
+        spec.token_endpoint_auth_method = "none".into();
+    }
+    spec.require_consent = !args.no_consent;
+    spec.admin_api = args.admin_api;
+    spec
 }
 
 #[allow(clippy::print_stdout)] // the command's output: the secret is shown this once
@@ -126,6 +161,17 @@ fn print_created(client: &Client, secret: Option<&str>) {
     }
 }
 
+#[allow(clippy::print_stdout)] // the command's output: the secret is shown this once
+fn print_rotated(client_id: &str, rotated: &portcullis_protocol::clients::Rotated) {
+    println!("client_id: {client_id}");
+    println!("client_secret: {}", rotated.secret);
+    match rotated.previous_until {
+        Some(until) => println!("previous_secret_valid_until: {until}"),
+        None => println!("(the previous secret no longer works)"),
+    }
+    println!("(the secret is stored hashed and cannot be shown again)");
+}
+
 async fn list(store: &dyn Store) -> anyhow::Result<()> {
     print_clients(&store.list_clients().await?);
     Ok(())
@@ -133,15 +179,22 @@ async fn list(store: &dyn Store) -> anyhow::Result<()> {
 
 #[allow(clippy::print_stdout)] // the command's output
 fn print_clients(clients: &[ClientRecord]) {
-    println!("{:<32}  {:<24}  {:<19}  {:<6}  redirect_uris", "client_id", "name", "auth_method", "source");
+    println!(
+        "{:<32}  {:<24}  {:<19}  {:<7}  {:<8}  {:<9}  redirect_uris",
+        "client_id", "name", "auth_method", "source", "status", "admin_api"
+    );
     for c in clients {
-        let source = if c.from_config { "config" } else { "cli" };
+        let source = if c.from_config { "config" } else { "runtime" };
+        let status = if c.disabled { "disabled" } else { "active" };
+        let admin_api = if c.admin_api { "yes" } else { "no" };
         println!(
-            "{:<32}  {:<24}  {:<19}  {:<6}  {}",
+            "{:<32}  {:<24}  {:<19}  {:<7}  {:<8}  {:<9}  {}",
             c.client_id,
             c.name,
             c.token_endpoint_auth_method,
             source,
+            status,
+            admin_api,
             c.redirect_uris.join(" ")
         );
     }

@@ -1,10 +1,8 @@
 //! `[[clients]]`: relying parties declared in configuration, synced into the
 //! store at start (upserted, marked `from_config`).
 
-use portcullis_protocol::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, RedirectUri, ScopeSet,
-    TokenEndpointAuthMethod,
-};
+use portcullis_protocol::clients::{ClientSpec, DEFAULT_GRANT_TYPES, DEFAULT_SCOPES};
+use portcullis_protocol::{Client, ClientSecretHash, ModelError};
 use serde::{Deserialize, Serialize};
 
 use super::{ConfigError, SecretKey};
@@ -54,16 +52,19 @@ pub struct ClientSettings {
     /// The client's public keys as a JWKS document (JSON text), for `private_key_jwt`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<String>,
+    /// May use the admin API (the `admin` scope through `client_credentials`).
+    #[serde(default)]
+    pub admin_api: bool,
 }
 
 fn default_grants() -> Vec<String> {
-    vec!["authorization_code".into(), "refresh_token".into()]
+    DEFAULT_GRANT_TYPES.map(String::from).to_vec()
 }
 fn default_auth_method() -> String {
     "client_secret_basic".into()
 }
 fn default_scopes() -> Vec<String> {
-    ["openid", "profile", "email", "offline_access"].map(String::from).to_vec()
+    DEFAULT_SCOPES.map(String::from).to_vec()
 }
 fn default_true() -> bool {
     true
@@ -86,29 +87,22 @@ impl ClientSettings {
             (None, Some(h)) => Some(ClientSecretHash::from_hex(h)?),
             (None, None) => None,
         };
-        let uris = |v: &[String]| v.iter().map(|u| RedirectUri::parse(u)).collect::<Result<Vec<_>, _>>();
-        let client = Client {
-            client_id: ClientId::parse(&self.client_id)?,
-            name: self.name.clone().unwrap_or_else(|| self.client_id.clone()),
-            client_secret_sha256: secret,
-            redirect_uris: uris(&self.redirect_uris)?,
-            post_logout_redirect_uris: uris(&self.post_logout_redirect_uris)?,
-            grant_types: self.grant_types.iter().map(|g| GrantType::parse(g)).collect::<Result<_, _>>()?,
-            token_endpoint_auth_method: TokenEndpointAuthMethod::parse(&self.token_endpoint_auth_method)?,
-            scopes: ScopeSet::from_tokens(self.scopes.iter().map(String::as_str))?,
+        let spec = ClientSpec {
+            client_id: self.client_id.clone(),
+            name: self.name.clone(),
+            redirect_uris: self.redirect_uris.clone(),
+            post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
+            grant_types: self.grant_types.clone(),
+            token_endpoint_auth_method: self.token_endpoint_auth_method.clone(),
+            scopes: self.scopes.clone(),
             require_consent: self.require_consent,
-            backchannel_logout_uri: self
-                .backchannel_logout_uri
-                .as_deref()
-                .map(|u| url::Url::parse(u).map_err(|_| ModelError::RedirectUri))
-                .transpose()?,
-            id_token_signed_response_alg: IdTokenAlg::parse(&self.id_token_signed_response_alg)?,
-            jwks: self.jwks.clone(),
+            backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            id_token_signed_response_alg: self.id_token_signed_response_alg.clone(),
             access_token_ttl_secs: self.access_token_ttl,
-            from_config: true,
+            jwks: self.jwks.clone(),
+            admin_api: self.admin_api,
         };
-        client.validate()?;
-        Ok(client)
+        spec.to_client(secret, true)
     }
 }
 
@@ -154,9 +148,6 @@ pub(super) fn validate(clients: &[ClientSettings]) -> Result<(), ConfigError> {
             return Err(ConfigError::invalid(&format!("{key}.client_secret"), &weakness));
         }
         c.to_client().map_err(|e| ConfigError::invalid(&key, &e.to_string()))?;
-        if c.access_token_ttl == 0 {
-            return Err(ConfigError::invalid(&format!("{key}.access_token_ttl"), "must be at least 1"));
-        }
         if clients[..i].iter().any(|o| o.client_id == c.client_id) {
             return Err(ConfigError::invalid(&format!("{key}.client_id"), "is declared twice"));
         }
@@ -167,6 +158,7 @@ pub(super) fn validate(clients: &[ClientSettings]) -> Result<(), ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use portcullis_protocol::TokenEndpointAuthMethod;
 
     fn parse(toml: &str) -> ClientSettings {
         toml::from_str(toml).expect("valid TOML")
@@ -181,7 +173,7 @@ mod tests {
             "client_id = \"rp\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"https://rp.example/cb\"]\n"
         ));
         let client = c.to_client().expect("valid");
-        assert!(client.verify_secret(SECRET));
+        assert!(client.verify_secret(SECRET, time::OffsetDateTime::UNIX_EPOCH));
         assert!(client.from_config);
         assert_eq!(client.name, "rp");
         assert_eq!(client.token_endpoint_auth_method, TokenEndpointAuthMethod::ClientSecretBasic);
@@ -195,7 +187,7 @@ mod tests {
         let c = parse(&format!(
             "client_id = \"rp\"\nclient_secret_sha256 = \"{hash}\"\nredirect_uris = [\"https://rp.example/cb\"]\n"
         ));
-        assert!(c.to_client().expect("valid").verify_secret("s3cret"));
+        assert!(c.to_client().expect("valid").verify_secret("s3cret", time::OffsetDateTime::UNIX_EPOCH));
         let both = ClientSettings { client_secret: Some(SecretKey::new("x".into())), ..c };
         assert!(both.to_client().is_err());
     }
@@ -238,6 +230,29 @@ mod tests {
         assert_eq!(ids, ["a", "b"]);
         assert!(settings.clients[1].to_client().expect("valid").is_public());
         assert!(!settings.to_redacted_toml().contains(SECRET), "the secret is redacted");
+    }
+
+    #[test]
+    fn admin_api_is_read_for_confidential_clients_only() {
+        let toml = format!(
+            "[[clients]]\nclient_id = \"a\"\nclient_secret = \"{SECRET}\"\ngrant_types = [\"client_credentials\"]\n\
+             admin_api = true\n"
+        );
+        let settings = load(&toml).expect("valid");
+        assert!(settings.clients[0].to_client().expect("valid").admin_api);
+        assert!(!load(&format!("{toml}[[clients]]\nclient_id = \"b\"\nclient_secret = \"{SECRET}\"\ngrant_types = [\"client_credentials\"]\n"))
+            .expect("valid")
+            .clients[1]
+            .admin_api, "off by default");
+        let public = "[[clients]]\nclient_id = \"p\"\ntoken_endpoint_auth_method = \"none\"\n\
+                      redirect_uris = [\"http://127.0.0.1/cb\"]\nadmin_api = true\n";
+        let err = load(public).expect_err("a public client with admin_api");
+        assert!(err.to_string().contains("clients[0]") && err.to_string().contains("admin_api"), "{err}");
+        let err = load(&format!("{toml}access_token_ttl = 0\n")).expect_err("a zero lifetime");
+        assert!(
+            err.to_string().contains("clients[0]") && err.to_string().contains("access_token_ttl"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! Helpers shared by the binary's tests.
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 /// The binary with a clean environment (no PORTCULLIS_* from the caller), its
@@ -52,4 +54,74 @@ impl RunExt for Command {
 /// Output bytes as text.
 pub(crate) fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Writes `text` as `dir/portcullis.toml`; its path.
+pub(crate) fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
+    let path = dir.join("portcullis.toml");
+    std::fs::write(&path, text).expect("write config");
+    path
+}
+
+/// A running `portcullis serve` whose stderr lines arrive on a channel.
+pub(crate) struct Server {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    /// Every line seen so far.
+    pub(crate) seen: Vec<String>,
+}
+
+impl Server {
+    /// Runs `cmd serve`.
+    pub(crate) fn start(mut cmd: Command) -> Self {
+        let mut child = cmd.arg("serve").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        Self { child, lines, seen: Vec::new() }
+    }
+
+    /// Waits for a line containing `needle`; panics with what was seen.
+    pub(crate) fn wait_for(&mut self, needle: &str) -> String {
+        loop {
+            match self.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) => {
+                    self.seen.push(line.clone());
+                    if line.contains(needle) {
+                        return line;
+                    }
+                }
+                Err(_) => panic!("no line containing {needle:?}; saw:\n{}", self.seen.join("\n")),
+            }
+        }
+    }
+
+    /// The port it listens on (waits for the line that says so).
+    pub(crate) fn port(&mut self) -> u16 {
+        let line = self.wait_for("listening on http://127.0.0.1:");
+        let rest = line.split("listening on http://127.0.0.1:").nth(1).expect("address");
+        rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("port")
+    }
+
+    /// Stops it with SIGTERM; its exit status.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        let status =
+            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
+        assert!(status.success());
+        let status = self.child.wait().expect("wait");
+        self.seen.extend(self.lines.iter());
+        status
+    }
+}
+
+/// A test that fails half-way must not leave a server running.
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

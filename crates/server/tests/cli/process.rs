@@ -1,19 +1,10 @@
 //! The `portcullis` binary as an operator meets it: configuration errors,
 //! `config check`, `migrate`, and `serve` with a graceful stop.
 
-use crate::common::{RunExt, portcullis, run};
-use std::io::{BufRead, BufReader, Read, Write};
+use crate::common::{RunExt, Server, portcullis, run, write_config};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
-
-fn write_config(dir: &Path, text: &str) -> std::path::PathBuf {
-    let path = dir.join("portcullis.toml");
-    std::fs::write(&path, text).expect("write config");
-    path
-}
+use std::process::{Command, Output};
 
 /// Asserts exit code 2 and exactly one stderr line containing every needle.
 fn assert_one_line_error(out: &Output, needles: &[&str]) {
@@ -152,65 +143,6 @@ fn migrate_applies_once_and_is_idempotent() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains(r#""applied":0"#), "{stderr}");
     assert!(dir.path().join("data/portcullis.db").exists());
-}
-
-/// A running `portcullis serve` whose stderr lines arrive on a channel.
-struct Server {
-    child: Child,
-    lines: mpsc::Receiver<String>,
-    seen: Vec<String>,
-}
-
-impl Server {
-    fn start(mut cmd: Command) -> Self {
-        let mut child = cmd.arg("serve").stderr(Stdio::piped()).stdout(Stdio::null()).spawn().expect("spawn");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        Self { child, lines, seen: Vec::new() }
-    }
-
-    /// Waits for a line containing `needle`; panics with what was seen.
-    fn wait_for(&mut self, needle: &str) -> String {
-        loop {
-            match self.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) => {
-                    self.seen.push(line.clone());
-                    if line.contains(needle) {
-                        return line;
-                    }
-                }
-                Err(_) => panic!("no line containing {needle:?}; saw:\n{}", self.seen.join("\n")),
-            }
-        }
-    }
-
-    fn port(&mut self) -> u16 {
-        let line = self.wait_for("listening on http://127.0.0.1:");
-        let rest = line.split("listening on http://127.0.0.1:").nth(1).expect("address");
-        rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("port")
-    }
-
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let status =
-            Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
-        assert!(status.success());
-        let status = self.child.wait().expect("wait");
-        self.seen.extend(self.lines.iter());
-        status
-    }
-}
-
-/// A test that fails half-way must not leave a server running.
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// A minimal HTTP/1.1 GET, so the test needs no HTTP client.

@@ -10,6 +10,7 @@
 //! walk, so a route added without the gate cannot pass them.
 
 mod activity;
+mod clients;
 mod groups;
 mod keys;
 mod users;
@@ -37,7 +38,7 @@ pub(crate) use console_routes;
 
 /// Every console route: (method, path pattern).
 pub fn routes() -> Vec<(&'static str, &'static str)> {
-    [users::ROUTES, groups::ROUTES, activity::ROUTES, keys::ROUTES].concat()
+    [users::ROUTES, groups::ROUTES, activity::ROUTES, keys::ROUTES, clients::ROUTES].concat()
 }
 
 /// Mounts the console: every answer `Cache-Control: no-store`.
@@ -49,6 +50,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
             .configure(users::configure)
             .configure(groups::configure)
             .configure(activity::configure)
-            .configure(keys::configure),
+            .configure(keys::configure)
+            .configure(clients::configure),
     );
 }

@@ -8,7 +8,9 @@
 
 use portcullis_core::Clock;
 use portcullis_store::{Effects, NewGroup};
-use portcullis_tests::oidc::{PASSWORD, browser_dir, create_user, require_chromium, spawn_oidc_app_with};
+use portcullis_tests::oidc::{
+    ClientSpec, PASSWORD, browser_dir, create_client, create_user, require_chromium, spawn_oidc_app_with,
+};
 use portcullis_tests::{Backend, TestDatabase, both_backends};
 use portcullis_web::admin_routes;
 use serde_json::Value;
@@ -32,12 +34,20 @@ async fn every_console_page_is_accessible_and_keyboard_reachable(backend: Backen
         .await
         .expect("member");
 
+    create_client(&app, ClientSpec::confidential("portal", "http://127.0.0.1:9/cb")).await;
+
     let pages: Vec<String> = admin_routes()
         .into_iter()
         .filter(|(method, _)| *method == "GET")
         .map(|(_, path)| {
-            let id = if path.starts_with("/admin/groups/") { group.id } else { alice.id };
-            path.replace("{id}", &id.to_string())
+            let id = if path.starts_with("/admin/groups/") {
+                group.id.to_string()
+            } else if path.starts_with("/admin/clients/") {
+                "portal".to_owned()
+            } else {
+                alice.id.to_string()
+            };
+            path.replace("{id}", &id)
         })
         .filter(|path| !path.ends_with("/export"))
         .collect();

@@ -96,6 +96,8 @@ pub struct ClientSpec {
     pub id_token_alg: IdTokenAlg,
     /// JWKS for `private_key_jwt`.
     pub jwks: Option<String>,
+    /// May be granted the `admin` scope (client_credentials).
+    pub admin_api: bool,
 }
 
 impl ClientSpec {
@@ -113,6 +115,7 @@ impl ClientSpec {
             backchannel_logout_uri: None,
             id_token_alg: IdTokenAlg::Rs256,
             jwks: None,
+            admin_api: false,
         }
     }
 
@@ -182,7 +185,7 @@ pub async fn create_client(app: &TestApp, spec: ClientSpec) -> Option<String> {
         from_config: false,
         previous_secret: None,
         disabled: false,
-        admin_api: false,
+        admin_api: spec.admin_api,
     };
     client.validate().expect("valid test client");
     app.store.create_client(&client.to_record(app.clock.now())).await.expect("create client");

@@ -2,6 +2,7 @@
 //! operations of the console and the command line, and the start-up sync,
 //! on both backends.
 
+mod admin_scope;
 mod changes;
 mod registry;
 mod repos;

@@ -85,6 +85,10 @@ pub fn check_scope(params: &AuthorizeParams, client: &Client) -> Result<ScopeSet
     if !scopes.is_subset(&client.scopes) {
         return Err((OAuthError::InvalidScope, "scope exceeds what the client may request"));
     }
+    // A user's token never carries the admin API's power.
+    if scopes.contains(crate::grants::client_credentials::ADMIN_SCOPE) {
+        return Err((OAuthError::InvalidScope, "the admin scope is granted only to admin_api clients"));
+    }
     Ok(scopes)
 }
 

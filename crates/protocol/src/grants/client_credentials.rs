@@ -8,21 +8,27 @@ use crate::interaction::OFFLINE_ACCESS;
 use crate::tokens::{self, TokenResponse};
 use crate::{Client, OAuthError, Scope, ScopeSet};
 
+/// The scope of the admin API: granted only through this grant, and only
+/// to clients marked `admin_api`.
+pub const ADMIN_SCOPE: &str = "admin";
+
 /// The checks before signing: a confidential client, and the scopes it
 /// asked for (all of its own but `openid` and `offline_access` when none).
+/// `admin` only for an `admin_api` client, whatever its scope list says.
 pub fn requested_scopes(client: &Client, params: &TokenParams) -> Result<ScopeSet, ProtocolError> {
     if client.is_public() {
         return reject(OAuthError::UnauthorizedClient, "client_credentials needs a confidential client");
     }
     let user_scopes = |s: &str| s == Scope::OPENID || s == OFFLINE_ACCESS;
+    let refused = |s: &str| user_scopes(s) || (s == ADMIN_SCOPE && !client.admin_api);
     match params.scope.as_deref() {
         None | Some("") => {
-            ScopeSet::from_tokens(client.scopes.iter().filter(|s| !user_scopes(s))).map_err(|_| {
+            ScopeSet::from_tokens(client.scopes.iter().filter(|s| !refused(s))).map_err(|_| {
                 ProtocolError::Rejected { error: OAuthError::InvalidScope, description: "bad scope" }
             })
         }
         Some(raw) => match ScopeSet::parse(raw) {
-            Ok(asked) if asked.is_subset(&client.scopes) && !asked.iter().any(user_scopes) => Ok(asked),
+            Ok(asked) if asked.is_subset(&client.scopes) && !asked.iter().any(refused) => Ok(asked),
             _ => reject(OAuthError::InvalidScope, "scope is not allowed for this client"),
         },
     }

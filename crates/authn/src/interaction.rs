@@ -403,9 +403,19 @@ impl<'a> Interaction<'a> {
         browser: &Session,
     ) -> Result<Option<SecondFactorPrompt>, AuthnError> {
         let Some((user, amr, then, _)) = self.first_of(browser).await? else { return Ok(None) };
+        self.prompt_of(user, &amr, then).await.map(Some)
+    }
+
+    /// What the second-factor page offers `user`, whose sign-in has `amr`.
+    async fn prompt_of(
+        &self,
+        user: User,
+        amr: &[String],
+        then: Continue,
+    ) -> Result<SecondFactorPrompt, AuthnError> {
         let factors = Factors::of(self.store, &user).await?;
         let step_up_to_passkey = amr.iter().any(|m| m == "mfa");
-        Ok(Some(SecondFactorPrompt { user, factors, step_up_to_passkey, then }))
+        Ok(SecondFactorPrompt { user, factors, step_up_to_passkey, then })
     }
 
     /// A second factor for the browser's pending sign-in (or a step-up of
@@ -421,6 +431,20 @@ impl<'a> Interaction<'a> {
         let Some((user, first, then, _)) = self.first_of(browser).await? else {
             return Ok(StepOutcome::NotStarted);
         };
+        self.second_factor_for(browser, user, first, then, factor, request).await
+    }
+
+    /// [`Self::second_factor`] for the sign-in `first_of` found: `user`,
+    /// the methods so far, where it goes on.
+    async fn second_factor_for(
+        &self,
+        browser: &Session,
+        user: User,
+        first: Vec<String>,
+        then: Continue,
+        factor: SecondFactor<'_>,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
         let check = SecondFactorCheck { totp: self.totp, lockouts: self.lockouts, clock: self.clock };
         match check_second_factor(check, &user, factor, request).await? {
             SecondFactorOutcome::Success(method) => {
@@ -448,8 +472,10 @@ impl<'a> Interaction<'a> {
         request: &str,
         info: &RequestInfo,
     ) -> Result<Option<(SecondFactorPrompt, StepOutcome)>, AuthnError> {
-        let Some(prompt) = self.second_factor_prompt(browser).await? else { return Ok(None) };
-        let mut outcome = self.second_factor(browser, factor, info).await?;
+        // The sign-in is read once, for the page and the step.
+        let Some((user, first, then, _)) = self.first_of(browser).await? else { return Ok(None) };
+        let prompt = self.prompt_of(user.clone(), &first, then.clone()).await?;
+        let mut outcome = self.second_factor_for(browser, user, first, then, factor, info).await?;
         if let StepOutcome::SignedIn(signed) = &mut outcome
             && !request.is_empty()
         {

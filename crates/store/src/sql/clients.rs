@@ -1,6 +1,10 @@
 //! Registered clients.
 
-use super::{Db, Exec, Row, Tx, count, effects::apply, users::found};
+use super::{
+    Db, Exec, Row, Tx, count,
+    effects::{apply, write_one},
+    users::found,
+};
 use crate::{ClientRecord, ClientRepo, Effects, EndedAccess, StoreError};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -176,10 +180,7 @@ impl<D: Db> ClientRepo for D {
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
         let _changed = self.clients_counter().on_drop();
-        let mut tx = self.begin().await?;
-        found(tx.execute(SET_DISABLED, args![disabled, at, client_id]).await?)?;
-        apply(&mut tx, effects, None, at).await?;
-        tx.commit().await
+        write_one(self, SET_DISABLED, args![disabled, at, client_id], at, effects).await
     }
 
     async fn unregister_client(

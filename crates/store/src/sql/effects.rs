@@ -1,6 +1,6 @@
 //! The writes that go with a change ([`crate::Effects`]), on its transaction.
 
-use super::{Exec, audit, outbox::insert_mails, sessions};
+use super::{Arg, Db, Exec, Tx, audit, outbox::insert_mails, sessions, users::found};
 use crate::{Effects, EndedAccess, StoreError};
 use time::OffsetDateTime;
 
@@ -30,4 +30,19 @@ pub(crate) async fn apply(
         sessions::replace(db, r.old_id_hash, r.new).await?;
     }
     Ok(())
+}
+
+/// One statement that must change a row (`NotFound` otherwise: nothing
+/// written) and its `effects`, in one transaction.
+pub(crate) async fn write_one<D: Db>(
+    db: &D,
+    sql: &'static str,
+    args: &[Arg<'_>],
+    at: OffsetDateTime,
+    effects: &Effects<'_>,
+) -> Result<(), StoreError> {
+    let mut tx = db.begin().await?;
+    found(tx.execute(sql, args).await?)?;
+    apply(&mut tx, effects, None, at).await?;
+    tx.commit().await
 }

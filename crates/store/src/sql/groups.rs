@@ -1,6 +1,10 @@
 //! Groups and their members.
 
-use super::{Db, Exec, Row, Tx, effects::apply, users};
+use super::{
+    Db, Exec, Row, Tx,
+    effects::{apply, write_one},
+    users,
+};
 use crate::{Effects, Group, GroupRepo, NewGroup, StoreError, User, normalise_login};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -97,10 +101,7 @@ impl<D: Db> GroupRepo for D {
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
         let _state = self.token_state().on_drop();
-        let mut tx = self.begin().await?;
-        users::found(tx.execute(DELETE, args![id]).await?)?;
-        apply(&mut tx, effects, None, at).await?;
-        tx.commit().await
+        write_one(self, DELETE, args![id], at, effects).await
     }
 
     async fn list_groups(&self) -> Result<Vec<Group>, StoreError> {

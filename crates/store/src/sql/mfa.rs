@@ -1,7 +1,11 @@
 //! Second factors (passkeys, authenticator apps, recovery codes) and the
 //! short-lived per-session state of ceremonies.
 
-use super::{Db, Exec, Lock, Row, Tx, count, effects::apply, grants::end_access, users::found};
+use super::{
+    Db, Exec, Lock, Row, Tx, count,
+    effects::{apply, write_one},
+    grants::end_access,
+};
 use crate::{Effects, EndedAccess, Enrollment, FactorRef, MfaRepo, PasskeyRow, StoreError, TotpRow};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -243,10 +247,7 @@ impl<D: Db> MfaRepo for D {
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
         let _state = self.token_state().on_drop();
-        let mut tx = self.begin().await?;
-        found(tx.execute(SET_REQUIRED, args![required, at, user_id]).await?)?;
-        apply(&mut tx, effects, None, at).await?;
-        tx.commit().await
+        write_one(self, SET_REQUIRED, args![required, at, user_id], at, effects).await
     }
 
     async fn put_session_state(

@@ -1,7 +1,11 @@
 //! Users.
 
 use super::{
-    Db, Exec, Row, Tx, count, effects::apply, email_tokens::insert_token, grants::end_access, prefix_bounds,
+    Db, Exec, Row, Tx, count,
+    effects::{apply, write_one},
+    email_tokens::insert_token,
+    grants::end_access,
+    prefix_bounds,
 };
 use crate::EmailToken;
 use crate::{
@@ -292,10 +296,7 @@ impl<D: Db> UserRepo for D {
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
         let _state = self.token_state().on_drop();
-        let mut tx = self.begin().await?;
-        found(tx.execute(SET_ROLES, args![roles, at, id]).await?)?;
-        apply(&mut tx, effects, None, at).await?;
-        tx.commit().await
+        write_one(self, SET_ROLES, args![roles, at, id], at, effects).await
     }
 
     async fn enable_user(
@@ -305,10 +306,7 @@ impl<D: Db> UserRepo for D {
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
         let _state = self.token_state().on_drop();
-        let mut tx = self.begin().await?;
-        found(tx.execute(SET_DISABLED, args![false, at, id]).await?)?;
-        apply(&mut tx, effects, None, at).await?;
-        tx.commit().await
+        write_one(self, SET_DISABLED, args![false, at, id], at, effects).await
     }
 }
 

@@ -376,3 +376,14 @@ async fn an_operator_resets_lost_factors(backend: Backend) {
 }
 
 both_backends!(an_operator_resets_lost_factors);
+
+async fn a_malformed_request_id_is_dropped_not_echoed(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    for raw in ["%0D%0ALocation:%20https://evil.example", "..%2F..%2Fadmin", "a%20b"] {
+        let res = Browser::new(&app).get(&format!("/login/mfa?request={raw}")).await;
+        assert_eq!(res.status(), 303, "{raw}");
+        assert_eq!(res.headers()["location"], "/login", "{raw}");
+    }
+}
+
+both_backends!(a_malformed_request_id_is_dropped_not_echoed);

@@ -13,7 +13,9 @@ mod start;
 mod tests;
 
 pub use front::{ConsentPrompt, Resumed, authorize, consent_prompt, decide, resume_request};
-pub use pending::{Next, Pending, consent, error_url, load_pending, response_url, resume, store_pending};
+pub use pending::{
+    Next, Pending, consent, error_url, is_request_id, load_pending, response_url, resume, store_pending,
+};
 pub use start::{Refused, start};
 
 pub use checks::{

@@ -43,6 +43,13 @@ pub enum Next {
     Redirect(Url),
 }
 
+/// Whether `id` has the shape of a pending request's id (1–64 ASCII
+/// letters and digits): anything else names no request, and is never put
+/// in a URL.
+pub fn is_request_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
 /// Stores a verified request as pending for `config.auth_request_ttl`.
 #[tracing::instrument(skip_all, fields(client_id = %client.client_id))]
 pub async fn store_pending(
@@ -71,7 +78,7 @@ pub async fn store_pending(
 /// error, never taken for "unknown".
 #[tracing::instrument(skip_all, fields(request = %id))]
 pub async fn load_pending(ctx: &Ctx<'_>, id: &str) -> Result<Option<Pending>, ProtocolError> {
-    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    if !is_request_id(id) {
         return Ok(None);
     }
     let Some(row) = ctx.store.find_auth_request(id).await? else { return Ok(None) };

@@ -9,6 +9,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use portcullis_authn::interaction::SecondFactorPrompt;
 use portcullis_authn::{SecondFactor, StepOutcome};
+use portcullis_protocol::authorize;
 use portcullis_store::Session;
 use serde::Deserialize;
 use url::Url;
@@ -58,8 +59,14 @@ fn page(
     render_redirecting(status, &page, redirect)
 }
 
+/// To the sign-in page, carrying `request` only when it is shaped like a
+/// request id (it is echoed into the `Location` header).
 fn see_login(request: &str) -> HttpResponse {
-    let location = if request.is_empty() { "/login".to_owned() } else { format!("/login?request={request}") };
+    let location = if authorize::is_request_id(request) {
+        format!("/login?request={request}")
+    } else {
+        "/login".to_owned()
+    };
     HttpResponse::SeeOther().insert_header((LOCATION, location)).finish()
 }
 

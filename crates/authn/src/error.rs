@@ -83,6 +83,10 @@ pub enum AuthnError {
     /// The user is not connected to that client.
     #[error("unknown client")]
     UnknownClient,
+    /// The resource changed since the version the change was based on
+    /// (an `If-Match` that no longer matches): nothing was written.
+    #[error("the resource changed since it was read")]
+    Stale,
     /// A typed confirmation did not match what it confirms.
     #[error("the confirmation does not match")]
     ConfirmationMismatch,

@@ -236,3 +236,27 @@ pub async fn client_for_page(ctx: &Ctx<'_>, id: &str) -> Result<Option<Client>, 
         Err(e) => Err(e),
     }
 }
+
+/// The client calling the admin API with the bearer `token`: a valid access
+/// token without a user (the client-credentials grant) carrying the `admin`
+/// scope, of a client that — at this moment — exists, is enabled and is
+/// still marked `admin_api`. `invalid_token` for a token that is not one of
+/// ours or no longer valid; `insufficient_scope` otherwise. Returns the
+/// client id.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn admin_api_client(ctx: &Ctx<'_>, token: &str) -> Result<String, ProtocolError> {
+    use crate::grants::client_credentials::ADMIN_SCOPE;
+    let valid = check_access_token(ctx, token).await?;
+    if valid.user().is_some() || !valid.scopes.contains(ADMIN_SCOPE) {
+        return reject(OAuthError::InsufficientScope, "the token lacks the admin scope");
+    }
+    let Some(id) = valid.claims.get("client_id").and_then(Value::as_str) else {
+        return invalid("the token names no client");
+    };
+    match load_client(ctx, id).await {
+        Ok(client) if client.admin_api => Ok(id.to_owned()),
+        Ok(_) => reject(OAuthError::InsufficientScope, "the client may no longer use the admin API"),
+        Err(ProtocolError::Rejected { .. }) => invalid("the client is gone or disabled"),
+        Err(e) => Err(e),
+    }
+}

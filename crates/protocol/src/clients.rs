@@ -148,6 +148,16 @@ pub enum Actor {
         /// The browser's user agent.
         user_agent: Option<String>,
     },
+    /// A client of the admin API (an `admin_api` client holding a token
+    /// with the `admin` scope).
+    ApiClient {
+        /// Its client id (`actor` is `client:<id>` in the audit event).
+        id: String,
+        /// The client IP address.
+        ip: Option<String>,
+        /// Its user agent.
+        user_agent: Option<String>,
+    },
 }
 
 impl Actor {
@@ -163,12 +173,16 @@ impl Actor {
     fn event(&self, at: OffsetDateTime, kind: &str, client_id: &str, mut detail: Value) -> NewAuditEvent {
         let (ip, user_agent) = match self {
             Self::Operator => (None, Some("portcullis-cli".to_owned())),
-            Self::Admin { ip, user_agent, .. } => (ip.clone(), user_agent.clone()),
+            Self::Admin { ip, user_agent, .. } | Self::ApiClient { ip, user_agent, .. } => {
+                (ip.clone(), user_agent.clone())
+            }
         };
         if let Some(map) = detail.as_object_mut() {
             map.insert("client_id".into(), json!(client_id));
-            if let Self::Admin { id, .. } = self {
-                map.insert("actor".into(), json!(id));
+            match self {
+                Self::Admin { id, .. } => _ = map.insert("actor".into(), json!(id)),
+                Self::ApiClient { id, .. } => _ = map.insert("actor".into(), json!(format!("client:{id}"))),
+                Self::Operator => {}
             }
         }
         NewAuditEvent {

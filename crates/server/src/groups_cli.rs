@@ -81,7 +81,7 @@ async fn execute(groups: Groups<'_>, command: GroupsCommand) -> Result<(), Authn
         }
         GroupsCommand::Rename { name, new_name } => {
             let id = groups.named(&name).await?.group.id;
-            let group = groups.rename_group(by, id, &new_name, &cli).await?;
+            let group = groups.rename_group(by, id, &new_name, None, &cli).await?;
             tracing::info!(group_id = %group.id, name = %group.name, "group renamed");
         }
         GroupsCommand::Delete { name } => {

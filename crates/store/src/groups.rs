@@ -42,15 +42,20 @@ pub trait GroupRepo {
     /// Creates a group; `Conflict` when the name is taken (case-insensitively).
     async fn create_group(&self, group: &NewGroup, effects: &Effects<'_>) -> Result<Group, StoreError>;
 
-    /// Renames a group; `Conflict` when another group has the name
-    /// (case-insensitively), `NotFound` for an unknown id.
+    /// Renames a group — when `unchanged` is given, only if it holds for
+    /// the group and its members (as [`Self::group_members`] lists them)
+    /// inside the transaction, with the row locked (an `If-Match`
+    /// precondition); `Ok(None)`, nothing written, when it does not.
+    /// `Conflict` when another group has the name (case-insensitively),
+    /// `NotFound` for an unknown id.
     async fn rename_group(
         &self,
         id: Uuid,
         name: &str,
+        unchanged: Option<&(dyn for<'g> Fn(&'g Group, &'g [User]) -> bool + Send + Sync)>,
         at: OffsetDateTime,
         effects: &Effects<'_>,
-    ) -> Result<Group, StoreError>;
+    ) -> Result<Option<Group>, StoreError>;
 
     /// Deletes a group and its memberships; `NotFound` for an unknown id.
     async fn delete_group(

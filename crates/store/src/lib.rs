@@ -48,7 +48,7 @@ pub use rate_limits::{
 };
 pub use sessions::{Session, SessionCursor, SessionQuery, SessionRepo};
 pub use setup::SetupTokenRepo;
-pub use users::{EndedAccess, NewUser, ROLE_ADMIN, User, UserCounts, UserQuery, UserRepo, normalise_login};
+pub use users::{EndedAccess, NewUser, ROLE_ADMIN, User, UserCounts, UserEdit, UserQuery, UserRepo, normalise_login};
 
 use async_trait::async_trait;
 use std::fmt;

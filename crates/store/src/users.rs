@@ -71,6 +71,17 @@ pub struct User {
     pub updated_at: OffsetDateTime,
 }
 
+/// What an administrator may edit of a user at once ([`UserRepo::edit_user`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UserEdit<'a> {
+    /// Name to show (none: no name).
+    pub display_name: Option<&'a str>,
+    /// Email address.
+    pub email: &'a str,
+    /// Roles, sorted and without duplicates.
+    pub roles: &'a [String],
+}
+
 /// What ending a user's access did: sessions ended (each with its
 /// session-bound grants revoked and back-channel logouts queued) and the
 /// other grants revoked (offline refresh tokens included).
@@ -194,7 +205,7 @@ pub trait UserRepo {
         effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError>;
 
-    /// Creates a user together with a single-use link `token` (its
+    /// Creates a user together with a single-use link `token`, if any (its
     /// `account_stamp` is set to the new account's security stamp, so the
     /// link dies with the first password or email change) and `effects`
     /// (the invitation mail, the audit event), in one transaction;
@@ -202,7 +213,7 @@ pub trait UserRepo {
     async fn invite_user(
         &self,
         user: &NewUser,
-        token: &EmailToken,
+        token: Option<&EmailToken>,
         effects: &Effects<'_>,
     ) -> Result<User, StoreError>;
 
@@ -232,6 +243,23 @@ pub trait UserRepo {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<User, StoreError>;
+
+    /// Sets the display name, email address and roles of `id` in one
+    /// transaction with `effects` — only if `unchanged` holds for the user
+    /// and their group names as they are inside that transaction, with the
+    /// row locked (an `If-Match` precondition: two administrators cannot
+    /// overwrite each other). `Ok(None)`, nothing written, when it does not
+    /// hold. A new address is unverified and gives the account a new
+    /// security stamp, as [`Self::update_profile`] does. `Conflict` when
+    /// another account has the address, `NotFound` for an unknown id.
+    async fn edit_user(
+        &self,
+        id: Uuid,
+        edit: &UserEdit<'_>,
+        unchanged: &(dyn for<'u> Fn(&'u User, &'u [String]) -> bool + Send + Sync),
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<Option<User>, StoreError>;
 
     /// Replaces the user's roles, with `effects`, in one transaction;
     /// `NotFound` (nothing written) for an unknown id.

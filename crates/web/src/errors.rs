@@ -6,6 +6,8 @@
 //! - [`ApiError`]: the JSON API of the passkey script — RFC 9457 problem
 //!   details (`application/problem+json`), with the `error` code,
 //!   `error_description` and `redirect` members the script reads.
+//! - [`AdminApiError`]: the admin API (`/admin/api/v1`) — RFC 9457 problem
+//!   details whose `type` names the problem (`urn:portcullis:problem:…`).
 //! - [`OAuthFailure`]: the OAuth endpoints — RFC 6749 §5.2 JSON errors,
 //!   with `WWW-Authenticate` where RFC 6749 §5.2 and RFC 6750 §3 ask for it.
 //!
@@ -629,5 +631,223 @@ mod tests {
         );
         let res = ApiError::Csrf.error_response();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    }
+}
+
+/// Why an admin API call failed: RFC 9457 problem details
+/// (`application/problem+json`) with `type` `urn:portcullis:problem:<code>`,
+/// `title`, `status`, `detail` and the `code` member.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum AdminApiError {
+    /// 400 `invalid_request`: the request is malformed (a field, a cursor).
+    #[error("invalid_request: {0}")]
+    Invalid(String),
+    /// 401 `invalid_token`: no usable credentials (a bearer token that is
+    /// not valid, or neither a token nor an administrator's session).
+    #[error("invalid_token: {0}")]
+    InvalidToken(&'static str),
+    /// 403 `insufficient_scope`: a valid token without the `admin` scope, or
+    /// of a client no longer allowed the admin API.
+    #[error("insufficient_scope")]
+    InsufficientScope,
+    /// 403 `csrf`: a session call that changes something without the
+    /// session's `X-CSRF-Token` header.
+    #[error("csrf")]
+    Csrf,
+    /// 403 `reauthentication_required`: the administrator's session is not
+    /// recent enough for this (15 minutes to read, 5 to change).
+    #[error("reauthentication_required")]
+    Reauthenticate,
+    /// 403 `second_factor_required`: the session has not used a second factor.
+    #[error("second_factor_required")]
+    SecondFactor,
+    /// 404 `not_found`: no such resource (or, for anyone but an
+    /// administrator, no admin API).
+    #[error("not_found")]
+    NotFound,
+    /// 409 `conflict`: the change conflicts with the current state.
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// 412 `precondition_failed`: `If-Match` names an outdated version.
+    #[error("precondition_failed")]
+    Stale,
+    /// 422 `unprocessable`: well-formed but refused (a rule of the change).
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
+    /// 428 `precondition_required`: an update without `If-Match`.
+    #[error("precondition_required")]
+    IfMatchRequired,
+    /// 429 `too_many_requests`.
+    #[error("too_many_requests")]
+    TooMany,
+    /// 503 `unavailable`: the database cannot be reached (logged).
+    #[error("unavailable")]
+    Unavailable(Failure),
+    /// 500 `server_error`: something failed on our side (logged, not shown).
+    #[error("server_error")]
+    Internal(Failure),
+}
+
+impl AdminApiError {
+    /// The code, the status and the detail shown.
+    fn parts(&self) -> (&'static str, StatusCode, String) {
+        let s = |text: &str| text.to_owned();
+        match self {
+            Self::Invalid(why) => ("invalid_request", StatusCode::BAD_REQUEST, why.clone()),
+            Self::InvalidToken(why) => ("invalid_token", StatusCode::UNAUTHORIZED, s(why)),
+            Self::InsufficientScope => (
+                "insufficient_scope",
+                StatusCode::FORBIDDEN,
+                s("the token does not carry the admin scope of an admin_api client"),
+            ),
+            Self::Csrf => ("csrf", StatusCode::FORBIDDEN, s("send the session's CSRF token in X-CSRF-Token")),
+            Self::Reauthenticate => (
+                "reauthentication_required",
+                StatusCode::FORBIDDEN,
+                s("sign in again: reading needs an authentication within 15 minutes, changing within 5"),
+            ),
+            Self::SecondFactor => {
+                ("second_factor_required", StatusCode::FORBIDDEN, s("sign in with a second factor first"))
+            }
+            Self::NotFound => ("not_found", StatusCode::NOT_FOUND, s("no such resource")),
+            Self::Conflict(why) => ("conflict", StatusCode::CONFLICT, why.clone()),
+            Self::Stale => (
+                "precondition_failed",
+                StatusCode::PRECONDITION_FAILED,
+                s("the resource changed since this version was read: nothing was written; read it again"),
+            ),
+            Self::Unprocessable(why) => ("unprocessable", StatusCode::UNPROCESSABLE_ENTITY, why.clone()),
+            Self::IfMatchRequired => (
+                "precondition_required",
+                StatusCode::PRECONDITION_REQUIRED,
+                s("send If-Match with the ETag of the version this change is based on"),
+            ),
+            Self::TooMany => ("too_many_requests", StatusCode::TOO_MANY_REQUESTS, s("too many requests")),
+            Self::Unavailable(_) => {
+                ("unavailable", StatusCode::SERVICE_UNAVAILABLE, s("the database cannot be reached"))
+            }
+            Self::Internal(_) => {
+                ("server_error", StatusCode::INTERNAL_SERVER_ERROR, s("something failed on our side"))
+            }
+        }
+    }
+}
+
+impl ResponseError for AdminApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().1
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let Self::Internal(failure) | Self::Unavailable(failure) = self {
+            failure.log("admin API call failed");
+        }
+        let (code, status, detail) = self.parts();
+        let problem = json!({
+            "type": format!("urn:portcullis:problem:{code}"),
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": detail,
+            "code": code,
+        });
+        let mut response = HttpResponse::build(status);
+        response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
+        match self {
+            Self::InvalidToken(_) => {
+                response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
+            }
+            Self::InsufficientScope => {
+                response.insert_header((
+                    header::WWW_AUTHENTICATE,
+                    r#"Bearer error="insufficient_scope", scope="admin""#,
+                ));
+            }
+            _ => {}
+        }
+        response.body(problem.to_string())
+    }
+}
+
+impl From<StoreError> for AdminApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Self::NotFound,
+            e if unreachable(&e) => Self::Unavailable(Failure::new(e)),
+            e => Self::Internal(Failure::new(e)),
+        }
+    }
+}
+
+impl From<AuthnError> for AdminApiError {
+    fn from(e: AuthnError) -> Self {
+        match e {
+            AuthnError::Store(e) => e.into(),
+            AuthnError::ReauthenticationRequired => Self::Reauthenticate,
+            AuthnError::UnknownUser
+            | AuthnError::UnknownGroup
+            | AuthnError::UnknownClient
+            | AuthnError::UnknownSession => Self::NotFound,
+            AuthnError::Taken => Self::Conflict("the name or email address is taken".into()),
+            AuthnError::Stale => Self::Stale,
+            AuthnError::NotOnYourself => {
+                Self::Unprocessable("an administrator cannot do this to their own account".into())
+            }
+            AuthnError::InvalidIdentity(why) => Self::Unprocessable(why),
+            AuthnError::Policy(e) => Self::Unprocessable(e.to_string()),
+            AuthnError::TooManyRequests | AuthnError::Locked { .. } => Self::TooMany,
+            other => Self::Internal(Failure::new(other)),
+        }
+    }
+}
+
+impl From<RegistryError> for AdminApiError {
+    fn from(e: RegistryError) -> Self {
+        match e {
+            RegistryError::ReauthenticationRequired => Self::Reauthenticate,
+            RegistryError::UnknownClient => Self::NotFound,
+            RegistryError::DeclaredInConfig => Self::Conflict(RegistryError::DECLARED_IN_CONFIG.into()),
+            RegistryError::Taken => Self::Conflict("a client with this id exists already".into()),
+            RegistryError::NoSecret => {
+                Self::Conflict("this client has no secret (public, or private_key_jwt)".into())
+            }
+            e @ (RegistryError::OverlapTooLong | RegistryError::ConfirmationMismatch) => {
+                Self::Unprocessable(e.to_string())
+            }
+            RegistryError::Invalid(e) => Self::Unprocessable(e.to_string()),
+            RegistryError::Store(e) => e.into(),
+            other => Self::Internal(Failure::new(other)),
+        }
+    }
+}
+
+impl From<KeyError> for AdminApiError {
+    fn from(e: KeyError) -> Self {
+        match e {
+            KeyError::UnknownKey(_) => Self::NotFound,
+            KeyError::Refused(why) => Self::Conflict(why),
+            other => Self::Internal(Failure::new(other)),
+        }
+    }
+}
+
+impl From<ProtocolError> for AdminApiError {
+    fn from(e: ProtocolError) -> Self {
+        match e {
+            ProtocolError::Rejected { error: OAuthError::InsufficientScope, .. } => Self::InsufficientScope,
+            ProtocolError::Rejected { description, .. } => Self::InvalidToken(description),
+            ProtocolError::Store(e) => e.into(),
+            other => Self::Internal(Failure::new(other)),
+        }
+    }
+}
+
+impl From<PageError> for AdminApiError {
+    fn from(e: PageError) -> Self {
+        match e {
+            PageError::Unavailable(failure) => Self::Unavailable(failure),
+            PageError::Internal(failure) => Self::Internal(failure),
+            other => Self::Internal(Failure::new(other.to_string())),
+        }
     }
 }

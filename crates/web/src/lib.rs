@@ -30,13 +30,14 @@ mod state;
 
 pub use auth::{Auth, AuthMetrics};
 pub use body_deadline::body_read_deadline;
-pub use errors::{ApiError, Failure, PageError};
+pub use errors::{AdminApiError, ApiError, Failure, PageError};
 pub use headers::{CONTENT_SECURITY_POLICY, HeaderPolicy, STRICT_TRANSPORT_SECURITY, security_headers};
 pub use mail::Mail;
 pub use metrics::{Metrics, metrics_endpoint};
 pub use middleware::{REQUEST_ID_HEADER, telemetry};
 pub use portcullis_authn::SessionPolicy;
 pub use prometheus::Error as PrometheusError;
+pub use routes::admin::api::{document as admin_api_document, routes as admin_api_routes};
 pub use routes::admin::routes as admin_routes;
 pub use routes::health::{DatabaseReadiness, ReadinessProbe};
 pub use routes::keys::{ENDPOINTS, JWKS_PATH, Publication};

@@ -42,14 +42,16 @@ async fn groups_are_created_found_listed_and_renamed(backend: Backend) {
     assert_eq!(names(&listed), ["Alpha", "beta", "Engineering", "gamma"], "by name, whatever the case");
 
     let later = T0 + Duration::hours(1);
-    let renamed = store.rename_group(id, "Platform", later, &Effects::default()).await.expect("rename");
+    let renamed = store.rename_group(id, "Platform", None, later, &Effects::default()).await.expect("rename");
+    let renamed = renamed.expect("no precondition: renamed");
     assert_eq!((renamed.name.as_str(), renamed.created_at, renamed.updated_at), ("Platform", T0, later));
     assert_eq!(store.find_group(id).await.expect("find"), Some(renamed));
     assert_eq!(store.find_group_by_name("engineering").await.expect("by name"), None, "the old name is free");
-    let recased = store.rename_group(id, "PLATFORM", later, &Effects::default()).await.expect("own name");
+    let recased = store.rename_group(id, "PLATFORM", None, later, &Effects::default()).await.expect("own name");
+    let recased = recased.expect("renamed");
     assert_eq!(recased.name, "PLATFORM", "a group may change the case of its own name");
 
-    let missing = store.rename_group(Uuid::new_v4(), "Nobody", later, &Effects::default()).await;
+    let missing = store.rename_group(Uuid::new_v4(), "Nobody", None, later, &Effects::default()).await;
     assert!(matches!(missing, Err(StoreError::NotFound)), "{missing:?}");
 }
 
@@ -65,7 +67,7 @@ async fn group_names_differing_in_case_conflict(backend: Backend) {
     let err = store.create_group(&padded, &Effects::default()).await.expect_err("same name, padded");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
 
-    let err = store.rename_group(staff, "aDmInS", T0, &Effects::default()).await.expect_err("taken");
+    let err = store.rename_group(staff, "aDmInS", None, T0, &Effects::default()).await.expect_err("taken");
     assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
     assert_eq!(store.find_group(staff).await.expect("find").expect("staff").name, "Staff", "unchanged");
     assert_eq!(store.find_group(admins).await.expect("find").expect("admins").name, "Admins");
@@ -143,7 +145,7 @@ async fn each_group_write_commits_its_audit_event_and_a_refused_one_none(backend
     let ops = Uuid::new_v4();
     let new = NewGroup { id: ops, name: "ops".into(), created_at: T0 };
     store.create_group(&new, &Effects::audit(&effects("group.created"))).await.expect("create");
-    store.rename_group(ops, "Ops", T0, &Effects::audit(&effects("group.renamed"))).await.expect("rename");
+    store.rename_group(ops, "Ops", None, T0, &Effects::audit(&effects("group.renamed"))).await.expect("rename");
     let added = effects("group.member_added");
     assert!(store.add_group_member(ops, alice, T0, &Effects::audit(&added)).await.expect("add"));
     let removed = effects("group.member_removed");
@@ -157,8 +159,8 @@ async fn each_group_write_commits_its_audit_event_and_a_refused_one_none(backend
     let twin = NewGroup { id: Uuid::new_v4(), name: "OPS".into(), created_at: T0 };
     assert!(store.create_group(&twin, &refused).await.is_err());
     let other = create(&*store, "other").await;
-    assert!(store.rename_group(other, "ops", T0, &refused).await.is_err());
-    assert!(store.rename_group(Uuid::new_v4(), "new", T0, &refused).await.is_err());
+    assert!(store.rename_group(other, "ops", None, T0, &refused).await.is_err());
+    assert!(store.rename_group(Uuid::new_v4(), "new", None, T0, &refused).await.is_err());
     assert!(store.add_group_member(Uuid::new_v4(), alice, T0, &refused).await.is_err());
     assert!(store.add_group_member(ops, Uuid::new_v4(), T0, &refused).await.is_err());
     assert!(store.remove_group_member(Uuid::new_v4(), alice, T0, &refused).await.is_err());

@@ -81,6 +81,8 @@ async fn an_invited_user_chooses_a_password_once_and_signs_in(backend: Backend) 
     let (status, _, _) = open(&Browser::new(&app), &link).await;
     assert_eq!(status, 400, "the link is used");
     assert!(sign_in(&Browser::new(&app), "bob", CHOSEN).await);
+    let bob = app.store.find_user(bob.id).await.expect("find").expect("bob");
+    assert!(bob.email_verified, "the invitation proved the address it was mailed to");
 }
 
 both_backends!(an_invited_user_chooses_a_password_once_and_signs_in);

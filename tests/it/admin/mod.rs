@@ -2,8 +2,11 @@
 //! their members, user search with keyset pagination, the dashboard's
 //! counts, the audit log's filters and the list of live sessions, on both
 //! backends; and the console over HTTP (`console`: who may enter, on every
-//! route; `clients`: the client pages).
+//! route; `clients`: the client pages; `api`, `api_schema`: the admin REST
+//! API).
 
+mod api;
+mod api_schema;
 mod audit;
 mod browser;
 mod clients;

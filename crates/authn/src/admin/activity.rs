@@ -8,7 +8,7 @@ use portcullis_store::{AuditEvent, AuditFilter, Effects, Session, SessionCursor,
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Admin, AdminConsole, PAGE_SIZE};
+use super::{AdminConsole, By, page_size};
 use crate::AuthnError;
 use crate::audit::{RequestInfo, logged};
 
@@ -43,24 +43,26 @@ pub struct AuditPage {
 pub const EXPORT_LIMIT: usize = 100_000;
 
 impl AdminConsole<'_> {
-    /// A page of the live sessions of signed-in users, after `after`.
+    /// A page of at most `limit` live sessions of signed-in users, after `after`.
     #[tracing::instrument(skip_all)]
     pub async fn sessions_page(
         &self,
-        _admin: &Admin,
+        _by: impl Into<By<'_>>,
         after: Option<SessionCursor>,
+        limit: u32,
     ) -> Result<SessionsPage, AuthnError> {
+        let limit = page_size(limit);
         let i = &self.interaction;
         let now = i.clock.now();
         let query = SessionQuery {
             idle_before: now - i.sessions.idle_timeout,
             created_before: now - i.sessions.absolute_timeout,
             after,
-            limit: PAGE_SIZE + 1,
+            limit: limit as u32 + 1,
         };
         let mut sessions = i.store.list_sessions(&query).await?;
-        let next = if sessions.len() > PAGE_SIZE as usize {
-            sessions.truncate(PAGE_SIZE as usize);
+        let next = if sessions.len() > limit {
+            sessions.truncate(limit);
             sessions.last().map(SessionCursor::from)
         } else {
             None
@@ -83,15 +85,16 @@ impl AdminConsole<'_> {
     #[tracing::instrument(skip_all)]
     pub async fn end_session(
         &self,
-        admin: &Admin,
+        by: impl Into<By<'_>>,
         sid: &str,
         request: &RequestInfo,
     ) -> Result<(), AuthnError> {
-        Self::may_change(admin)?;
+        let by = by.into();
+        by.may_change()?;
         let i = &self.interaction;
         let session = i.store.find_session_by_sid(sid).await?.ok_or(AuthnError::UnknownSession)?;
         let audit =
-            [self.event(admin, "session.ended", session.user_id, request, json!({ "sid": session.sid }))];
+            [self.event(by, "session.ended", session.user_id, request, json!({ "sid": session.sid }))];
         if i.store.end_session(&session.id_hash, i.clock.now(), &Effects::audit(&audit)).await?.is_none() {
             return Err(AuthnError::UnknownSession);
         }
@@ -99,13 +102,15 @@ impl AdminConsole<'_> {
         Ok(())
     }
 
-    /// A page of the audit log matching `filter` (its `limit` is the page size).
+    /// A page of the audit log matching `filter` (its `limit`, within
+    /// `1..=MAX_PAGE_SIZE`, is the page size).
     #[tracing::instrument(skip_all)]
-    pub async fn audit_page(&self, _admin: &Admin, filter: AuditFilter) -> Result<AuditPage, AuthnError> {
-        let query = AuditFilter { limit: PAGE_SIZE + 1, ..filter };
+    pub async fn audit_page(&self, _by: impl Into<By<'_>>, filter: AuditFilter) -> Result<AuditPage, AuthnError> {
+        let limit = page_size(filter.limit);
+        let query = AuditFilter { limit: limit as u32 + 1, ..filter };
         let mut events = self.interaction.store.query_audit(&query).await?;
-        let next = if events.len() > PAGE_SIZE as usize {
-            events.truncate(PAGE_SIZE as usize);
+        let next = if events.len() > limit {
+            events.truncate(limit);
             events.last().map(|e| e.id)
         } else {
             None
@@ -119,7 +124,7 @@ impl AdminConsole<'_> {
     #[tracing::instrument(skip_all)]
     pub async fn export_audit(
         &self,
-        admin: &Admin,
+        by: impl Into<By<'_>>,
         filter: AuditFilter,
         request: &RequestInfo,
     ) -> Result<String, AuthnError> {
@@ -151,7 +156,7 @@ impl AdminConsole<'_> {
                 _ => break,
             }
         }
-        let audit = [self.event(admin, "audit.exported", None, request, json!({ "events": count }))];
+        let audit = [self.event(by.into(), "audit.exported", None, request, json!({ "events": count }))];
         store.record_audit(&audit[0]).await?;
         logged(&audit, None);
         Ok(out)

@@ -9,19 +9,9 @@ use uuid::Uuid;
 use portcullis_core::Clock;
 use portcullis_store::{AuditOutcome, NewAuditEvent, Store};
 
-use super::{Admin, AdminConsole};
+use super::{AdminConsole, By};
 use crate::AuthnError;
 use crate::audit::{RequestInfo, event, logged};
-
-/// Who changes groups: an administrator in the console (who must have
-/// authenticated within 5 minutes), or the operator at the command line.
-#[derive(Debug, Clone, Copy)]
-pub enum By<'a> {
-    /// An administrator's console session.
-    Admin(&'a Admin),
-    /// `portcullis groups …`.
-    Operator,
-}
 
 /// Group operations over the store, for the console and the CLI.
 #[derive(Clone, Copy)]
@@ -45,6 +35,13 @@ pub struct GroupDetail {
     pub group: Group,
     /// Its members, by username.
     pub members: Vec<User>,
+}
+
+/// The version of a group as an administrator sees it (name, members): the
+/// admin API's `ETag`.
+pub fn group_version(group: &Group, members: &[User]) -> String {
+    let members: Vec<Uuid> = members.iter().map(|u| u.id).collect();
+    super::version_of(&json!([group.id, group.name, members]))
 }
 
 /// A group name: 1–64 characters after trimming, no control characters.
@@ -74,6 +71,16 @@ impl Groups<'_> {
         Ok(self.store.list_groups().await?)
     }
 
+    /// Every group, by name, with its members.
+    #[tracing::instrument(skip_all)]
+    pub async fn list_with_members(&self) -> Result<Vec<GroupDetail>, AuthnError> {
+        let mut out = Vec::new();
+        for group in self.store.list_groups().await? {
+            out.push(GroupDetail { members: self.store.group_members(group.id).await?, group });
+        }
+        Ok(out)
+    }
+
     /// A group and its members; `UnknownGroup` for an unknown id.
     #[tracing::instrument(skip_all, fields(group_id = %id))]
     pub async fn detail(&self, id: Uuid) -> Result<GroupDetail, AuthnError> {
@@ -100,7 +107,7 @@ impl Groups<'_> {
         name: &str,
         request: &RequestInfo,
     ) -> Result<Group, AuthnError> {
-        may_change(by)?;
+        by.may_change()?;
         let name = group_name(name)?;
         let id = Uuid::new_v4();
         let audit = [self.event(by, "group.created", None, request, json!({ "group_id": id, "name": name }))];
@@ -110,28 +117,50 @@ impl Groups<'_> {
         Ok(group)
     }
 
-    /// Renames group `id`.
+    /// Renames group `id` — when `version` is given, only if the group is
+    /// still at that [`group_version`] (checked inside the write's
+    /// transaction; `Stale`, nothing written, otherwise).
     #[tracing::instrument(skip_all, fields(group_id = %id))]
     pub async fn rename_group(
         &self,
         by: By<'_>,
         id: Uuid,
         name: &str,
+        version: Option<&str>,
         request: &RequestInfo,
     ) -> Result<Group, AuthnError> {
-        may_change(by)?;
+        by.may_change()?;
         let name = group_name(name)?;
         let audit = [self.event(by, "group.renamed", None, request, json!({ "group_id": id, "name": name }))];
         let now = self.clock.now();
-        let group = group_err(self.store.rename_group(id, &name, now, &Effects::audit(&audit)).await)?;
+        let unchanged =
+            |group: &Group, members: &[User]| version.is_none_or(|v| group_version(group, members) == v);
+        let check: Option<&(dyn for<'g> Fn(&'g Group, &'g [User]) -> bool + Send + Sync)> =
+            version.map(|_| &unchanged as _);
+        let renamed = self.store.rename_group(id, &name, check, now, &Effects::audit(&audit)).await;
+        let group = group_err(renamed)?.ok_or(AuthnError::Stale)?;
         logged(&audit, None);
         Ok(group)
+    }
+
+    /// Renames group `id` if it is still at `version` (`Stale` otherwise,
+    /// nothing written); answers the group as renamed, with its members.
+    pub async fn rename_group_detail(
+        &self,
+        by: By<'_>,
+        id: Uuid,
+        name: &str,
+        version: &str,
+        request: &RequestInfo,
+    ) -> Result<GroupDetail, AuthnError> {
+        let group = self.rename_group(by, id, name, Some(version), request).await?;
+        Ok(GroupDetail { members: self.store.group_members(group.id).await?, group })
     }
 
     /// Deletes group `id` and its memberships.
     #[tracing::instrument(skip_all, fields(group_id = %id))]
     pub async fn delete_group(&self, by: By<'_>, id: Uuid, request: &RequestInfo) -> Result<(), AuthnError> {
-        may_change(by)?;
+        by.may_change()?;
         let audit = [self.event(by, "group.deleted", None, request, json!({ "group_id": id }))];
         let now = self.clock.now();
         group_err(self.store.delete_group(id, now, &Effects::audit(&audit)).await)?;
@@ -149,11 +178,31 @@ impl Groups<'_> {
         login: &str,
         request: &RequestInfo,
     ) -> Result<bool, AuthnError> {
-        may_change(by)?;
+        by.may_change()?;
         let user = self.store.find_user_by_login(login.trim()).await?.ok_or(AuthnError::UnknownUser)?;
-        let audit = [self.event(by, "group.member_added", Some(user.id), request, json!({ "group_id": id }))];
+        self.add_user(by, id, user.id, request).await
+    }
+
+    /// Adds user `user_id` to group `id`; true if they were not a member.
+    /// `UnknownUser` or `UnknownGroup` when either is missing.
+    #[tracing::instrument(skip_all, fields(group_id = %id, user_id = %user_id))]
+    pub async fn add_user(
+        &self,
+        by: By<'_>,
+        id: Uuid,
+        user_id: Uuid,
+        request: &RequestInfo,
+    ) -> Result<bool, AuthnError> {
+        by.may_change()?;
+        let audit = [self.event(by, "group.member_added", Some(user_id), request, json!({ "group_id": id }))];
         let now = self.clock.now();
-        let added = group_err(self.store.add_group_member(id, user.id, now, &Effects::audit(&audit)).await)?;
+        let added = self.store.add_group_member(id, user_id, now, &Effects::audit(&audit)).await;
+        let added = match added {
+            Err(StoreError::NotFound) if self.store.find_group(id).await?.is_some() => {
+                return Err(AuthnError::UnknownUser);
+            }
+            other => group_err(other)?,
+        };
         if added {
             logged(&audit, None);
         }
@@ -169,7 +218,7 @@ impl Groups<'_> {
         user_id: Uuid,
         request: &RequestInfo,
     ) -> Result<bool, AuthnError> {
-        may_change(by)?;
+        by.may_change()?;
         let audit =
             [self.event(by, "group.member_removed", Some(user_id), request, json!({ "group_id": id }))];
         let now = self.clock.now();
@@ -197,14 +246,6 @@ impl Groups<'_> {
     }
 }
 
-/// Whether `by` may change groups now.
-fn may_change(by: By<'_>) -> Result<(), AuthnError> {
-    match by {
-        By::Admin(admin) => admin.may_change(),
-        By::Operator => Ok(()),
-    }
-}
-
 impl Groups<'_> {
     /// The event `kind` (about `target`, a user, when there is one), by `by`.
     fn event(
@@ -216,11 +257,7 @@ impl Groups<'_> {
         mut detail: serde_json::Value,
     ) -> NewAuditEvent {
         if let Some(map) = detail.as_object_mut() {
-            let actor = match by {
-                By::Admin(admin) => json!(admin.user.id),
-                By::Operator => json!("cli"),
-            };
-            map.insert("actor".into(), actor);
+            map.insert("actor".into(), by.actor());
         }
         event(self.clock.now(), kind, AuditOutcome::Success, target, request, detail)
     }

@@ -4,12 +4,12 @@
 //! used once, a first factor only).
 
 use portcullis_mailer::MailContext;
-use portcullis_store::{EmailToken, EmailTokenPurpose, NewUser, ROLE_ADMIN, StoreError, User};
+use portcullis_store::{Effects, EmailToken, EmailTokenPurpose, NewUser, ROLE_ADMIN, StoreError, User};
 use serde_json::json;
 use time::Duration;
 use uuid::Uuid;
 
-use super::{Admin, AdminConsole};
+use super::{AdminConsole, By};
 use crate::AuthnError;
 use crate::accounts::{check_email, check_username};
 use crate::audit::{RequestInfo, logged};
@@ -29,11 +29,14 @@ pub struct NewMember {
     pub display_name: Option<String>,
     /// Roles.
     pub roles: Vec<String>,
+    /// Mail an invitation to choose a password (else the account waits,
+    /// without a password, for a reset or a passkey to be sent later).
+    pub send_invitation: bool,
 }
 
 impl AdminConsole<'_> {
-    /// Creates a user without a password and mails them an invitation to
-    /// choose one (`mail`: product name and link base), in one transaction
+    /// Creates a user without a password and (`send_invitation`) mails them
+    /// an invitation to choose one (`mail`: product name and link base), in one transaction
     /// with the audit event. `Taken` when the username or email is in use;
     /// `InvalidIdentity` for a malformed one. An account that must use a
     /// second factor (an administrator) cannot be invited: a mailed link
@@ -41,12 +44,13 @@ impl AdminConsole<'_> {
     #[tracing::instrument(skip_all, fields(username = %new.username))]
     pub async fn invite(
         &self,
-        admin: &Admin,
+        by: impl Into<By<'_>>,
         new: NewMember,
         mail: &MailContext,
         request: &RequestInfo,
     ) -> Result<User, AuthnError> {
-        Self::may_change(admin)?;
+        let by = by.into();
+        by.may_change()?;
         let (username, email) = (new.username.trim().to_owned(), new.email.trim().to_owned());
         check_username(&username)?;
         check_email(&email)?;
@@ -69,6 +73,16 @@ impl AdminConsole<'_> {
                 "an account that must use a second factor cannot be invited by mail".into(),
             ));
         }
+        let detail = json!({ "username": user.username, "roles": user.roles, "invited": new.send_invitation });
+        let audit = [self.event(by, "user.created", Some(user.id), request, detail)];
+        if !new.send_invitation {
+            let created = match i.store.invite_user(&user, None, &Effects::audit(&audit)).await {
+                Err(StoreError::Conflict(_)) => return Err(AuthnError::Taken),
+                other => other?,
+            };
+            logged(&audit, None);
+            return Ok(created);
+        }
         let (raw, hash) = new_token();
         let token = EmailToken {
             token_hash: hash,
@@ -89,10 +103,8 @@ impl AdminConsole<'_> {
             &link,
             INVITATION_TTL,
         )?];
-        let detail = json!({ "username": user.username, "roles": user.roles, "invited": true });
-        let audit = [self.event(admin, "user.created", Some(user.id), request, detail)];
-        let effects = portcullis_store::Effects { audit: &audit, mails: &mails, rotate: None };
-        let created = match i.store.invite_user(&user, &token, &effects).await {
+        let effects = Effects { audit: &audit, mails: &mails, rotate: None };
+        let created = match i.store.invite_user(&user, Some(&token), &effects).await {
             Err(StoreError::Conflict(_)) => return Err(AuthnError::Taken),
             other => other?,
         };

@@ -3,11 +3,19 @@
 use portcullis_store::{AuditOutcome, OutboxStats, User, UserCounts, UserQuery};
 use time::{Duration, OffsetDateTime};
 
-use super::{Admin, AdminConsole};
+use super::{AdminConsole, By};
 use crate::AuthnError;
 
-/// Users on one page of the console.
+/// Rows on one page of the console (and an API page without `limit`).
 pub const PAGE_SIZE: u32 = 50;
+
+/// The most rows one page may hold (an API page's `limit`).
+pub const MAX_PAGE_SIZE: u32 = 200;
+
+/// `limit` within `1..=MAX_PAGE_SIZE`.
+pub(crate) fn page_size(limit: u32) -> usize {
+    limit.clamp(1, MAX_PAGE_SIZE) as usize
+}
 
 /// The dashboard's figures.
 #[derive(Debug, Clone)]
@@ -34,6 +42,8 @@ pub struct Dashboard {
 pub struct UsersPage {
     /// The users, by username.
     pub users: Vec<User>,
+    /// The names of each user's groups (as `users`, in order).
+    pub groups: Vec<Vec<String>>,
     /// The cursor of the next page (the last username), if there is one.
     pub next: Option<String>,
 }
@@ -41,7 +51,7 @@ pub struct UsersPage {
 impl AdminConsole<'_> {
     /// The dashboard's figures, now.
     #[tracing::instrument(skip_all)]
-    pub async fn dashboard(&self, _admin: &Admin) -> Result<Dashboard, AuthnError> {
+    pub async fn dashboard(&self, _by: impl Into<By<'_>>) -> Result<Dashboard, AuthnError> {
         let i = &self.interaction;
         let (store, now) = (i.store, i.clock.now());
         let day = now - Duration::days(1);
@@ -60,25 +70,32 @@ impl AdminConsole<'_> {
         })
     }
 
-    /// A page of users whose username, email or name begins with `prefix`
-    /// (case-insensitively; blank: everyone), after the username `after`.
+    /// A page of at most `limit` users whose username, email or name begins
+    /// with `prefix` (case-insensitively; blank: everyone), after the
+    /// username `after`.
     #[tracing::instrument(skip_all)]
     pub async fn users_page(
         &self,
-        _admin: &Admin,
+        _by: impl Into<By<'_>>,
         prefix: &str,
         after: &str,
+        limit: u32,
     ) -> Result<UsersPage, AuthnError> {
+        let limit = page_size(limit);
         let prefix = Some(prefix.trim()).filter(|p| !p.is_empty()).map(str::to_owned);
         let after = Some(after).filter(|a| !a.is_empty()).map(str::to_owned);
-        let query = UserQuery { prefix, after, limit: PAGE_SIZE + 1 };
+        let query = UserQuery { prefix, after, limit: limit as u32 + 1 };
         let mut users = self.interaction.store.search_users(&query).await?;
-        let next = if users.len() > PAGE_SIZE as usize {
-            users.truncate(PAGE_SIZE as usize);
+        let next = if users.len() > limit {
+            users.truncate(limit);
             users.last().map(|u| u.username.clone())
         } else {
             None
         };
-        Ok(UsersPage { users, next })
+        let mut groups = Vec::with_capacity(users.len());
+        for user in &users {
+            groups.push(self.interaction.store.user_groups(user.id).await?);
+        }
+        Ok(UsersPage { users, groups, next })
     }
 }

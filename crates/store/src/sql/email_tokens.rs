@@ -41,8 +41,12 @@ const CONSUME: &str = concat!(
      RETURNING ",
     columns!()
 );
-const SET_PASSWORD: &str =
-    "UPDATE users SET password_hash = $1, security_stamp = $2, updated_at = $3 WHERE id = $4";
+/// `$5`: the link was bound to the account's security stamp (an
+/// invitation), which any email change replaces — so using it proved the
+/// current address: it is verified.
+const SET_PASSWORD: &str = "UPDATE users SET password_hash = $1, security_stamp = $2, updated_at = $3,
+         email_verified = CASE WHEN $5 THEN TRUE ELSE email_verified END
+     WHERE id = $4";
 const USE_SIGN_IN_LINKS: &str = "UPDATE email_tokens SET used_at = $1
      WHERE user_id = $2 AND purpose IN ('reset', 'magic_link') AND used_at IS NULL";
 const SET_EMAIL: &str =
@@ -153,7 +157,8 @@ impl<D: Db> EmailTokenRepo for D {
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::Reset, now).await? else {
             return Ok(None);
         };
-        found(tx.execute(SET_PASSWORD, args![password_hash, &hex_id(), now, t.user_id]).await?)?;
+        let proves_address = t.account_stamp.is_some();
+        found(tx.execute(SET_PASSWORD, args![password_hash, &hex_id(), now, t.user_id, proves_address]).await?)?;
         end_access(&mut tx, t.user_id, None, now).await?;
         tx.execute(USE_SIGN_IN_LINKS, args![now, t.user_id]).await?;
         apply(&mut tx, effects, None, now).await?;

@@ -24,6 +24,8 @@ const RENAME: &str = concat!(
     "UPDATE groups SET name = $1, name_norm = $2, updated_at = $3 WHERE id = $4 RETURNING ",
     columns!()
 );
+/// Locks the row (PostgreSQL; SQLite's one writer already holds the lock).
+const LOCK: &str = "UPDATE groups SET updated_at = updated_at WHERE id = $1";
 const DELETE: &str = "DELETE FROM groups WHERE id = $1";
 const ALL: &str = concat!("SELECT ", columns!(), " FROM groups ORDER BY name_norm");
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM groups WHERE id = $1");
@@ -82,16 +84,26 @@ impl<D: Db> GroupRepo for D {
         &self,
         id: Uuid,
         name: &str,
+        unchanged: Option<&(dyn for<'g> Fn(&'g Group, &'g [User]) -> bool + Send + Sync)>,
         at: OffsetDateTime,
         effects: &Effects<'_>,
-    ) -> Result<Group, StoreError> {
+    ) -> Result<Option<Group>, StoreError> {
         let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
+        if let Some(unchanged) = unchanged {
+            users::found(tx.execute(LOCK, args![id]).await?)?;
+            let current = group(&tx.fetch_one(BY_ID, args![id]).await?)?;
+            let members = tx.fetch_all(MEMBERS, args![id]).await?;
+            let members = members.iter().map(users::user).collect::<Result<Vec<_>, _>>()?;
+            if !unchanged(&current, &members) {
+                return Ok(None);
+            }
+        }
         let row = tx.fetch_one(RENAME, args![name, &normalise_login(name), at, id]).await?;
         let renamed = group(&row)?;
         apply(&mut tx, effects, None, at).await?;
         tx.commit().await?;
-        Ok(renamed)
+        Ok(Some(renamed))
     }
 
     async fn delete_group(

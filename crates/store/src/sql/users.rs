@@ -5,11 +5,12 @@ use super::{
     effects::{apply, write_one},
     email_tokens::insert_token,
     grants::end_access,
-    prefix_bounds,
+    groups, prefix_bounds,
 };
 use crate::EmailToken;
 use crate::{
-    Effects, EndedAccess, NewUser, StoreError, User, UserCounts, UserQuery, UserRepo, normalise_login,
+    Effects, EndedAccess, NewUser, StoreError, User, UserCounts, UserEdit, UserQuery, UserRepo,
+    normalise_login,
 };
 use async_trait::async_trait;
 use portcullis_core::random::hex_id;
@@ -43,6 +44,17 @@ const UPDATE_PROFILE: &str = concat!(
          security_stamp = CASE WHEN email_norm = $4 THEN security_stamp ELSE $5 END,
          updated_at = $6
      WHERE id = $7 RETURNING ",
+    columns!()
+);
+/// Locks the row (PostgreSQL; SQLite's one writer already holds the lock)
+/// so that what is read next in the transaction stays true until commit.
+const LOCK: &str = "UPDATE users SET updated_at = updated_at WHERE id = $1";
+const EDIT: &str = concat!(
+    "UPDATE users SET display_name = $1, display_name_norm = $2, email = $3, email_norm = $4,
+         email_verified = CASE WHEN email_norm = $4 THEN email_verified ELSE FALSE END,
+         security_stamp = CASE WHEN email_norm = $4 THEN security_stamp ELSE $5 END,
+         roles = $6, updated_at = $7
+     WHERE id = $8 RETURNING ",
     columns!()
 );
 const SET_ROLES: &str = "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3";
@@ -152,17 +164,19 @@ impl<D: Db> UserRepo for D {
     async fn invite_user(
         &self,
         u: &NewUser,
-        token: &EmailToken,
+        token: Option<&EmailToken>,
         effects: &Effects<'_>,
     ) -> Result<User, StoreError> {
         let mut tx = self.begin().await?;
         let user = insert(&mut tx, u).await?;
-        let token = EmailToken {
-            user_id: user.id,
-            account_stamp: Some(user.security_stamp.clone()),
-            ..token.clone()
-        };
-        insert_token(&mut tx, &token).await?;
+        if let Some(token) = token {
+            let token = EmailToken {
+                user_id: user.id,
+                account_stamp: Some(user.security_stamp.clone()),
+                ..token.clone()
+            };
+            insert_token(&mut tx, &token).await?;
+        }
         apply(&mut tx, effects, None, u.created_at).await?;
         tx.commit().await?;
         Ok(user)
@@ -286,6 +300,33 @@ impl<D: Db> UserRepo for D {
         apply(&mut tx, effects, None, at).await?;
         tx.commit().await?;
         Ok(updated)
+    }
+
+    async fn edit_user(
+        &self,
+        id: Uuid,
+        edit: &UserEdit<'_>,
+        unchanged: &(dyn for<'u> Fn(&'u User, &'u [String]) -> bool + Send + Sync),
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<Option<User>, StoreError> {
+        let _state = self.token_state().on_drop();
+        let mut tx = self.begin().await?;
+        found(tx.execute(LOCK, args![id]).await?)?;
+        let current = user(&tx.fetch_one(BY_ID, args![id]).await?)?;
+        let groups = tx.fetch_all(groups::OF_USER, args![id]).await?;
+        let groups = groups.iter().map(|r| r.text("name")).collect::<Result<Vec<_>, _>>()?;
+        if !unchanged(&current, &groups) {
+            return Ok(None);
+        }
+        let (name_norm, email_norm, stamp) =
+            (edit.display_name.map(normalise_login), normalise_login(edit.email), hex_id());
+        let args =
+            args![edit.display_name, &name_norm, edit.email, &email_norm, &stamp, edit.roles, at, id];
+        let updated = user(&tx.fetch_one(EDIT, args).await?)?;
+        apply(&mut tx, effects, None, at).await?;
+        tx.commit().await?;
+        Ok(Some(updated))
     }
 
     async fn set_roles(

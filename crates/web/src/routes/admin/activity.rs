@@ -5,7 +5,7 @@ use actix_web::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use portcullis_authn::AuthnError;
-use portcullis_authn::admin::{AuditPage, SessionsPage};
+use portcullis_authn::admin::{AuditPage, PAGE_SIZE, SessionsPage};
 use portcullis_store::{AuditFilter, AuditOutcome, SessionCursor};
 use serde::Deserialize;
 use time::macros::format_description;
@@ -78,7 +78,7 @@ pub(crate) async fn sessions(
     Reader(admin): Reader,
     query: web::Query<SessionsQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let SessionsPage { sessions, next } = state.admin().sessions_page(&admin, cursor(&query.after)).await?;
+    let SessionsPage { sessions, next } = state.admin().sessions_page(&admin, cursor(&query.after), PAGE_SIZE).await?;
     let rows = sessions
         .into_iter()
         .map(|r| SessionLine {
@@ -187,7 +187,7 @@ impl AuditQuery {
             from: instant(&self.from)?,
             to: instant(&self.to)?,
             before_id,
-            limit: 0,
+            limit: PAGE_SIZE,
         })
     }
 

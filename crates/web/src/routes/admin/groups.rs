@@ -163,7 +163,7 @@ pub(crate) async fn rename(
     after(
         &format!("/admin/groups/{id}"),
         "renamed",
-        state.admin().groups().rename_group(By::Admin(&admin), id, &form.name, &info).await,
+        state.admin().groups().rename_group(By::Admin(&admin), id, &form.name, None, &info).await,
     )
 }
 

@@ -5,11 +5,15 @@
 //! within 15 minutes to read and 5 minutes to change. Anyone else gets
 //! 404 — the console does not exist for them.
 //!
+//! The admin REST API, with the same operations, is [`api`], under
+//! `/admin/api/v1`.
+//!
 //! Every route is declared once, in its module's `console_routes!`: it is
 //! registered from there and listed in [`routes()`], which the access tests
 //! walk, so a route added without the gate cannot pass them.
 
 mod activity;
+pub(crate) mod api;
 mod clients;
 mod groups;
 mod keys;
@@ -47,6 +51,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/admin")
             .wrap(no_store)
+            .configure(api::configure)
             .configure(users::configure)
             .configure(groups::configure)
             .configure(activity::configure)

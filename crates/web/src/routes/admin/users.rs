@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use portcullis_authn::admin::{Dashboard, NewMember, UserDetail, UsersPage as Page};
+use portcullis_authn::admin::{Dashboard, NewMember, PAGE_SIZE, UserDetail, UsersPage as Page};
 use portcullis_authn::{AuthnError, TotpState};
 use portcullis_store::User;
 use serde::Deserialize;
@@ -152,7 +152,7 @@ pub(crate) async fn list(
     Reader(admin): Reader,
     query: web::Query<Search>,
 ) -> Result<HttpResponse, PageError> {
-    let Page { users, next } = state.admin().users_page(&admin, &query.q, &query.after).await?;
+    let Page { users, next, .. } = state.admin().users_page(&admin, &query.q, &query.after, PAGE_SIZE).await?;
     let users: Vec<UserRow> = users.iter().map(UserRow::from).collect();
     let page = UsersPage {
         csrf_token: &admin.session.csrf_token,
@@ -399,6 +399,7 @@ pub(crate) async fn create(
         email: form.email.clone(),
         display_name: Some(form.name.clone()),
         roles: form.roles.split([',', ' ']).filter(|r| !r.is_empty()).map(str::to_owned).collect(),
+        send_invitation: true,
     };
     let refused = |error: &str| {
         let page = NewUserPage {
@@ -473,7 +474,7 @@ pub(crate) async fn delete(
     Change { admin, form }: Change<ActionForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = user_id(&path)?;
-    match state.admin().delete_user(&admin, id, &form.confirm, &info).await {
+    match state.admin().delete_user(&admin, id, Some(&form.confirm), &info).await {
         Ok(_) => Ok(see_other("/admin/users")),
         other => after(id, "deleted", other),
     }

@@ -2,7 +2,8 @@
 //! their members, user search with keyset pagination, the dashboard's
 //! counts, the audit log's filters and the list of live sessions, on both
 //! backends; and the console over HTTP (`console`: who may enter, on every
-//! route; `clients`: the client pages).
+//! route; `clients`: the client pages; `journey`: acceptance 1, from the
+//! setup link to a disabled user's refused tokens, in Chromium).
 
 mod audit;
 mod browser;
@@ -12,6 +13,7 @@ mod console;
 mod groups;
 mod groups_claim;
 mod invite;
+mod journey;
 mod search_plan;
 mod sessions;
 mod users;

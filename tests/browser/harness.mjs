@@ -8,15 +8,26 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export async function run(journey) {
+// A headless Chromium on a throwaway profile: { context, close }. A journey
+// with two people (two browsers, two cookie jars) opens the second one here.
+export async function launch() {
   const profile = mkdtempSync(join(tmpdir(), 'portcullis-chromium-'));
-  const report = { consoleErrors: [] };
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
       '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
+  const close = async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true });
+  };
+  return { context, close };
+}
+
+export async function run(journey) {
+  const report = { consoleErrors: [] };
+  const { context, close } = await launch();
   try {
     const page = context.pages()[0] || await context.newPage();
     page.setDefaultTimeout(20000);
@@ -27,7 +38,6 @@ export async function run(journey) {
     console.log(JSON.stringify({ ok: false, error: String(e && e.stack || e), ...report }));
     process.exitCode = 1;
   } finally {
-    await context.close();
-    rmSync(profile, { recursive: true, force: true });
+    await close();
   }
 }

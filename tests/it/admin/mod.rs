@@ -3,7 +3,8 @@
 //! counts, the audit log's filters and the list of live sessions, on both
 //! backends; and the console over HTTP (`console`: who may enter, on every
 //! route; `clients`: the client pages; `api`, `api_schema`: the admin REST
-//! API).
+//! API; `journey`: acceptance 1, from the setup link to a disabled user's
+//! refused tokens, in Chromium).
 
 mod api;
 mod api_schema;
@@ -15,6 +16,7 @@ mod console;
 mod groups;
 mod groups_claim;
 mod invite;
+mod journey;
 mod search_plan;
 mod sessions;
 mod users;

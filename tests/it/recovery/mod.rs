@@ -16,7 +16,7 @@ use portcullis_tests::{Backend, SmtpCapture, TestApp, TestDatabase};
 use std::sync::Arc;
 
 /// Points the app at `smtp` (plain SMTP on loopback), polling every second.
-fn use_smtp(s: &mut Settings, smtp: &SmtpCapture) {
+pub(crate) fn use_smtp(s: &mut Settings, smtp: &SmtpCapture) {
     s.smtp.host = Some("127.0.0.1".into());
     s.smtp.port = smtp.port;
     s.smtp.tls = SmtpTls::None;

@@ -161,6 +161,14 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// `OwnClient` when this actor is the admin-API client `client_id`.
+    fn not_itself(&self, client_id: &str) -> Result<(), RegistryError> {
+        match self {
+            Self::ApiClient { id, .. } if id == client_id => Err(RegistryError::OwnClient),
+            _ => Ok(()),
+        }
+    }
+
     /// A change may be made: `ReauthenticationRequired` otherwise.
     fn may_change(&self) -> Result<(), RegistryError> {
         match self {
@@ -246,6 +254,10 @@ pub enum RegistryError {
     /// The client as typed breaks a rule.
     #[error("{0}")]
     Invalid(#[from] ModelError),
+    /// An admin-API client may not disable or delete itself (it would
+    /// lock the automation out; another administrator must).
+    #[error("a client cannot disable or delete itself")]
+    OwnClient,
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -386,6 +398,9 @@ impl Registry<'_> {
         disabled: bool,
     ) -> Result<(), RegistryError> {
         actor.may_change()?;
+        if disabled {
+            actor.not_itself(client_id)?;
+        }
         self.changeable(client_id).await?;
         let kind = if disabled { "client.disabled" } else { "client.enabled" };
         let audit = self.event(actor, kind, client_id, json!({}));
@@ -408,6 +423,7 @@ impl Registry<'_> {
         if typed != client_id {
             return Err(RegistryError::ConfirmationMismatch);
         }
+        actor.not_itself(client_id)?;
         self.changeable(client_id).await?;
         let audit = self.event(actor, "client.deleted", client_id, json!({}));
         let grants =

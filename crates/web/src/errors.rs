@@ -811,7 +811,9 @@ impl From<RegistryError> for AdminApiError {
             RegistryError::NoSecret => {
                 Self::Conflict("this client has no secret (public, or private_key_jwt)".into())
             }
-            e @ (RegistryError::OverlapTooLong | RegistryError::ConfirmationMismatch) => {
+            e @ (RegistryError::OverlapTooLong
+            | RegistryError::ConfirmationMismatch
+            | RegistryError::OwnClient) => {
                 Self::Unprocessable(e.to_string())
             }
             RegistryError::Invalid(e) => Self::Unprocessable(e.to_string()),

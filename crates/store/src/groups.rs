@@ -37,6 +37,10 @@ pub struct Group {
 /// it (the administrator's audit event) and writes them in its transaction
 /// when it changes something: a refused write (`Conflict`, `NotFound`) and a
 /// membership that was already as asked write none of them.
+/// A precondition on a group and its members, checked inside a write's
+/// transaction ([`GroupRepo::rename_group`]).
+pub type GroupCheck<'a> = dyn for<'g> Fn(&'g Group, &'g [User]) -> bool + Send + Sync + 'a;
+
 #[async_trait]
 pub trait GroupRepo {
     /// Creates a group; `Conflict` when the name is taken (case-insensitively).
@@ -52,7 +56,7 @@ pub trait GroupRepo {
         &self,
         id: Uuid,
         name: &str,
-        unchanged: Option<&(dyn for<'g> Fn(&'g Group, &'g [User]) -> bool + Send + Sync)>,
+        unchanged: Option<&GroupCheck<'_>>,
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<Group>, StoreError>;

@@ -38,7 +38,7 @@ pub use grants::{
     AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConnectedClient, ConsentRepo, GrantRepo,
     GrantRow, LogoutRepo, Redemption, RefreshTokenRow,
 };
-pub use groups::{Group, GroupRepo, NewGroup};
+pub use groups::{Group, GroupCheck, GroupRepo, NewGroup};
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
 pub use mfa::{Enrollment, FactorRef, MfaRepo, PasskeyRow, TotpRow};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
@@ -48,7 +48,10 @@ pub use rate_limits::{
 };
 pub use sessions::{Session, SessionCursor, SessionQuery, SessionRepo};
 pub use setup::SetupTokenRepo;
-pub use users::{EndedAccess, NewUser, ROLE_ADMIN, User, UserCounts, UserEdit, UserQuery, UserRepo, normalise_login};
+pub use users::{
+    EndedAccess, NewUser, ROLE_ADMIN, User, UserCheck, UserCounts, UserEdit, UserQuery, UserRepo,
+    normalise_login,
+};
 
 use async_trait::async_trait;
 use std::fmt;

@@ -71,6 +71,10 @@ pub struct User {
     pub updated_at: OffsetDateTime,
 }
 
+/// A precondition on a user and their group names, checked inside a
+/// write's transaction ([`UserRepo::edit_user`]).
+pub type UserCheck<'a> = dyn for<'u> Fn(&'u User, &'u [String]) -> bool + Send + Sync + 'a;
+
 /// What an administrator may edit of a user at once ([`UserRepo::edit_user`]).
 #[derive(Debug, Clone, Copy)]
 pub struct UserEdit<'a> {
@@ -256,7 +260,7 @@ pub trait UserRepo {
         &self,
         id: Uuid,
         edit: &UserEdit<'_>,
-        unchanged: &(dyn for<'u> Fn(&'u User, &'u [String]) -> bool + Send + Sync),
+        unchanged: &UserCheck<'_>,
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<User>, StoreError>;

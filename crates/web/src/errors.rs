@@ -813,9 +813,7 @@ impl From<RegistryError> for AdminApiError {
             }
             e @ (RegistryError::OverlapTooLong
             | RegistryError::ConfirmationMismatch
-            | RegistryError::OwnClient) => {
-                Self::Unprocessable(e.to_string())
-            }
+            | RegistryError::OwnClient) => Self::Unprocessable(e.to_string()),
             RegistryError::Invalid(e) => Self::Unprocessable(e.to_string()),
             RegistryError::Store(e) => e.into(),
             other => Self::Internal(Failure::new(other)),

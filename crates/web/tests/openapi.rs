@@ -3,6 +3,8 @@
 //! OpenAPI 3.1 document by `openapi-spec-validator` (PyPI; `scripts/test`
 //! installs it — without it this test FAILS, it never skips).
 
+#![allow(clippy::expect_used, clippy::panic)]
+
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -49,7 +51,9 @@ fn the_document_is_valid_openapi_3_1() {
     let file = tempfile::NamedTempFile::with_suffix(".json").expect("temp file");
     std::fs::write(file.path(), portcullis_web::admin_api_document()).expect("write");
     let out = Command::new("openapi-spec-validator").arg(file.path()).output().unwrap_or_else(|e| {
-        panic!("openapi-spec-validator is needed (pip install openapi-spec-validator; scripts/test does): {e}")
+        panic!(
+            "openapi-spec-validator is needed (pip install openapi-spec-validator; scripts/test does): {e}"
+        )
     });
     let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     assert!(out.status.success(), "the document is not valid OpenAPI: {said}");

@@ -63,7 +63,8 @@ pub(crate) async fn call(
     let res = req.send().await.expect("request");
     let status = res.status().as_u16();
     let etag = res.headers().get("etag").and_then(|v| v.to_str().ok()).map(str::to_owned);
-    let content_type = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+    let content_type =
+        res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
     let text = res.text().await.expect("body");
     let json = serde_json::from_str(&text).unwrap_or(Value::Null);
     (status, etag, json, content_type)
@@ -129,7 +130,11 @@ fn body_for(method: &str, path: &str) -> Option<Value> {
 }
 
 /// Calls every route as `auth`; returns (method, path, status, code).
-async fn walk(app: &TestApp, routes: &[(String, String)], auth: Auth<'_>) -> Vec<(String, String, u16, String)> {
+async fn walk(
+    app: &TestApp,
+    routes: &[(String, String)],
+    auth: Auth<'_>,
+) -> Vec<(String, String, u16, String)> {
     let mut seen = Vec::new();
     for (method, path) in routes {
         let (status, _, body, content_type) =
@@ -149,7 +154,8 @@ async fn untouched(app: &TestApp, alice: &User) {
     let now = app.store.find_user(alice.id).await.expect("find").expect("alice");
     assert!(!now.disabled && !now.mfa_required && now.roles.is_empty(), "{now:?}");
     assert_eq!(app.store.user_groups(alice.id).await.expect("groups"), Vec::<String>::new());
-    let groups: Vec<String> = app.store.list_groups().await.expect("groups").into_iter().map(|g| g.name).collect();
+    let groups: Vec<String> =
+        app.store.list_groups().await.expect("groups").into_iter().map(|g| g.name).collect();
     assert_eq!(groups, ["ops"]);
     assert!(app.store.find_user_by_login("mallory").await.expect("find").is_none());
     let bot = app.store.find_client(BOT).await.expect("find").expect("bot");
@@ -233,11 +239,17 @@ async fn every_api_route_refuses_whoever_may_not_use_it(backend: Backend) {
     let bot = token(&app, BOT, "admin").await;
     let (status, _, body, _) = call(&app, "GET", "/users", Auth::Bearer(&bot), &[], None).await;
     assert_eq!(status, 200, "{body}");
-    app.store.set_client_disabled(BOT, true, app.clock.now(), &Effects::default()).await.expect("disable bot");
+    app.store
+        .set_client_disabled(BOT, true, app.clock.now(), &Effects::default())
+        .await
+        .expect("disable bot");
     for (method, path, status, _) in walk(&app, &routes, Auth::Bearer(&bot)).await {
         assert_eq!(status, 401, "disabled client {method} {path}");
     }
-    app.store.set_client_disabled(BOT, false, app.clock.now(), &Effects::default()).await.expect("enable bot");
+    app.store
+        .set_client_disabled(BOT, false, app.clock.now(), &Effects::default())
+        .await
+        .expect("enable bot");
     untouched(&app, &alice).await;
 }
 
@@ -264,7 +276,8 @@ async fn a_session_change_needs_the_csrf_header(backend: Backend) {
 
     // With the header, a change goes through and is audited with the admin.
     let new = json!({ "username": "bob", "email": "bob@example.com" });
-    let (status, etag, body, _) = call(&app, "POST", "/users", Auth::Session(&admin, Some(&csrf)), &[], Some(new)).await;
+    let (status, etag, body, _) =
+        call(&app, "POST", "/users", Auth::Session(&admin, Some(&csrf)), &[], Some(new)).await;
     assert_eq!(status, 201, "{body}");
     assert!(etag.is_some());
     assert_eq!((body["username"].as_str(), body["disabled"].as_bool()), (Some("bob"), Some(false)));
@@ -298,9 +311,15 @@ async fn a_stale_etag_is_refused_and_nothing_is_overwritten(backend: Backend) {
     assert_eq!((status, body["code"].as_str()), (428, Some("precondition_required")));
 
     // B changes the email first.
-    let (status, second, body, _) =
-        call(&app, "PATCH", &path, Auth::Bearer(&b), &[("if-match", &first)], Some(json!({ "email": "b@example.com" })))
-            .await;
+    let (status, second, body, _) = call(
+        &app,
+        "PATCH",
+        &path,
+        Auth::Bearer(&b),
+        &[("if-match", &first)],
+        Some(json!({ "email": "b@example.com" })),
+    )
+    .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["email"], "b@example.com");
     assert_eq!(body["email_verified"], false, "a new address is unverified");
@@ -335,7 +354,8 @@ async fn a_stale_etag_is_refused_and_nothing_is_overwritten(backend: Backend) {
         call(&app, "POST", "/groups", Auth::Bearer(&a), &[], Some(json!({ "name": "Staff" }))).await;
     assert_eq!(status, 201, "{group}");
     let gid = group["id"].as_str().expect("id").to_owned();
-    let (_, group_tag, _, _) = call(&app, "GET", &format!("/groups/{gid}"), Auth::Bearer(&a), &[], None).await;
+    let (_, group_tag, _, _) =
+        call(&app, "GET", &format!("/groups/{gid}"), Auth::Bearer(&a), &[], None).await;
     let member = format!("/groups/{gid}/members/{}", alice.id);
     let (status, _, body, _) = call(&app, "PUT", &member, Auth::Bearer(&b), &[], None).await;
     assert_eq!((status, body["changed"].as_bool()), (200, Some(true)));
@@ -345,9 +365,11 @@ async fn a_stale_etag_is_refused_and_nothing_is_overwritten(backend: Backend) {
     let stale = json!({ "name": "Staff2" });
     let tag = group_tag.expect("group ETag");
     let (status, _, _, _) =
-        call(&app, "PATCH", &format!("/groups/{gid}"), Auth::Bearer(&a), &[("if-match", &tag)], Some(stale)).await;
+        call(&app, "PATCH", &format!("/groups/{gid}"), Auth::Bearer(&a), &[("if-match", &tag)], Some(stale))
+            .await;
     assert_eq!(status, 412, "the group's members changed since its tag");
-    let names: Vec<String> = app.store.list_groups().await.expect("groups").into_iter().map(|g| g.name).collect();
+    let names: Vec<String> =
+        app.store.list_groups().await.expect("groups").into_iter().map(|g| g.name).collect();
     assert_eq!(names, ["Staff"], "not renamed");
 }
 
@@ -373,11 +395,13 @@ async fn a_user_group_and_client_provisioned_through_the_api_sign_in(backend: Ba
     let (_, _, shown, _) = call(&app, "GET", "/clients/portal", auth, &[], None).await;
     assert!(shown.get("client_secret").is_none(), "never shown again: {shown}");
 
-    let bob = json!({ "username": "bob", "email": "bob@example.com", "name": "Bob B.", "send_invitation": true });
+    let bob =
+        json!({ "username": "bob", "email": "bob@example.com", "name": "Bob B.", "send_invitation": true });
     let (status, _, user, _) = call(&app, "POST", "/users", auth, &[], Some(bob)).await;
     assert_eq!(status, 201, "{user}");
     let bob_id = user["id"].as_str().expect("id").to_owned();
-    let (status, _, group, _) = call(&app, "POST", "/groups", auth, &[], Some(json!({ "name": "Staff" }))).await;
+    let (status, _, group, _) =
+        call(&app, "POST", "/groups", auth, &[], Some(json!({ "name": "Staff" }))).await;
     assert_eq!(status, 201, "{group}");
     let member = format!("/groups/{}/members/{bob_id}", group["id"].as_str().expect("id"));
     assert_eq!(call(&app, "PUT", &member, auth, &[], None).await.0, 200);
@@ -386,14 +410,19 @@ async fn a_user_group_and_client_provisioned_through_the_api_sign_in(backend: Ba
     assert_eq!(listed["items"][0]["groups"], json!(["Staff"]));
 
     // Bob follows the invitation and chooses his password.
-    let mail = smtp.wait_for(1).await.into_iter().find(|m| m.to == "bob@example.com").expect("the invitation");
+    let mail =
+        smtp.wait_for(1).await.into_iter().find(|m| m.to == "bob@example.com").expect("the invitation");
     let link = mail.link("/recover/reset?token=").expect("a link");
     let token_param = link.split("token=").nth(1).expect("token").to_owned();
     let browser = Browser::new(&app);
     let (status, page, csrf) = open(&browser, &link).await;
     assert_eq!(status, 200, "{page}");
-    let form =
-        [("csrf_token", csrf.as_str()), ("token", &token_param), ("password", PASSWORD), ("password_confirm", PASSWORD)];
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("token", &token_param),
+        ("password", PASSWORD),
+        ("password_confirm", PASSWORD),
+    ];
     assert_eq!(submit(&browser, "/recover/reset", &form).await.0, 303);
 
     // Then signs in to the portal, which learns his group.
@@ -409,7 +438,12 @@ async fn a_user_group_and_client_provisioned_through_the_api_sign_in(backend: Ba
         .client
         .post(format!("{}/token", app.address))
         .basic_auth("portal", Some(&secret))
-        .form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", CB), ("code_verifier", &verifier)])
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", CB),
+            ("code_verifier", &verifier),
+        ])
         .send()
         .await
         .expect("token");
@@ -461,7 +495,8 @@ async fn lists_page_with_an_opaque_cursor(backend: Backend) {
         }
     }
     assert_eq!(seen, ["ann", "ben", "cat", "dan", "eve"]);
-    let (status, _, body, _) = call(&app, "GET", "/users?cursor=bm90LW91cnM", Auth::Bearer(&bot), &[], None).await;
+    let (status, _, body, _) =
+        call(&app, "GET", "/users?cursor=bm90LW91cnM", Auth::Bearer(&bot), &[], None).await;
     assert_eq!((status, body["code"].as_str()), (400, Some("invalid_request")));
     let (status, _, _, _) = call(&app, "GET", "/users?limit=0", Auth::Bearer(&bot), &[], None).await;
     assert_eq!(status, 400);

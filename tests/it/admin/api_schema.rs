@@ -32,7 +32,8 @@ async fn generated_requests_find_no_server_error_and_no_undocumented_answer(back
     let first = run(&app, &ops, "--exclude-path-regex", "/keys/", 20).await;
     let missing_auth = &first["warnings"]["missing_auth"];
     assert!(
-        missing_auth.as_array().is_none_or(Vec::is_empty) && missing_auth.as_object().is_none_or(|o| o.is_empty()),
+        missing_auth.as_array().is_none_or(Vec::is_empty)
+            && missing_auth.as_object().is_none_or(|o| o.is_empty()),
         "some operations answered only 401/403: the token broke: {missing_auth:#}"
     );
     let second = run(&app, &keys, "--include-path-regex", "/keys", 10).await;
@@ -41,12 +42,17 @@ async fn generated_requests_find_no_server_error_and_no_undocumented_answer(back
         .map(|report| test_cases(report).unwrap_or_else(|| panic!("no case count in the report: {report:#}")))
         .sum();
     assert!(cases >= 500, "only {cases} generated cases");
-    println!("schemathesis: {cases} generated cases, no failure");
 }
 
 /// One schemathesis run with the admin token `bearer` over the operations
 /// `filter value` selects; its JSON report, once it passed.
-async fn run(app: &portcullis_tests::TestApp, bearer: &str, filter: &str, value: &str, examples: u32) -> Value {
+async fn run(
+    app: &portcullis_tests::TestApp,
+    bearer: &str,
+    filter: &str,
+    value: &str,
+    examples: u32,
+) -> Value {
     let schema = format!("{}/admin/api/v1/openapi.json", app.address);
     let dir = tempfile::tempdir().expect("temp dir");
     let report = dir.path().join("report.json");
@@ -77,15 +83,18 @@ async fn run(app: &portcullis_tests::TestApp, bearer: &str, filter: &str, value:
         report.display().to_string(),
     ];
     let out = tokio::task::spawn_blocking(move || {
-        Command::new("schemathesis")
-            .args(&args)
-            .output()
-            .unwrap_or_else(|e| panic!("schemathesis is needed (pip install schemathesis; scripts/test does): {e}"))
+        Command::new("schemathesis").args(&args).output().unwrap_or_else(|e| {
+            panic!("schemathesis is needed (pip install schemathesis; scripts/test does): {e}")
+        })
     })
     .await
     .expect("join");
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "schemathesis found failures:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "schemathesis found failures:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_str(&std::fs::read_to_string(&report).expect("the JSON report")).expect("JSON")
 }
 

@@ -47,7 +47,8 @@ async fn groups_are_created_found_listed_and_renamed(backend: Backend) {
     assert_eq!((renamed.name.as_str(), renamed.created_at, renamed.updated_at), ("Platform", T0, later));
     assert_eq!(store.find_group(id).await.expect("find"), Some(renamed));
     assert_eq!(store.find_group_by_name("engineering").await.expect("by name"), None, "the old name is free");
-    let recased = store.rename_group(id, "PLATFORM", None, later, &Effects::default()).await.expect("own name");
+    let recased =
+        store.rename_group(id, "PLATFORM", None, later, &Effects::default()).await.expect("own name");
     let recased = recased.expect("renamed");
     assert_eq!(recased.name, "PLATFORM", "a group may change the case of its own name");
 
@@ -145,7 +146,10 @@ async fn each_group_write_commits_its_audit_event_and_a_refused_one_none(backend
     let ops = Uuid::new_v4();
     let new = NewGroup { id: ops, name: "ops".into(), created_at: T0 };
     store.create_group(&new, &Effects::audit(&effects("group.created"))).await.expect("create");
-    store.rename_group(ops, "Ops", None, T0, &Effects::audit(&effects("group.renamed"))).await.expect("rename");
+    store
+        .rename_group(ops, "Ops", None, T0, &Effects::audit(&effects("group.renamed")))
+        .await
+        .expect("rename");
     let added = effects("group.member_added");
     assert!(store.add_group_member(ops, alice, T0, &Effects::audit(&added)).await.expect("add"));
     let removed = effects("group.member_removed");

@@ -105,7 +105,11 @@ impl AdminConsole<'_> {
     /// A page of the audit log matching `filter` (its `limit`, within
     /// `1..=MAX_PAGE_SIZE`, is the page size).
     #[tracing::instrument(skip_all)]
-    pub async fn audit_page(&self, _by: impl Into<By<'_>>, filter: AuditFilter) -> Result<AuditPage, AuthnError> {
+    pub async fn audit_page(
+        &self,
+        _by: impl Into<By<'_>>,
+        filter: AuditFilter,
+    ) -> Result<AuditPage, AuthnError> {
         let limit = page_size(filter.limit);
         let query = AuditFilter { limit: limit as u32 + 1, ..filter };
         let mut events = self.interaction.store.query_audit(&query).await?;

@@ -135,8 +135,7 @@ impl Groups<'_> {
         let now = self.clock.now();
         let unchanged =
             |group: &Group, members: &[User]| version.is_none_or(|v| group_version(group, members) == v);
-        let check: Option<&(dyn for<'g> Fn(&'g Group, &'g [User]) -> bool + Send + Sync)> =
-            version.map(|_| &unchanged as _);
+        let check: Option<&portcullis_store::GroupCheck<'_>> = version.map(|_| &unchanged as _);
         let renamed = self.store.rename_group(id, &name, check, now, &Effects::audit(&audit)).await;
         let group = group_err(renamed)?.ok_or(AuthnError::Stale)?;
         logged(&audit, None);

@@ -73,7 +73,8 @@ impl AdminConsole<'_> {
                 "an account that must use a second factor cannot be invited by mail".into(),
             ));
         }
-        let detail = json!({ "username": user.username, "roles": user.roles, "invited": new.send_invitation });
+        let detail =
+            json!({ "username": user.username, "roles": user.roles, "invited": new.send_invitation });
         let audit = [self.event(by, "user.created", Some(user.id), request, detail)];
         if !new.send_invitation {
             let created = match i.store.invite_user(&user, None, &Effects::audit(&audit)).await {

@@ -18,8 +18,8 @@ mod views;
 pub use activity::{AuditPage, EXPORT_LIMIT, SessionRow, SessionsPage};
 pub use groups::{GroupDetail, Groups, group_version};
 pub use invite::{INVITATION_TTL, NewMember};
-pub use views::{Dashboard, MAX_PAGE_SIZE, PAGE_SIZE, UsersPage};
 use views::page_size;
+pub use views::{Dashboard, MAX_PAGE_SIZE, PAGE_SIZE, UsersPage};
 
 use crate::audit::{RequestInfo, event, logged};
 use crate::journey::{AdminStanding, admin_standing};
@@ -77,7 +77,8 @@ fn clean_roles(by: By<'_>, id: Uuid, roles: &[String]) -> Result<Vec<String>, Au
         roles.iter().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
     roles.sort();
     roles.dedup();
-    let valid = |r: &String| r.len() <= 64 && r.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
+    let valid =
+        |r: &String| r.len() <= 64 && r.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
     if !roles.iter().all(valid) {
         return Err(AuthnError::InvalidIdentity("a role is 1–64 letters, digits or _ - . :".into()));
     }
@@ -385,7 +386,12 @@ impl AdminConsole<'_> {
 
     /// Re-enables `id`, with its audit event.
     #[tracing::instrument(skip_all, fields(user_id = %id))]
-    pub async fn enable(&self, by: impl Into<By<'_>>, id: Uuid, request: &RequestInfo) -> Result<(), AuthnError> {
+    pub async fn enable(
+        &self,
+        by: impl Into<By<'_>>,
+        id: Uuid,
+        request: &RequestInfo,
+    ) -> Result<(), AuthnError> {
         let by = by.into();
         by.may_change()?;
         let audit = [self.event(by, "user.enabled", Some(id), request, json!({}))];
@@ -430,8 +436,7 @@ impl AdminConsole<'_> {
     ) -> Result<(), AuthnError> {
         let by = by.into();
         by.may_change()?;
-        let audit =
-            [self.event(by, "user.mfa_required", Some(id), request, json!({ "required": required }))];
+        let audit = [self.event(by, "user.mfa_required", Some(id), request, json!({ "required": required }))];
         let now = self.interaction.clock.now();
         let effects = Effects::audit(&audit);
         self.store_err(self.interaction.store.set_mfa_required(id, required, now, &effects).await)?;

@@ -158,7 +158,9 @@ impl<D: Db> EmailTokenRepo for D {
             return Ok(None);
         };
         let proves_address = t.account_stamp.is_some();
-        found(tx.execute(SET_PASSWORD, args![password_hash, &hex_id(), now, t.user_id, proves_address]).await?)?;
+        found(
+            tx.execute(SET_PASSWORD, args![password_hash, &hex_id(), now, t.user_id, proves_address]).await?,
+        )?;
         end_access(&mut tx, t.user_id, None, now).await?;
         tx.execute(USE_SIGN_IN_LINKS, args![now, t.user_id]).await?;
         apply(&mut tx, effects, None, now).await?;

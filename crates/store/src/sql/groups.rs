@@ -84,7 +84,7 @@ impl<D: Db> GroupRepo for D {
         &self,
         id: Uuid,
         name: &str,
-        unchanged: Option<&(dyn for<'g> Fn(&'g Group, &'g [User]) -> bool + Send + Sync)>,
+        unchanged: Option<&crate::GroupCheck<'_>>,
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<Group>, StoreError> {

@@ -306,7 +306,7 @@ impl<D: Db> UserRepo for D {
         &self,
         id: Uuid,
         edit: &UserEdit<'_>,
-        unchanged: &(dyn for<'u> Fn(&'u User, &'u [String]) -> bool + Send + Sync),
+        unchanged: &crate::UserCheck<'_>,
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<User>, StoreError> {
@@ -321,8 +321,7 @@ impl<D: Db> UserRepo for D {
         }
         let (name_norm, email_norm, stamp) =
             (edit.display_name.map(normalise_login), normalise_login(edit.email), hex_id());
-        let args =
-            args![edit.display_name, &name_norm, edit.email, &email_norm, &stamp, edit.roles, at, id];
+        let args = args![edit.display_name, &name_norm, edit.email, &email_norm, &stamp, edit.roles, at, id];
         let updated = user(&tx.fetch_one(EDIT, args).await?)?;
         apply(&mut tx, effects, None, at).await?;
         tx.commit().await?;

@@ -78,7 +78,8 @@ pub(crate) async fn sessions(
     Reader(admin): Reader,
     query: web::Query<SessionsQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let SessionsPage { sessions, next } = state.admin().sessions_page(&admin, cursor(&query.after), PAGE_SIZE).await?;
+    let SessionsPage { sessions, next } =
+        state.admin().sessions_page(&admin, cursor(&query.after), PAGE_SIZE).await?;
     let rows = sessions
         .into_iter()
         .map(|r| SessionLine {

@@ -152,7 +152,8 @@ pub(crate) async fn list(
     Reader(admin): Reader,
     query: web::Query<Search>,
 ) -> Result<HttpResponse, PageError> {
-    let Page { users, next, .. } = state.admin().users_page(&admin, &query.q, &query.after, PAGE_SIZE).await?;
+    let Page { users, next, .. } =
+        state.admin().users_page(&admin, &query.q, &query.after, PAGE_SIZE).await?;
     let users: Vec<UserRow> = users.iter().map(UserRow::from).collect();
     let page = UsersPage {
         csrf_token: &admin.session.csrf_token,

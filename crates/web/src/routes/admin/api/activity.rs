@@ -12,8 +12,8 @@ use time::format_description::well_known::Rfc3339;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::users::SessionOut;
 use super::users::SessionList;
+use super::users::SessionOut;
 use super::{Caller, List, PageQuery, instant, list_schema, segment, text};
 use crate::AppState;
 use crate::errors::AdminApiError;
@@ -33,26 +33,36 @@ type Answer = Result<HttpResponse, AdminApiError>;
 fn session_cursor(text: &str) -> Result<SessionCursor, AdminApiError> {
     let bad = || AdminApiError::Invalid("cursor is not one this API made".into());
     let (nanos, sid) = text.split_once('.').ok_or_else(bad)?;
-    let created_at = OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().map_err(|_| bad())?).map_err(|_| bad())?;
+    let created_at =
+        OffsetDateTime::from_unix_timestamp_nanos(nanos.parse().map_err(|_| bad())?).map_err(|_| bad())?;
     Ok(SessionCursor { created_at, sid: sid.to_owned() })
 }
 
 /// Every live session of a signed-in user, newest first.
 #[utoipa::path(get, path = "/admin/api/v1/sessions", tag = "sessions", params(PageQuery),
     responses((status = 200, description = "A page of sessions", body = SessionList)))]
-pub(crate) async fn sessions(state: web::Data<AppState>, caller: Caller, page: web::Query<PageQuery>) -> Answer {
+pub(crate) async fn sessions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    page: web::Query<PageQuery>,
+) -> Answer {
     let limit = page.limit()?;
     let after = page.after("sessions")?.as_deref().map(session_cursor).transpose()?;
     let SessionsPage { sessions, next } = state.admin().sessions_page(caller.by(), after, limit).await?;
     let items = sessions.iter().map(|row| SessionOut::of(&row.session, &row.username)).collect();
-    let next = next.map(|c| super::cursor("sessions", &format!("{}.{}", c.created_at.unix_timestamp_nanos(), c.sid)));
+    let next = next
+        .map(|c| super::cursor("sessions", &format!("{}.{}", c.created_at.unix_timestamp_nanos(), c.sid)));
     Ok(HttpResponse::Ok().json(List { items, next }))
 }
 
 /// Ends one session (with its back-channel logouts).
 #[utoipa::path(delete, path = "/admin/api/v1/sessions/{sid}", tag = "sessions", params(("sid" = String, Path)),
     responses((status = 204, description = "Ended")))]
-pub(crate) async fn end_session(state: web::Data<AppState>, caller: Caller, sid: web::Path<String>) -> Answer {
+pub(crate) async fn end_session(
+    state: web::Data<AppState>,
+    caller: Caller,
+    sid: web::Path<String>,
+) -> Answer {
     state.admin().end_session(caller.by(), segment(&sid)?, &caller.info).await?;
     Ok(HttpResponse::NoContent().finish())
 }
@@ -129,11 +139,17 @@ pub(crate) async fn keys(state: web::Data<AppState>, _caller: Caller) -> Answer 
 /// Rotates now: a new key signs at once; the previous one still verifies until it is removed.
 #[utoipa::path(post, path = "/admin/api/v1/keys/rotate", tag = "keys", request_body = RotateKeyIn,
     responses((status = 201, description = "Rotated", body = RotatedKey)))]
-pub(crate) async fn rotate_key(state: web::Data<AppState>, caller: Caller, body: web::Json<RotateKeyIn>) -> Answer {
+pub(crate) async fn rotate_key(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<RotateKeyIn>,
+) -> Answer {
     let console = state.keys_console();
     let alg = match body.alg.as_deref() {
         None => console.service.policy().algorithms.first().copied().unwrap_or(Algorithm::Rs256),
-        Some(alg) => Algorithm::parse(alg).ok_or_else(|| AdminApiError::Unprocessable("unknown algorithm".into()))?,
+        Some(alg) => {
+            Algorithm::parse(alg).ok_or_else(|| AdminApiError::Unprocessable("unknown algorithm".into()))?
+        }
     };
     let kid = console.rotate_now(alg, &caller.keys_actor()?, state.clock.now()).await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(RotatedKey { kid }))
@@ -212,7 +228,10 @@ pub(crate) async fn audit(
     };
     let outcome = match text(query.outcome.as_deref(), "outcome")? {
         None => None,
-        Some(o) => Some(AuditOutcome::parse(&o).map_err(|_| AdminApiError::Invalid("outcome is success or failure".into()))?),
+        Some(o) => Some(
+            AuditOutcome::parse(&o)
+                .map_err(|_| AdminApiError::Invalid("outcome is success or failure".into()))?,
+        ),
     };
     let filter = AuditFilter {
         user_id: query.user,

@@ -126,7 +126,9 @@ impl NewClientIn {
         let defaults = ClientSpec::new(self.client_id.unwrap_or_default());
         ClientSpec {
             name: self.name,
-            token_endpoint_auth_method: self.token_endpoint_auth_method.unwrap_or(defaults.token_endpoint_auth_method),
+            token_endpoint_auth_method: self
+                .token_endpoint_auth_method
+                .unwrap_or(defaults.token_endpoint_auth_method),
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             backchannel_logout_uri: self.backchannel_logout_uri,
@@ -192,9 +194,14 @@ pub(crate) async fn list(state: web::Data<AppState>, _caller: Caller, page: web:
 /// Registers a client; answers its secret this once.
 #[utoipa::path(post, path = "/admin/api/v1/clients", tag = "clients", request_body = NewClientIn,
     responses((status = 201, description = "Registered", body = RegisteredOut)))]
-pub(crate) async fn register(state: web::Data<AppState>, caller: Caller, body: web::Json<NewClientIn>) -> Answer {
+pub(crate) async fn register(
+    state: web::Data<AppState>,
+    caller: Caller,
+    body: web::Json<NewClientIn>,
+) -> Answer {
     let registry = state.registry();
-    let Registered { client, secret } = registry.register(&caller.registry_actor(), &body.into_inner().spec()).await?;
+    let Registered { client, secret } =
+        registry.register(&caller.registry_actor(), &body.into_inner().spec()).await?;
     let record = client.to_record(registry.now);
     let out = RegisteredOut { client: ClientOut::of(&record, None), client_secret: secret };
     Ok(HttpResponse::Created().json(out))

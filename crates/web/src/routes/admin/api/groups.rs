@@ -74,7 +74,8 @@ fn tagged_group(status: StatusCode, detail: &GroupDetail) -> HttpResponse {
 pub(crate) async fn list(state: web::Data<AppState>, _caller: Caller, page: web::Query<PageQuery>) -> Answer {
     let (limit, after) = (page.limit()?, page.after("groups")?);
     let groups = state.admin().groups().list_with_members().await?;
-    let (items, next) = super::page_of(groups, |g| g.group.name.to_lowercase(), after.as_deref(), limit, "groups");
+    let (items, next) =
+        super::page_of(groups, |g| g.group.name.to_lowercase(), after.as_deref(), limit, "groups");
     Ok(HttpResponse::Ok().json(List { items: items.iter().map(GroupOut::from).collect(), next }))
 }
 

@@ -87,7 +87,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                     .limit(64 * 1024)
                     .error_handler(move |e, _| problem(format!("the JSON body: {e}"))),
             )
-            .app_data(web::QueryConfig::default().error_handler(move |e, _| problem(format!("the query: {e}"))))
+            .app_data(
+                web::QueryConfig::default().error_handler(move |e, _| problem(format!("the query: {e}"))),
+            )
             .app_data(web::PathConfig::default().error_handler(move |e, _| problem(format!("the path: {e}"))))
             .configure(users::configure)
             .configure(groups::configure)
@@ -193,7 +195,9 @@ async fn caller(req: &HttpRequest) -> Result<Caller, AdminApiError> {
         return Ok(Caller { who: Who::Client(id), info });
     }
     let Some(session) = current(req).await? else {
-        return Err(AdminApiError::InvalidToken("no credentials: a bearer token or an administrator's session"));
+        return Err(AdminApiError::InvalidToken(
+            "no credentials: a bearer token or an administrator's session",
+        ));
     };
     match state.admin().access(Some(&session)).await? {
         AdminAccess::Allowed(admin) => {
@@ -237,7 +241,11 @@ impl FromRequest for IfMatch {
 }
 
 /// `value` with its `ETag` (a strong tag over `version`).
-pub(crate) fn tagged<T: Serialize>(status: actix_web::http::StatusCode, value: &T, version: &str) -> HttpResponse {
+pub(crate) fn tagged<T: Serialize>(
+    status: actix_web::http::StatusCode,
+    value: &T,
+    version: &str,
+) -> HttpResponse {
     let mut response = HttpResponse::build(status);
     if let Ok(tag) = HeaderValue::from_str(&format!("\"{version}\"")) {
         response.insert_header((header::ETAG, tag));
@@ -296,8 +304,11 @@ pub(crate) fn page_of<T>(
     limit: u32,
     kind: &str,
 ) -> (Vec<T>, Option<String>) {
-    let mut rest: Vec<(String, T)> =
-        items.into_iter().map(|item| (key(&item), item)).filter(|(k, _)| after.is_none_or(|a| k.as_str() > a)).collect();
+    let mut rest: Vec<(String, T)> = items
+        .into_iter()
+        .map(|item| (key(&item), item))
+        .filter(|(k, _)| after.is_none_or(|a| k.as_str() > a))
+        .collect();
     rest.sort_by(|a, b| a.0.cmp(&b.0));
     let limit = limit as usize;
     let next = (rest.len() > limit).then(|| cursor(kind, &rest[limit - 1].0));
@@ -461,14 +472,19 @@ impl Modify for Conventions {
                 .description(description)
                 .content(
                     "application/problem+json",
-                    ContentBuilder::new().schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem")))).build(),
+                    ContentBuilder::new()
+                        .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("Problem"))))
+                        .build(),
                 )
                 .build()
         };
         let common = [
             ("400", "Malformed request (invalid_request)"),
             ("401", "No usable credentials (invalid_token)"),
-            ("403", "Not allowed (insufficient_scope, csrf, reauthentication_required, second_factor_required)"),
+            (
+                "403",
+                "Not allowed (insufficient_scope, csrf, reauthentication_required, second_factor_required)",
+            ),
             ("404", "No such resource"),
             ("429", "Too many requests"),
             ("503", "The database cannot be reached"),
@@ -490,14 +506,18 @@ impl Modify for Conventions {
             for (operation, changing) in operations {
                 let Some(operation) = operation else { continue };
                 // Unique ids: the handlers' names repeat across resources.
-                if let (Some(tag), Some(id)) = (operation.tags.as_ref().and_then(|t| t.first()), &operation.operation_id)
+                if let (Some(tag), Some(id)) =
+                    (operation.tags.as_ref().and_then(|t| t.first()), &operation.operation_id)
                 {
                     operation.operation_id = Some(format!("{tag}_{id}"));
                 }
                 let extra: &[(&str, &str)] = if changing { &changes } else { &[] };
                 for (status, description) in common.iter().chain(extra) {
                     if !operation.responses.responses.contains_key(*status) {
-                        operation.responses.responses.insert((*status).to_owned(), problem(description).into());
+                        operation
+                            .responses
+                            .responses
+                            .insert((*status).to_owned(), problem(description).into());
                     }
                 }
             }

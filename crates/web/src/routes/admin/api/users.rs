@@ -206,7 +206,8 @@ pub(crate) async fn list(
 ) -> Answer {
     let prefix = text(search.q.as_deref(), "q")?.unwrap_or_default();
     let (limit, after) = (page.limit()?, page.after("users")?.unwrap_or_default());
-    let UsersPage { users, groups, next } = state.admin().users_page(caller.by(), &prefix, &after, limit).await?;
+    let UsersPage { users, groups, next } =
+        state.admin().users_page(caller.by(), &prefix, &after, limit).await?;
     let items = users.iter().zip(&groups).map(|(u, g)| UserOut::of(u, g)).collect();
     Ok(HttpResponse::Ok().json(List { items, next: next.map(|n| super::cursor("users", &n)) }))
 }
@@ -291,7 +292,11 @@ pub(crate) async fn enable(state: web::Data<AppState>, caller: Caller, id: web::
 /// Mails the user a password-reset link (the "Forgot password?" rules and limits).
 #[utoipa::path(post, path = "/admin/api/v1/users/{id}/password-reset", tag = "users", params(("id" = Uuid, Path)),
     responses((status = 202, description = "The mail is queued")))]
-pub(crate) async fn password_reset(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Answer {
+pub(crate) async fn password_reset(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Answer {
     let id = uuid(&id)?;
     state.admin().send_password_reset(caller.by(), id, &state.recovery(), &caller.info).await?;
     state.mail.wake();
@@ -339,7 +344,8 @@ pub(crate) async fn sessions(
     let (limit, after) = (page.limit()?, page.after("user-sessions")?);
     let detail = state.admin().user(caller.by(), uuid(&id)?).await?;
     let username = detail.user.username.clone();
-    let (items, next) = super::page_of(detail.sessions, |s| s.sid.clone(), after.as_deref(), limit, "user-sessions");
+    let (items, next) =
+        super::page_of(detail.sessions, |s| s.sid.clone(), after.as_deref(), limit, "user-sessions");
     let items = items.iter().map(|s| SessionOut::of(s, &username)).collect();
     Ok(HttpResponse::Ok().json(List { items, next }))
 }
@@ -347,7 +353,11 @@ pub(crate) async fn sessions(
 /// Ends every session of the user (with their back-channel logouts).
 #[utoipa::path(delete, path = "/admin/api/v1/users/{id}/sessions", tag = "users", params(("id" = Uuid, Path)),
     responses((status = 200, description = "Ended", body = Ended)))]
-pub(crate) async fn end_sessions(state: web::Data<AppState>, caller: Caller, id: web::Path<String>) -> Answer {
+pub(crate) async fn end_sessions(
+    state: web::Data<AppState>,
+    caller: Caller,
+    id: web::Path<String>,
+) -> Answer {
     let sessions = state.admin().end_sessions(caller.by(), uuid(&id)?, &caller.info).await?;
     Ok(HttpResponse::Ok().json(Ended { sessions, grants: 0 }))
 }

@@ -11,11 +11,16 @@
 //! form): whatever a request changes or decides is the handler's one call
 //! into `authn`, `protocol` or `keys`.
 
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
 use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header;
+use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::{LocalBoxFuture, Ready, ready};
-use portcullis_authn::admin::{Admin, AdminAccess};
+use portcullis_authn::admin::{Admin, AdminAccess, By};
 use portcullis_authn::interaction::SecondFactorPrompt;
 use portcullis_authn::journey::AdminStanding;
 use portcullis_authn::{AccountAccess, AccountOverview, AccountSession, RequestInfo};
@@ -23,6 +28,7 @@ use portcullis_protocol::ProtocolError;
 use portcullis_protocol::authorize::{self, Pending};
 use portcullis_store::{Session, User};
 use serde::de::DeserializeOwned;
+use std::rc::Rc;
 
 use crate::errors::{ApiError, PageError};
 use crate::session::{SESSION_COOKIE, cookie};
@@ -589,5 +595,118 @@ impl<F: DeserializeOwned + CsrfProtected + 'static> FromRequest for AdminChange<
             }
             Ok(Self { admin, form })
         })
+    }
+}
+
+/// The header a session caller of the admin API sends its CSRF token in.
+pub(crate) const CSRF_HEADER: &str = "X-CSRF-Token";
+
+/// Who calls: an administrator's session or an admin-API client, and from where.
+#[derive(Debug, Clone)]
+pub(crate) struct Caller {
+    who: Who,
+    /// The request's address and user agent, for the audit log.
+    pub(crate) info: RequestInfo,
+}
+
+#[derive(Debug, Clone)]
+enum Who {
+    Admin(Box<Admin>),
+    Client(String),
+}
+
+impl Caller {
+    /// The caller as the console's operations take it.
+    pub(crate) fn by(&self) -> By<'_> {
+        match &self.who {
+            Who::Admin(admin) => By::Admin(admin),
+            Who::Client(id) => By::Client(id),
+        }
+    }
+
+    /// The caller as the client registry takes it.
+    pub(crate) fn registry_actor(&self) -> portcullis_protocol::clients::Actor {
+        use portcullis_protocol::clients::Actor;
+        let (ip, user_agent) = (self.info.ip.clone(), self.info.user_agent.clone());
+        match &self.who {
+            Who::Admin(admin) => {
+                Actor::Admin { id: admin.user.id, may_change: admin.may_change().is_ok(), ip, user_agent }
+            }
+            Who::Client(id) => Actor::ApiClient { id: id.clone(), ip, user_agent },
+        }
+    }
+
+    /// The caller as the keys console takes it, once it may change things
+    /// (an administrator authenticated within 5 minutes, or a client).
+    pub(crate) fn keys_actor(&self) -> Result<portcullis_keys::Actor, crate::errors::AdminApiError> {
+        self.by().may_change()?;
+        let user_id = match &self.who {
+            Who::Admin(admin) => admin.user.id.to_string(),
+            Who::Client(id) => format!("client:{id}"),
+        };
+        let info = self.info.clone();
+        Ok(portcullis_keys::Actor { user_id: Some(user_id), ip: info.ip, user_agent: info.user_agent })
+    }
+}
+
+impl FromRequest for Caller {
+    type Error = actix_web::Error;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let caller = req.extensions().get::<Rc<Caller>>().map(|c| Caller::clone(c));
+        // Only reachable behind the gate, which always leaves a caller.
+        ready(caller.ok_or_else(|| crate::errors::AdminApiError::InvalidToken("no credentials").into()))
+    }
+}
+
+/// Decides who calls before anything else of the request is read.
+pub(crate) async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let caller = caller(req.request()).await?;
+    req.extensions_mut().insert(Rc::new(caller));
+    next.call(req).await
+}
+
+async fn caller(req: &HttpRequest) -> Result<Caller, crate::errors::AdminApiError> {
+    let state = app_state(req)?;
+    let info = client::request_info(req, &state.auth.trusted_proxies);
+    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
+        let token = value
+            .to_str()
+            .ok()
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, token)| token.trim())
+            .filter(|token| !token.is_empty())
+            .ok_or(crate::errors::AdminApiError::InvalidToken("send Authorization: Bearer <access token>"))?;
+        let keys = state.keys();
+        let id = portcullis_protocol::access::admin_api_client(&state.ctx(&keys), token).await?;
+        return Ok(Caller { who: Who::Client(id), info });
+    }
+    let Some(session) = current(req).await? else {
+        return Err(crate::errors::AdminApiError::InvalidToken(
+            "no credentials: a bearer token or an administrator's session",
+        ));
+    };
+    match state.admin().access(Some(&session)).await? {
+        AdminAccess::Allowed(admin) => {
+            if !req.method().is_safe() {
+                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
+                if !csrf::matches(Some(&admin.session), sent) {
+                    return Err(crate::errors::AdminApiError::Csrf);
+                }
+            }
+            Ok(Caller { who: Who::Admin(admin), info })
+        }
+        AdminAccess::Refused(AdminStanding::Reauthenticate) => {
+            Err(crate::errors::AdminApiError::Reauthenticate)
+        }
+        AdminAccess::Refused(AdminStanding::SecondFactorFirst | AdminStanding::EnrollFirst) => {
+            Err(crate::errors::AdminApiError::SecondFactor)
+        }
+        AdminAccess::Refused(_) => Err(crate::errors::AdminApiError::NotFound),
     }
 }

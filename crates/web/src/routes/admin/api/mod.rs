@@ -1,8 +1,9 @@
 //! `/admin/api/v1`: the admin REST API — the console's operations as JSON,
 //! for automation (provisioning, scripts, directory sync).
 //!
-//! Who may call it is decided before any handler runs, by [`gate`] (a
-//! middleware on the whole scope, so a route cannot be added without it):
+//! Who may call it is decided before any handler runs, by [`gate`] (in
+//! `extract`: a middleware on the whole scope, so a route cannot be added
+//! without it):
 //! - an RFC 9068 access token (`Authorization: Bearer …`) from the
 //!   client-credentials grant with the `admin` scope, of a client that is,
 //!   at this moment, enabled and marked `admin_api`
@@ -25,19 +26,13 @@ mod clients;
 mod groups;
 mod users;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::middleware::{Next, from_fn};
-use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse, web};
+use actix_web::middleware::from_fn;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use futures_util::future::{Ready, ready};
-use portcullis_authn::RequestInfo;
-use portcullis_authn::admin::{Admin, AdminAccess, By};
-use portcullis_authn::journey::AdminStanding;
 use serde::{Deserialize, Serialize};
-use std::rc::Rc;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -45,14 +40,12 @@ use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use crate::errors::AdminApiError;
-use crate::extract::{app_state, current};
-use crate::{client, csrf};
+pub(crate) use crate::extract::{Caller, gate};
 
 /// Where the API lives.
 pub(crate) const BASE: &str = "/admin/api/v1";
 
-/// The header a session caller sends its CSRF token in.
-pub(crate) const CSRF_HEADER: &str = "X-CSRF-Token";
+pub(crate) use crate::extract::CSRF_HEADER;
 
 /// Declares an API module's routes once (paths below [`BASE`]): its
 /// `configure` registers them, its `ROUTES` lists them.
@@ -107,114 +100,6 @@ async fn openapi() -> HttpResponse {
 /// The OpenAPI document as served.
 pub fn document() -> String {
     ApiDoc::openapi().to_json().unwrap_or_else(|_| "{}".to_owned())
-}
-
-/// Who calls: an administrator's session or an admin-API client, and from where.
-#[derive(Debug, Clone)]
-pub(crate) struct Caller {
-    who: Who,
-    /// The request's address and user agent, for the audit log.
-    pub(crate) info: RequestInfo,
-}
-
-#[derive(Debug, Clone)]
-enum Who {
-    Admin(Box<Admin>),
-    Client(String),
-}
-
-impl Caller {
-    /// The caller as the console's operations take it.
-    pub(crate) fn by(&self) -> By<'_> {
-        match &self.who {
-            Who::Admin(admin) => By::Admin(admin),
-            Who::Client(id) => By::Client(id),
-        }
-    }
-
-    /// The caller as the client registry takes it.
-    pub(crate) fn registry_actor(&self) -> portcullis_protocol::clients::Actor {
-        use portcullis_protocol::clients::Actor;
-        let (ip, user_agent) = (self.info.ip.clone(), self.info.user_agent.clone());
-        match &self.who {
-            Who::Admin(admin) => {
-                Actor::Admin { id: admin.user.id, may_change: admin.may_change().is_ok(), ip, user_agent }
-            }
-            Who::Client(id) => Actor::ApiClient { id: id.clone(), ip, user_agent },
-        }
-    }
-
-    /// The caller as the keys console takes it, once it may change things
-    /// (an administrator authenticated within 5 minutes, or a client).
-    pub(crate) fn keys_actor(&self) -> Result<portcullis_keys::Actor, AdminApiError> {
-        self.by().may_change()?;
-        let user_id = match &self.who {
-            Who::Admin(admin) => admin.user.id.to_string(),
-            Who::Client(id) => format!("client:{id}"),
-        };
-        let info = self.info.clone();
-        Ok(portcullis_keys::Actor { user_id: Some(user_id), ip: info.ip, user_agent: info.user_agent })
-    }
-}
-
-impl FromRequest for Caller {
-    type Error = actix_web::Error;
-    type Future = Ready<Result<Self, Self::Error>>;
-
-    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let caller = req.extensions().get::<Rc<Caller>>().map(|c| Caller::clone(c));
-        // Only reachable behind the gate, which always leaves a caller.
-        ready(caller.ok_or_else(|| AdminApiError::InvalidToken("no credentials").into()))
-    }
-}
-
-/// Decides who calls before anything else of the request is read.
-async fn gate(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let caller = caller(req.request()).await?;
-    req.extensions_mut().insert(Rc::new(caller));
-    next.call(req).await
-}
-
-async fn caller(req: &HttpRequest) -> Result<Caller, AdminApiError> {
-    let state = app_state(req)?;
-    let info = client::request_info(req, &state.auth.trusted_proxies);
-    if let Some(value) = req.headers().get(header::AUTHORIZATION) {
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|v| v.split_once(' '))
-            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-            .map(|(_, token)| token.trim())
-            .filter(|token| !token.is_empty())
-            .ok_or(AdminApiError::InvalidToken("send Authorization: Bearer <access token>"))?;
-        let keys = state.keys();
-        let id = portcullis_protocol::access::admin_api_client(&state.ctx(&keys), token).await?;
-        return Ok(Caller { who: Who::Client(id), info });
-    }
-    let Some(session) = current(req).await? else {
-        return Err(AdminApiError::InvalidToken(
-            "no credentials: a bearer token or an administrator's session",
-        ));
-    };
-    match state.admin().access(Some(&session)).await? {
-        AdminAccess::Allowed(admin) => {
-            if !req.method().is_safe() {
-                let sent = req.headers().get(CSRF_HEADER).and_then(|v| v.to_str().ok());
-                if !csrf::matches(Some(&admin.session), sent) {
-                    return Err(AdminApiError::Csrf);
-                }
-            }
-            Ok(Caller { who: Who::Admin(admin), info })
-        }
-        AdminAccess::Refused(AdminStanding::Reauthenticate) => Err(AdminApiError::Reauthenticate),
-        AdminAccess::Refused(AdminStanding::SecondFactorFirst | AdminStanding::EnrollFirst) => {
-            Err(AdminApiError::SecondFactor)
-        }
-        AdminAccess::Refused(_) => Err(AdminApiError::NotFound),
-    }
 }
 
 /// The version an update is based on: the `If-Match` entity tag (428

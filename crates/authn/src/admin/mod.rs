@@ -281,18 +281,7 @@ impl AdminConsole<'_> {
     ) -> Result<(), AuthnError> {
         let by = by.into();
         by.may_change()?;
-        let mut roles: Vec<String> =
-            roles.iter().map(|r| r.trim().to_owned()).filter(|r| !r.is_empty()).collect();
-        roles.sort();
-        roles.dedup();
-        let valid =
-            |r: &String| r.len() <= 64 && r.chars().all(|c| c.is_ascii_alphanumeric() || "_-.:".contains(c));
-        if !roles.iter().all(valid) {
-            return Err(AuthnError::InvalidIdentity("a role is 1–64 letters, digits or _ - . :".into()));
-        }
-        if by.user_id() == Some(id) && !roles.iter().any(|r| r == portcullis_store::ROLE_ADMIN) {
-            return Err(AuthnError::NotOnYourself);
-        }
+        let roles = clean_roles(by, id, roles)?;
         let audit = [self.event(by, "user.roles_changed", Some(id), request, json!({ "roles": roles }))];
         let now = self.interaction.clock.now();
         self.store_err(self.interaction.store.set_roles(id, &roles, now, &Effects::audit(&audit)).await)?;

@@ -6,7 +6,8 @@
 use base64::Engine;
 use portcullis_core::Clock;
 use portcullis_protocol::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, RedirectUri, ScopeSet, TokenEndpointAuthMethod,
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, Origin, RedirectUri, ScopeSet,
+    TokenEndpointAuthMethod,
 };
 use portcullis_store::{NewUser, User};
 use sha2::{Digest, Sha256};
@@ -98,6 +99,8 @@ pub struct ClientSpec {
     pub jwks: Option<String>,
     /// May be granted the `admin` scope (client_credentials).
     pub admin_api: bool,
+    /// Web origins allowed to call the token side (CORS).
+    pub allowed_origins: Vec<String>,
 }
 
 impl ClientSpec {
@@ -116,6 +119,7 @@ impl ClientSpec {
             id_token_alg: IdTokenAlg::Rs256,
             jwks: None,
             admin_api: false,
+            allowed_origins: vec![],
         }
     }
 
@@ -186,6 +190,7 @@ pub async fn create_client(app: &TestApp, spec: ClientSpec) -> Option<String> {
         previous_secret: None,
         disabled: false,
         admin_api: spec.admin_api,
+        allowed_origins: spec.allowed_origins.iter().map(|o| Origin::parse(o).expect("origin")).collect(),
     };
     client.validate().expect("valid test client");
     app.store.create_client(&client.to_record(app.clock.now())).await.expect("create client");

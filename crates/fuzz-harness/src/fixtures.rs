@@ -202,6 +202,7 @@ fn client(
         previous_secret: None,
         disabled: false,
         admin_api: false,
+        allowed_origins: Vec::new(),
     };
     client.validate().expect("a consistent fixture client");
     client

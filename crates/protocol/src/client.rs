@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use time::OffsetDateTime;
 
-use crate::{ClientId, RedirectUri, ScopeSet};
+use crate::{ClientId, Origin, RedirectUri, ScopeSet};
 
 /// A value that could not be parsed into a protocol type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +16,9 @@ pub enum ModelError {
     /// Not a valid redirect URI.
     #[error("invalid redirect URI")]
     RedirectUri,
+    /// Not an origin (`scheme://host[:port]`: https, or http on a loopback host).
+    #[error("invalid origin (scheme://host[:port] with no path; https, or http on a loopback host): {0}")]
+    Origin(String),
     /// Not a valid scope token.
     #[error("invalid scope")]
     Scope,
@@ -250,6 +253,10 @@ pub struct Client {
     /// May use the admin API (the `admin` scope through `client_credentials`);
     /// stored and shown, not yet granted anything.
     pub admin_api: bool,
+    /// Web origins whose pages may call the token, UserInfo and revocation
+    /// endpoints, besides those a public client's redirect URIs imply
+    /// ([`Client::cors_origins`]).
+    pub allowed_origins: Vec<Origin>,
 }
 
 impl Client {
@@ -360,6 +367,7 @@ pub(crate) mod tests {
             previous_secret: None,
             disabled: false,
             admin_api: false,
+            allowed_origins: vec![],
         }
     }
 

@@ -78,6 +78,7 @@ mod tests {
             previous_secret: None,
             disabled: false,
             admin_api: false,
+            allowed_origins: vec![],
         })
     }
 

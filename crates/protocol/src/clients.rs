@@ -20,7 +20,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, RedirectUri, ScopeSet,
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, Origin, RedirectUri, ScopeSet,
     TokenEndpointAuthMethod,
 };
 
@@ -62,6 +62,9 @@ pub struct ClientSpec {
     pub jwks: Option<String>,
     /// May use the admin API.
     pub admin_api: bool,
+    /// Web origins allowed to call the token-side endpoints (CORS), besides
+    /// those a public client's redirect URIs imply.
+    pub allowed_origins: Vec<String>,
 }
 
 impl ClientSpec {
@@ -83,6 +86,7 @@ impl ClientSpec {
             access_token_ttl_secs: Client::DEFAULT_ACCESS_TOKEN_TTL_SECS,
             jwks: None,
             admin_api: false,
+            allowed_origins: Vec::new(),
         }
     }
 
@@ -125,6 +129,11 @@ impl ClientSpec {
             previous_secret: None,
             disabled: false,
             admin_api: self.admin_api,
+            allowed_origins: self
+                .allowed_origins
+                .iter()
+                .map(|o| Origin::parse(o))
+                .collect::<Result<_, _>>()?,
         };
         client.validate()?;
         Ok(client)
@@ -295,6 +304,9 @@ pub struct ClientDetail {
     /// Until when the secret the last rotation replaced is still accepted,
     /// while it is.
     pub previous_secret_until: Option<OffsetDateTime>,
+    /// The CORS origins its redirect URIs imply besides those it lists
+    /// ([`Client::implied_origins`]).
+    pub implied_origins: Vec<String>,
 }
 
 /// The client operations of the console and the command line.
@@ -326,7 +338,9 @@ impl Registry<'_> {
     pub async fn client(&self, client_id: &str) -> Result<ClientDetail, RegistryError> {
         let record = self.store.find_client(client_id).await?.ok_or(RegistryError::UnknownClient)?;
         let previous_secret_until = record.previous_secret_expires_at.filter(|until| self.now < *until);
-        Ok(ClientDetail { record, previous_secret_until })
+        let implied = Client::from_record(&record).map(|c| c.implied_origins()).unwrap_or_default();
+        let implied_origins = implied.iter().map(|o| o.as_str().to_owned()).collect();
+        Ok(ClientDetail { record, previous_secret_until, implied_origins })
     }
 
     /// Registers the client `spec` (a blank id: 32 random hex digits) with
@@ -500,10 +514,28 @@ mod tests {
             ClientSpec { client_id: "has space".into(), ..web_app() },
             ClientSpec { grant_types: vec!["client_credentials".into()], ..public.clone() },
             ClientSpec { admin_api: true, ..public.clone() },
+            ClientSpec { allowed_origins: vec!["https://app.example/".into()], ..web_app() },
+            ClientSpec { allowed_origins: vec!["http://app.example".into()], ..web_app() },
+            ClientSpec { allowed_origins: vec!["*".into()], ..web_app() },
         ] {
             assert!(bad.to_client(Some(ClientSecretHash::of("s")), false).is_err(), "{bad:?}");
         }
         assert!(web_app().to_client(None, false).is_err(), "a secret method needs a secret");
+    }
+
+    #[test]
+    fn allowed_origins_are_kept_as_browsers_send_them() {
+        let spec = ClientSpec {
+            allowed_origins: vec!["HTTPS://App.Example:443".into(), "http://localhost:5173".into()],
+            ..web_app()
+        };
+        let client = spec.to_client(Some(ClientSecretHash::of("s")), false).expect("valid");
+        let origins: Vec<_> = client.allowed_origins.iter().map(|o| o.as_str()).collect();
+        assert_eq!(origins, ["https://app.example", "http://localhost:5173"]);
+        let err = ClientSpec { allowed_origins: vec!["https://app.example/cb".into()], ..web_app() }
+            .to_client(Some(ClientSecretHash::of("s")), false)
+            .expect_err("a path");
+        assert!(err.to_string().contains("https://app.example/cb"), "the error names it: {err}");
     }
 
     #[test]

@@ -13,6 +13,8 @@
 //! - [`client_auth`]: client authentication at the token-side endpoints.
 //! - [`clients`]: registering and managing clients (console, command line).
 //! - [`ClientCache`]: parsed clients kept for a short TTL, invalidated by store changes.
+//! - [`cors`]: which web origins may call the token-side endpoints
+//!   ([`Origin`], [`Client::cors_origins`], [`cors::CorsOrigins`]).
 //! - [`grants`]: the token endpoint, one module per grant type.
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
 //! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
@@ -30,6 +32,7 @@ pub mod client_auth;
 mod client_cache;
 pub mod clients;
 mod context;
+pub mod cors;
 pub mod discovery;
 mod error;
 mod generation_cache;
@@ -47,6 +50,7 @@ pub use client::{
 };
 pub use client_cache::ClientCache;
 pub use context::{Ctx, ProtocolConfig, ProtocolError};
+pub use cors::Origin;
 pub use error::OAuthError;
 pub use interaction::{Authentication, SignInState, Step};
 pub use pkce::{CodeChallenge, CodeVerifier};

@@ -4,8 +4,8 @@ use portcullis_store::ClientRecord;
 use time::OffsetDateTime;
 
 use crate::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, PreviousSecret, RedirectUri,
-    ScopeSet, TokenEndpointAuthMethod,
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, Origin, PreviousSecret,
+    RedirectUri, ScopeSet, TokenEndpointAuthMethod,
 };
 
 fn uris(raw: &[String]) -> Result<Vec<RedirectUri>, ModelError> {
@@ -48,6 +48,7 @@ impl Client {
             },
             disabled: r.disabled,
             admin_api: r.admin_api,
+            allowed_origins: r.allowed_origins.iter().map(|o| Origin::parse(o)).collect::<Result<_, _>>()?,
         };
         client.validate()?;
         Ok(client)
@@ -78,6 +79,7 @@ impl Client {
             previous_secret_expires_at: self.previous_secret.as_ref().map(|p| p.until),
             disabled: self.disabled,
             admin_api: self.admin_api,
+            allowed_origins: self.allowed_origins.iter().map(|o| o.as_str().to_owned()).collect(),
             created_at: at,
             updated_at: at,
         }
@@ -99,6 +101,7 @@ mod tests {
             }),
             disabled: true,
             admin_api: true,
+            allowed_origins: vec![crate::Origin::parse("https://app.rp.example").expect("origin")],
             ..confidential()
         };
         for client in [confidential(), public(), rotated] {
@@ -118,5 +121,8 @@ mod tests {
         let mut record = confidential().to_record(datetime!(2026-01-01 00:00 UTC));
         record.access_token_ttl_secs = -1;
         assert!(Client::from_record(&record).is_err());
+        let mut record = confidential().to_record(datetime!(2026-01-01 00:00 UTC));
+        record.allowed_origins.push("https://app.rp.example/".into());
+        assert!(Client::from_record(&record).is_err(), "an origin with a path");
     }
 }

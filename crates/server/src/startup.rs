@@ -152,6 +152,7 @@ impl Application {
             key_service: keys.service(),
             publication,
             clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
+            cors: Arc::new(portcullis_protocol::cors::CorsOrigins::new(protocol.client_cache_ttl)),
             tokens: Arc::new(portcullis_protocol::TokenStateCache::new(protocol.token_state_cache_ttl)),
             client_throttle: Arc::new(portcullis_store::MemoryThrottle::new()),
             protocol,

@@ -46,6 +46,9 @@ pub struct ClientRecord {
     pub disabled: bool,
     /// May use the admin API (not yet granted anything).
     pub admin_api: bool,
+    /// Web origins allowed to call the token-side endpoints (CORS), as
+    /// browsers send them (`https://app.example`).
+    pub allowed_origins: Vec<String>,
     /// Creation instant (kept by upserts).
     pub created_at: OffsetDateTime,
     /// Last change.
@@ -66,6 +69,7 @@ impl std::fmt::Debug for ClientRecord {
             .field("from_config", &self.from_config)
             .field("disabled", &self.disabled)
             .field("admin_api", &self.admin_api)
+            .field("allowed_origins", &self.allowed_origins)
             .finish_non_exhaustive()
     }
 }

@@ -9,6 +9,9 @@
 //! timeouts, [`AuthMetrics`]), the mail settings ([`Mail`]) and the metrics.
 //! Extractors hand handlers what they would otherwise re-derive: who is
 //! asking, the browser's session, the signed-in user, a CSRF-checked form.
+//! The token, UserInfo and revocation endpoints answer CORS requests from
+//! the origins clients are allowed, discovery and the JWKS from any (the
+//! `cors` middleware; the rule is `portcullis_protocol::cors`'s).
 //! Pages are askama templates; [`security_headers`] guards every response and
 //! [`body_read_deadline`] bounds the time a request body may take; sessions
 //! live server-side behind the [`SESSION_COOKIE`].
@@ -16,6 +19,7 @@
 mod auth;
 mod body_deadline;
 mod client;
+mod cors;
 mod csrf;
 mod errors;
 mod extract;

@@ -36,6 +36,9 @@ pub struct AppState {
     pub protocol: Arc<portcullis_protocol::ProtocolConfig>,
     /// Clients recently loaded by the token-side endpoints.
     pub clients: Arc<portcullis_protocol::ClientCache>,
+    /// The origins allowed to call the token-side endpoints from a page
+    /// (CORS), kept in memory.
+    pub cors: Arc<portcullis_protocol::cors::CorsOrigins>,
     /// The state of access tokens recently checked by userinfo and introspection.
     pub tokens: Arc<portcullis_protocol::TokenStateCache>,
     /// Failure counters of client authentication (hot: in this instance's memory).

@@ -296,6 +296,7 @@ fn declared() -> ClientSettings {
         access_token_ttl: 300,
         jwks: None,
         admin_api: true,
+        allowed_origins: vec![],
     }
 }
 
@@ -354,7 +355,55 @@ async fn every_change_needs_the_csrf_token(backend: Backend) {
     assert_eq!(app.db.count("SELECT 1 FROM audit_events WHERE kind LIKE 'client.%'").await, 0);
 }
 
+async fn a_browser_app_is_registered_with_its_allowed_origins(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    let (_, admin, csrf) = console(&app).await;
+    let html = admin.get("/admin/clients/new").await.text().await.expect("body");
+    assert!(html.contains("name=\"allowed_origins\""), "the form asks for them");
+    let form = |origins: &'static str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("client_id", "spa".to_owned()),
+            ("auth_method", "none".to_owned()),
+            ("redirect_uris", "https://spa.example/callback\nhttps://spa.example/silent".to_owned()),
+            ("allowed_origins", origins.to_owned()),
+            ("grant_authorization_code", "on".to_owned()),
+            ("grant_refresh_token", "on".to_owned()),
+            ("scopes", "openid offline_access".to_owned()),
+            ("access_token_ttl", "300".to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            admin.post("/admin/clients/new", &fields).await
+        }
+    };
+
+    let res = post(form("https://admin.spa.example/")).await;
+    assert_eq!(res.status(), 400, "an origin with a path");
+    let html = res.text().await.expect("body");
+    let error = element(&html, "register-error").expect("why");
+    assert!(error.contains("origin") && error.contains("https://admin.spa.example/"), "{error}");
+    assert_eq!(app.store.find_client("spa").await.expect("find"), None);
+
+    let res = post(form("  HTTPS://Admin.Spa.Example:443  \n\nhttp://localhost:5173")).await;
+    assert_eq!(res.status(), 200);
+    let stored = app.store.find_client("spa").await.expect("find").expect("stored");
+    assert_eq!(stored.allowed_origins, ["https://admin.spa.example", "http://localhost:5173"], "one a line");
+    let page = admin.get("/admin/clients/spa").await.text().await.expect("body");
+    for shown in [
+        "<li>https://admin.spa.example</li>",
+        "<li>http://localhost:5173</li>",
+        "<li>https://spa.example <span class=\"hint\">(from a redirect URI)</span></li>",
+    ] {
+        assert!(page.contains(shown), "{shown} in {page}");
+    }
+}
+
 both_backends!(
+    a_browser_app_is_registered_with_its_allowed_origins,
     a_registered_client_gets_its_secret_once_and_works_at_once,
     a_rotated_secret_overlaps_for_the_time_asked,
     a_disabled_client_can_neither_authenticate_nor_start_a_sign_in,

@@ -6,7 +6,7 @@
 //! API; `journey`: acceptance 1, from the setup link to a disabled user's
 //! refused tokens, in Chromium).
 
-mod api;
+pub(crate) mod api;
 mod api_schema;
 mod audit;
 mod browser;

@@ -61,6 +61,7 @@ async fn app(backend: Backend) -> TestApp {
         access_token_ttl: 300,
         jwks: None,
         admin_api: true,
+        allowed_origins: vec![],
     };
     spawn_oidc_app_with(Arc::new(TestDatabase::new(backend).await), |s| s.clients.push(declared)).await
 }

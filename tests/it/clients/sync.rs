@@ -22,6 +22,7 @@ fn declared(name: &str) -> ClientSettings {
         access_token_ttl: 120,
         jwks: None,
         admin_api: false,
+        allowed_origins: vec!["https://app.rp.example".into()],
     }
 }
 
@@ -34,6 +35,7 @@ async fn configured_clients_are_upserted_at_start(backend: Backend) {
     assert_eq!(stored.token_endpoint_auth_method, "client_secret_post");
     assert_eq!(stored.access_token_ttl_secs, 120);
     assert_eq!(stored.id_token_signed_response_alg, "ES256");
+    assert_eq!(stored.allowed_origins, ["https://app.rp.example"]);
     let client = portcullis_protocol::Client::from_record(&stored).expect("valid client");
     assert!(
         client.verify_secret("config-secret-0123456789abcdef0123456789", app.clock.now()),

@@ -54,6 +54,7 @@ pub(crate) async fn client(store: &dyn Store, client_id: &str, backchannel: bool
             previous_secret_expires_at: None,
             disabled: false,
             admin_api: false,
+            allowed_origins: vec![],
             created_at: T0,
             updated_at: T0,
         })

@@ -803,6 +803,7 @@ async fn client(store: &dyn Store, case: usize, clock: &ManualClock) -> portcull
         previous_secret: None,
         disabled: false,
         admin_api: false,
+        allowed_origins: vec![],
     };
     if case == 0 {
         store.create_client(&client.to_record(clock.now())).await.expect("client");

@@ -75,6 +75,11 @@ pub struct AddArgs {
     /// May use the admin API (confidential clients).
     #[arg(long)]
     admin_api: bool,
+    /// A web origin whose pages may call the token, userinfo and revocation
+    /// endpoints, e.g. https://app.example (repeat for several; a public
+    /// client's redirect URIs' origins are allowed without it).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
     /// The client id (default: 32 random hex digits).
     #[arg(long)]
     client_id: Option<String>,
@@ -149,6 +154,7 @@ fn spec(args: AddArgs) -> ClientSpec {
     }
     spec.require_consent = !args.no_consent;
     spec.admin_api = args.admin_api;
+    spec.allowed_origins = args.allowed_origins;
     spec
 }
 

@@ -55,6 +55,11 @@ pub struct ClientSettings {
     /// May use the admin API (the `admin` scope through `client_credentials`).
     #[serde(default)]
     pub admin_api: bool,
+    /// Web origins (`https://app.example`: scheme, host, optional port, no
+    /// path) whose pages may call the token, userinfo and revocation
+    /// endpoints (CORS), besides the origins of a public client's redirect URIs.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
 }
 
 fn default_grants() -> Vec<String> {
@@ -101,6 +106,7 @@ impl ClientSettings {
             access_token_ttl_secs: self.access_token_ttl,
             jwks: self.jwks.clone(),
             admin_api: self.admin_api,
+            allowed_origins: self.allowed_origins.clone(),
         };
         spec.to_client(secret, true)
     }
@@ -253,6 +259,35 @@ mod tests {
             err.to_string().contains("clients[0]") && err.to_string().contains("access_token_ttl"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn allowed_origins_are_read_and_checked() {
+        let client = |origins: &str| {
+            format!(
+                "[[clients]]\nclient_id = \"spa\"\ntoken_endpoint_auth_method = \"none\"\n\
+                 redirect_uris = [\"https://spa.example/cb\"]\nallowed_origins = [{origins}]\n"
+            )
+        };
+        let settings =
+            load(&client("\"https://Admin.Example:443\", \"http://localhost:5173\"")).expect("valid");
+        let origins: Vec<_> = settings.clients[0]
+            .to_client()
+            .expect("valid")
+            .allowed_origins
+            .iter()
+            .map(|o| o.to_string())
+            .collect();
+        assert_eq!(origins, ["https://admin.example", "http://localhost:5173"]);
+        for bad in ["\"https://spa.example/\"", "\"http://spa.example\"", "\"*\"", "\"spa.example\""] {
+            let err = load(&client(bad)).expect_err("a malformed origin");
+            assert!(
+                err.to_string().contains("clients[0]") && err.to_string().contains("origin"),
+                "{bad}: {err}"
+            );
+        }
+        let none = load(&client("")).expect("an empty list");
+        assert!(none.clients[0].allowed_origins.is_empty());
     }
 
     #[test]

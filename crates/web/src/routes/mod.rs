@@ -16,19 +16,31 @@ mod setup;
 
 use actix_web::web;
 
+use crate::cors::{self, with_cors};
 use crate::errors::{ApiError, PageError};
 
 pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     // The machine-facing endpoints first: routing (and the route label of
     // the metrics) tries resources in this order.
-    cfg.route(oidc::TOKEN_PATH, web::post().to(oidc::token::token))
-        .route(oidc::USERINFO_PATH, web::get().to(oidc::userinfo::get))
-        .route(oidc::USERINFO_PATH, web::post().to(oidc::userinfo::post))
+    // Those a page calls with `fetch` answer CORS (`crate::cors`);
+    // introspection is for resource servers, never pages.
+    cfg.service(with_cors(oidc::TOKEN_PATH, cors::TOKEN_SIDE).route(web::post().to(oidc::token::token)))
+        .service(
+            with_cors(oidc::USERINFO_PATH, cors::USERINFO)
+                .route(web::get().to(oidc::userinfo::get))
+                .route(web::post().to(oidc::userinfo::post)),
+        )
         .route(oidc::INTROSPECT_PATH, web::post().to(oidc::token::introspect))
-        .route(keys::JWKS_PATH, web::get().to(keys::jwks))
-        .route("/.well-known/openid-configuration", web::get().to(keys::openid_configuration))
-        .route(oidc::REVOKE_PATH, web::post().to(oidc::token::revoke))
-        .route("/.well-known/oauth-authorization-server", web::get().to(keys::oauth_authorization_server));
+        .service(with_cors(keys::JWKS_PATH, cors::ANYONE).route(web::get().to(keys::jwks)))
+        .service(
+            with_cors("/.well-known/openid-configuration", cors::ANYONE)
+                .route(web::get().to(keys::openid_configuration)),
+        )
+        .service(with_cors(oidc::REVOKE_PATH, cors::TOKEN_SIDE).route(web::post().to(oidc::token::revoke)))
+        .service(
+            with_cors("/.well-known/oauth-authorization-server", cors::ANYONE)
+                .route(web::get().to(keys::oauth_authorization_server)),
+        );
     cfg.route("/healthz", web::get().to(health::healthz)).route("/readyz", web::get().to(health::readyz));
     cfg.app_data(
         web::FormConfig::default()

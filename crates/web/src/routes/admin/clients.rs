@@ -155,6 +155,9 @@ pub(crate) struct RegisterForm {
     post_logout_redirect_uris: String,
     #[serde(default)]
     backchannel_logout_uri: String,
+    /// One origin a line.
+    #[serde(default)]
+    allowed_origins: String,
     #[serde(default)]
     grant_authorization_code: Option<String>,
     #[serde(default)]
@@ -187,6 +190,7 @@ impl RegisterForm {
             redirect_uris: String::new(),
             post_logout_redirect_uris: String::new(),
             backchannel_logout_uri: String::new(),
+            allowed_origins: String::new(),
             grant_authorization_code: Some("on".into()),
             grant_refresh_token: Some("on".into()),
             grant_client_credentials: None,
@@ -219,6 +223,7 @@ impl RegisterForm {
             scopes: self.scopes.split_whitespace().map(str::to_owned).collect(),
             require_consent: self.require_consent.is_some(),
             backchannel_logout_uri: (!backchannel.is_empty()).then(|| backchannel.to_owned()),
+            allowed_origins: Self::lines(&self.allowed_origins),
             access_token_ttl_secs: self.access_token_ttl.trim().parse().unwrap_or(0),
             admin_api: self.admin_api.is_some(),
             ..ClientSpec::new(self.client_id.trim())
@@ -307,6 +312,9 @@ struct ClientPage<'a> {
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: String,
+    /// Listed, then implied by a public client's redirect URIs.
+    allowed_origins: Vec<String>,
+    implied_origins: Vec<String>,
     grant_types: String,
     scopes: String,
     require_consent: bool,
@@ -326,7 +334,8 @@ pub(crate) async fn show(
     path: web::Path<String>,
     query: web::Query<Done>,
 ) -> Result<HttpResponse, PageError> {
-    let ClientDetail { record, previous_secret_until } = state.registry().client(&path).await?;
+    let ClientDetail { record, previous_secret_until, implied_origins } =
+        state.registry().client(&path).await?;
     let page = ClientPage {
         csrf_token: &admin.session.csrf_token,
         admin: &admin.user.username,
@@ -334,6 +343,8 @@ pub(crate) async fn show(
         redirect_uris: record.redirect_uris,
         post_logout_redirect_uris: record.post_logout_redirect_uris,
         backchannel_logout_uri: record.backchannel_logout_uri.unwrap_or_default(),
+        allowed_origins: record.allowed_origins,
+        implied_origins,
         grant_types: record.grant_types.join(" "),
         scopes: record.scopes.join(" "),
         require_consent: record.require_consent,

@@ -37,6 +37,9 @@ pub(crate) struct ClientOut {
     redirect_uris: Vec<String>,
     post_logout_redirect_uris: Vec<String>,
     backchannel_logout_uri: Option<String>,
+    /// Web origins whose pages may call the token, userinfo and revocation
+    /// endpoints (CORS), besides those a public client's redirect URIs imply.
+    allowed_origins: Vec<String>,
     grant_types: Vec<String>,
     scopes: Vec<String>,
     require_consent: bool,
@@ -64,6 +67,7 @@ impl ClientOut {
             redirect_uris: c.redirect_uris.clone(),
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+            allowed_origins: c.allowed_origins.clone(),
             grant_types: c.grant_types.clone(),
             scopes: c.scopes.clone(),
             require_consent: c.require_consent,
@@ -98,6 +102,11 @@ pub(crate) struct NewClientIn {
     post_logout_redirect_uris: Vec<String>,
     #[serde(default)]
     backchannel_logout_uri: Option<String>,
+    /// Web origins (`https://app.example`: no path) whose pages may call the
+    /// token, userinfo and revocation endpoints (CORS); a public client's
+    /// redirect URIs' origins are allowed without being listed.
+    #[serde(default)]
+    allowed_origins: Vec<String>,
     /// Default `authorization_code`, `refresh_token`.
     #[serde(default)]
     grant_types: Option<Vec<String>>,
@@ -132,6 +141,7 @@ impl NewClientIn {
             redirect_uris: self.redirect_uris,
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             backchannel_logout_uri: self.backchannel_logout_uri,
+            allowed_origins: self.allowed_origins,
             grant_types: self.grant_types.unwrap_or(defaults.grant_types),
             scopes: self.scopes.unwrap_or(defaults.scopes),
             require_consent: self.require_consent.unwrap_or(defaults.require_consent),
@@ -211,7 +221,7 @@ pub(crate) async fn register(
 #[utoipa::path(get, path = "/admin/api/v1/clients/{id}", tag = "clients", params(("id" = String, Path)),
     responses((status = 200, description = "The client", body = ClientOut)))]
 pub(crate) async fn show(state: web::Data<AppState>, _caller: Caller, id: web::Path<String>) -> Answer {
-    let ClientDetail { record, previous_secret_until } = state.registry().client(segment(&id)?).await?;
+    let ClientDetail { record, previous_secret_until, .. } = state.registry().client(segment(&id)?).await?;
     Ok(HttpResponse::Ok().json(ClientOut::of(&record, previous_secret_until)))
 }
 

@@ -42,7 +42,8 @@ pub struct Dashboard {
 pub struct UsersPage {
     /// The users, by username.
     pub users: Vec<User>,
-    /// The names of each user's groups (as `users`, in order).
+    /// The names of each user's groups (as `users`, in order): read only by
+    /// [`AdminConsole::users_page_with_groups`], empty otherwise.
     pub groups: Vec<Vec<String>>,
     /// The cursor of the next page (the last username), if there is one.
     pub next: Option<String>,
@@ -92,10 +93,23 @@ impl AdminConsole<'_> {
         } else {
             None
         };
-        let mut groups = Vec::with_capacity(users.len());
-        for user in &users {
-            groups.push(self.interaction.store.user_groups(user.id).await?);
+        Ok(UsersPage { users, groups: Vec::new(), next })
+    }
+
+    /// [`Self::users_page`] with each user's groups (the API's users carry
+    /// them; the console's list does not show them, so it does not read them).
+    #[tracing::instrument(skip_all)]
+    pub async fn users_page_with_groups(
+        &self,
+        by: impl Into<By<'_>>,
+        prefix: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<UsersPage, AuthnError> {
+        let mut page = self.users_page(by, prefix, after, limit).await?;
+        for user in &page.users {
+            page.groups.push(self.interaction.store.user_groups(user.id).await?);
         }
-        Ok(UsersPage { users, groups, next })
+        Ok(page)
     }
 }

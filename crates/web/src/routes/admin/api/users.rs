@@ -207,7 +207,7 @@ pub(crate) async fn list(
     let prefix = text(search.q.as_deref(), "q")?.unwrap_or_default();
     let (limit, after) = (page.limit()?, page.after("users")?.unwrap_or_default());
     let UsersPage { users, groups, next } =
-        state.admin().users_page(caller.by(), &prefix, &after, limit).await?;
+        state.admin().users_page_with_groups(caller.by(), &prefix, &after, limit).await?;
     let items = users.iter().zip(&groups).map(|(u, g)| UserOut::of(u, g)).collect();
     Ok(HttpResponse::Ok().json(List { items, next: next.map(|n| super::cursor("users", &n)) }))
 }

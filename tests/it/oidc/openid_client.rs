@@ -12,80 +12,7 @@ use portcullis_core::Clock;
 use portcullis_protocol::TokenEndpointAuthMethod;
 use portcullis_tests::oidc::{Browser, ClientSpec, Interact, create_client, create_user, spawn_oidc_app};
 use portcullis_tests::{Backend, both_backends};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::thread::JoinHandle;
-
-fn rp_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("oidc-client")
-}
-
-/// The running `rp.mjs`; killed if the test panics half-way.
-struct Rp {
-    child: Child,
-    stdin: Option<ChildStdin>,
-    stdout: Option<BufReader<ChildStdout>>,
-    stderr: Option<JoinHandle<String>>,
-}
-
-impl Rp {
-    fn spawn(env: &[(&str, String)]) -> Self {
-        assert!(
-            rp_dir().join("node_modules/openid-client/package.json").exists(),
-            "tests/oidc-client/node_modules is missing: run scripts/test (npm ci in tests/oidc-client)"
-        );
-        let mut child = Command::new("node")
-            .arg("rp.mjs")
-            .current_dir(rp_dir())
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("node (20+) is needed for the openid-client test: {e}"));
-        let stdin = child.stdin.take();
-        let stdout = child.stdout.take().map(BufReader::new);
-        let mut stderr = child.stderr.take().expect("stderr");
-        let stderr = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = stderr.read_to_string(&mut text);
-            text
-        });
-        Self { child, stdin, stdout, stderr: Some(stderr) }
-    }
-
-    /// The next stdout line (empty at end of output).
-    fn read_line(&mut self) -> String {
-        let mut line = String::new();
-        self.stdout.as_mut().expect("stdout").read_line(&mut line).expect("read the script's stdout");
-        line
-    }
-
-    fn send_line(&mut self, line: &str) {
-        let mut stdin = self.stdin.take().expect("stdin");
-        writeln!(stdin, "{line}").expect("write to the script's stdin");
-    }
-
-    /// Waits for the exit; returns (success, the rest of stdout, stderr).
-    fn finish(mut self) -> (bool, String, String) {
-        self.stdin.take();
-        let mut rest = String::new();
-        self.stdout.take().expect("stdout").read_to_string(&mut rest).expect("read the script's stdout");
-        let status = self.child.wait().expect("wait for node");
-        let stderr = self.stderr.take().expect("stderr").join().unwrap_or_default();
-        (status.success(), rest, stderr)
-    }
-}
-
-impl Drop for Rp {
-    fn drop(&mut self) {
-        if self.stderr.is_some() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use portcullis_tests::node::{self, Script};
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("blocking task")
@@ -107,7 +34,7 @@ async fn run_openid_client(backend: Backend, auth_method: TokenEndpointAuthMetho
         // The app runs on a manual clock: the library validates exp/iat on it.
         ("SERVER_TIME", app.clock.now().unix_timestamp().to_string()),
     ];
-    let mut rp = Rp::spawn(&env);
+    let mut rp = Script::spawn(&node::dir("oidc-client"), "openid-client", "rp.mjs", &env);
 
     let (mut rp, first) = blocking(move || {
         let line = rp.read_line();

@@ -44,6 +44,11 @@ pub struct ProtocolConfig {
     pub token_state_cache_ttl: Duration,
     /// The back-off of failed client authentications, per client.
     pub client_lockout: LockoutPolicy,
+    /// A rotated refresh token presented again this soon after its rotation,
+    /// by the same client (and key, when bound), gets the same successor
+    /// instead of revoking its family: two tabs refreshing at once. Zero
+    /// (the default) forgives nothing (RFC 9700 §4.14.2).
+    pub refresh_reuse_grace: Duration,
 }
 
 impl ProtocolConfig {
@@ -70,6 +75,7 @@ impl ProtocolConfig {
                 max_delay: Duration::hours(1),
                 window: Duration::days(1),
             },
+            refresh_reuse_grace: Duration::ZERO,
         }
     }
 

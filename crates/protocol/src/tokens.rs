@@ -29,6 +29,31 @@ pub fn secret_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
+/// The pad that seals a refresh token's successor: SHA-256 of the presented
+/// token under its own label, so it is not the stored hash ([`secret_hash`]);
+/// only whoever holds the presented token can compute it.
+fn successor_pad(presented: &str) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"portcullis refresh successor\0");
+    h.update(presented.as_bytes());
+    h.finalize().into()
+}
+
+/// `successor` (a [`new_secret`]) sealed with the token it replaces: XOR
+/// with [`successor_pad`], base64url. Each presented token rotates once, so
+/// its pad seals one successor only. `None` if `successor` is not a secret
+/// of ours.
+pub fn seal_successor(presented: &str, successor: &str) -> Option<String> {
+    let bytes: [u8; 32] = URL_SAFE_NO_PAD.decode(successor).ok()?.try_into().ok()?;
+    let pad = successor_pad(presented);
+    Some(URL_SAFE_NO_PAD.encode(std::array::from_fn::<u8, 32, _>(|i| bytes[i] ^ pad[i])))
+}
+
+/// The successor [`seal_successor`] sealed, given the same presented token.
+pub fn open_successor(presented: &str, sealed: &str) -> Option<String> {
+    seal_successor(presented, sealed)
+}
+
 /// `at_hash` (OIDC Core §3.1.3.6): the left half of the hash of the access
 /// token, with the hash of the ID token's algorithm (SHA-512 for Ed25519).
 pub fn at_hash(access_token: &str, alg: Algorithm) -> String {
@@ -162,6 +187,18 @@ mod tests {
             "77QmUPtjPfzWtF2AnpK9RQ"
         );
         assert_eq!(at_hash("x", Algorithm::EdDsa).len(), 43);
+    }
+
+    #[test]
+    fn a_successor_opens_only_with_the_token_it_replaced() {
+        let (old, next, other) = (new_secret(), new_secret(), new_secret());
+        let sealed = seal_successor(&old, &next).expect("a secret of ours");
+        assert_ne!(sealed, next, "not stored in the clear");
+        assert_ne!(sealed, secret_hash(&old));
+        assert_eq!(open_successor(&old, &sealed).as_deref(), Some(next.as_str()));
+        assert_ne!(open_successor(&other, &sealed).as_deref(), Some(next.as_str()));
+        assert_eq!(seal_successor(&old, "not base64 !"), None);
+        assert_eq!(seal_successor(&old, "c2hvcnQ"), None, "not 32 bytes");
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod keys;
 mod load;
 mod recovery;
 mod smtp;
+mod tokens;
 
 pub use auth::AuthSettings;
 pub use clients::ClientSettings;
@@ -18,6 +19,7 @@ pub use keys::{KeysSettings, SecretKey};
 pub use load::ConfigError;
 pub use recovery::RecoverySettings;
 pub use smtp::{MailSettings, SmtpSettings, SmtpTls};
+pub use tokens::TokenSettings;
 
 use portcullis_core::Issuer;
 use serde::{Deserialize, Serialize};
@@ -57,6 +59,8 @@ pub struct Settings {
     pub mail: MailSettings,
     /// Mailed links: password reset, email verification, magic-link sign-in.
     pub recovery: RecoverySettings,
+    /// Issued tokens: the refresh reuse grace.
+    pub tokens: TokenSettings,
     /// Relying parties declared here (`[[clients]]`), synced into the store at start.
     pub clients: Vec<ClientSettings>,
 }
@@ -78,6 +82,7 @@ impl Default for Settings {
             smtp: SmtpSettings::default(),
             mail: MailSettings::default(),
             recovery: RecoverySettings::default(),
+            tokens: TokenSettings::default(),
             clients: Vec::new(),
         }
     }
@@ -144,6 +149,7 @@ impl Settings {
         self.smtp.validate()?;
         self.mail.validate()?;
         self.recovery.validate()?;
+        self.tokens.validate()?;
         clients::validate(&self.clients)?;
         for (i, c) in self.clients.iter().enumerate() {
             if !self.keys.algorithms.contains(&c.id_token_signed_response_alg) {

@@ -344,6 +344,7 @@ fn protocol_config(settings: &Settings) -> portcullis_protocol::ProtocolConfig {
         time::Duration::seconds(i64::try_from(settings.keys.max_token_lifetime_secs).unwrap_or(i64::MAX));
     config.id_token_ttl = config.id_token_ttl.min(max);
     config.max_token_lifetime = max;
+    config.refresh_reuse_grace = settings.tokens.refresh_reuse_grace();
     config.client_lockout = portcullis_store::LockoutPolicy {
         max_failures: auth.max_failures_per_client,
         ..crate::accounts::lockouts(auth).account

@@ -155,6 +155,46 @@ pub enum Redemption {
     Unknown,
 }
 
+/// A refresh token with everything its use is judged by, read at once.
+#[derive(Debug, Clone)]
+pub struct RefreshState {
+    /// The token.
+    pub token: RefreshTokenRow,
+    /// Its grant (rotation family).
+    pub grant: GrantRow,
+    /// The session the grant's `sid` names, if it exists.
+    pub session: Option<crate::SessionTimes>,
+    /// The grant's user, if it exists.
+    pub user: Option<crate::User>,
+}
+
+/// One rotation of a refresh token (see [`GrantRepo::rotate_refresh_token`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Rotate<'a> {
+    /// The presented token's hash.
+    pub token_hash: &'a str,
+    /// Its successor.
+    pub next: &'a RefreshTokenRow,
+    /// The successor sealed with the presented token (only its holder can
+    /// open it), stored with the successor when replays may be forgiven.
+    pub sealed_successor: Option<&'a str>,
+    /// A replay of a token rotated at or after this instant is forgiven.
+    pub grace_since: Option<OffsetDateTime>,
+}
+
+/// What [`GrantRepo::rotate_refresh_token`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RotateOutcome {
+    /// This call rotated it; the successor is stored.
+    Rotated,
+    /// Already rotated within the grace: its sealed successor, nothing written.
+    Graced(String),
+    /// Already rotated before the grace: the family is now revoked.
+    Replayed,
+    /// No such token.
+    Unknown,
+}
+
 /// A queued Back-Channel Logout notification (OIDC Back-Channel Logout 1.0).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BackchannelLogout {
@@ -271,15 +311,21 @@ pub trait GrantRepo {
         token_hash: &str,
     ) -> Result<Option<(RefreshTokenRow, GrantRow)>, StoreError>;
 
-    /// Atomically rotates `token_hash` into `next`. A token already rotated is
-    /// a reuse: the whole family (the grant) is revoked in the same
-    /// transaction and `Replayed` returned.
+    /// What a refresh needs, in one read: the token by hash, its grant, the
+    /// session the grant's `sid` names and the grant's user.
+    async fn refresh_state(&self, token_hash: &str) -> Result<Option<RefreshState>, StoreError>;
+
+    /// Atomically rotates `rotate.token_hash` into `rotate.next`, stored with
+    /// its parent's hash and the sealed successor. A token already rotated is a
+    /// reuse: when it was rotated at or after `rotate.grace_since` and has a
+    /// sealed successor, that is returned (`Graced`) and nothing written;
+    /// otherwise the whole family (the grant) is revoked and `Replayed`
+    /// returned.
     async fn rotate_refresh_token(
         &self,
-        token_hash: &str,
-        next: &RefreshTokenRow,
+        rotate: &Rotate<'_>,
         now: OffsetDateTime,
-    ) -> Result<Redemption, StoreError>;
+    ) -> Result<RotateOutcome, StoreError>;
 
     /// Revokes a grant (and so everything issued from it); true if it was live.
     async fn revoke_grant(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError>;

@@ -36,7 +36,7 @@ pub use error::StoreError;
 pub use generation::{AdvanceOnDrop, Generation};
 pub use grants::{
     AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConnectedClient, ConsentRepo, GrantRepo,
-    GrantRow, LogoutRepo, Redemption, RefreshTokenRow,
+    GrantRow, LogoutRepo, Redemption, RefreshState, RefreshTokenRow, Rotate, RotateOutcome,
 };
 pub use groups::{Group, GroupCheck, GroupRepo, NewGroup};
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};

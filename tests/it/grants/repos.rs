@@ -1,11 +1,14 @@
 //! Requests, consents, grants, codes, refresh tokens, JWT ids and the expiry
 //! sweep behave the same on both backends, including under concurrency.
 
-use portcullis_store::{AuthRequestRow, CodeRow, Effects, Redemption, Session, SessionTimes, StoreError};
+use portcullis_store::{
+    AuthRequestRow, CodeRow, Effects, Redemption, RefreshTokenRow, Rotate, RotateOutcome, Session,
+    SessionTimes, StoreError,
+};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::Duration;
 
-use super::{T0, client, code, grant, refresh, user};
+use super::{T0, client, code, grant, refresh, session as signed_in, user};
 
 async fn auth_requests_round_trip_and_are_deleted(backend: Backend) {
     let (store, _db) = test_store(backend).await;
@@ -153,7 +156,10 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(backend: Backen
 
     let t1 = T0 + Duration::hours(1);
     let rt2 = refresh("rt-2", &g, t1);
-    assert_eq!(store.rotate_refresh_token("rt-1", &rt2, t1).await.expect("rotate"), Redemption::Redeemed);
+    assert_eq!(
+        store.rotate_refresh_token(&rotate("rt-1", &rt2), t1).await.expect("rotate"),
+        RotateOutcome::Rotated
+    );
     let (old, _) = store.find_refresh_token("rt-1").await.expect("find").expect("kept for reuse detection");
     assert_eq!(old.rotated_at, Some(t1));
     let (new, live) = store.find_refresh_token("rt-2").await.expect("find").expect("successor");
@@ -161,12 +167,18 @@ async fn refresh_tokens_rotate_once_and_reuse_revokes_the_family(backend: Backen
 
     let t2 = T0 + Duration::hours(2);
     let rt3 = refresh("rt-3", &g, t2);
-    assert_eq!(store.rotate_refresh_token("rt-1", &rt3, t2).await.expect("reuse"), Redemption::Replayed);
+    assert_eq!(
+        store.rotate_refresh_token(&rotate("rt-1", &rt3), t2).await.expect("reuse"),
+        RotateOutcome::Replayed
+    );
     assert_eq!(store.find_grant("g1").await.expect("find").expect("grant").revoked_at, Some(t2));
     assert!(store.find_refresh_token("rt-3").await.expect("find").is_none(), "a reuse stores nothing");
     let (_, family) = store.find_refresh_token("rt-2").await.expect("find").expect("row");
     assert!(!family.is_live(t2), "the successor dies with the grant");
-    assert_eq!(store.rotate_refresh_token("nope", &rt3, t2).await.expect("unknown"), Redemption::Unknown);
+    assert_eq!(
+        store.rotate_refresh_token(&rotate("nope", &rt3), t2).await.expect("unknown"),
+        RotateOutcome::Unknown
+    );
     assert_eq!(db.count("SELECT 1 FROM refresh_tokens").await, 2);
 }
 
@@ -183,17 +195,99 @@ async fn concurrent_rotations_of_one_token_rotate_it_once(backend: Backend) {
         .map(|i| {
             let store = store.clone();
             let next = refresh(&format!("rt-{i}"), &g, T0);
-            tokio::spawn(async move { store.rotate_refresh_token("rt", &next, T0).await })
+            tokio::spawn(async move { store.rotate_refresh_token(&rotate("rt", &next), T0).await })
         })
         .collect();
     let mut redeemed = 0;
     for task in tasks {
-        if task.await.expect("task").expect("rotate") == Redemption::Redeemed {
+        if task.await.expect("task").expect("rotate") == RotateOutcome::Rotated {
             redeemed += 1;
         }
     }
     assert_eq!(redeemed, 1);
     assert_eq!(db.count("SELECT 1 FROM refresh_tokens").await, 2, "the original and one successor");
+}
+
+/// A rotation without grace.
+fn rotate<'a>(token_hash: &'a str, next: &'a RefreshTokenRow) -> Rotate<'a> {
+    Rotate { token_hash, next, sealed_successor: None, grace_since: None }
+}
+
+async fn a_reuse_within_the_grace_returns_the_sealed_successor_and_after_it_revokes(backend: Backend) {
+    let (store, db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    let g = grant("g1", "rp", alice, None, false);
+    store.create_grant_with_code(&g, &code("code-1", &g)).await.expect("create");
+    store.redeem_code("code-1", Some(&refresh("rt-1", &g, T0)), T0).await.expect("redeem");
+
+    let t1 = T0 + Duration::minutes(5);
+    let rt2 = refresh("rt-2", &g, t1);
+    let graced = |since| Rotate {
+        sealed_successor: Some("sealed-rt-2"),
+        grace_since: Some(since),
+        ..rotate("rt-1", &rt2)
+    };
+    assert_eq!(
+        store.rotate_refresh_token(&graced(t1 - Duration::seconds(10)), t1).await.expect("rotate"),
+        RotateOutcome::Rotated
+    );
+
+    // A second tab, 10 s later, inside a 10 s grace: the same successor, nothing written.
+    let t2 = t1 + Duration::seconds(10);
+    let other = refresh("rt-other", &g, t2);
+    let again = Rotate { next: &other, ..graced(t2 - Duration::seconds(10)) };
+    assert_eq!(
+        store.rotate_refresh_token(&again, t2).await.expect("graced"),
+        RotateOutcome::Graced("sealed-rt-2".into())
+    );
+    assert!(store.find_grant("g1").await.expect("find").expect("grant").is_live(t2), "the family lives");
+    assert!(store.find_refresh_token("rt-other").await.expect("find").is_none(), "nothing stored");
+    let (old, _) = store.find_refresh_token("rt-1").await.expect("find").expect("row");
+    assert_eq!(old.rotated_at, Some(t1), "the first rotation's instant stays");
+
+    // One second later the grace is over: the family is revoked.
+    let t3 = t2 + Duration::seconds(1);
+    let late = Rotate { next: &other, ..graced(t3 - Duration::seconds(10)) };
+    assert_eq!(store.rotate_refresh_token(&late, t3).await.expect("reuse"), RotateOutcome::Replayed);
+    assert_eq!(store.find_grant("g1").await.expect("find").expect("grant").revoked_at, Some(t3));
+
+    // Rotated without a sealed successor (grace off then): never forgiven.
+    let g2 = grant("g2", "rp", alice, None, false);
+    store.create_grant_with_code(&g2, &code("code-2", &g2)).await.expect("create");
+    store.redeem_code("code-2", Some(&refresh("rt-a", &g2, T0)), T0).await.expect("redeem");
+    let rt_b = refresh("rt-b", &g2, t1);
+    store.rotate_refresh_token(&rotate("rt-a", &rt_b), t1).await.expect("rotate");
+    let forgive = Rotate { grace_since: Some(t1 - Duration::seconds(10)), ..rotate("rt-a", &other) };
+    assert_eq!(store.rotate_refresh_token(&forgive, t1).await.expect("reuse"), RotateOutcome::Replayed);
+    assert_eq!(db.count("SELECT 1 FROM refresh_tokens WHERE sealed IS NOT NULL").await, 1);
+}
+
+async fn a_refresh_state_reads_token_grant_session_and_user_at_once(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let alice = user(&*store, "alice").await;
+    client(&*store, "rp", false).await;
+    store.create_session(&signed_in("h1", "sid-1", Some(alice))).await.expect("session");
+    let bound = grant("g1", "rp", alice, Some("sid-1"), true);
+    store.create_grant_with_code(&bound, &code("code-1", &bound)).await.expect("create");
+    let rt = refresh("rt-1", &bound, T0);
+    store.redeem_code("code-1", Some(&rt), T0).await.expect("redeem");
+
+    let state = store.refresh_state("rt-1").await.expect("read").expect("known");
+    assert_eq!((state.token, state.grant), (rt, bound));
+    let session = state.session.expect("the grant's session");
+    assert_eq!((session.user_id, session.created_at), (Some(alice), T0));
+    let found = state.user.expect("the grant's user");
+    assert_eq!((found.id, found.username.as_str(), found.disabled), (alice, "alice", false));
+    assert_eq!(found, store.find_user(alice).await.expect("find").expect("user"), "every column");
+
+    // An offline grant: no session.
+    let offline = grant("g2", "rp", alice, None, false);
+    store.create_grant_with_code(&offline, &code("code-2", &offline)).await.expect("create");
+    store.redeem_code("code-2", Some(&refresh("rt-2", &offline, T0)), T0).await.expect("redeem");
+    let state = store.refresh_state("rt-2").await.expect("read").expect("known");
+    assert!(state.session.is_none() && state.user.is_some());
+    assert!(store.refresh_state("nope").await.expect("read").is_none());
 }
 
 async fn grants_are_revoked_one_by_one_or_per_user(backend: Backend) {
@@ -282,14 +376,20 @@ async fn expired_rows_are_swept_and_live_ones_kept(backend: Backend) {
     old.expires_at = now - Duration::hours(1);
     store.create_grant_with_code(&old, &code("code-old", &old)).await.expect("create");
     store.redeem_code("code-old", Some(&refresh("rt-old-1", &old, T0)), T0).await.expect("redeem");
-    store.rotate_refresh_token("rt-old-1", &refresh("rt-old-2", &old, T0), T0).await.expect("rotate");
+    store
+        .rotate_refresh_token(&rotate("rt-old-1", &refresh("rt-old-2", &old, T0)), T0)
+        .await
+        .expect("rotate");
     // A live grant: its expired code and expired refresh token go, the rest stays.
     let live = grant("g-live", "rp", alice, Some("sid-1"), true);
     store.create_grant_with_code(&live, &code("code-live", &live)).await.expect("create");
     let mut stale = refresh("rt-stale", &live, T0);
     stale.expires_at = now;
     store.redeem_code("code-live", Some(&stale), T0).await.expect("redeem");
-    store.rotate_refresh_token("rt-stale", &refresh("rt-live", &live, T0), T0).await.expect("rotate");
+    store
+        .rotate_refresh_token(&rotate("rt-stale", &refresh("rt-live", &live, T0)), T0)
+        .await
+        .expect("rotate");
     // JWT ids.
     store.record_jti("jti-old", T0, now).await.expect("record");
     store.record_jti("jti-live", T0, now + Duration::minutes(1)).await.expect("record");
@@ -372,6 +472,8 @@ both_backends!(
     concurrent_redemptions_of_one_code_redeem_it_once,
     refresh_tokens_rotate_once_and_reuse_revokes_the_family,
     concurrent_rotations_of_one_token_rotate_it_once,
+    a_reuse_within_the_grace_returns_the_sealed_successor_and_after_it_revokes,
+    a_refresh_state_reads_token_grant_session_and_user_at_once,
     grants_are_revoked_one_by_one_or_per_user,
     a_jti_is_recorded_once_until_it_expires,
     expired_rows_are_swept_and_live_ones_kept,

@@ -1,13 +1,15 @@
 //! The refresh-token grant (RFC 6749 §6): rotated on every use; reuse of a
 //! rotated token revokes the whole family (RFC 9700 §4.14.2); the scope may
-//! narrow, never widen.
+//! narrow, never widen. Within `refresh_reuse_grace` of a rotation, the same
+//! client presenting the rotated token again (a second tab) gets the same
+//! successor back instead.
 
-use portcullis_store::{Redemption, RefreshTokenRow};
+use portcullis_store::{RefreshState, RefreshTokenRow, Rotate, RotateOutcome};
 
 use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
-use crate::grants::{TokenParams, grant_usable, grant_user};
-use crate::tokens::{self, TokenResponse, new_secret, secret_hash};
+use crate::grants::{TokenParams, grant_usable_with};
+use crate::tokens::{self, TokenResponse, new_secret, open_successor, seal_successor, secret_hash};
 use crate::{Client, OAuthError, ScopeSet};
 
 /// The `refresh_token` of the form, which must not be empty.
@@ -29,6 +31,14 @@ pub fn narrowed_scopes(granted: &ScopeSet, params: &TokenParams) -> Result<Scope
     }
 }
 
+/// The instant from which a reused refresh token is forgiven, if the grace is on.
+pub fn grace_since(ctx: &Ctx<'_>) -> Option<time::OffsetDateTime> {
+    let grace = ctx.config.refresh_reuse_grace;
+    grace.is_positive().then(|| ctx.now - grace)
+}
+
+/// Rotates the presented refresh token: one read (the token, its grant,
+/// session and user), the signatures, one write transaction.
 pub(crate) async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
@@ -36,24 +46,30 @@ pub(crate) async fn exchange(
 ) -> Result<TokenResponse, ProtocolError> {
     let presented = presented_token(params)?;
     let hash = secret_hash(presented);
-    let Some((row, grant)) = ctx.store.find_refresh_token(&hash).await? else {
+    let Some(RefreshState { token: row, grant, session, user }) = ctx.store.refresh_state(&hash).await?
+    else {
         return reject(OAuthError::InvalidGrant, "unknown refresh token");
     };
     if row.client_id != client.client_id.as_str() {
         return reject(OAuthError::InvalidGrant, "the refresh token was issued to another client");
     }
-    if row.rotated_at.is_some() {
+    let grace_since = grace_since(ctx);
+    if let Some(rotated_at) = row.rotated_at
+        && !grace_since.is_some_and(|since| rotated_at >= since)
+    {
         ctx.store.revoke_grant(&row.grant_id, ctx.now).await?;
         tracing::warn!(client_id = %row.client_id, "rotated refresh token reused; its family is revoked");
         return reject(OAuthError::InvalidGrant, "the refresh token was already used");
     }
-    if ctx.now >= row.expires_at || !grant_usable(ctx, &grant).await? {
+    if ctx.now >= row.expires_at || !grant_usable_with(ctx, &grant, session.as_ref()) {
         return reject(OAuthError::InvalidGrant, "the refresh token expired or was revoked");
     }
+    let Some(user) = user.filter(|u| !u.disabled && u.id == grant.user_id) else {
+        return reject(OAuthError::InvalidGrant, "the user no longer exists or is disabled");
+    };
     let granted = ScopeSet::from_tokens(row.scopes.iter().map(String::as_str))
         .map_err(|_| ProtocolError::Rejected { error: OAuthError::InvalidGrant, description: "bad scope" })?;
     let scopes = narrowed_scopes(&granted, params)?;
-    let user = grant_user(ctx, &grant).await?;
     let next_token = new_secret();
     // RFC 6749 §6: the new refresh token keeps the original scope.
     let next = RefreshTokenRow {
@@ -65,12 +81,19 @@ pub(crate) async fn exchange(
         expires_at: row.expires_at,
         rotated_at: None,
     };
-    match ctx.store.rotate_refresh_token(&hash, &next, ctx.now).await? {
-        Redemption::Redeemed => {}
-        Redemption::Replayed | Redemption::Unknown => {
+    let sealed = grace_since.and_then(|_| seal_successor(presented, &next_token));
+    let rotate = Rotate { token_hash: &hash, next: &next, sealed_successor: sealed.as_deref(), grace_since };
+    let refresh_token = match ctx.store.rotate_refresh_token(&rotate, ctx.now).await? {
+        RotateOutcome::Rotated => next_token,
+        // Another request (a second tab) rotated it a moment ago: the same successor.
+        RotateOutcome::Graced(sealed) => match open_successor(presented, &sealed) {
+            Some(successor) => successor,
+            None => return reject(OAuthError::InvalidGrant, "the refresh token was already used"),
+        },
+        RotateOutcome::Replayed | RotateOutcome::Unknown => {
             return reject(OAuthError::InvalidGrant, "the refresh token was already used");
         }
-    }
+    };
     let sub = user.id.to_string();
     let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant))?;
     let id_token = if scopes.is_oidc() {
@@ -85,7 +108,7 @@ pub(crate) async fn exchange(
         token_type: "Bearer",
         expires_in: access.expires_in,
         scope: scopes.to_string(),
-        refresh_token: Some(next_token),
+        refresh_token: Some(refresh_token),
         id_token,
     })
 }

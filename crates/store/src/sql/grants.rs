@@ -2,15 +2,17 @@
 //! refresh tokens and JWT ids, and ending sessions with the back-channel
 //! logouts that follows (one of the job queues, see [`super::Queue`]).
 //!
-//! A code or refresh token is redeemed in one write transaction (SQLite:
-//! `BEGIN IMMEDIATE`; PostgreSQL: the conditional `UPDATE` locks the row):
-//! of two redemptions, the second finds it used.
+//! A code is redeemed in one write transaction (SQLite: `BEGIN IMMEDIATE`;
+//! PostgreSQL: the conditional `UPDATE` locks the row), a refresh token in
+//! one `INSERT` of its successor (the unique `parent_hash` admits one): of
+//! two redemptions, the second finds it used.
 
+use super::users::{ALIASED, aliased_columns, user_in};
 use super::{Db, Exec, Queue, Row, Tx, corrupt, effects::apply};
 use crate::{
     AccessTokenState, AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConnectedClient,
-    ConsentRepo, Effects, EndedAccess, GrantRepo, GrantRow, LogoutRepo, Redemption, RefreshTokenRow,
-    SessionTimes, StoreError,
+    ConsentRepo, Effects, EndedAccess, GrantRepo, GrantRow, LogoutRepo, Redemption, RefreshState,
+    RefreshTokenRow, Rotate, RotateOutcome, SessionTimes, StoreError,
 };
 use async_trait::async_trait;
 use portcullis_core::random::hex_id;
@@ -27,6 +29,14 @@ macro_rules! grant_columns {
     };
 }
 
+/// When a refresh token was rotated: its successor's creation (rotations
+/// insert the successor naming its parent), or, for a token rotated before
+/// migration 0020, its own `rotated_at`.
+macro_rules! rotated_at {
+    () => {
+        "COALESCE(r.rotated_at, n.created_at) AS rotated_at"
+    };
+}
 /// The columns a claim of a back-channel logout returns.
 pub const BACKCHANNEL_COLUMNS: &str =
     "id, client_id, uri, user_id, sid, attempts, created_at, next_attempt_at";
@@ -59,9 +69,45 @@ const FIND_CODE: &str = concat!(
     " FROM auth_codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1"
 );
 const FIND_REFRESH: &str = concat!(
-    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, r.rotated_at, ",
+    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, ",
+    rotated_at!(),
+    ", ",
     grant_columns!(),
-    " FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
+    " FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
+     LEFT JOIN refresh_tokens n ON n.parent_hash = r.token_hash
+     WHERE r.token_hash = $1"
+);
+/// A refresh token, its grant, the grant's session and user: what a refresh
+/// is judged by, in one indexed read.
+const REFRESH_STATE: &str = concat!(
+    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, ",
+    rotated_at!(),
+    ", ",
+    grant_columns!(),
+    ", s.sid AS s_sid, s.user_id AS s_user_id, s.created_at AS s_created_at, s.last_seen_at AS s_last_seen_at, ",
+    aliased_columns!(),
+    " FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id
+     LEFT JOIN refresh_tokens n ON n.parent_hash = r.token_hash
+     LEFT JOIN sessions s ON s.sid = g.sid
+     LEFT JOIN users u ON u.id = g.user_id
+     WHERE r.token_hash = $1"
+);
+/// A rotation in one statement (one implicit transaction): the successor is
+/// inserted naming its parent, only if the parent exists and was not
+/// rotated before 0020; the unique index on `parent_hash` lets one
+/// successor per parent in, so of two rotations the second inserts nothing.
+/// (SQLite needs the `WHERE` of an `INSERT … SELECT` before `ON CONFLICT`.)
+const ROTATE: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, created_at,
+                                                  expires_at, parent_hash, sealed)
+     SELECT $1, $2, $3, $4, $5, $6, $7, $8
+     WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $7 AND rotated_at IS NULL)
+     ON CONFLICT (parent_hash) DO NOTHING";
+/// What a rotated refresh token left behind, for a replay.
+const ROTATED: &str = concat!(
+    "SELECT r.grant_id, n.sealed, ",
+    rotated_at!(),
+    " FROM refresh_tokens r LEFT JOIN refresh_tokens n ON n.parent_hash = r.token_hash
+     WHERE r.token_hash = $1"
 );
 const REVOKE: &str = "UPDATE grants SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
 const REVOKE_LIVE: &str =
@@ -259,6 +305,54 @@ async fn redeem_once<D: Db>(
     Ok(Redemption::Replayed)
 }
 
+/// The session columns `s_…` of a joined row, if a session matched.
+fn session_times(row: &impl Row) -> Result<Option<SessionTimes>, StoreError> {
+    match row.opt_text("s_sid")? {
+        None => Ok(None),
+        Some(_) => Ok(Some(SessionTimes {
+            user_id: row.opt_uuid("s_user_id")?,
+            created_at: row.at("s_created_at")?,
+            last_seen_at: row.at("s_last_seen_at")?,
+        })),
+    }
+}
+
+/// `GrantRepo::rotate_refresh_token`: one statement when it rotates; a
+/// replay reads what the rotation left and revokes the family unless forgiven.
+async fn rotate_refresh<D: Db>(
+    db: &D,
+    r: &Rotate<'_>,
+    now: OffsetDateTime,
+) -> Result<RotateOutcome, StoreError> {
+    let n = r.next;
+    let args = args![
+        &n.token_hash,
+        &n.grant_id,
+        &n.client_id,
+        &n.scopes,
+        n.created_at,
+        n.expires_at,
+        r.token_hash,
+        r.sealed_successor
+    ];
+    if db.writer().execute(ROTATE, args).await? == 1 {
+        return Ok(RotateOutcome::Rotated);
+    }
+    let Some(row) = db.writer().fetch_optional(ROTATED, args![r.token_hash]).await? else {
+        return Ok(RotateOutcome::Unknown);
+    };
+    let forgiven = match (r.grace_since, row.opt_at("rotated_at")?, row.opt_text("sealed")?) {
+        (Some(since), Some(rotated_at), Some(sealed)) if rotated_at >= since => Some(sealed),
+        _ => None,
+    };
+    if let Some(sealed) = forgiven {
+        return Ok(RotateOutcome::Graced(sealed));
+    }
+    let _state = db.token_state().on_drop();
+    db.writer().execute(REVOKE, args![now, &row.text("grant_id")?]).await?;
+    Ok(RotateOutcome::Replayed)
+}
+
 /// `Store::access_token_state` in one statement.
 pub async fn access_token_state<D: Db>(
     db: &D,
@@ -268,15 +362,7 @@ pub async fn access_token_state<D: Db>(
 ) -> Result<AccessTokenState, StoreError> {
     let row = db.reader().fetch_one(TOKEN_STATE, args![jti_key, now, grant_id]).await?;
     let grant = row.opt_text("g_id")?.map(|_| grant(&row)).transpose()?;
-    let session = match row.opt_text("s_sid")? {
-        None => None,
-        Some(_) => Some(SessionTimes {
-            user_id: row.opt_uuid("s_user_id")?,
-            created_at: row.at("s_created_at")?,
-            last_seen_at: row.at("s_last_seen_at")?,
-        }),
-    };
-    Ok(AccessTokenState { revoked: row.flag("revoked")?, grant, session })
+    Ok(AccessTokenState { revoked: row.flag("revoked")?, grant, session: session_times(&row)? })
 }
 
 #[async_trait]
@@ -447,16 +533,25 @@ impl<D: Db> GrantRepo for D {
         row.as_ref().map(|r| Ok((refresh_token(r)?, grant(r)?))).transpose()
     }
 
+    async fn refresh_state(&self, token_hash: &str) -> Result<Option<RefreshState>, StoreError> {
+        let Some(row) = self.reader().fetch_optional(REFRESH_STATE, args![token_hash]).await? else {
+            return Ok(None);
+        };
+        let user = row.opt_uuid("u_id")?.map(|_| user_in(&row, &ALIASED)).transpose()?;
+        Ok(Some(RefreshState {
+            token: refresh_token(&row)?,
+            grant: grant(&row)?,
+            session: session_times(&row)?,
+            user,
+        }))
+    }
+
     async fn rotate_refresh_token(
         &self,
-        token_hash: &str,
-        next: &RefreshTokenRow,
+        rotate: &Rotate<'_>,
         now: OffsetDateTime,
-    ) -> Result<Redemption, StoreError> {
-        const MARK: &str =
-            "UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL";
-        const GRANT_OF: &str = "SELECT grant_id FROM refresh_tokens WHERE token_hash = $1";
-        redeem_once(self, MARK, GRANT_OF, token_hash, Some(next), now).await
+    ) -> Result<RotateOutcome, StoreError> {
+        rotate_refresh(self, rotate, now).await
     }
 
     async fn revoke_grant(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {

@@ -112,20 +112,86 @@ const UNNORMALISED: &str =
 const SET_DISPLAY_NAME_NORM: &str = "UPDATE users SET display_name_norm = $1
      WHERE id = $2 AND display_name = $3 AND display_name_norm IS NULL";
 
+/// A user's column names in a row: as selected by [`columns!`], or aliased
+/// `u_…` by [`aliased_columns!`] beside another table's columns.
+pub(crate) struct UserColumns([&'static str; 12]);
+
+const PLAIN: UserColumns = UserColumns([
+    "id",
+    "username",
+    "email",
+    "email_verified",
+    "display_name",
+    "disabled",
+    "mfa_required",
+    "roles",
+    "password_hash",
+    "security_stamp",
+    "created_at",
+    "updated_at",
+]);
+
+/// The names [`aliased_columns!`] selects.
+pub(crate) const ALIASED: UserColumns = UserColumns([
+    "u_id",
+    "u_username",
+    "u_email",
+    "u_email_verified",
+    "u_display_name",
+    "u_disabled",
+    "u_mfa_required",
+    "u_roles",
+    "u_password_hash",
+    "u_security_stamp",
+    "u_created_at",
+    "u_updated_at",
+]);
+
+/// [`columns!`] of the table aliased `u`, as `u_…`.
+macro_rules! aliased_columns {
+    () => {
+        "u.id AS u_id, u.username AS u_username, u.email AS u_email, \
+         u.email_verified AS u_email_verified, u.display_name AS u_display_name, \
+         u.disabled AS u_disabled, u.mfa_required AS u_mfa_required, u.roles AS u_roles, \
+         u.password_hash AS u_password_hash, u.security_stamp AS u_security_stamp, \
+         u.created_at AS u_created_at, u.updated_at AS u_updated_at"
+    };
+}
+pub(crate) use aliased_columns;
+
 pub(crate) fn user(row: &impl Row) -> Result<User, StoreError> {
+    user_in(row, &PLAIN)
+}
+
+/// The user of `row`, under the column names `c`.
+pub(crate) fn user_in(row: &impl Row, c: &UserColumns) -> Result<User, StoreError> {
+    let [
+        id,
+        username,
+        email,
+        email_verified,
+        display_name,
+        disabled,
+        mfa_required,
+        roles,
+        password_hash,
+        security_stamp,
+        created_at,
+        updated_at,
+    ] = c.0;
     Ok(User {
-        id: row.uuid("id")?,
-        username: row.text("username")?,
-        email: row.text("email")?,
-        email_verified: row.flag("email_verified")?,
-        display_name: row.opt_text("display_name")?,
-        disabled: row.flag("disabled")?,
-        mfa_required: row.flag("mfa_required")?,
-        roles: row.list("roles")?,
-        password_hash: row.opt_text("password_hash")?,
-        security_stamp: row.text("security_stamp")?,
-        created_at: row.at("created_at")?,
-        updated_at: row.at("updated_at")?,
+        id: row.uuid(id)?,
+        username: row.text(username)?,
+        email: row.text(email)?,
+        email_verified: row.flag(email_verified)?,
+        display_name: row.opt_text(display_name)?,
+        disabled: row.flag(disabled)?,
+        mfa_required: row.flag(mfa_required)?,
+        roles: row.list(roles)?,
+        password_hash: row.opt_text(password_hash)?,
+        security_stamp: row.text(security_stamp)?,
+        created_at: row.at(created_at)?,
+        updated_at: row.at(updated_at)?,
     })
 }
 

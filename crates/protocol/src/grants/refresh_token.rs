@@ -6,6 +6,7 @@ use portcullis_store::{Redemption, RefreshTokenRow};
 
 use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
+use crate::dpop::{Jkt, check_refresh_binding};
 use crate::grants::{TokenParams, grant_usable, grant_user};
 use crate::tokens::{self, TokenResponse, new_secret, secret_hash};
 use crate::{Client, OAuthError, ScopeSet};
@@ -33,6 +34,7 @@ pub(crate) async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &TokenParams,
+    jkt: Option<&Jkt>,
 ) -> Result<TokenResponse, ProtocolError> {
     let presented = presented_token(params)?;
     let hash = secret_hash(presented);
@@ -42,6 +44,9 @@ pub(crate) async fn exchange(
     if row.client_id != client.client_id.as_str() {
         return reject(OAuthError::InvalidGrant, "the refresh token was issued to another client");
     }
+    // Before reuse detection: a stolen bound token alone cannot even
+    // revoke its family.
+    check_refresh_binding(row.dpop_jkt.as_deref(), jkt)?;
     if row.rotated_at.is_some() {
         ctx.store.revoke_grant(&row.grant_id, ctx.now).await?;
         tracing::warn!(client_id = %row.client_id, "rotated refresh token reused; its family is revoked");
@@ -64,6 +69,8 @@ pub(crate) async fn exchange(
         created_at: ctx.now,
         expires_at: row.expires_at,
         rotated_at: None,
+        // The family keeps the key it began with.
+        dpop_jkt: row.dpop_jkt.clone(),
     };
     match ctx.store.rotate_refresh_token(&hash, &next, ctx.now).await? {
         Redemption::Redeemed => {}
@@ -72,7 +79,7 @@ pub(crate) async fn exchange(
         }
     }
     let sub = user.id.to_string();
-    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant))?;
+    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant), jkt)?;
     let id_token = if scopes.is_oidc() {
         let groups = groups_for(ctx, user.id, &scopes).await?;
         let subject = Subject { user: &user, groups: &groups };
@@ -82,7 +89,7 @@ pub(crate) async fn exchange(
     };
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: tokens::token_type(jkt),
         expires_in: access.expires_in,
         scope: scopes.to_string(),
         refresh_token: Some(next_token),

@@ -80,6 +80,10 @@ pub struct AddArgs {
     /// client's redirect URIs' origins are allowed without it).
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// Require DPoP-bound access tokens (RFC 9449): token requests without
+    /// a DPoP proof are refused.
+    #[arg(long)]
+    dpop_bound_access_tokens: bool,
     /// The client id (default: 32 random hex digits).
     #[arg(long)]
     client_id: Option<String>,
@@ -155,6 +159,7 @@ fn spec(args: AddArgs) -> ClientSpec {
     spec.require_consent = !args.no_consent;
     spec.admin_api = args.admin_api;
     spec.allowed_origins = args.allowed_origins;
+    spec.dpop_bound_access_tokens = args.dpop_bound_access_tokens;
     spec
 }
 

@@ -49,8 +49,8 @@ const INSERT_CODE: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const INSERT_REFRESH: &str =
     "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, created_at,
-                                                         expires_at, rotated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                                                         expires_at, rotated_at, dpop_jkt)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const FIND_GRANT: &str = concat!("SELECT ", grant_columns!(), " FROM grants g WHERE g.id = $1");
 const FIND_CODE: &str = concat!(
     "SELECT c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, c.nonce,
@@ -59,7 +59,8 @@ const FIND_CODE: &str = concat!(
     " FROM auth_codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1"
 );
 const FIND_REFRESH: &str = concat!(
-    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, r.rotated_at, ",
+    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, r.rotated_at,
+            r.dpop_jkt, ",
     grant_columns!(),
     " FROM refresh_tokens r JOIN grants g ON g.id = r.grant_id WHERE r.token_hash = $1"
 );
@@ -165,6 +166,7 @@ fn refresh_token(row: &impl Row) -> Result<RefreshTokenRow, StoreError> {
         created_at: row.at("created_at")?,
         expires_at: row.at("expires_at")?,
         rotated_at: row.opt_at("rotated_at")?,
+        dpop_jkt: row.opt_text("dpop_jkt")?,
     })
 }
 
@@ -182,8 +184,16 @@ fn backchannel(row: &impl Row) -> Result<BackchannelLogout, StoreError> {
 }
 
 async fn insert_refresh(db: &mut impl Exec, r: &RefreshTokenRow) -> Result<(), StoreError> {
-    let args =
-        args![&r.token_hash, &r.grant_id, &r.client_id, &r.scopes, r.created_at, r.expires_at, r.rotated_at];
+    let args = args![
+        &r.token_hash,
+        &r.grant_id,
+        &r.client_id,
+        &r.scopes,
+        r.created_at,
+        r.expires_at,
+        r.rotated_at,
+        &r.dpop_jkt
+    ];
     db.execute(INSERT_REFRESH, args).await.map(drop)
 }
 

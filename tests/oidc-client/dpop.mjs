@@ -110,7 +110,14 @@ async function main() {
   const client = { client_id: clientId, [oauth.clockSkew]: skew };
   const auth = oauth.None();
   const keyPair = await oauth.generateKeyPair(alg, { extractable: true });
-  const DPoP = oauth.DPoP(client, keyPair);
+  // oauth4webapi names an Ed25519 proof's alg "Ed25519" (RFC 9864); the
+  // server verifies "EdDSA" (RFC 8037), as advertised.
+  const remap = {
+    [oauth.modifyAssertion]: (header) => {
+      if (header.alg === 'Ed25519') header.alg = 'EdDSA';
+    },
+  };
+  const DPoP = oauth.DPoP(client, keyPair, remap);
   const jkt = await DPoP.calculateThumbprint();
 
   // 2. The authorization request: code + PKCE S256 + state + nonce.
@@ -177,7 +184,7 @@ async function main() {
 
   // 7. Refresh with another key: refused (the refresh token is bound).
   const otherKey = await oauth.generateKeyPair(alg, { extractable: true });
-  const otherDPoP = oauth.DPoP(client, otherKey);
+  const otherDPoP = oauth.DPoP(client, otherKey, remap);
   let refusal;
   try {
     await withNonceRetry(async () => {

@@ -295,6 +295,14 @@ async fn proofs_breaking_a_rule_are_refused_at_userinfo(backend: Backend) {
     let other_key = Key::eddsa().proof(&app, "GET", &url, good.clone());
     refused(userinfo(&app, "DPoP", &access, Some(&other_key)).await, "another key");
     refused(userinfo(&app, "DPoP", &access, None).await, "no proof");
+    // A nonce is not needed here, but one that is there must be current.
+    let stale_nonce = key.proof(&app, "GET", &url, json!({ "ath": ath(&access), "nonce": "stale" }));
+    let res = userinfo(&app, "DPoP", &access, Some(&stale_nonce)).await;
+    assert_eq!(res.status(), 401);
+    assert!(challenge(&res).contains("error=\"use_dpop_nonce\""), "{}", challenge(&res));
+    let nonce = res.headers()["dpop-nonce"].to_str().expect("ascii").to_owned();
+    let fresh = key.proof(&app, "GET", &url, json!({ "ath": ath(&access), "nonce": nonce }));
+    assert_eq!(userinfo(&app, "DPoP", &access, Some(&fresh)).await.status(), 200, "with the fresh nonce");
     // The query is not part of htu (RFC 9449 §4.3).
     let with_query = key.proof(&app, "GET", &format!("{url}?x=1"), good.clone());
     assert_eq!(userinfo(&app, "DPoP", &access, Some(&with_query)).await.status(), 200);
@@ -333,6 +341,11 @@ async fn proofs_breaking_a_rule_are_refused_at_the_token_endpoint(backend: Backe
                 .expect("sign")
         }),
     ];
+    // A malformed body is refused, with a nonce all the same.
+    let res =
+        app.client.post(&url).header("content-type", "text/plain").body("x").send().await.expect("token");
+    assert_eq!(res.status(), 400);
+    assert!(res.headers().contains_key("dpop-nonce"), "every /token answer carries a nonce");
     for (what, proof) in cases {
         let res = token(&app, "native", &form, Some(&proof)).await;
         assert_eq!(res.status(), 400, "{what}");
@@ -435,7 +448,44 @@ async fn discovery_lists_the_verified_algorithms(backend: Backend) {
     }
 }
 
+async fn the_setting_is_registered_through_the_console_and_the_admin_api(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    create_user(&app, "root", &["admin"]).await;
+    let admin = crate::admin::console::admin_browser(&app, "root").await;
+    let csrf = crate::admin::console::console_csrf(&admin).await;
+    let html = admin.get("/admin/clients/new").await.text().await.expect("body");
+    assert!(html.contains("name=\"dpop_bound_access_tokens\""), "the form asks for it");
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("client_id", "desktop"),
+        ("auth_method", "none"),
+        ("redirect_uris", "http://127.0.0.1/callback"),
+        ("grant_authorization_code", "on"),
+        ("grant_refresh_token", "on"),
+        ("scopes", "openid offline_access"),
+        ("access_token_ttl", "300"),
+        ("dpop_bound_access_tokens", "on"),
+    ];
+    assert_eq!(admin.post("/admin/clients/new", &form).await.status(), 200);
+    let stored = app.store.find_client("desktop").await.expect("find").expect("stored");
+    assert!(stored.dpop_bound_access_tokens);
+    let page = admin.get("/admin/clients/desktop").await.text().await.expect("body");
+    assert!(page.contains("id=\"client-dpop\">required"), "the client page says so");
+
+    create_client(&app, crate::admin::api::machine("ops-bot", true)).await;
+    let bot = crate::admin::api::token(&app, "ops-bot", "admin").await;
+    let auth = crate::admin::api::Auth::Bearer(&bot);
+    let body = json!({ "client_id": "api-native", "token_endpoint_auth_method": "none",
+        "redirect_uris": ["http://127.0.0.1/cb"], "dpop_bound_access_tokens": true });
+    let (status, _, body, _) = crate::admin::api::call(&app, "POST", "/clients", auth, &[], Some(body)).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["dpop_bound_access_tokens"], true);
+    let (_, _, shown, _) = crate::admin::api::call(&app, "GET", "/clients/desktop", auth, &[], None).await;
+    assert_eq!(shown["dpop_bound_access_tokens"], true);
+}
+
 both_backends!(
+    the_setting_is_registered_through_the_console_and_the_admin_api,
     an_es256_key_gets_bound_tokens_after_the_nonce_challenge,
     an_eddsa_key_gets_bound_tokens_after_the_nonce_challenge,
     a_bound_refresh_token_is_useless_without_its_key,

@@ -210,3 +210,26 @@ fn print_clients(clients: &[ClientRecord]) {
         );
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        add: AddArgs,
+    }
+
+    fn spec_of(args: &[&str]) -> ClientSpec {
+        let args = [&["portcullis", "--name", "App", "--public"], args].concat();
+        spec(Cli::try_parse_from(args).expect("valid flags").add)
+    }
+
+    #[test]
+    fn dpop_bound_access_tokens_is_a_flag_off_by_default() {
+        assert!(spec_of(&["--dpop-bound-access-tokens"]).dpop_bound_access_tokens);
+        assert!(!spec_of(&[]).dpop_bound_access_tokens);
+    }
+}

@@ -51,14 +51,14 @@ pub(crate) async fn token(
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let form: TokenForm = parse_form(&req, &body)?;
     let keys = state.keys();
     let ctx = state.ctx(&keys);
+    let nonce = state.dpop.nonce(ctx.now);
+    let form: TokenForm = parse_form(&req, &body).map_err(|e| e.with_dpop_nonce(nonce.clone()))?;
     let endpoint = state.publication.token_endpoint();
     let proofs = dpop_proofs(&req);
     let proof =
         DpopRequest { proofs: &proofs, method: req.method().as_str(), uri: state.publication.token_url() };
-    let nonce = state.dpop.nonce(ctx.now);
     let tokens = back_channel::token(&ctx, &credentials(&req, form.client), endpoint, &form.params, &proof)
         .await
         .map_err(|e| OAuthFailure::back_channel(e, ctx.now).with_dpop_nonce(nonce.clone()))?;

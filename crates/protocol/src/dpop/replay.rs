@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-/// How many live proofs the cache holds by default (about 8 MB).
+/// How many live proofs the cache holds by default (under 8 MB).
 pub const DEFAULT_CAPACITY: usize = 100_000;
 
 /// Why a proof was not recorded.

@@ -101,6 +101,8 @@ pub struct ClientSpec {
     pub admin_api: bool,
     /// Web origins allowed to call the token side (CORS).
     pub allowed_origins: Vec<String>,
+    /// Every access token must be DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ClientSpec {
@@ -120,6 +122,7 @@ impl ClientSpec {
             jwks: None,
             admin_api: false,
             allowed_origins: vec![],
+            dpop_bound_access_tokens: false,
         }
     }
 
@@ -191,6 +194,7 @@ pub async fn create_client(app: &TestApp, spec: ClientSpec) -> Option<String> {
         disabled: false,
         admin_api: spec.admin_api,
         allowed_origins: spec.allowed_origins.iter().map(|o| Origin::parse(o).expect("origin")).collect(),
+        dpop_bound_access_tokens: spec.dpop_bound_access_tokens,
     };
     client.validate().expect("valid test client");
     app.store.create_client(&client.to_record(app.clock.now())).await.expect("create client");

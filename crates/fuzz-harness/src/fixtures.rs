@@ -203,6 +203,7 @@ fn client(
         disabled: false,
         admin_api: false,
         allowed_origins: Vec::new(),
+        dpop_bound_access_tokens: false,
     };
     client.validate().expect("a consistent fixture client");
     client

@@ -44,6 +44,16 @@ impl Kek {
         URL_SAFE_NO_PAD.encode(self.0)
     }
 
+    /// A 256-bit key for another purpose, derived from this one and
+    /// `label` (HMAC-SHA256): every instance sharing the KEK derives the
+    /// same key (e.g. the DPoP nonce key), and it reveals nothing of the KEK.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.0).unwrap_or_else(|_| unreachable!());
+        mac.update(label.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
     /// Seals `plaintext` (a private JWK) for the key `kid`.
     pub fn seal(&self, kid: &str, plaintext: &[u8]) -> Result<String, KeyError> {
         let mut header = JweHeader::new();
@@ -79,6 +89,14 @@ mod tests {
         assert_eq!(kek.open("k1", &sealed).expect("open"), b"{\"d\":\"secret\"}");
         assert!(matches!(kek.open("k2", &sealed), Err(KeyError::WrongKek { .. })));
         assert!(matches!(Kek::generate().open("k1", &sealed), Err(KeyError::WrongKek { .. })));
+    }
+
+    #[test]
+    fn derived_keys_differ_by_label_and_kek() {
+        let kek = Kek::generate();
+        assert_eq!(kek.derive("a"), kek.derive("a"));
+        assert_ne!(kek.derive("a"), kek.derive("b"));
+        assert_ne!(kek.derive("a"), Kek::generate().derive("a"));
     }
 
     #[test]

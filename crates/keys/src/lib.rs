@@ -10,10 +10,14 @@
 //! - [`KeyService`]: the operations over the store (rotation under a lease so
 //!   one instance rotates at a time, `rotate`, `revoke`, loading).
 //!
+//! - [`dpop`]: DPoP proofs (RFC 9449) — header, key and signature checks and
+//!   the key's RFC 7638 thumbprint.
+//!
 //! Errors are [`KeyError`].
 
 mod alg;
 mod console;
+pub mod dpop;
 mod error;
 mod es256;
 mod kek;

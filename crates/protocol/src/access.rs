@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::claims::{Subject, groups_for, user_claims};
 use crate::client_auth::load_client;
 use crate::context::{Ctx, ProtocolError, reject};
+use crate::dpop::{self, DpopRequest, Scheme};
 use crate::grants::{grant_usable, grant_usable_with};
 use crate::token_state_cache::TokenState;
 use crate::tokens::{ACCESS_TOKEN_TYP, GRANT_CLAIM, secret_hash, unix};
@@ -129,6 +130,39 @@ pub fn userinfo(token: &ValidAccessToken) -> Result<Map<String, Value>, Protocol
     Ok(claims)
 }
 
+/// A refused resource request, and which challenge answers it: `DPoP`
+/// (RFC 9449 §7.1) when the token was presented as DPoP, is DPoP-bound or
+/// the proof failed; `Bearer` (RFC 6750 §3) otherwise.
+#[derive(Debug)]
+pub struct ResourceRefusal {
+    /// Why.
+    pub error: ProtocolError,
+    /// Whether the challenge is `DPoP`.
+    pub dpop: bool,
+}
+
+/// UserInfo for `token` presented with `scheme`, and the request's DPoP
+/// proof (RFC 9449 §7): a DPoP-bound token needs the `DPoP` scheme and a
+/// proof by its key with this token's `ath`. A proof at UserInfo need not
+/// carry a nonce; one it carries must be current.
+#[tracing::instrument(level = "debug", skip_all)]
+pub async fn userinfo_request(
+    ctx: &Ctx<'_>,
+    scheme: Scheme,
+    token: &str,
+    proof: &DpopRequest<'_>,
+) -> Result<Map<String, Value>, ResourceRefusal> {
+    let refusal = |error: ProtocolError, bound: bool| {
+        let dpop_error = matches!(error.oauth(), OAuthError::InvalidDpopProof | OAuthError::UseDpopNonce);
+        ResourceRefusal { dpop: bound || scheme == Scheme::Dpop || dpop_error, error }
+    };
+    let valid = check_access_token(ctx, token).await.map_err(|e| refusal(e, false))?;
+    let bound = dpop::bound_key(&valid.claims);
+    dpop::resource_proof(ctx.dpop, ctx.now, bound, scheme, token, proof)
+        .map_err(|e| refusal(e, bound.is_some()))?;
+    userinfo(&valid).map_err(|e| refusal(e, bound.is_some()))
+}
+
 /// `{"active": false}`.
 pub fn inactive() -> Map<String, Value> {
     let mut m = Map::new();
@@ -183,10 +217,25 @@ pub async fn introspect(
 fn active_access(valid: ValidAccessToken) -> Map<String, Value> {
     let mut m = Map::new();
     m.insert("active".into(), json!(true));
-    m.insert("token_type".into(), json!("Bearer"));
-    for name in
-        ["scope", "client_id", "sub", "aud", "iss", "exp", "iat", "jti", "sid", "auth_time", "acr", "amr"]
-    {
+    // RFC 9449 §6.2: a bound token says so, with its key, so the resource
+    // server can check the proof.
+    let token_type = if dpop::bound_key(&valid.claims).is_some() { "DPoP" } else { "Bearer" };
+    m.insert("token_type".into(), json!(token_type));
+    for name in [
+        "scope",
+        "client_id",
+        "sub",
+        "aud",
+        "iss",
+        "exp",
+        "iat",
+        "jti",
+        "sid",
+        "auth_time",
+        "acr",
+        "amr",
+        "cnf",
+    ] {
         if let Some(v) = valid.claims.get(name) {
             m.insert(name.into(), v.clone());
         }

@@ -5,6 +5,7 @@
 //! the handler.
 
 use crate::client_auth::{self, ClientAuthError, ClientCredentials, Endpoint};
+use crate::dpop::{self, DpopRequest};
 use crate::{Ctx, OAuthError, ProtocolError, TokenResponse, access, grants};
 use serde_json::{Map, Value};
 
@@ -28,15 +29,18 @@ impl From<ClientAuthError> for BackChannelError {
     }
 }
 
-/// `POST /token` (RFC 6749 §3.2): client authentication, then the grant.
+/// `POST /token` (RFC 6749 §3.2): client authentication, then the DPoP
+/// proof if any (RFC 9449 §5), then the grant.
 pub async fn token(
     ctx: &Ctx<'_>,
     credentials: &ClientCredentials,
     endpoint: Endpoint<'_>,
     params: &grants::TokenParams,
+    proof: &DpopRequest<'_>,
 ) -> Result<TokenResponse, BackChannelError> {
     let client = client_auth::authenticate(ctx, credentials, endpoint).await?;
-    Ok(grants::exchange(ctx, &client, params).await?)
+    let jkt = dpop::token_proof(ctx.dpop, ctx.now, &client, proof)?;
+    Ok(grants::exchange(ctx, &client, params, jkt.as_ref()).await?)
 }
 
 /// `POST /introspect` (RFC 7662 §2.1): a confidential client asks about `token`.

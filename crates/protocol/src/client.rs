@@ -257,6 +257,9 @@ pub struct Client {
     /// endpoints, besides those a public client's redirect URIs imply
     /// ([`Client::cors_origins`]).
     pub allowed_origins: Vec<Origin>,
+    /// Every access token is DPoP-bound (RFC 9449 §5.2): token requests
+    /// without a DPoP proof are refused.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl Client {
@@ -368,6 +371,7 @@ pub(crate) mod tests {
             disabled: false,
             admin_api: false,
             allowed_origins: vec![],
+            dpop_bound_access_tokens: false,
         }
     }
 

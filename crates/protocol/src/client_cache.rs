@@ -79,6 +79,7 @@ mod tests {
             disabled: false,
             admin_api: false,
             allowed_origins: vec![],
+            dpop_bound_access_tokens: false,
         })
     }
 

@@ -65,6 +65,8 @@ pub struct ClientSpec {
     /// Web origins allowed to call the token-side endpoints (CORS), besides
     /// those a public client's redirect URIs imply.
     pub allowed_origins: Vec<String>,
+    /// Every access token must be DPoP-bound (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl ClientSpec {
@@ -87,6 +89,7 @@ impl ClientSpec {
             jwks: None,
             admin_api: false,
             allowed_origins: Vec::new(),
+            dpop_bound_access_tokens: false,
         }
     }
 
@@ -134,6 +137,7 @@ impl ClientSpec {
                 .iter()
                 .map(|o| Origin::parse(o))
                 .collect::<Result<_, _>>()?,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         };
         client.validate()?;
         Ok(client)

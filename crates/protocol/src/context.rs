@@ -114,6 +114,8 @@ pub struct Ctx<'a> {
     /// Counters for hot credential checks (client authentication): in
     /// memory per instance, no database write on the token path.
     pub throttle: &'a dyn Throttle,
+    /// DPoP nonces and the proofs seen (in memory per instance).
+    pub dpop: &'a crate::dpop::Dpop,
     /// The instant of the request.
     pub now: OffsetDateTime,
 }

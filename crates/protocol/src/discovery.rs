@@ -5,6 +5,7 @@
 
 use portcullis_core::Issuer;
 use portcullis_keys::Algorithm;
+use portcullis_keys::dpop::DPOP_ALGORITHMS;
 use serde_json::{Map, Value, json};
 
 use crate::claims::{claims_supported, scopes_supported};
@@ -60,6 +61,7 @@ impl Metadata {
             ("introspection_endpoint_auth_methods_supported", json!(auth_methods)),
             ("revocation_endpoint_auth_methods_supported", json!(with_none)),
             ("authorization_response_iss_parameter_supported", json!(true)),
+            ("dpop_signing_alg_values_supported", json!(names(&DPOP_ALGORITHMS))),
         ] {
             common.insert(member.into(), value);
         }
@@ -115,6 +117,14 @@ mod tests {
         }
         assert_eq!(openid["scopes_supported"], oauth["scopes_supported"]);
         assert_eq!(openid["claims_supported"], json!(claims_supported()));
+    }
+
+    #[test]
+    fn dpop_algorithms_are_the_verified_ones_in_both_documents() {
+        let (openid, oauth) = metadata();
+        for doc in [&openid, &oauth] {
+            assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]));
+        }
     }
 
     #[test]

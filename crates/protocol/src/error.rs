@@ -65,6 +65,12 @@ pub enum OAuthError {
     /// The token lacks the scope the resource needs (RFC 6750 §3.1).
     #[error("insufficient_scope")]
     InsufficientScope,
+    /// The DPoP proof is missing where required, malformed or wrong (RFC 9449 §5, §7.1).
+    #[error("invalid_dpop_proof")]
+    InvalidDpopProof,
+    /// The DPoP proof lacks the server's current nonce (RFC 9449 §8, §9).
+    #[error("use_dpop_nonce")]
+    UseDpopNonce,
 }
 
 impl OAuthError {
@@ -91,6 +97,8 @@ impl OAuthError {
             OAuthError::InvalidToken => "invalid_token",
             OAuthError::UnsupportedTokenType => "unsupported_token_type",
             OAuthError::InsufficientScope => "insufficient_scope",
+            OAuthError::InvalidDpopProof => "invalid_dpop_proof",
+            OAuthError::UseDpopNonce => "use_dpop_nonce",
         }
     }
 
@@ -129,6 +137,8 @@ impl OAuthError {
             OAuthError::InvalidToken => "The access token is invalid, expired or revoked.",
             OAuthError::UnsupportedTokenType => "This token type cannot be revoked.",
             OAuthError::InsufficientScope => "The access token lacks the required scope.",
+            OAuthError::InvalidDpopProof => "The DPoP proof is missing, malformed or invalid.",
+            OAuthError::UseDpopNonce => "The DPoP proof must carry the server's nonce.",
         }
     }
 
@@ -145,7 +155,7 @@ impl OAuthError {
 mod tests {
     use super::OAuthError::{self, *};
 
-    const ALL: [OAuthError; 20] = [
+    const ALL: [OAuthError; 22] = [
         InvalidRequest,
         InvalidClient,
         InvalidGrant,
@@ -166,6 +176,8 @@ mod tests {
         InvalidToken,
         UnsupportedTokenType,
         InsufficientScope,
+        InvalidDpopProof,
+        UseDpopNonce,
     ];
 
     #[test]

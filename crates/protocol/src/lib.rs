@@ -16,6 +16,8 @@
 //! - [`cors`]: which web origins may call the token-side endpoints
 //!   ([`Origin`], [`Client::cors_origins`], [`cors::CorsOrigins`]).
 //! - [`grants`]: the token endpoint, one module per grant type.
+//! - [`dpop`]: DPoP proofs (RFC 9449) — the claim rules, server nonces,
+//!   the replay cache, and binding tokens to a key.
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
 //! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
 //! - [`logout`]: RP-Initiated and Back-Channel Logout.
@@ -34,6 +36,7 @@ pub mod clients;
 mod context;
 pub mod cors;
 pub mod discovery;
+pub mod dpop;
 mod error;
 mod generation_cache;
 pub mod grants;

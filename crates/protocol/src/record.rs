@@ -49,6 +49,7 @@ impl Client {
             disabled: r.disabled,
             admin_api: r.admin_api,
             allowed_origins: r.allowed_origins.iter().map(|o| Origin::parse(o)).collect::<Result<_, _>>()?,
+            dpop_bound_access_tokens: r.dpop_bound_access_tokens,
         };
         client.validate()?;
         Ok(client)
@@ -80,6 +81,7 @@ impl Client {
             disabled: self.disabled,
             admin_api: self.admin_api,
             allowed_origins: self.allowed_origins.iter().map(|o| o.as_str().to_owned()).collect(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             created_at: at,
             updated_at: at,
         }
@@ -102,6 +104,7 @@ mod tests {
             disabled: true,
             admin_api: true,
             allowed_origins: vec![crate::Origin::parse("https://app.rp.example").expect("origin")],
+            dpop_bound_access_tokens: true,
             ..confidential()
         };
         for client in [confidential(), public(), rotated] {

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 
 use crate::claims::{Subject, user_claims};
 use crate::context::{Ctx, ProtocolError};
+use crate::dpop::Jkt;
 use crate::{Client, ScopeSet};
 
 /// The `typ` of access tokens (RFC 9068 §2.1).
@@ -74,7 +75,7 @@ pub fn at_hash(access_token: &str, alg: Algorithm) -> String {
 pub struct TokenResponse {
     /// The JWT access token.
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `DPoP` when the access token is bound to a key, else `Bearer`.
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
@@ -102,15 +103,22 @@ pub struct AccessToken {
     pub expires_in: i64,
 }
 
+/// The `token_type` of an access token bound to `jkt` or not (RFC 9449 §5).
+pub fn token_type(jkt: Option<&Jkt>) -> &'static str {
+    if jkt.is_some() { "DPoP" } else { "Bearer" }
+}
+
 /// Signs an RFC 9068 access token for `client`: about `sub` (a user, or the
 /// client itself for `client_credentials`), for `scopes`, from `grant` when
-/// user-bound (then with `sid`, `auth_time`, `acr`, `amr` and the grant id).
+/// user-bound (then with `sid`, `auth_time`, `acr`, `amr` and the grant id),
+/// bound to the DPoP key `jkt` when given (`cnf.jkt`, RFC 9449 §6.1).
 pub fn access_token(
     ctx: &Ctx<'_>,
     client: &Client,
     sub: &str,
     scopes: &ScopeSet,
     grant: Option<&GrantRow>,
+    jkt: Option<&Jkt>,
 ) -> Result<AccessToken, ProtocolError> {
     let ttl = i64::from(client.access_token_ttl_secs);
     let mut exp = unix(ctx.now) + ttl;
@@ -134,6 +142,9 @@ pub fn access_token(
             claims.insert("sid".into(), json!(sid));
         }
         claims.insert(GRANT_CLAIM.into(), json!(grant.id));
+    }
+    if let Some(jkt) = jkt {
+        claims.insert("cnf".into(), json!({ "jkt": jkt.as_str() }));
     }
     claims.insert("exp".into(), json!(exp));
     let token = ctx.keys.sign_jwt(ctx.config.access_token_alg, ACCESS_TOKEN_TYP, &claims)?;

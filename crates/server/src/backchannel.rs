@@ -117,6 +117,8 @@ impl BackchannelWorker {
             tokens: &self.tokens,
             // Signing a logout token authenticates no client.
             throttle: &portcullis_store::MemoryThrottle::new(),
+            // Nor does it check a DPoP proof.
+            dpop: &portcullis_protocol::dpop::Dpop::with_capacity([0; 32], 0),
             now: self.clock.now(),
         };
         let token = logout_token(&ctx, &client, job.user_id, &job.sid).map_err(|e| e.to_string())?;

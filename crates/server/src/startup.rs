@@ -155,6 +155,8 @@ impl Application {
             cors: Arc::new(portcullis_protocol::cors::CorsOrigins::new(protocol.client_cache_ttl)),
             tokens: Arc::new(portcullis_protocol::TokenStateCache::new(protocol.token_state_cache_ttl)),
             client_throttle: Arc::new(portcullis_store::MemoryThrottle::new()),
+            // Nonces every instance sharing the key-encryption key accepts.
+            dpop: Arc::new(portcullis_protocol::dpop::Dpop::new(keys.kek().derive("dpop-nonce"))),
             protocol,
             auth,
             mail: web_mail,

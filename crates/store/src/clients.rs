@@ -49,6 +49,9 @@ pub struct ClientRecord {
     /// Web origins allowed to call the token-side endpoints (CORS), as
     /// browsers send them (`https://app.example`).
     pub allowed_origins: Vec<String>,
+    /// Every access token must be DPoP-bound (RFC 9449 §5.2): token
+    /// requests without a proof are refused.
+    pub dpop_bound_access_tokens: bool,
     /// Creation instant (kept by upserts).
     pub created_at: OffsetDateTime,
     /// Last change.
@@ -70,6 +73,7 @@ impl std::fmt::Debug for ClientRecord {
             .field("disabled", &self.disabled)
             .field("admin_api", &self.admin_api)
             .field("allowed_origins", &self.allowed_origins)
+            .field("dpop_bound_access_tokens", &self.dpop_bound_access_tokens)
             .finish_non_exhaustive()
     }
 }

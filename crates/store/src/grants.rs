@@ -130,6 +130,10 @@ pub struct RefreshTokenRow {
     pub expires_at: OffsetDateTime,
     /// When it was exchanged for its successor, if it was.
     pub rotated_at: Option<OffsetDateTime>,
+    /// The RFC 7638 thumbprint (base64url SHA-256) of the DPoP key it is
+    /// bound to (RFC 9449 §5): presented without a proof by that key, it is
+    /// refused. `None`: a bearer refresh token.
+    pub dpop_jkt: Option<String>,
 }
 
 impl std::fmt::Debug for RefreshTokenRow {
@@ -140,6 +144,7 @@ impl std::fmt::Debug for RefreshTokenRow {
             .field("scopes", &self.scopes)
             .field("expires_at", &self.expires_at)
             .field("rotated_at", &self.rotated_at)
+            .field("dpop_jkt", &self.dpop_jkt)
             .finish_non_exhaustive()
     }
 }

@@ -491,6 +491,12 @@ pub(crate) enum OAuthFailure {
     /// `None` when the request had no credentials at all (the bare
     /// challenge, no error code).
     Bearer(Option<(OAuthError, &'static str)>),
+    /// A DPoP-bound token or a DPoP proof refused at UserInfo: the RFC 9449
+    /// §7.1 `DPoP` challenge (401 for proof and nonce errors).
+    Dpop((OAuthError, &'static str)),
+    /// Another failure, answered with a fresh `DPoP-Nonce` header (RFC 9449
+    /// §8: the client retries `use_dpop_nonce` with it).
+    WithNonce(Box<OAuthFailure>, String),
 }
 
 impl From<ProtocolError> for OAuthFailure {
@@ -509,14 +515,20 @@ impl OAuthFailure {
             BackChannelError::Protocol(e) => Self::Protocol(e),
         }
     }
+
+    /// This failure, answered with `nonce` in `DPoP-Nonce`.
+    pub(crate) fn with_dpop_nonce(self, nonce: String) -> Self {
+        Self::WithNonce(Box::new(self), nonce)
+    }
 }
 
 impl fmt::Display for OAuthFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Refused(error, description) | Self::Bearer(Some((error, description))) => {
-                write!(f, "{}: {description}", error.code())
-            }
+            Self::Refused(error, description)
+            | Self::Bearer(Some((error, description)))
+            | Self::Dpop((error, description)) => write!(f, "{}: {description}", error.code()),
+            Self::WithNonce(inner, _) => inner.fmt(f),
             Self::Protocol(e) => write!(f, "{e}"),
             Self::ClientAuth(e, _) => write!(f, "{}", e.error),
             Self::Bearer(None) => f.write_str("no bearer token"),
@@ -548,6 +560,8 @@ impl ResponseError for OAuthFailure {
             Self::ClientAuth(e, _) if e.refused_until.is_some() => return StatusCode::TOO_MANY_REQUESTS,
             Self::ClientAuth(e, _) => e.error.oauth(),
             Self::Bearer(None) => return StatusCode::UNAUTHORIZED,
+            Self::Dpop((error, _)) => return dpop_status(*error),
+            Self::WithNonce(inner, _) => return inner.status_code(),
         };
         StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST)
     }
@@ -558,8 +572,43 @@ impl ResponseError for OAuthFailure {
             Self::Protocol(e) => protocol_json(e),
             Self::ClientAuth(e, now) => client_auth_json(e, *now),
             Self::Bearer(refusal) => bearer_challenge(*refusal),
+            Self::Dpop((error, description)) => dpop_challenge(*error, description),
+            Self::WithNonce(inner, nonce) => {
+                let mut res = inner.error_response();
+                if let Ok(v) = HeaderValue::from_str(nonce) {
+                    res.headers_mut().insert(header::HeaderName::from_static("dpop-nonce"), v);
+                }
+                res
+            }
         }
     }
+}
+
+/// The status of a refusal under the `DPoP` scheme: proof and nonce
+/// errors are 401 at a resource (RFC 9449 §7.1, §9).
+fn dpop_status(error: OAuthError) -> StatusCode {
+    match error {
+        OAuthError::InvalidDpopProof | OAuthError::UseDpopNonce => StatusCode::UNAUTHORIZED,
+        other => StatusCode::from_u16(other.status()).unwrap_or(StatusCode::BAD_REQUEST),
+    }
+}
+
+/// A refusal with the `WWW-Authenticate: DPoP` challenge (RFC 9449 §7.1),
+/// naming the algorithms proofs may use.
+fn dpop_challenge(error: OAuthError, description: &str) -> HttpResponse {
+    let algs: Vec<&str> = portcullis_keys::dpop::DPOP_ALGORITHMS.iter().map(|a| a.as_str()).collect();
+    let value = format!(
+        "DPoP algs=\"{}\", error=\"{}\", error_description=\"{}\"",
+        algs.join(" "),
+        error.code(),
+        description
+    );
+    let mut res = oauth_json(error, description);
+    *res.status_mut() = dpop_status(error);
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        res.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+    res
 }
 
 /// A client-authentication failure (RFC 6749 §5.2).

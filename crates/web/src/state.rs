@@ -43,6 +43,8 @@ pub struct AppState {
     pub tokens: Arc<portcullis_protocol::TokenStateCache>,
     /// Failure counters of client authentication (hot: in this instance's memory).
     pub client_throttle: Arc<dyn portcullis_store::Throttle>,
+    /// DPoP nonces and the proofs this instance has seen (RFC 9449).
+    pub dpop: Arc<portcullis_protocol::dpop::Dpop>,
     /// The sign-in settings: hasher, policies, session timeouts, passkeys.
     pub auth: Auth,
     /// The mail settings of the recovery pages.
@@ -69,6 +71,7 @@ impl AppState {
             clients: &self.clients,
             tokens: &self.tokens,
             throttle: self.client_throttle.as_ref(),
+            dpop: &self.dpop,
             now: self.clock.now(),
         }
     }

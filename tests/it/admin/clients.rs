@@ -297,6 +297,7 @@ fn declared() -> ClientSettings {
         jwks: None,
         admin_api: true,
         allowed_origins: vec![],
+        dpop_bound_access_tokens: false,
     }
 }
 

@@ -12,7 +12,7 @@ mod audit;
 mod browser;
 mod clients;
 mod connected;
-mod console;
+pub(crate) mod console;
 mod groups;
 mod groups_claim;
 mod invite;

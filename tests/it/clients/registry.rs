@@ -62,6 +62,7 @@ async fn app(backend: Backend) -> TestApp {
         jwks: None,
         admin_api: true,
         allowed_origins: vec![],
+        dpop_bound_access_tokens: false,
     };
     spawn_oidc_app_with(Arc::new(TestDatabase::new(backend).await), |s| s.clients.push(declared)).await
 }

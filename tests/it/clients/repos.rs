@@ -25,6 +25,7 @@ pub(super) fn record(client_id: &str) -> ClientRecord {
         disabled: false,
         admin_api: false,
         allowed_origins: vec!["https://app.rp.example".into(), "http://localhost:5173".into()],
+        dpop_bound_access_tokens: false,
         created_at: datetime!(2026-03-01 10:00:00.5 UTC),
         updated_at: datetime!(2026-03-01 10:00:00.5 UTC),
     }
@@ -75,6 +76,7 @@ async fn upsert_replaces_fields_but_keeps_created_at(backend: Backend) {
         jwks: None,
         from_config: true,
         allowed_origins: vec!["https://new.rp.example".into()],
+        dpop_bound_access_tokens: true,
         created_at: datetime!(2026-04-01 00:00 UTC),
         updated_at: datetime!(2026-04-01 00:00 UTC),
         ..record("rp")
@@ -86,6 +88,7 @@ async fn upsert_replaces_fields_but_keeps_created_at(backend: Backend) {
     assert_eq!(found.scopes, ["openid"]);
     assert_eq!(found.jwks, None, "jwks replaced too");
     assert_eq!(found.allowed_origins, ["https://new.rp.example"], "and the origins");
+    assert!(found.dpop_bound_access_tokens, "and the DPoP requirement");
     assert!(found.from_config);
     assert_eq!(found.created_at, datetime!(2026-03-01 10:00 UTC));
     assert_eq!(found.updated_at, datetime!(2026-04-01 00:00 UTC));

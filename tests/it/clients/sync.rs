@@ -23,6 +23,7 @@ fn declared(name: &str) -> ClientSettings {
         jwks: None,
         admin_api: false,
         allowed_origins: vec!["https://app.rp.example".into()],
+        dpop_bound_access_tokens: true,
     }
 }
 
@@ -36,6 +37,7 @@ async fn configured_clients_are_upserted_at_start(backend: Backend) {
     assert_eq!(stored.access_token_ttl_secs, 120);
     assert_eq!(stored.id_token_signed_response_alg, "ES256");
     assert_eq!(stored.allowed_origins, ["https://app.rp.example"]);
+    assert!(stored.dpop_bound_access_tokens);
     let client = portcullis_protocol::Client::from_record(&stored).expect("valid client");
     assert!(
         client.verify_secret("config-secret-0123456789abcdef0123456789", app.clock.now()),

@@ -55,6 +55,7 @@ pub(crate) async fn client(store: &dyn Store, client_id: &str, backchannel: bool
             disabled: false,
             admin_api: false,
             allowed_origins: vec![],
+            dpop_bound_access_tokens: false,
             created_at: T0,
             updated_at: T0,
         })
@@ -111,6 +112,7 @@ pub(crate) fn refresh(token_hash: &str, grant: &GrantRow, created_at: OffsetDate
         created_at,
         expires_at: created_at + Duration::days(14),
         rotated_at: None,
+        dpop_jkt: None,
     }
 }
 

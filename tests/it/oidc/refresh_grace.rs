@@ -2,7 +2,6 @@
 //! app refreshing with the same token both get the same successor within
 //! the grace; a reuse after it still revokes the family (RFC 9700 §4.14.2).
 
-use portcullis_core::Clock;
 use portcullis_tests::oidc::{
     Browser, ClientSpec, create_client, create_user, spawn_oidc_app_with, token_request,
 };

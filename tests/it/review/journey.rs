@@ -658,6 +658,7 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
             let clients = ClientCache::new(Duration::seconds(5));
             let tokens = TokenStateCache::new(Duration::seconds(1));
             let throttle = MemoryThrottle::new();
+            let dpop = portcullis_protocol::dpop::Dpop::new([0; 32]);
             let ctx = Ctx {
                 store: world.store,
                 keys: &keys,
@@ -666,6 +667,7 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
                 clients: &clients,
                 tokens: &tokens,
                 throttle: &throttle,
+                dpop: &dpop,
                 now,
             };
             let pending = store_pending(&ctx, &params, request, world.client.clone()).await.expect("pending");
@@ -804,6 +806,7 @@ async fn client(store: &dyn Store, case: usize, clock: &ManualClock) -> portcull
         disabled: false,
         admin_api: false,
         allowed_origins: vec![],
+        dpop_bound_access_tokens: false,
     };
     if case == 0 {
         store.create_client(&client.to_record(clock.now())).await.expect("client");

@@ -6,7 +6,8 @@ use portcullis_store::{CodeRow, GrantRow, Redemption, RefreshTokenRow};
 use crate::authorize::AuthorizationRequest;
 use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
-use crate::grants::{TokenParams, grant_usable, grant_user};
+use crate::dpop::Jkt;
+use crate::grants::{TokenParams, grant_usable, grant_user, refresh_binding};
 use crate::interaction::{Authentication, OFFLINE_ACCESS};
 use crate::tokens::{self, TokenResponse, new_secret, secret_hash};
 use crate::{Client, CodeChallenge, CodeVerifier, GrantType, OAuthError, ScopeSet};
@@ -71,6 +72,7 @@ pub(crate) async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &TokenParams,
+    jkt: Option<&Jkt>,
 ) -> Result<TokenResponse, ProtocolError> {
     let (code, verifier) = code_and_verifier(params)?;
     let hash = secret_hash(code);
@@ -113,6 +115,7 @@ pub(crate) async fn exchange(
             created_at: ctx.now,
             expires_at: grant.expires_at,
             rotated_at: None,
+            dpop_jkt: refresh_binding(client, jkt),
         };
         (token, row)
     });
@@ -123,7 +126,7 @@ pub(crate) async fn exchange(
         }
     }
     let sub = user.id.to_string();
-    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant))?;
+    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant), jkt)?;
     let id_token = if scopes.is_oidc() {
         let groups = groups_for(ctx, user.id, &scopes).await?;
         let subject = Subject { user: &user, groups: &groups };
@@ -133,7 +136,7 @@ pub(crate) async fn exchange(
     };
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: tokens::token_type(jkt),
         expires_in: access.expires_in,
         scope: scopes.to_string(),
         refresh_token: refresh.map(|(t, _)| t),

@@ -3,6 +3,7 @@
 //! clients: no store access beyond the client lookup done by authentication.
 
 use crate::context::{Ctx, ProtocolError, reject};
+use crate::dpop::Jkt;
 use crate::grants::TokenParams;
 use crate::interaction::OFFLINE_ACCESS;
 use crate::tokens::{self, TokenResponse};
@@ -38,12 +39,13 @@ pub(crate) fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &TokenParams,
+    jkt: Option<&Jkt>,
 ) -> Result<TokenResponse, ProtocolError> {
     let scopes = requested_scopes(client, params)?;
-    let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None)?;
+    let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None, jkt)?;
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: tokens::token_type(jkt),
         expires_in: access.expires_in,
         scope: scopes.to_string(),
         refresh_token: None,

@@ -8,6 +8,7 @@ pub mod refresh_token;
 use portcullis_store::{GrantRow, SessionTimes, User};
 
 use crate::context::{Ctx, ProtocolError, reject};
+use crate::dpop::Jkt;
 use crate::{Client, GrantType, OAuthError};
 
 /// The form parameters of `POST /token`, as received.
@@ -42,18 +43,27 @@ pub fn requested_grant(client: &Client, params: &TokenParams) -> Result<GrantTyp
     Ok(grant)
 }
 
-/// Runs the grant named by `grant_type` for an authenticated `client`.
+/// Runs the grant named by `grant_type` for an authenticated `client`;
+/// the access token is bound to `jkt` when the request proved a DPoP key.
 #[tracing::instrument(level = "debug", skip_all, fields(client_id = %client.client_id, grant_type = ?params.grant_type))]
 pub async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &TokenParams,
+    jkt: Option<&Jkt>,
 ) -> Result<crate::TokenResponse, ProtocolError> {
     match requested_grant(client, params)? {
-        GrantType::AuthorizationCode => authorization_code::exchange(ctx, client, params).await,
-        GrantType::RefreshToken => refresh_token::exchange(ctx, client, params).await,
-        GrantType::ClientCredentials => client_credentials::exchange(ctx, client, params),
+        GrantType::AuthorizationCode => authorization_code::exchange(ctx, client, params, jkt).await,
+        GrantType::RefreshToken => refresh_token::exchange(ctx, client, params, jkt).await,
+        GrantType::ClientCredentials => client_credentials::exchange(ctx, client, params, jkt),
     }
+}
+
+/// The DPoP key a new refresh-token family is bound to: a public client's
+/// proof key (RFC 9449 §5); a confidential client's refresh tokens stay
+/// unbound (they are bound to its credentials already).
+pub fn refresh_binding(client: &Client, jkt: Option<&Jkt>) -> Option<String> {
+    if client.is_public() { jkt.map(|k| k.as_str().to_owned()) } else { None }
 }
 
 /// The grant's user, if still enabled.

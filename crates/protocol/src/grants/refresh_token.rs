@@ -8,6 +8,7 @@ use portcullis_store::{RefreshState, RefreshTokenRow, Rotate, RotateOutcome};
 
 use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
+use crate::dpop::{Jkt, check_refresh_binding};
 use crate::grants::{TokenParams, grant_usable_with};
 use crate::tokens::{self, TokenResponse, new_secret, open_successor, seal_successor, secret_hash};
 use crate::{Client, OAuthError, ScopeSet};
@@ -43,6 +44,7 @@ pub(crate) async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &TokenParams,
+    jkt: Option<&Jkt>,
 ) -> Result<TokenResponse, ProtocolError> {
     let presented = presented_token(params)?;
     let hash = secret_hash(presented);
@@ -53,6 +55,9 @@ pub(crate) async fn exchange(
     if row.client_id != client.client_id.as_str() {
         return reject(OAuthError::InvalidGrant, "the refresh token was issued to another client");
     }
+    // Before reuse detection: a stolen bound token alone cannot even
+    // revoke its family (nor, within the grace, open its successor).
+    check_refresh_binding(row.dpop_jkt.as_deref(), jkt)?;
     let grace_since = grace_since(ctx);
     if let Some(rotated_at) = row.rotated_at
         && !grace_since.is_some_and(|since| rotated_at >= since)
@@ -80,6 +85,8 @@ pub(crate) async fn exchange(
         created_at: ctx.now,
         expires_at: row.expires_at,
         rotated_at: None,
+        // The family keeps the key it began with.
+        dpop_jkt: row.dpop_jkt.clone(),
     };
     let sealed = grace_since.and_then(|_| seal_successor(presented, &next_token));
     let rotate = Rotate { token_hash: &hash, next: &next, sealed_successor: sealed.as_deref(), grace_since };
@@ -95,7 +102,7 @@ pub(crate) async fn exchange(
         }
     };
     let sub = user.id.to_string();
-    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant))?;
+    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant), jkt)?;
     let id_token = if scopes.is_oidc() {
         let groups = groups_for(ctx, user.id, &scopes).await?;
         let subject = Subject { user: &user, groups: &groups };
@@ -105,7 +112,7 @@ pub(crate) async fn exchange(
     };
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: tokens::token_type(jkt),
         expires_in: access.expires_in,
         scope: scopes.to_string(),
         refresh_token: Some(refresh_token),

@@ -80,6 +80,10 @@ pub struct AddArgs {
     /// client's redirect URIs' origins are allowed without it).
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
+    /// Require DPoP-bound access tokens (RFC 9449): token requests without
+    /// a DPoP proof are refused.
+    #[arg(long)]
+    dpop_bound_access_tokens: bool,
     /// The client id (default: 32 random hex digits).
     #[arg(long)]
     client_id: Option<String>,
@@ -155,6 +159,7 @@ fn spec(args: AddArgs) -> ClientSpec {
     spec.require_consent = !args.no_consent;
     spec.admin_api = args.admin_api;
     spec.allowed_origins = args.allowed_origins;
+    spec.dpop_bound_access_tokens = args.dpop_bound_access_tokens;
     spec
 }
 
@@ -203,5 +208,28 @@ fn print_clients(clients: &[ClientRecord]) {
             admin_api,
             c.redirect_uris.join(" ")
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        add: AddArgs,
+    }
+
+    fn spec_of(args: &[&str]) -> ClientSpec {
+        let args = [&["portcullis", "--name", "App", "--public"], args].concat();
+        spec(Cli::try_parse_from(args).expect("valid flags").add)
+    }
+
+    #[test]
+    fn dpop_bound_access_tokens_is_a_flag_off_by_default() {
+        assert!(spec_of(&["--dpop-bound-access-tokens"]).dpop_bound_access_tokens);
+        assert!(!spec_of(&[]).dpop_bound_access_tokens);
     }
 }

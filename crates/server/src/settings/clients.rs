@@ -60,6 +60,10 @@ pub struct ClientSettings {
     /// endpoints (CORS), besides the origins of a public client's redirect URIs.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Every access token must be DPoP-bound (RFC 9449 §5.2): token
+    /// requests without a DPoP proof are refused.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 fn default_grants() -> Vec<String> {
@@ -107,6 +111,7 @@ impl ClientSettings {
             jwks: self.jwks.clone(),
             admin_api: self.admin_api,
             allowed_origins: self.allowed_origins.clone(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
         };
         spec.to_client(secret, true)
     }
@@ -259,6 +264,20 @@ mod tests {
             err.to_string().contains("clients[0]") && err.to_string().contains("access_token_ttl"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn dpop_bound_access_tokens_is_read_and_off_by_default() {
+        let client = |extra: &str| {
+            format!(
+                "[[clients]]\nclient_id = \"app\"\ntoken_endpoint_auth_method = \"none\"\n\
+                 redirect_uris = [\"http://127.0.0.1/cb\"]\n{extra}"
+            )
+        };
+        let on = load(&client("dpop_bound_access_tokens = true\n")).expect("valid");
+        assert!(on.clients[0].to_client().expect("valid").dpop_bound_access_tokens);
+        let off = load(&client("")).expect("valid");
+        assert!(!off.clients[0].to_client().expect("valid").dpop_bound_access_tokens);
     }
 
     #[test]

@@ -59,8 +59,8 @@ const INSERT_CODE: &str =
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 const INSERT_REFRESH: &str =
     "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, created_at,
-                                                         expires_at, rotated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+                                                         expires_at, rotated_at, dpop_jkt)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const FIND_GRANT: &str = concat!("SELECT ", grant_columns!(), " FROM grants g WHERE g.id = $1");
 const FIND_CODE: &str = concat!(
     "SELECT c.code_hash, c.grant_id, c.client_id, c.redirect_uri, c.code_challenge, c.nonce,
@@ -69,7 +69,7 @@ const FIND_CODE: &str = concat!(
     " FROM auth_codes c JOIN grants g ON g.id = c.grant_id WHERE c.code_hash = $1"
 );
 const FIND_REFRESH: &str = concat!(
-    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, ",
+    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, r.dpop_jkt, ",
     rotated_at!(),
     ", ",
     grant_columns!(),
@@ -80,7 +80,7 @@ const FIND_REFRESH: &str = concat!(
 /// A refresh token, its grant, the grant's session and user: what a refresh
 /// is judged by, in one indexed read.
 const REFRESH_STATE: &str = concat!(
-    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, ",
+    "SELECT r.token_hash, r.grant_id, r.client_id, r.scopes, r.created_at, r.expires_at, r.dpop_jkt, ",
     rotated_at!(),
     ", ",
     grant_columns!(),
@@ -98,8 +98,8 @@ const REFRESH_STATE: &str = concat!(
 /// successor per parent in, so of two rotations the second inserts nothing.
 /// (SQLite needs the `WHERE` of an `INSERT … SELECT` before `ON CONFLICT`.)
 const ROTATE: &str = "INSERT INTO refresh_tokens (token_hash, grant_id, client_id, scopes, created_at,
-                                                  expires_at, parent_hash, sealed)
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8
+                                                  expires_at, dpop_jkt, parent_hash, sealed)
+     SELECT $1, $2, $3, $4, $5, $6, $9, $7, $8
      WHERE EXISTS (SELECT 1 FROM refresh_tokens WHERE token_hash = $7 AND rotated_at IS NULL)
      ON CONFLICT (parent_hash) DO NOTHING";
 /// What a rotated refresh token left behind, for a replay.
@@ -211,6 +211,7 @@ fn refresh_token(row: &impl Row) -> Result<RefreshTokenRow, StoreError> {
         created_at: row.at("created_at")?,
         expires_at: row.at("expires_at")?,
         rotated_at: row.opt_at("rotated_at")?,
+        dpop_jkt: row.opt_text("dpop_jkt")?,
     })
 }
 
@@ -228,8 +229,16 @@ fn backchannel(row: &impl Row) -> Result<BackchannelLogout, StoreError> {
 }
 
 async fn insert_refresh(db: &mut impl Exec, r: &RefreshTokenRow) -> Result<(), StoreError> {
-    let args =
-        args![&r.token_hash, &r.grant_id, &r.client_id, &r.scopes, r.created_at, r.expires_at, r.rotated_at];
+    let args = args![
+        &r.token_hash,
+        &r.grant_id,
+        &r.client_id,
+        &r.scopes,
+        r.created_at,
+        r.expires_at,
+        r.rotated_at,
+        &r.dpop_jkt
+    ];
     db.execute(INSERT_REFRESH, args).await.map(drop)
 }
 
@@ -333,7 +342,8 @@ async fn rotate_refresh<D: Db>(
         n.created_at,
         n.expires_at,
         r.token_hash,
-        r.sealed_successor
+        r.sealed_successor,
+        &n.dpop_jkt
     ];
     if db.writer().execute(ROTATE, args).await? == 1 {
         return Ok(RotateOutcome::Rotated);

@@ -76,6 +76,7 @@ struct ClientRow {
     from_config: bool,
     disabled: bool,
     admin_api: bool,
+    dpop_bound: bool,
 }
 
 impl From<&ClientRecord> for ClientRow {
@@ -88,6 +89,7 @@ impl From<&ClientRecord> for ClientRow {
             from_config: c.from_config,
             disabled: c.disabled,
             admin_api: c.admin_api,
+            dpop_bound: c.dpop_bound_access_tokens,
         }
     }
 }
@@ -174,6 +176,8 @@ pub(crate) struct RegisterForm {
     access_token_ttl: String,
     #[serde(default)]
     admin_api: Option<String>,
+    #[serde(default)]
+    dpop_bound_access_tokens: Option<String>,
 }
 csrf_protected!(RegisterForm);
 
@@ -198,6 +202,7 @@ impl RegisterForm {
             require_consent: Some("on".into()),
             access_token_ttl: defaults.access_token_ttl_secs.to_string(),
             admin_api: None,
+            dpop_bound_access_tokens: None,
         }
     }
 
@@ -226,6 +231,7 @@ impl RegisterForm {
             allowed_origins: Self::lines(&self.allowed_origins),
             access_token_ttl_secs: self.access_token_ttl.trim().parse().unwrap_or(0),
             admin_api: self.admin_api.is_some(),
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens.is_some(),
             ..ClientSpec::new(self.client_id.trim())
         }
     }

@@ -34,6 +34,7 @@ pub struct Publication {
     token_url: String,
     introspection_url: String,
     revocation_url: String,
+    userinfo_url: String,
 }
 
 impl Publication {
@@ -50,6 +51,7 @@ impl Publication {
             token_url: issuer.endpoint(oidc::TOKEN_PATH),
             introspection_url: issuer.endpoint(oidc::INTROSPECT_PATH),
             revocation_url: issuer.endpoint(oidc::REVOKE_PATH),
+            userinfo_url: issuer.endpoint(oidc::USERINFO_PATH),
         }
     }
 
@@ -66,6 +68,16 @@ impl Publication {
     /// Client authentication at the revocation endpoint.
     pub(crate) fn revocation_endpoint(&self) -> Endpoint<'_> {
         Endpoint { token: &self.token_url, called: &self.revocation_url }
+    }
+
+    /// The token endpoint's URL (a DPoP proof's `htu` there).
+    pub(crate) fn token_url(&self) -> &str {
+        &self.token_url
+    }
+
+    /// The UserInfo endpoint's URL (a DPoP proof's `htu` there).
+    pub(crate) fn userinfo_url(&self) -> &str {
+        &self.userinfo_url
     }
 
     /// `Cache-Control` of the JWKS.

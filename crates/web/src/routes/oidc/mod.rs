@@ -22,6 +22,17 @@ pub(crate) const INTROSPECT_PATH: &str = "/introspect";
 pub(crate) const REVOKE_PATH: &str = "/revoke";
 pub(crate) const END_SESSION_PATH: &str = "/end_session";
 
+/// The header carrying a DPoP proof (RFC 9449 §4.1).
+pub(crate) const DPOP_HEADER: &str = "DPoP";
+/// The header carrying a server nonce (RFC 9449 §8.1).
+pub(crate) const DPOP_NONCE_HEADER: &str = "DPoP-Nonce";
+
+/// Every `DPoP` header value of a request, as received (a value that is
+/// not text becomes an empty proof, which is refused).
+pub(crate) fn dpop_proofs(req: &HttpRequest) -> Vec<String> {
+    req.headers().get_all(DPOP_HEADER).map(|v| v.to_str().unwrap_or_default().to_owned()).collect()
+}
+
 /// The client credentials of a request: HTTP Basic (form-decoded, RFC 6749
 /// §2.3.1) plus the body's fields. A malformed Basic header counts as a
 /// failed Basic authentication.

@@ -10,10 +10,11 @@ use portcullis_protocol::client_auth::ClientCredentials;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
-use super::client_credentials;
 use super::token_form::{ClientFields, TokenForm};
+use super::{DPOP_NONCE_HEADER, client_credentials, dpop_proofs};
 use crate::AppState;
 use crate::errors::OAuthFailure;
+use portcullis_protocol::dpop::DpopRequest;
 
 /// Parses a form body; duplicates and non-form content are `invalid_request`.
 fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Result<T, OAuthFailure> {
@@ -42,22 +43,29 @@ fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
     )
 }
 
-/// `POST /token` (RFC 6749 §3.2): client authentication, then the grant.
+/// `POST /token` (RFC 6749 §3.2): client authentication, then the DPoP
+/// proof if any, then the grant. Every answer carries a fresh `DPoP-Nonce`
+/// (RFC 9449 §8): the next proof needs it.
 pub(crate) async fn token(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Bytes,
 ) -> Result<HttpResponse, OAuthFailure> {
-    let form: TokenForm = parse_form(&req, &body)?;
     let keys = state.keys();
     let ctx = state.ctx(&keys);
+    let nonce = state.dpop.nonce(ctx.now);
+    let form: TokenForm = parse_form(&req, &body).map_err(|e| e.with_dpop_nonce(nonce.clone()))?;
     let endpoint = state.publication.token_endpoint();
-    let tokens = back_channel::token(&ctx, &credentials(&req, form.client), endpoint, &form.params)
+    let proofs = dpop_proofs(&req);
+    let proof =
+        DpopRequest { proofs: &proofs, method: req.method().as_str(), uri: state.publication.token_url() };
+    let tokens = back_channel::token(&ctx, &credentials(&req, form.client), endpoint, &form.params, &proof)
         .await
-        .map_err(|e| OAuthFailure::back_channel(e, ctx.now))?;
+        .map_err(|e| OAuthFailure::back_channel(e, ctx.now).with_dpop_nonce(nonce.clone()))?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .insert_header((header::PRAGMA, "no-cache"))
+        .insert_header((DPOP_NONCE_HEADER, nonce))
         .json(tokens))
 }
 

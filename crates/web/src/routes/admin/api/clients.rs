@@ -40,6 +40,9 @@ pub(crate) struct ClientOut {
     /// Web origins whose pages may call the token, userinfo and revocation
     /// endpoints (CORS), besides those a public client's redirect URIs imply.
     allowed_origins: Vec<String>,
+    /// Every access token is DPoP-bound (RFC 9449 §5.2): token requests
+    /// without a DPoP proof are refused.
+    dpop_bound_access_tokens: bool,
     grant_types: Vec<String>,
     scopes: Vec<String>,
     require_consent: bool,
@@ -68,6 +71,7 @@ impl ClientOut {
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             allowed_origins: c.allowed_origins.clone(),
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             grant_types: c.grant_types.clone(),
             scopes: c.scopes.clone(),
             require_consent: c.require_consent,
@@ -107,6 +111,9 @@ pub(crate) struct NewClientIn {
     /// redirect URIs' origins are allowed without being listed.
     #[serde(default)]
     allowed_origins: Vec<String>,
+    /// Require DPoP-bound access tokens (RFC 9449 §5.2); default false.
+    #[serde(default)]
+    dpop_bound_access_tokens: bool,
     /// Default `authorization_code`, `refresh_token`.
     #[serde(default)]
     grant_types: Option<Vec<String>>,
@@ -142,6 +149,7 @@ impl NewClientIn {
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             backchannel_logout_uri: self.backchannel_logout_uri,
             allowed_origins: self.allowed_origins,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             grant_types: self.grant_types.unwrap_or(defaults.grant_types),
             scopes: self.scopes.unwrap_or(defaults.scopes),
             require_consent: self.require_consent.unwrap_or(defaults.require_consent),

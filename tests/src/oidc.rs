@@ -6,7 +6,7 @@
 use base64::Engine;
 use portcullis_core::Clock;
 use portcullis_protocol::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, Origin, RedirectUri, ScopeSet,
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, Origin, RedirectUri, ResourceId, ScopeSet,
     TokenEndpointAuthMethod,
 };
 use portcullis_store::{NewUser, User};
@@ -101,6 +101,10 @@ pub struct ClientSpec {
     pub admin_api: bool,
     /// Web origins allowed to call the token side (CORS).
     pub allowed_origins: Vec<String>,
+    /// Must push its authorization requests (PAR).
+    pub require_pushed_authorization_requests: bool,
+    /// Resource servers (RFC 8707) it may ask tokens for.
+    pub resources: Vec<String>,
 }
 
 impl ClientSpec {
@@ -120,6 +124,8 @@ impl ClientSpec {
             jwks: None,
             admin_api: false,
             allowed_origins: vec![],
+            require_pushed_authorization_requests: false,
+            resources: vec![],
         }
     }
 
@@ -191,6 +197,8 @@ pub async fn create_client(app: &TestApp, spec: ClientSpec) -> Option<String> {
         disabled: false,
         admin_api: spec.admin_api,
         allowed_origins: spec.allowed_origins.iter().map(|o| Origin::parse(o).expect("origin")).collect(),
+        require_pushed_authorization_requests: spec.require_pushed_authorization_requests,
+        resources: spec.resources.iter().map(|r| ResourceId::parse(r).expect("resource")).collect(),
     };
     client.validate().expect("valid test client");
     app.store.create_client(&client.to_record(app.clock.now())).await.expect("create client");
@@ -398,4 +406,11 @@ pub fn callback_server() -> String {
     .run();
     tokio::spawn(server);
     format!("http://127.0.0.1:{port}/cb")
+}
+
+/// The claims of a JWT, unverified (the tests check what was issued).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
 }

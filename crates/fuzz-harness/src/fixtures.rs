@@ -203,6 +203,8 @@ fn client(
         disabled: false,
         admin_api: false,
         allowed_origins: Vec::new(),
+        require_pushed_authorization_requests: false,
+        resources: vec![],
     };
     client.validate().expect("a consistent fixture client");
     client

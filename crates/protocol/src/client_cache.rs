@@ -79,6 +79,8 @@ mod tests {
             disabled: false,
             admin_api: false,
             allowed_origins: vec![],
+            require_pushed_authorization_requests: false,
+            resources: vec![],
         })
     }
 

@@ -20,8 +20,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, Origin, RedirectUri, ScopeSet,
-    TokenEndpointAuthMethod,
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, Origin, RedirectUri, ResourceId,
+    Resources, ScopeSet, TokenEndpointAuthMethod,
 };
 
 /// The grant types of a client that names none.
@@ -65,6 +65,11 @@ pub struct ClientSpec {
     /// Web origins allowed to call the token-side endpoints (CORS), besides
     /// those a public client's redirect URIs imply.
     pub allowed_origins: Vec<String>,
+    /// Must push its authorization requests (PAR, RFC 9126).
+    pub require_pushed_authorization_requests: bool,
+    /// The identifiers of the resource servers (RFC 8707) it may ask
+    /// access tokens for.
+    pub resources: Vec<String>,
 }
 
 impl ClientSpec {
@@ -87,6 +92,8 @@ impl ClientSpec {
             jwks: None,
             admin_api: false,
             allowed_origins: Vec::new(),
+            require_pushed_authorization_requests: false,
+            resources: Vec::new(),
         }
     }
 
@@ -134,6 +141,8 @@ impl ClientSpec {
                 .iter()
                 .map(|o| Origin::parse(o))
                 .collect::<Result<_, _>>()?,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            resources: self.resources.iter().map(|r| ResourceId::parse(r)).collect::<Result<_, _>>()?,
         };
         client.validate()?;
         Ok(client)
@@ -318,6 +327,8 @@ pub struct Registry<'a> {
     pub now: OffsetDateTime,
     /// No token may live longer ([`crate::ProtocolConfig::max_token_lifetime`]).
     pub max_token_lifetime: Duration,
+    /// The configured resource servers: a client may be allowed only these.
+    pub resources: &'a Resources,
 }
 
 impl std::fmt::Debug for Registry<'_> {
@@ -356,6 +367,7 @@ impl Registry<'_> {
         let secret = spec.takes_secret().then(|| ClientSecretHash::new_secret(random::bytes()));
         let client = spec.to_client(secret.as_ref().map(|(_, hash)| hash.clone()), false)?;
         client.fits_token_lifetime(seconds(self.max_token_lifetime))?;
+        self.resources.check_client(&client)?;
         let detail = json!({
             "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
             "admin_api": client.admin_api,

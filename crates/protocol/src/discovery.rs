@@ -60,6 +60,9 @@ impl Metadata {
             ("introspection_endpoint_auth_methods_supported", json!(auth_methods)),
             ("revocation_endpoint_auth_methods_supported", json!(with_none)),
             ("authorization_response_iss_parameter_supported", json!(true)),
+            // PAR is offered; a client may be required to use it
+            // (`clients[].require_pushed_authorization_requests`), not all.
+            ("require_pushed_authorization_requests", json!(false)),
         ] {
             common.insert(member.into(), value);
         }

@@ -16,6 +16,7 @@
 //! - [`cors`]: which web origins may call the token-side endpoints
 //!   ([`Origin`], [`Client::cors_origins`], [`cors::CorsOrigins`]).
 //! - [`grants`]: the token endpoint, one module per grant type.
+//! - [`resource`]: resource indicators (RFC 8707), the audience of access tokens.
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
 //! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
 //! - [`logout`]: RP-Initiated and Back-Channel Logout.
@@ -41,6 +42,7 @@ pub mod interaction;
 pub mod logout;
 mod pkce;
 mod record;
+pub mod resource;
 mod token_state_cache;
 pub mod tokens;
 mod types;
@@ -55,6 +57,7 @@ pub use error::OAuthError;
 pub use interaction::{Authentication, SignInState, Step};
 pub use pkce::{CodeChallenge, CodeVerifier};
 pub use portcullis_core::acr;
+pub use resource::{ResourceId, Resources};
 pub use token_state_cache::TokenStateCache;
 pub use tokens::TokenResponse;
 pub use types::{ClientId, RedirectUri, Scope, ScopeSet};

@@ -9,6 +9,7 @@ mod database;
 mod keys;
 mod load;
 mod recovery;
+mod resources;
 mod smtp;
 
 pub use auth::AuthSettings;
@@ -17,9 +18,11 @@ pub use database::{DatabaseKind, DatabaseSettings, DatabaseUrl};
 pub use keys::{KeysSettings, SecretKey};
 pub use load::ConfigError;
 pub use recovery::RecoverySettings;
+pub use resources::ResourceSettings;
 pub use smtp::{MailSettings, SmtpSettings, SmtpTls};
 
 use portcullis_core::Issuer;
+use portcullis_protocol::Resources;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -59,6 +62,8 @@ pub struct Settings {
     pub recovery: RecoverySettings,
     /// Relying parties declared here (`[[clients]]`), synced into the store at start.
     pub clients: Vec<ClientSettings>,
+    /// Resource servers (`[[resources]]`, RFC 8707) access tokens may be for.
+    pub resources: Vec<ResourceSettings>,
 }
 
 impl Default for Settings {
@@ -79,6 +84,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             recovery: RecoverySettings::default(),
             clients: Vec::new(),
+            resources: Vec::new(),
         }
     }
 }
@@ -105,6 +111,11 @@ impl Settings {
         let settings: Settings = load::layered_str(shown, text, env)?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The configured resource servers, typed (validated at load).
+    pub fn resource_servers(&self) -> Resources {
+        resources::resources(&self.resources).unwrap_or_default()
     }
 
     /// The database URL in effect (the SQLite default when none was given).
@@ -145,7 +156,14 @@ impl Settings {
         self.mail.validate()?;
         self.recovery.validate()?;
         clients::validate(&self.clients)?;
+        let resources =
+            resources::validate(&self.resources, &self.keys.algorithms, self.keys.max_token_lifetime_secs)?;
         for (i, c) in self.clients.iter().enumerate() {
+            if let Ok(client) = c.to_client()
+                && let Err(e) = resources.check_client(&client)
+            {
+                return invalid(&format!("clients[{i}].resources"), &e.to_string());
+            }
             if !self.keys.algorithms.contains(&c.id_token_signed_response_alg) {
                 return invalid(
                     &format!("clients[{i}].id_token_signed_response_alg"),

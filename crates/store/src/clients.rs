@@ -49,6 +49,11 @@ pub struct ClientRecord {
     /// Web origins allowed to call the token-side endpoints (CORS), as
     /// browsers send them (`https://app.example`).
     pub allowed_origins: Vec<String>,
+    /// Must push its authorization requests (RFC 9126 §5): `/authorize`
+    /// without a pushed `request_uri` is refused.
+    pub require_pushed_authorization_requests: bool,
+    /// The identifiers of the resource servers (RFC 8707) it may ask tokens for.
+    pub resources: Vec<String>,
     /// Creation instant (kept by upserts).
     pub created_at: OffsetDateTime,
     /// Last change.
@@ -70,6 +75,8 @@ impl std::fmt::Debug for ClientRecord {
             .field("disabled", &self.disabled)
             .field("admin_api", &self.admin_api)
             .field("allowed_origins", &self.allowed_origins)
+            .field("require_pushed_authorization_requests", &self.require_pushed_authorization_requests)
+            .field("resources", &self.resources)
             .finish_non_exhaustive()
     }
 }

@@ -297,6 +297,8 @@ fn declared() -> ClientSettings {
         jwks: None,
         admin_api: true,
         allowed_origins: vec![],
+        require_pushed_authorization_requests: false,
+        resources: vec![],
     }
 }
 

@@ -23,6 +23,8 @@ fn declared(name: &str) -> ClientSettings {
         jwks: None,
         admin_api: false,
         allowed_origins: vec!["https://app.rp.example".into()],
+        require_pushed_authorization_requests: false,
+        resources: vec![],
     }
 }
 

@@ -55,6 +55,8 @@ pub(crate) async fn client(store: &dyn Store, client_id: &str, backchannel: bool
             disabled: false,
             admin_api: false,
             allowed_origins: vec![],
+            require_pushed_authorization_requests: false,
+            resources: vec![],
             created_at: T0,
             updated_at: T0,
         })
@@ -83,6 +85,7 @@ pub(crate) fn grant(
         created_at: T0,
         expires_at: T0 + Duration::days(30),
         revoked_at: None,
+        resources: vec![],
     }
 }
 

@@ -9,5 +9,6 @@ mod cors;
 mod flows;
 mod negative;
 mod openid_client;
+mod par;
 mod spa;
 mod token_state_cache;

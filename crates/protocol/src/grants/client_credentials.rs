@@ -3,7 +3,7 @@
 //! clients: no store access beyond the client lookup done by authentication.
 
 use crate::context::{Ctx, ProtocolError, reject};
-use crate::grants::TokenParams;
+use crate::grants::{TokenParams, audience};
 use crate::interaction::OFFLINE_ACCESS;
 use crate::tokens::{self, TokenResponse};
 use crate::{Client, OAuthError, Scope, ScopeSet};
@@ -39,8 +39,9 @@ pub(crate) fn exchange(
     client: &Client,
     params: &TokenParams,
 ) -> Result<TokenResponse, ProtocolError> {
-    let scopes = requested_scopes(client, params)?;
-    let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None)?;
+    let audience = audience(ctx, client, params, None)?;
+    let scopes = audience.scopes(&requested_scopes(client, params)?);
+    let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None, audience)?;
     Ok(TokenResponse {
         access_token: access.token,
         token_type: "Bearer",

@@ -60,6 +60,14 @@ pub struct ClientSettings {
     /// endpoints (CORS), besides the origins of a public client's redirect URIs.
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Must push its authorization requests (PAR, RFC 9126): `/authorize`
+    /// without a pushed `request_uri` is refused.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// The identifiers of the `[[resources]]` (RFC 8707) it may ask access
+    /// tokens for.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 fn default_grants() -> Vec<String> {
@@ -107,6 +115,8 @@ impl ClientSettings {
             jwks: self.jwks.clone(),
             admin_api: self.admin_api,
             allowed_origins: self.allowed_origins.clone(),
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            resources: self.resources.clone(),
         };
         spec.to_client(secret, true)
     }

@@ -14,7 +14,7 @@ macro_rules! columns {
         "client_id, name, client_secret_sha256, redirect_uris, post_logout_redirect_uris, grant_types, \
          token_endpoint_auth_method, scopes, require_consent, backchannel_logout_uri, jwks, \
          id_token_signed_response_alg, access_token_ttl_secs, from_config, previous_secret_sha256, \
-         previous_secret_expires_at, disabled, admin_api, allowed_origins, created_at, updated_at"
+         previous_secret_expires_at, disabled, admin_api, allowed_origins, require_pushed_authorization_requests, resources, created_at, updated_at"
     };
 }
 
@@ -23,7 +23,7 @@ macro_rules! insert {
         concat!(
             "INSERT INTO clients (",
             columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)"
         )
     };
 }
@@ -41,6 +41,8 @@ const UPSERT: &str = concat!(
        previous_secret_sha256 = excluded.previous_secret_sha256,
        previous_secret_expires_at = excluded.previous_secret_expires_at, disabled = excluded.disabled,
        admin_api = excluded.admin_api, allowed_origins = excluded.allowed_origins,
+       require_pushed_authorization_requests = excluded.require_pushed_authorization_requests,
+       resources = excluded.resources,
        updated_at = excluded.updated_at"
 );
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM clients WHERE client_id = $1");
@@ -85,6 +87,8 @@ fn record(row: &impl Row) -> Result<ClientRecord, StoreError> {
         disabled: row.flag("disabled")?,
         admin_api: row.flag("admin_api")?,
         allowed_origins: row.list("allowed_origins")?,
+        require_pushed_authorization_requests: row.flag("require_pushed_authorization_requests")?,
+        resources: row.list("resources")?,
         created_at: row.at("created_at")?,
         updated_at: row.at("updated_at")?,
     })
@@ -112,6 +116,8 @@ async fn put(exec: &mut impl Exec, sql: &'static str, c: &ClientRecord) -> Resul
         c.disabled,
         c.admin_api,
         &c.allowed_origins,
+        c.require_pushed_authorization_requests,
+        &c.resources,
         c.created_at,
         c.updated_at
     ];

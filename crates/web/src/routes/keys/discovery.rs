@@ -21,6 +21,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("introspection_endpoint", oidc::INTROSPECT_PATH),
     ("revocation_endpoint", oidc::REVOKE_PATH),
     ("end_session_endpoint", oidc::END_SESSION_PATH),
+    ("pushed_authorization_request_endpoint", oidc::PAR_PATH),
 ];
 
 /// The documents we publish for relying parties, rendered once.
@@ -34,6 +35,7 @@ pub struct Publication {
     token_url: String,
     introspection_url: String,
     revocation_url: String,
+    par_url: String,
 }
 
 impl Publication {
@@ -50,6 +52,7 @@ impl Publication {
             token_url: issuer.endpoint(oidc::TOKEN_PATH),
             introspection_url: issuer.endpoint(oidc::INTROSPECT_PATH),
             revocation_url: issuer.endpoint(oidc::REVOKE_PATH),
+            par_url: issuer.endpoint(oidc::PAR_PATH),
         }
     }
 
@@ -66,6 +69,12 @@ impl Publication {
     /// Client authentication at the revocation endpoint.
     pub(crate) fn revocation_endpoint(&self) -> Endpoint<'_> {
         Endpoint { token: &self.token_url, called: &self.revocation_url }
+    }
+
+    /// Client authentication at the pushed authorization request endpoint
+    /// (RFC 9126 §2: an assertion may name it, the issuer or the token endpoint).
+    pub(crate) fn par_endpoint(&self) -> Endpoint<'_> {
+        Endpoint { token: &self.token_url, called: &self.par_url }
     }
 
     /// `Cache-Control` of the JWKS.

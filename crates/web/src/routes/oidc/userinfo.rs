@@ -76,7 +76,7 @@ async fn respond(
     let keys = state.keys();
     let ctx = state.ctx(&keys);
     let result = match access::check_access_token(&ctx, &token).await {
-        Ok(valid) => access::userinfo(&valid),
+        Ok(valid) => access::userinfo(&valid, ctx.issuer),
         Err(e) => Err(e),
     };
     match result {

@@ -40,6 +40,11 @@ pub(crate) struct ClientOut {
     /// Web origins whose pages may call the token, userinfo and revocation
     /// endpoints (CORS), besides those a public client's redirect URIs imply.
     allowed_origins: Vec<String>,
+    /// Must push its authorization requests (PAR, RFC 9126).
+    require_pushed_authorization_requests: bool,
+    /// The resource servers (RFC 8707 identifiers, from `[[resources]]`) it
+    /// may ask access tokens for.
+    resources: Vec<String>,
     grant_types: Vec<String>,
     scopes: Vec<String>,
     require_consent: bool,
@@ -68,6 +73,8 @@ impl ClientOut {
             post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             allowed_origins: c.allowed_origins.clone(),
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            resources: c.resources.clone(),
             grant_types: c.grant_types.clone(),
             scopes: c.scopes.clone(),
             require_consent: c.require_consent,
@@ -107,6 +114,13 @@ pub(crate) struct NewClientIn {
     /// redirect URIs' origins are allowed without being listed.
     #[serde(default)]
     allowed_origins: Vec<String>,
+    /// Default false: must push its authorization requests (PAR, RFC 9126).
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
+    /// Identifiers of configured `[[resources]]` (RFC 8707) it may ask
+    /// access tokens for; an unknown one is refused.
+    #[serde(default)]
+    resources: Vec<String>,
     /// Default `authorization_code`, `refresh_token`.
     #[serde(default)]
     grant_types: Option<Vec<String>>,
@@ -142,6 +156,8 @@ impl NewClientIn {
             post_logout_redirect_uris: self.post_logout_redirect_uris,
             backchannel_logout_uri: self.backchannel_logout_uri,
             allowed_origins: self.allowed_origins,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            resources: self.resources,
             grant_types: self.grant_types.unwrap_or(defaults.grant_types),
             scopes: self.scopes.unwrap_or(defaults.scopes),
             require_consent: self.require_consent.unwrap_or(defaults.require_consent),

@@ -303,6 +303,12 @@ mod tests {
         client.name = Some("RP".into());
         client.client_secret_sha256 = Some("00".repeat(32));
         all.clients.push(client);
+        all.resources.push(ResourceSettings {
+            identifier: "https://api.example/".into(),
+            scopes: vec!["read".into()],
+            access_token_ttl: Some(60),
+            access_token_signing_alg: Some("ES256".into()),
+        });
         let table: toml::Table = toml::from_str(&toml::to_string(&all).expect("serialise")).expect("parse");
         let doc = include_str!("../../../docs/configuration.md");
         fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {

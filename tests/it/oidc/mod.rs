@@ -10,5 +10,6 @@ mod flows;
 mod negative;
 mod openid_client;
 mod par;
+mod resource;
 mod spa;
 mod token_state_cache;

@@ -296,3 +296,37 @@ fn descriptions_never_echo_input() {
     let err = refused(&AuthorizeParams { scope: Some("<script>".into()), ..params() });
     assert!(!err.description.contains("<script>"));
 }
+
+#[test]
+fn resources_are_checked_with_the_other_rules_and_kept() {
+    use crate::resource::Resource;
+    let api = Resource {
+        identifier: crate::ResourceId::parse("https://api.example/").expect("id"),
+        scopes: ScopeSet::parse("read").expect("scopes"),
+        access_token_ttl_secs: None,
+        access_token_alg: None,
+    };
+    let resources = Resources::new(vec![api.clone()]).expect("resources");
+    let client = Client { resources: vec![api.identifier.clone()], ..confidential() };
+    let with =
+        |r: &[&str]| AuthorizeParams { resource: r.iter().map(|s| (*s).to_owned()).collect(), ..params() };
+    let req = validate(&with(&["https://api.example/", "https://api.example/"]), Some(&client), &resources)
+        .expect("allowed");
+    assert_eq!(req.resources, [api.identifier.clone()]);
+    assert!(validate(&params(), Some(&client), &resources).expect("none").resources.is_empty());
+    for bad in ["https://other.example/", "https://api.example/#f", "relative"] {
+        let err = validate(&with(&[bad]), Some(&client), &resources).expect_err(bad);
+        assert_eq!(err.error, OAuthError::InvalidTarget, "{bad}");
+        assert!(err.may_redirect(), "the redirect URI is verified: {bad}");
+    }
+    let not_allowed = validate(&with(&["https://api.example/"]), Some(&confidential()), &resources);
+    assert_eq!(not_allowed.expect_err("not the client's").error, OAuthError::InvalidTarget);
+}
+
+#[test]
+fn a_client_that_must_push_needs_a_pushed_request() {
+    let strict = Client { require_pushed_authorization_requests: true, ..confidential() };
+    assert_eq!(check_pushed_required(&strict, false).expect_err("not pushed").0, OAuthError::InvalidRequest);
+    assert!(check_pushed_required(&strict, true).is_ok());
+    assert!(check_pushed_required(&confidential(), false).is_ok());
+}

@@ -90,3 +90,80 @@ pub(super) fn validate(
     }
     resources(settings).map_err(|e| ConfigError::invalid("resources", &e.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(toml: &str) -> Result<crate::settings::Settings, ConfigError> {
+        crate::settings::Settings::from_toml_str("test.toml", toml, std::iter::empty())
+    }
+
+    const API: &str =
+        "[[resources]]\nidentifier = \"https://api.example/\"\nscopes = [\"read\", \"write\"]\n";
+
+    fn client(resources: &str) -> String {
+        format!(
+            "[[clients]]\nclient_id = \"spa\"\ntoken_endpoint_auth_method = \"none\"\n\
+             redirect_uris = [\"https://spa.example/cb\"]\nresources = [{resources}]\n"
+        )
+    }
+
+    #[test]
+    fn resources_are_read_with_their_defaults() {
+        let toml = format!(
+            "{API}access_token_ttl = 60\naccess_token_signing_alg = \"RS256\"\n\
+             [[resources]]\nidentifier = \"urn:example:reports\"\n{}",
+            client("\"https://api.example/\"")
+        );
+        let settings = load(&toml).expect("valid");
+        let resources = settings.resource_servers();
+        let api = resources.get("https://api.example/").expect("configured");
+        assert_eq!(api.scopes.to_string(), "read write");
+        assert_eq!(api.access_token_ttl_secs, Some(60));
+        assert_eq!(api.access_token_alg, Some(Algorithm::Rs256));
+        let reports = resources.get("urn:example:reports").expect("configured");
+        assert_eq!((reports.access_token_ttl_secs, reports.access_token_alg), (None, None), "the defaults");
+        assert!(reports.scopes.is_empty());
+        let client = settings.clients[0].to_client().expect("valid");
+        assert_eq!(client.resources, [api.identifier.clone()]);
+    }
+
+    #[test]
+    fn bad_resources_are_errors_naming_the_entry() {
+        for (toml, key) in [
+            ("[[resources]]\nidentifier = \"/relative\"\n".to_owned(), "resources[0]"),
+            ("[[resources]]\nidentifier = \"https://api.example/#f\"\n".to_owned(), "resources[0]"),
+            (format!("{API}{API}"), "resources[1].identifier"),
+            (format!("{API}access_token_signing_alg = \"EdDSA\"\n"), "resources[0].access_token_signing_alg"),
+            (format!("{API}access_token_signing_alg = \"HS256\"\n"), "resources[0]"),
+            (format!("{API}access_token_ttl = 0\n"), "resources[0]"),
+            (format!("{API}access_token_ttl = 100000\n"), "resources[0].access_token_ttl"),
+            (format!("{API}unknown = 1\n"), "unknown"),
+        ] {
+            let err = load(&toml).expect_err(&toml);
+            assert!(err.to_string().contains(key), "{toml}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_client_may_name_only_configured_resources() {
+        let err = load(&format!("{API}{}", client("\"https://other.example/\""))).expect_err("unknown");
+        assert!(
+            err.to_string().contains("clients[0].resources")
+                && err.to_string().contains("https://other.example/"),
+            "{err}"
+        );
+        let err = load(&client("\"not a uri\"")).expect_err("malformed");
+        assert!(err.to_string().contains("clients[0]"), "{err}");
+        assert!(load(&format!("{API}{}", client(""))).expect("none").clients[0].resources.is_empty());
+    }
+
+    #[test]
+    fn require_pushed_authorization_requests_is_read() {
+        let toml = format!("{}require_pushed_authorization_requests = true\n", client(""));
+        let settings = load(&toml).expect("valid");
+        assert!(settings.clients[0].to_client().expect("valid").require_pushed_authorization_requests);
+        assert!(!load(&client("")).expect("valid").clients[0].require_pushed_authorization_requests);
+    }
+}

@@ -8,6 +8,7 @@ mod client_cache;
 mod cors;
 mod flows;
 mod negative;
+mod oauth4webapi;
 mod openid_client;
 mod par;
 mod resource;

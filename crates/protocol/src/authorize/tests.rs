@@ -312,7 +312,7 @@ fn resources_are_checked_with_the_other_rules_and_kept() {
         |r: &[&str]| AuthorizeParams { resource: r.iter().map(|s| (*s).to_owned()).collect(), ..params() };
     let req = validate(&with(&["https://api.example/", "https://api.example/"]), Some(&client), &resources)
         .expect("allowed");
-    assert_eq!(req.resources, [api.identifier.clone()]);
+    assert_eq!(req.resources, std::slice::from_ref(&api.identifier));
     assert!(validate(&params(), Some(&client), &resources).expect("none").resources.is_empty());
     for bad in ["https://other.example/", "https://api.example/#f", "relative"] {
         let err = validate(&with(&[bad]), Some(&client), &resources).expect_err(bad);

@@ -126,7 +126,7 @@ mod tests {
         assert_eq!((reports.access_token_ttl_secs, reports.access_token_alg), (None, None), "the defaults");
         assert!(reports.scopes.is_empty());
         let client = settings.clients[0].to_client().expect("valid");
-        assert_eq!(client.resources, [api.identifier.clone()]);
+        assert_eq!(client.resources, std::slice::from_ref(&api.identifier));
     }
 
     #[test]

@@ -266,7 +266,35 @@ async fn clients_are_allowed_only_configured_resources(backend: Backend) {
     assert!(err.to_string().contains(API), "{err}");
 }
 
+async fn the_admin_api_registers_par_and_resources(backend: Backend) {
+    let app = app(backend).await;
+    create_client(&app, crate::admin::api::machine("ops-bot", true)).await;
+    let bot = crate::admin::api::token(&app, "ops-bot", "admin").await;
+    let auth = crate::admin::api::Auth::Bearer(&bot);
+    let call = |body| crate::admin::api::call(&app, "POST", "/clients", auth, &[], Some(body));
+
+    let bad = serde_json::json!({ "client_id": "bad", "redirect_uris": [REDIRECT], "resources": [OTHER, "https://nowhere.example/"] });
+    let (status, _, body, _) = call(bad).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.to_string().contains("https://nowhere.example/"), "the error names it: {body}");
+
+    let good = serde_json::json!({
+        "client_id": "api-web",
+        "redirect_uris": [REDIRECT],
+        "require_pushed_authorization_requests": true,
+        "resources": [API],
+    });
+    let (status, _, body, _) = call(good).await;
+    assert_eq!(status, 201, "{body}");
+    let (_, _, shown, _) = crate::admin::api::call(&app, "GET", "/clients/api-web", auth, &[], None).await;
+    for doc in [&body, &shown] {
+        assert_eq!(doc["require_pushed_authorization_requests"], true, "{doc}");
+        assert_eq!(doc["resources"], serde_json::json!([API]), "{doc}");
+    }
+}
+
 both_backends!(
+    the_admin_api_registers_par_and_resources,
     a_token_for_a_resource_has_its_audience_scope_lifetime_and_algorithm,
     without_resource_nothing_changes,
     a_resource_not_allowed_at_authorize_is_invalid_target,

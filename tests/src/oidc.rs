@@ -6,7 +6,7 @@
 use base64::Engine;
 use portcullis_core::Clock;
 use portcullis_protocol::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, Origin, RedirectUri, ScopeSet,
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, Origin, RedirectUri, ResourceId, ScopeSet,
     TokenEndpointAuthMethod,
 };
 use portcullis_store::{NewUser, User};
@@ -103,6 +103,10 @@ pub struct ClientSpec {
     pub allowed_origins: Vec<String>,
     /// Every access token must be DPoP-bound.
     pub dpop_bound_access_tokens: bool,
+    /// Must push its authorization requests (PAR).
+    pub require_pushed_authorization_requests: bool,
+    /// Resource servers (RFC 8707) it may ask tokens for.
+    pub resources: Vec<String>,
 }
 
 impl ClientSpec {
@@ -123,6 +127,8 @@ impl ClientSpec {
             admin_api: false,
             allowed_origins: vec![],
             dpop_bound_access_tokens: false,
+            require_pushed_authorization_requests: false,
+            resources: vec![],
         }
     }
 
@@ -195,6 +201,8 @@ pub async fn create_client(app: &TestApp, spec: ClientSpec) -> Option<String> {
         admin_api: spec.admin_api,
         allowed_origins: spec.allowed_origins.iter().map(|o| Origin::parse(o).expect("origin")).collect(),
         dpop_bound_access_tokens: spec.dpop_bound_access_tokens,
+        require_pushed_authorization_requests: spec.require_pushed_authorization_requests,
+        resources: spec.resources.iter().map(|r| ResourceId::parse(r).expect("resource")).collect(),
     };
     client.validate().expect("valid test client");
     app.store.create_client(&client.to_record(app.clock.now())).await.expect("create client");
@@ -402,4 +410,11 @@ pub fn callback_server() -> String {
     .run();
     tokio::spawn(server);
     format!("http://127.0.0.1:{port}/cb")
+}
+
+/// The claims of a JWT, unverified (the tests check what was issued).
+pub fn jwt_claims(token: &str) -> serde_json::Value {
+    let payload = token.split('.').nth(1).expect("a JWT");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON claims")
 }

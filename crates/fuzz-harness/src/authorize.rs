@@ -5,21 +5,22 @@
 //! again on resume, and every answer is a redirect built on the verified URI.
 
 use portcullis_protocol::authorize::{AuthorizeParams, check_client_id, validate};
-use portcullis_protocol::{Client, RedirectUri};
+use portcullis_protocol::{Client, RedirectUri, Resources};
 
 use crate::Outcome;
 use crate::fixtures::fixtures;
 
 /// Runs one `/authorize` request (query string or form body).
 pub fn authorize_query(data: &[u8]) -> Outcome {
-    // actix's `web::Query` and `web::Form` are `serde_urlencoded` over the bytes.
-    let Ok(params) = serde_urlencoded::from_bytes::<AuthorizeParams>(data) else {
+    // The endpoint reads the query or form with `AuthorizeParams::from_urlencoded`.
+    let Ok(params) = AuthorizeParams::from_urlencoded(data) else {
         return Outcome::Rejected;
     };
     let f = fixtures();
+    let resources = Resources::default();
 
     // Without a client nothing is accepted, and nothing is redirected.
-    let unknown = validate(&params, None);
+    let unknown = validate(&params, None, &resources);
     assert!(matches!(&unknown, Err(e) if e.redirect.is_none()), "validated without a client: {unknown:?}");
 
     let id = match check_client_id(&params) {
@@ -31,7 +32,7 @@ pub fn authorize_query(data: &[u8]) -> Outcome {
     };
     // A client other than the one named is never accepted nor redirected to.
     for other in f.clients.iter().filter(|c| c.client_id != id) {
-        let result = validate(&params, Some(other));
+        let result = validate(&params, Some(other), &resources);
         assert!(
             matches!(&result, Err(e) if e.redirect.is_none()),
             "validated for {}: {result:?}",
@@ -40,7 +41,7 @@ pub fn authorize_query(data: &[u8]) -> Outcome {
     }
 
     let client = f.client(id.as_str());
-    match validate(&params, client) {
+    match validate(&params, client, &resources) {
         Err(e) => {
             if let Some(target) = &e.redirect {
                 let client = client.expect("an error with a redirect has a verified client");
@@ -60,7 +61,11 @@ pub fn authorize_query(data: &[u8]) -> Outcome {
             let stored = serde_json::to_string(&params).expect("parameters serialise");
             let resumed: AuthorizeParams = serde_json::from_str(&stored).expect("stored parameters parse");
             assert_eq!(resumed, params, "the stored request differs");
-            assert_eq!(validate(&resumed, Some(client)), Ok(request.clone()), "resuming changes the request");
+            assert_eq!(
+                validate(&resumed, Some(client), &resources),
+                Ok(request.clone()),
+                "resuming changes the request"
+            );
             redirect(&request.redirect_uri, request.state.as_deref(), &[("code", "SplxlOBeZQQYbYS6WxSbIA")]);
             Outcome::Accepted
         }

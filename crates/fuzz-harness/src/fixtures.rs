@@ -204,6 +204,8 @@ fn client(
         admin_api: false,
         allowed_origins: Vec::new(),
         dpop_bound_access_tokens: false,
+        require_pushed_authorization_requests: false,
+        resources: vec![],
     };
     client.validate().expect("a consistent fixture client");
     client

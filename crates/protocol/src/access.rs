@@ -118,9 +118,25 @@ pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAcces
     Ok(ValidAccessToken { claims, scopes, state })
 }
 
+impl ValidAccessToken {
+    /// Whether the token is the provider's own (`aud` is the issuer), not
+    /// one for a resource server (RFC 8707), which only that server takes.
+    pub fn is_for_issuer(&self, issuer: &Issuer) -> bool {
+        match self.claims.get("aud") {
+            Some(Value::String(aud)) => aud == issuer.as_str(),
+            Some(Value::Array(auds)) => auds.len() == 1 && auds[0].as_str() == Some(issuer.as_str()),
+            _ => false,
+        }
+    }
+}
+
 /// The UserInfo claims for a valid token: `sub` and what its scopes release.
-/// Client-credentials tokens (no user) and tokens without `openid` are refused.
-pub fn userinfo(token: &ValidAccessToken) -> Result<Map<String, Value>, ProtocolError> {
+/// Client-credentials tokens (no user), tokens for a resource server (their
+/// `aud` is not the issuer) and tokens without `openid` are refused.
+pub fn userinfo(token: &ValidAccessToken, issuer: &Issuer) -> Result<Map<String, Value>, ProtocolError> {
+    if !token.is_for_issuer(issuer) {
+        return invalid("the token is for a resource server, not for UserInfo");
+    }
     let Some(user) = token.user() else { return invalid("the token has no user") };
     if !token.scopes.is_oidc() {
         return reject(OAuthError::InsufficientScope, "the token lacks the openid scope");
@@ -160,7 +176,7 @@ pub async fn userinfo_request(
     let bound = dpop::bound_key(&valid.claims);
     dpop::resource_proof(ctx.dpop, ctx.now, bound, scheme, token, proof)
         .map_err(|e| refusal(e, bound.is_some()))?;
-    userinfo(&valid).map_err(|e| refusal(e, bound.is_some()))
+    userinfo(&valid, ctx.issuer).map_err(|e| refusal(e, bound.is_some()))
 }
 
 /// `{"active": false}`.
@@ -296,6 +312,9 @@ pub async fn client_for_page(ctx: &Ctx<'_>, id: &str) -> Result<Option<Client>, 
 pub async fn admin_api_client(ctx: &Ctx<'_>, token: &str) -> Result<String, ProtocolError> {
     use crate::grants::client_credentials::ADMIN_SCOPE;
     let valid = check_access_token(ctx, token).await?;
+    if !valid.is_for_issuer(ctx.issuer) {
+        return invalid("the token is for a resource server, not for the admin API");
+    }
     if valid.user().is_some() || !valid.scopes.contains(ADMIN_SCOPE) {
         return reject(OAuthError::InsufficientScope, "the token lacks the admin scope");
     }

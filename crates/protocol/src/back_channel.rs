@@ -1,9 +1,10 @@
-//! The client-authenticated back channel — `/token`, `/introspect`,
+//! The client-authenticated back channel — `/token`, `/par`, `/introspect`,
 //! `/revoke` — each as one call: the client authenticates, then the grant,
 //! introspection or revocation runs. The rules between the two (only a
 //! confidential client introspects; a token is required) live here, not in
 //! the handler.
 
+use crate::authorize::{self, AuthorizeParams, PushedRequest};
 use crate::client_auth::{self, ClientAuthError, ClientCredentials, Endpoint};
 use crate::dpop::{self, DpopRequest};
 use crate::{Ctx, OAuthError, ProtocolError, TokenResponse, access, grants};
@@ -41,6 +42,18 @@ pub async fn token(
     let client = client_auth::authenticate(ctx, credentials, endpoint).await?;
     let jkt = dpop::token_proof(ctx.dpop, ctx.now, &client, proof)?;
     Ok(grants::exchange(ctx, &client, params, jkt.as_ref()).await?)
+}
+
+/// `POST /par` (RFC 9126 §2): client authentication as at the token
+/// endpoint, then the authorization request checked and stored.
+pub async fn push(
+    ctx: &Ctx<'_>,
+    credentials: &ClientCredentials,
+    endpoint: Endpoint<'_>,
+    params: &AuthorizeParams,
+) -> Result<PushedRequest, BackChannelError> {
+    let client = client_auth::authenticate(ctx, credentials, endpoint).await?;
+    Ok(authorize::push(ctx, &client, params).await?)
 }
 
 /// `POST /introspect` (RFC 7662 §2.1): a confidential client asks about `token`.

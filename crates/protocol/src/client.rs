@@ -4,7 +4,7 @@ use sha2::{Digest, Sha256};
 use subtle::{Choice, ConstantTimeEq};
 use time::OffsetDateTime;
 
-use crate::{ClientId, Origin, RedirectUri, ScopeSet};
+use crate::{ClientId, Origin, RedirectUri, ResourceId, ScopeSet};
 
 /// A value that could not be parsed into a protocol type.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -19,6 +19,10 @@ pub enum ModelError {
     /// Not an origin (`scheme://host[:port]`: https, or http on a loopback host).
     #[error("invalid origin (scheme://host[:port] with no path; https, or http on a loopback host): {0}")]
     Origin(String),
+    /// Not a resource indicator (RFC 8707 §2: an absolute URI without a
+    /// fragment), or one that is not configured.
+    #[error("invalid resource (an absolute URI without a fragment, listed in [[resources]]): {0}")]
+    Resource(String),
     /// Not a valid scope token.
     #[error("invalid scope")]
     Scope,
@@ -260,6 +264,11 @@ pub struct Client {
     /// Every access token is DPoP-bound (RFC 9449 §5.2): token requests
     /// without a DPoP proof are refused.
     pub dpop_bound_access_tokens: bool,
+    /// Must push its authorization requests (RFC 9126 §5): `/authorize`
+    /// without a pushed `request_uri` is refused.
+    pub require_pushed_authorization_requests: bool,
+    /// The resource servers (RFC 8707) it may ask access tokens for.
+    pub resources: Vec<ResourceId>,
 }
 
 impl Client {
@@ -372,6 +381,8 @@ pub(crate) mod tests {
             admin_api: false,
             allowed_origins: vec![],
             dpop_bound_access_tokens: false,
+            require_pushed_authorization_requests: false,
+            resources: vec![],
         }
     }
 

@@ -80,6 +80,8 @@ mod tests {
             admin_api: false,
             allowed_origins: vec![],
             dpop_bound_access_tokens: false,
+            require_pushed_authorization_requests: false,
+            resources: vec![],
         })
     }
 

@@ -20,8 +20,8 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use crate::{
-    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, Origin, RedirectUri, ScopeSet,
-    TokenEndpointAuthMethod,
+    Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, Origin, RedirectUri, ResourceId,
+    Resources, ScopeSet, TokenEndpointAuthMethod,
 };
 
 /// The grant types of a client that names none.
@@ -67,6 +67,11 @@ pub struct ClientSpec {
     pub allowed_origins: Vec<String>,
     /// Every access token must be DPoP-bound (RFC 9449 §5.2).
     pub dpop_bound_access_tokens: bool,
+    /// Must push its authorization requests (PAR, RFC 9126).
+    pub require_pushed_authorization_requests: bool,
+    /// The identifiers of the resource servers (RFC 8707) it may ask
+    /// access tokens for.
+    pub resources: Vec<String>,
 }
 
 impl ClientSpec {
@@ -90,6 +95,8 @@ impl ClientSpec {
             admin_api: false,
             allowed_origins: Vec::new(),
             dpop_bound_access_tokens: false,
+            require_pushed_authorization_requests: false,
+            resources: Vec::new(),
         }
     }
 
@@ -138,6 +145,8 @@ impl ClientSpec {
                 .map(|o| Origin::parse(o))
                 .collect::<Result<_, _>>()?,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            resources: self.resources.iter().map(|r| ResourceId::parse(r)).collect::<Result<_, _>>()?,
         };
         client.validate()?;
         Ok(client)
@@ -322,6 +331,8 @@ pub struct Registry<'a> {
     pub now: OffsetDateTime,
     /// No token may live longer ([`crate::ProtocolConfig::max_token_lifetime`]).
     pub max_token_lifetime: Duration,
+    /// The configured resource servers: a client may be allowed only these.
+    pub resources: &'a Resources,
 }
 
 impl std::fmt::Debug for Registry<'_> {
@@ -360,6 +371,7 @@ impl Registry<'_> {
         let secret = spec.takes_secret().then(|| ClientSecretHash::new_secret(random::bytes()));
         let client = spec.to_client(secret.as_ref().map(|(_, hash)| hash.clone()), false)?;
         client.fits_token_lifetime(seconds(self.max_token_lifetime))?;
+        self.resources.check_client(&client)?;
         let detail = json!({
             "token_endpoint_auth_method": client.token_endpoint_auth_method.as_str(),
             "admin_api": client.admin_api,

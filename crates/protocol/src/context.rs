@@ -6,7 +6,7 @@ use portcullis_keys::{Algorithm, KeyError, KeySet};
 use portcullis_store::{LockoutPolicy, Session, Store, StoreError, Throttle};
 use time::{Duration, OffsetDateTime};
 
-use crate::{ClientCache, OAuthError, TokenStateCache};
+use crate::{ClientCache, OAuthError, Resources, TokenStateCache};
 
 /// Lifetimes and choices of the protocol, fixed at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +15,8 @@ pub struct ProtocolConfig {
     pub code_ttl: Duration,
     /// A pending authorization request waits this long for sign-in and consent.
     pub auth_request_ttl: Duration,
+    /// A pushed authorization request (RFC 9126) may be used this long.
+    pub pushed_request_ttl: Duration,
     /// ID tokens are valid this long.
     pub id_token_ttl: Duration,
     /// A grant (and so its refresh tokens) lasts at most this long.
@@ -49,18 +51,21 @@ pub struct ProtocolConfig {
     /// instead of revoking its family: two tabs refreshing at once. Zero
     /// (the default) forgives nothing (RFC 9700 §4.14.2).
     pub refresh_reuse_grace: Duration,
+    /// The resource servers access tokens may be for (RFC 8707).
+    pub resources: Resources,
 }
 
 impl ProtocolConfig {
-    /// The defaults: 60 s codes, 15 min requests, 1 h ID tokens, 30 day
+    /// The defaults: 60 s codes, 15 min requests, 60 s pushed requests, 1 h ID tokens, 30 day
     /// grants, tokens living at most a day, ES256 access tokens, clients
     /// cached 5 s, token state 1 s,
-    /// client authentication backing off after 20 failures; session
-    /// timeouts as given.
+    /// client authentication backing off after 20 failures, no resource
+    /// servers; session timeouts as given.
     pub fn new(session_idle_timeout: Duration, session_absolute_timeout: Duration) -> Self {
         Self {
             code_ttl: Duration::seconds(60),
             auth_request_ttl: Duration::minutes(15),
+            pushed_request_ttl: Duration::seconds(60),
             id_token_ttl: Duration::hours(1),
             refresh_token_ttl: Duration::days(30),
             max_token_lifetime: Duration::days(1),
@@ -76,6 +81,7 @@ impl ProtocolConfig {
                 window: Duration::days(1),
             },
             refresh_reuse_grace: Duration::ZERO,
+            resources: Resources::default(),
         }
     }
 

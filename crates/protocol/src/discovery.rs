@@ -62,6 +62,9 @@ impl Metadata {
             ("revocation_endpoint_auth_methods_supported", json!(with_none)),
             ("authorization_response_iss_parameter_supported", json!(true)),
             ("dpop_signing_alg_values_supported", json!(names(&DPOP_ALGORITHMS))),
+            // PAR is offered; a client may be required to use it
+            // (`clients[].require_pushed_authorization_requests`), not all.
+            ("require_pushed_authorization_requests", json!(false)),
         ] {
             common.insert(member.into(), value);
         }

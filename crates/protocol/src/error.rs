@@ -23,6 +23,9 @@ pub enum OAuthError {
     /// The requested scope is unknown or exceeds what the client may ask for.
     #[error("invalid_scope")]
     InvalidScope,
+    /// The requested resource is invalid, unknown or not allowed (RFC 8707 §2).
+    #[error("invalid_target")]
+    InvalidTarget,
     /// The user or the server refused the request.
     #[error("access_denied")]
     AccessDenied,
@@ -83,6 +86,7 @@ impl OAuthError {
             OAuthError::UnauthorizedClient => "unauthorized_client",
             OAuthError::UnsupportedGrantType => "unsupported_grant_type",
             OAuthError::InvalidScope => "invalid_scope",
+            OAuthError::InvalidTarget => "invalid_target",
             OAuthError::AccessDenied => "access_denied",
             OAuthError::UnsupportedResponseType => "unsupported_response_type",
             OAuthError::ServerError => "server_error",
@@ -123,6 +127,7 @@ impl OAuthError {
             OAuthError::UnauthorizedClient => "The client is not allowed to use this grant.",
             OAuthError::UnsupportedGrantType => "The grant type is not supported.",
             OAuthError::InvalidScope => "The requested scope is invalid or not allowed.",
+            OAuthError::InvalidTarget => "The requested resource is invalid, unknown or not allowed.",
             OAuthError::AccessDenied => "The request was denied.",
             OAuthError::UnsupportedResponseType => "Only response_type=code is supported.",
             OAuthError::ServerError => "The server could not complete the request.",
@@ -155,13 +160,14 @@ impl OAuthError {
 mod tests {
     use super::OAuthError::{self, *};
 
-    const ALL: [OAuthError; 22] = [
+    const ALL: [OAuthError; 23] = [
         InvalidRequest,
         InvalidClient,
         InvalidGrant,
         UnauthorizedClient,
         UnsupportedGrantType,
         InvalidScope,
+        InvalidTarget,
         AccessDenied,
         UnsupportedResponseType,
         ServerError,

@@ -146,7 +146,7 @@ mod tests {
             prompt: prompt.map(str::to_owned),
             ..AuthorizeParams::default()
         };
-        validate(&params, Some(&confidential())).expect("valid")
+        validate(&params, Some(&confidential()), &crate::Resources::default()).expect("valid")
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //! - [`grants`]: the token endpoint, one module per grant type.
 //! - [`dpop`]: DPoP proofs (RFC 9449) — the claim rules, server nonces,
 //!   the replay cache, and binding tokens to a key.
+//! - [`resource`]: resource indicators (RFC 8707), the audience of access tokens.
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
 //! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
 //! - [`logout`]: RP-Initiated and Back-Channel Logout.
@@ -44,6 +45,7 @@ pub mod interaction;
 pub mod logout;
 mod pkce;
 mod record;
+pub mod resource;
 mod token_state_cache;
 pub mod tokens;
 mod types;
@@ -58,6 +60,7 @@ pub use error::OAuthError;
 pub use interaction::{Authentication, SignInState, Step};
 pub use pkce::{CodeChallenge, CodeVerifier};
 pub use portcullis_core::acr;
+pub use resource::{ResourceId, Resources};
 pub use token_state_cache::TokenStateCache;
 pub use tokens::TokenResponse;
 pub use types::{ClientId, RedirectUri, Scope, ScopeSet};

@@ -5,7 +5,7 @@ use time::OffsetDateTime;
 
 use crate::{
     Client, ClientId, ClientSecretHash, GrantType, IdTokenAlg, ModelError, Origin, PreviousSecret,
-    RedirectUri, ScopeSet, TokenEndpointAuthMethod,
+    RedirectUri, ResourceId, ScopeSet, TokenEndpointAuthMethod,
 };
 
 fn uris(raw: &[String]) -> Result<Vec<RedirectUri>, ModelError> {
@@ -50,6 +50,8 @@ impl Client {
             admin_api: r.admin_api,
             allowed_origins: r.allowed_origins.iter().map(|o| Origin::parse(o)).collect::<Result<_, _>>()?,
             dpop_bound_access_tokens: r.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: r.require_pushed_authorization_requests,
+            resources: r.resources.iter().map(|o| ResourceId::parse(o)).collect::<Result<_, _>>()?,
         };
         client.validate()?;
         Ok(client)
@@ -82,6 +84,8 @@ impl Client {
             admin_api: self.admin_api,
             allowed_origins: self.allowed_origins.iter().map(|o| o.as_str().to_owned()).collect(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            resources: self.resources.iter().map(|r| r.as_str().to_owned()).collect(),
             created_at: at,
             updated_at: at,
         }

@@ -13,6 +13,7 @@ use time::OffsetDateTime;
 use crate::claims::{Subject, user_claims};
 use crate::context::{Ctx, ProtocolError};
 use crate::dpop::Jkt;
+use crate::resource::Audience;
 use crate::{Client, ScopeSet};
 
 /// The `typ` of access tokens (RFC 9068 §2.1).
@@ -112,20 +113,32 @@ pub fn token_type(jkt: Option<&Jkt>) -> &'static str {
 /// client itself for `client_credentials`), for `scopes`, from `grant` when
 /// user-bound (then with `sid`, `auth_time`, `acr`, `amr` and the grant id),
 /// bound to the DPoP key `jkt` when given (`cnf.jkt`, RFC 9449 §6.1).
+/// Its `audience` is the issuer (the provider's own token, for UserInfo),
+/// or a resource server (RFC 8707): then `aud` is its identifier and the
+/// lifetime and algorithm are its own when it sets them. The caller
+/// narrows `scopes` to what the audience understands ([`Audience::scopes`]).
 pub fn access_token(
     ctx: &Ctx<'_>,
     client: &Client,
     sub: &str,
     scopes: &ScopeSet,
     grant: Option<&GrantRow>,
+    audience: Audience<'_>,
     jkt: Option<&Jkt>,
 ) -> Result<AccessToken, ProtocolError> {
-    let ttl = i64::from(client.access_token_ttl_secs);
-    let mut exp = unix(ctx.now) + ttl;
+    let (aud, ttl_secs, alg) = match audience {
+        Audience::Issuer => (ctx.issuer.as_str(), client.access_token_ttl_secs, ctx.config.access_token_alg),
+        Audience::Resource(r) => (
+            r.identifier.as_str(),
+            r.access_token_ttl_secs.unwrap_or(client.access_token_ttl_secs),
+            r.access_token_alg.unwrap_or(ctx.config.access_token_alg),
+        ),
+    };
+    let mut exp = unix(ctx.now) + i64::from(ttl_secs);
     let mut claims = Map::with_capacity(12);
     claims.insert("iss".into(), json!(ctx.issuer.as_str()));
     claims.insert("sub".into(), json!(sub));
-    claims.insert("aud".into(), json!(ctx.issuer.as_str()));
+    claims.insert("aud".into(), json!(aud));
     claims.insert("client_id".into(), json!(client.client_id.as_str()));
     claims.insert("scope".into(), json!(scopes.to_string()));
     claims.insert("jti".into(), json!(portcullis_core::random::hex_id()));
@@ -147,7 +160,7 @@ pub fn access_token(
         claims.insert("cnf".into(), json!({ "jkt": jkt.as_str() }));
     }
     claims.insert("exp".into(), json!(exp));
-    let token = ctx.keys.sign_jwt(ctx.config.access_token_alg, ACCESS_TOKEN_TYP, &claims)?;
+    let token = ctx.keys.sign_jwt(alg, ACCESS_TOKEN_TYP, &claims)?;
     Ok(AccessToken { token, expires_in: exp - unix(ctx.now) })
 }
 

@@ -9,6 +9,7 @@ mod database;
 mod keys;
 mod load;
 mod recovery;
+mod resources;
 mod smtp;
 mod tokens;
 
@@ -18,10 +19,12 @@ pub use database::{DatabaseKind, DatabaseSettings, DatabaseUrl};
 pub use keys::{KeysSettings, SecretKey};
 pub use load::ConfigError;
 pub use recovery::RecoverySettings;
+pub use resources::ResourceSettings;
 pub use smtp::{MailSettings, SmtpSettings, SmtpTls};
 pub use tokens::TokenSettings;
 
 use portcullis_core::Issuer;
+use portcullis_protocol::Resources;
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -63,6 +66,8 @@ pub struct Settings {
     pub tokens: TokenSettings,
     /// Relying parties declared here (`[[clients]]`), synced into the store at start.
     pub clients: Vec<ClientSettings>,
+    /// Resource servers (`[[resources]]`, RFC 8707) access tokens may be for.
+    pub resources: Vec<ResourceSettings>,
 }
 
 impl Default for Settings {
@@ -84,6 +89,7 @@ impl Default for Settings {
             recovery: RecoverySettings::default(),
             tokens: TokenSettings::default(),
             clients: Vec::new(),
+            resources: Vec::new(),
         }
     }
 }
@@ -110,6 +116,11 @@ impl Settings {
         let settings: Settings = load::layered_str(shown, text, env)?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// The configured resource servers, typed (validated at load).
+    pub fn resource_servers(&self) -> Resources {
+        resources::resources(&self.resources).unwrap_or_default()
     }
 
     /// The database URL in effect (the SQLite default when none was given).
@@ -151,7 +162,14 @@ impl Settings {
         self.recovery.validate()?;
         self.tokens.validate()?;
         clients::validate(&self.clients)?;
+        let resources =
+            resources::validate(&self.resources, &self.keys.algorithms, self.keys.max_token_lifetime_secs)?;
         for (i, c) in self.clients.iter().enumerate() {
+            if let Ok(client) = c.to_client()
+                && let Err(e) = resources.check_client(&client)
+            {
+                return invalid(&format!("clients[{i}].resources"), &e.to_string());
+            }
             if !self.keys.algorithms.contains(&c.id_token_signed_response_alg) {
                 return invalid(
                     &format!("clients[{i}].id_token_signed_response_alg"),
@@ -291,6 +309,12 @@ mod tests {
         client.name = Some("RP".into());
         client.client_secret_sha256 = Some("00".repeat(32));
         all.clients.push(client);
+        all.resources.push(ResourceSettings {
+            identifier: "https://api.example/".into(),
+            scopes: vec!["read".into()],
+            access_token_ttl: Some(60),
+            access_token_signing_alg: Some("ES256".into()),
+        });
         let table: toml::Table = toml::from_str(&toml::to_string(&all).expect("serialise")).expect("parse");
         let doc = include_str!("../../../docs/configuration.md");
         fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {

@@ -357,6 +357,7 @@ fn protocol_config(settings: &Settings) -> portcullis_protocol::ProtocolConfig {
     {
         config.access_token_alg = *first;
     }
+    config.resources = settings.resource_servers();
     config
 }
 

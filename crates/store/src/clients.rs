@@ -52,6 +52,11 @@ pub struct ClientRecord {
     /// Every access token must be DPoP-bound (RFC 9449 §5.2): token
     /// requests without a proof are refused.
     pub dpop_bound_access_tokens: bool,
+    /// Must push its authorization requests (RFC 9126 §5): `/authorize`
+    /// without a pushed `request_uri` is refused.
+    pub require_pushed_authorization_requests: bool,
+    /// The identifiers of the resource servers (RFC 8707) it may ask tokens for.
+    pub resources: Vec<String>,
     /// Creation instant (kept by upserts).
     pub created_at: OffsetDateTime,
     /// Last change.
@@ -74,6 +79,8 @@ impl std::fmt::Debug for ClientRecord {
             .field("admin_api", &self.admin_api)
             .field("allowed_origins", &self.allowed_origins)
             .field("dpop_bound_access_tokens", &self.dpop_bound_access_tokens)
+            .field("require_pushed_authorization_requests", &self.require_pushed_authorization_requests)
+            .field("resources", &self.resources)
             .finish_non_exhaustive()
     }
 }

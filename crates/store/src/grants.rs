@@ -57,6 +57,9 @@ pub struct GrantRow {
     pub expires_at: OffsetDateTime,
     /// When it was revoked, if it was.
     pub revoked_at: Option<OffsetDateTime>,
+    /// The resource servers (RFC 8707 identifiers) the authorization named:
+    /// its access tokens may be for one of them.
+    pub resources: Vec<String>,
 }
 
 impl std::fmt::Debug for GrantRow {
@@ -68,6 +71,7 @@ impl std::fmt::Debug for GrantRow {
             .field("session_bound", &self.session_bound)
             .field("scopes", &self.scopes)
             .field("revoked_at", &self.revoked_at)
+            .field("resources", &self.resources)
             .finish_non_exhaustive()
     }
 }
@@ -232,6 +236,11 @@ pub trait AuthRequestRepo {
 
     /// Deletes a pending request; true if it existed.
     async fn delete_auth_request(&self, id: &str) -> Result<bool, StoreError>;
+
+    /// Deletes the request `id` and returns it, atomically: of two callers,
+    /// one gets it (a pushed request is used once, RFC 9126 §4). Expiry is
+    /// the caller's rule.
+    async fn take_auth_request(&self, id: &str) -> Result<Option<AuthRequestRow>, StoreError>;
 }
 
 /// A client a user is connected to: one holding their consent or a live

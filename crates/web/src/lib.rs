@@ -45,7 +45,7 @@ pub use routes::admin::api::{document as admin_api_document, routes as admin_api
 pub use routes::admin::routes as admin_routes;
 pub use routes::health::{DatabaseReadiness, ReadinessProbe};
 pub use routes::keys::{ENDPOINTS, JWKS_PATH, Publication};
-pub use routes::oidc::token_form::{ClientFields, TokenForm, parse_token_form};
+pub use routes::oidc::token_form::{ClientFields, ParForm, TokenForm, parse_par_form, parse_token_form};
 pub use session::SESSION_COOKIE;
 pub use state::AppState;
 

@@ -82,6 +82,7 @@ impl AppState {
             store: self.store.as_ref(),
             now: self.clock.now(),
             max_token_lifetime: self.protocol.max_token_lifetime,
+            resources: &self.protocol.resources,
         }
     }
 

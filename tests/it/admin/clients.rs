@@ -298,6 +298,8 @@ fn declared() -> ClientSettings {
         admin_api: true,
         allowed_origins: vec![],
         dpop_bound_access_tokens: false,
+        require_pushed_authorization_requests: false,
+        resources: vec![],
     }
 }
 
@@ -403,7 +405,59 @@ async fn a_browser_app_is_registered_with_its_allowed_origins(backend: Backend) 
     }
 }
 
+async fn a_client_is_registered_with_par_required_and_its_resources(backend: Backend) {
+    let api = portcullis_server::settings::ResourceSettings {
+        identifier: "https://api.example.com/".into(),
+        scopes: vec!["api".into()],
+        access_token_ttl: None,
+        access_token_signing_alg: None,
+    };
+    let db = Arc::new(TestDatabase::new(backend).await);
+    let app = portcullis_tests::oidc::spawn_oidc_app_with(db, |s| s.resources.push(api)).await;
+    let (_, admin, csrf) = console(&app).await;
+    let html = admin.get("/admin/clients/new").await.text().await.expect("body");
+    assert!(html.contains("name=\"resources\""), "the form asks for resources");
+    assert!(html.contains("name=\"require_pushed_authorization_requests\""), "and for PAR");
+    let form = |resources: &'static str| {
+        vec![
+            ("csrf_token", csrf.clone()),
+            ("client_id", "shop".to_owned()),
+            ("auth_method", "none".to_owned()),
+            ("redirect_uris", "https://shop.example/callback".to_owned()),
+            ("require_pushed_authorization_requests", "on".to_owned()),
+            ("resources", resources.to_owned()),
+            ("grant_authorization_code", "on".to_owned()),
+            ("scopes", "openid api".to_owned()),
+            ("access_token_ttl", "300".to_owned()),
+        ]
+    };
+    let post = |fields: Vec<(&'static str, String)>| {
+        let admin = &admin;
+        async move {
+            let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            admin.post("/admin/clients/new", &fields).await
+        }
+    };
+
+    let res = post(form("https://unknown.example/")).await;
+    assert_eq!(res.status(), 400, "a resource that is not configured");
+    let html = res.text().await.expect("body");
+    let error = element(&html, "register-error").expect("why");
+    assert!(error.contains("https://unknown.example/"), "{error}");
+    assert_eq!(app.store.find_client("shop").await.expect("find"), None);
+
+    let res = post(form(" https://api.example.com/ \n")).await;
+    assert_eq!(res.status(), 200);
+    let stored = app.store.find_client("shop").await.expect("find").expect("stored");
+    assert!(stored.require_pushed_authorization_requests);
+    assert_eq!(stored.resources, ["https://api.example.com/"]);
+    let page = admin.get("/admin/clients/shop").await.text().await.expect("body");
+    assert_eq!(element(&page, "client-par").as_deref(), Some("required"), "{page}");
+    assert!(page.contains("<li>https://api.example.com/</li>"), "{page}");
+}
+
 both_backends!(
+    a_client_is_registered_with_par_required_and_its_resources,
     a_browser_app_is_registered_with_its_allowed_origins,
     a_registered_client_gets_its_secret_once_and_works_at_once,
     a_rotated_secret_overlaps_for_the_time_asked,

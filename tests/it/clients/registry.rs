@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use portcullis_core::Clock;
+use portcullis_protocol::Resources;
 use portcullis_protocol::clients::{Actor, ClientSpec, Registry, RegistryError};
 use portcullis_server::settings::{ClientSettings, SecretKey};
 use portcullis_tests::oidc::spawn_oidc_app_with;
@@ -15,8 +16,15 @@ use uuid::Uuid;
 
 const CONFIG_SECRET: &str = "config-secret-0123456789abcdef0123456789";
 
+static NO_RESOURCES: Resources = Resources::empty();
+
 fn registry(app: &TestApp) -> Registry<'_> {
-    Registry { store: app.store.as_ref(), now: app.clock.now(), max_token_lifetime: Duration::days(1) }
+    Registry {
+        store: app.store.as_ref(),
+        now: app.clock.now(),
+        max_token_lifetime: Duration::days(1),
+        resources: &NO_RESOURCES,
+    }
 }
 
 fn admin(id: Uuid, may_change: bool) -> Actor {
@@ -63,6 +71,8 @@ async fn app(backend: Backend) -> TestApp {
         admin_api: true,
         allowed_origins: vec![],
         dpop_bound_access_tokens: false,
+        require_pushed_authorization_requests: false,
+        resources: vec![],
     };
     spawn_oidc_app_with(Arc::new(TestDatabase::new(backend).await), |s| s.clients.push(declared)).await
 }

@@ -26,6 +26,8 @@ pub(super) fn record(client_id: &str) -> ClientRecord {
         admin_api: false,
         allowed_origins: vec!["https://app.rp.example".into(), "http://localhost:5173".into()],
         dpop_bound_access_tokens: false,
+        require_pushed_authorization_requests: false,
+        resources: vec![],
         created_at: datetime!(2026-03-01 10:00:00.5 UTC),
         updated_at: datetime!(2026-03-01 10:00:00.5 UTC),
     }
@@ -77,6 +79,8 @@ async fn upsert_replaces_fields_but_keeps_created_at(backend: Backend) {
         from_config: true,
         allowed_origins: vec!["https://new.rp.example".into()],
         dpop_bound_access_tokens: true,
+        require_pushed_authorization_requests: false,
+        resources: vec![],
         created_at: datetime!(2026-04-01 00:00 UTC),
         updated_at: datetime!(2026-04-01 00:00 UTC),
         ..record("rp")

@@ -24,6 +24,8 @@ fn declared(name: &str) -> ClientSettings {
         admin_api: false,
         allowed_origins: vec!["https://app.rp.example".into()],
         dpop_bound_access_tokens: true,
+        require_pushed_authorization_requests: false,
+        resources: vec![],
     }
 }
 

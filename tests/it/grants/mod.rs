@@ -56,6 +56,8 @@ pub(crate) async fn client(store: &dyn Store, client_id: &str, backchannel: bool
             admin_api: false,
             allowed_origins: vec![],
             dpop_bound_access_tokens: false,
+            require_pushed_authorization_requests: false,
+            resources: vec![],
             created_at: T0,
             updated_at: T0,
         })
@@ -84,6 +86,7 @@ pub(crate) fn grant(
         created_at: T0,
         expires_at: T0 + Duration::days(30),
         revoked_at: None,
+        resources: vec![],
     }
 }
 

@@ -30,6 +30,25 @@ async fn auth_requests_round_trip_and_are_deleted(backend: Backend) {
     assert_eq!(store.find_auth_request("req-1").await.expect("find"), None);
 }
 
+/// A pushed request is taken once: of two concurrent takers, one gets it.
+async fn an_auth_request_is_taken_once(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    client(&*store, "rp", false).await;
+    let request = AuthRequestRow {
+        id: "par:1".into(),
+        client_id: "rp".into(),
+        request: r#"{"scope":"openid"}"#.into(),
+        created_at: T0,
+        expires_at: T0 + Duration::seconds(60),
+    };
+    store.create_auth_request(&request).await.expect("create");
+    let (a, b) = tokio::join!(store.take_auth_request("par:1"), store.take_auth_request("par:1"));
+    let taken: Vec<_> = [a.expect("take"), b.expect("take")].into_iter().flatten().collect();
+    assert_eq!(taken, [request], "exactly one taker gets it");
+    assert_eq!(store.find_auth_request("par:1").await.expect("find"), None, "and it is gone");
+    assert_eq!(store.take_auth_request("par:2").await.expect("take"), None);
+}
+
 async fn consent_is_replaced_and_keeps_its_creation(backend: Backend) {
     let (store, db) = test_store(backend).await;
     let alice = user(&*store, "alice").await;
@@ -53,6 +72,7 @@ async fn grants_and_codes_round_trip(backend: Backend) {
     client(&*store, "rp", false).await;
     let mut g = grant("g1", "rp", alice, Some("sid-1"), true);
     g.created_at = T0 + Duration::milliseconds(750); // stored to the second
+    g.resources = vec!["https://api.example/".into(), "urn:example:reports".into()];
     let c = code("code-1", &g);
     store.create_grant_with_code(&g, &c).await.expect("create");
     g.created_at = T0;
@@ -466,6 +486,7 @@ async fn access_token_state_reads_revocation_grant_and_session_at_once(backend: 
 
 both_backends!(
     auth_requests_round_trip_and_are_deleted,
+    an_auth_request_is_taken_once,
     consent_is_replaced_and_keeps_its_creation,
     grants_and_codes_round_trip,
     a_code_redeems_once_and_a_replay_revokes_its_grant,

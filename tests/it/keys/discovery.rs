@@ -31,7 +31,12 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer(backend: Back
                 url.strip_prefix(&issuer).unwrap_or_else(|| panic!("{member} {url} is not under {issuer}"));
             // GET endpoints answer GET (authorize and userinfo refuse the empty request
             // with their own errors); the back-channel ones answer POST with JSON errors.
-            let post_only = ["token_endpoint", "introspection_endpoint", "revocation_endpoint"];
+            let post_only = [
+                "token_endpoint",
+                "introspection_endpoint",
+                "revocation_endpoint",
+                "pushed_authorization_request_endpoint",
+            ];
             let res = if post_only.contains(&member.as_str()) {
                 app.client.post(format!("{}{path_part}", app.address)).send().await.expect("post")
             } else {
@@ -41,7 +46,7 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer(backend: Back
             let expected: &[u16] = match member.as_str() {
                 "authorization_endpoint" => &[400],
                 "userinfo_endpoint" | "introspection_endpoint" | "revocation_endpoint" => &[400, 401],
-                "token_endpoint" => &[400],
+                "token_endpoint" | "pushed_authorization_request_endpoint" => &[400],
                 _ => &[200],
             };
             assert!(expected.contains(&status), "{member} {url} answered {status}");

@@ -652,7 +652,8 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
                 prompt: prompt_none.then(|| "none".into()),
                 ..AuthorizeParams::default()
             };
-            let request = validate(&params, Some(world.client)).expect("a valid request");
+            let request = validate(&params, Some(world.client), &portcullis_protocol::Resources::default())
+                .expect("a valid request");
             let keys = KeySet::empty();
             let issuer = Issuer::parse(ORIGIN).expect("issuer");
             let clients = ClientCache::new(Duration::seconds(5));
@@ -807,6 +808,8 @@ async fn client(store: &dyn Store, case: usize, clock: &ManualClock) -> portcull
         admin_api: false,
         allowed_origins: vec![],
         dpop_bound_access_tokens: false,
+        require_pushed_authorization_requests: false,
+        resources: vec![],
     };
     if case == 0 {
         store.create_client(&client.to_record(clock.now())).await.expect("client");

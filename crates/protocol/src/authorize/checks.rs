@@ -2,7 +2,7 @@
 //! [`super::validate`].
 
 use super::{AuthorizeError, AuthorizeParams, Prompt, RuleError, check_client_id};
-use crate::{Client, CodeChallenge, GrantType, OAuthError, RedirectUri, ScopeSet};
+use crate::{Client, CodeChallenge, GrantType, OAuthError, RedirectUri, ResourceId, Resources, ScopeSet};
 
 /// The client exists and is the one named by `client_id`; otherwise an error page.
 pub fn check_client<'c>(
@@ -29,7 +29,9 @@ pub fn check_redirect_uri(params: &AuthorizeParams, client: &Client) -> Result<R
     if exact || loopback { Ok(requested) } else { Err(page("redirect_uri is not registered")) }
 }
 
-/// `request`, `request_uri` and `claims` are not supported (OIDC Core §6, §5.5).
+/// `request` and `claims` are not supported (OIDC Core §6, §5.5), nor is
+/// `request_uri` other than a pushed request's (which `/authorize` takes
+/// before the checks, and a pushed request may not carry, RFC 9126 §2.1).
 pub fn check_request_objects(params: &AuthorizeParams) -> Result<(), RuleError> {
     if params.request.is_some() {
         return Err((OAuthError::RequestNotSupported, "the request parameter is not supported"));
@@ -126,4 +128,25 @@ pub fn check_max_age(params: &AuthorizeParams) -> Result<Option<u64>, RuleError>
         }
         Some(_) => Err((OAuthError::InvalidRequest, "max_age must be a non-negative integer")),
     }
+}
+
+/// Every `resource` (RFC 8707 §2) is an absolute URI without a fragment,
+/// names a configured resource server and one the client may ask for;
+/// `invalid_target` otherwise. Each is kept once, in order.
+pub fn check_resources(
+    params: &AuthorizeParams,
+    client: &Client,
+    resources: &Resources,
+) -> Result<Vec<ResourceId>, RuleError> {
+    crate::resource::check_resources(&params.resource, client, resources)
+}
+
+/// A client registered with `require_pushed_authorization_requests` sends
+/// its requests through the pushed authorization request endpoint only
+/// (RFC 9126 §5): `/authorize` takes them by `request_uri`.
+pub fn check_pushed_required(client: &Client, pushed: bool) -> Result<(), RuleError> {
+    if client.require_pushed_authorization_requests && !pushed {
+        return Err((OAuthError::InvalidRequest, "this client must push its authorization requests (PAR)"));
+    }
+    Ok(())
 }

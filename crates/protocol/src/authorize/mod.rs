@@ -6,8 +6,10 @@
 //! shown on a page (RFC 6749 §4.1.2.1); afterwards they go to the redirect URI.
 
 mod checks;
+mod form;
 mod front;
 mod pending;
+mod pushed;
 mod start;
 #[cfg(test)]
 mod tests;
@@ -16,14 +18,15 @@ pub use front::{ConsentPrompt, Resumed, authorize, consent_prompt, decide, resum
 pub use pending::{
     Next, Pending, consent, error_url, is_request_id, load_pending, response_url, resume, store_pending,
 };
+pub use pushed::{PushedRequest, REQUEST_URI_PREFIX, check_pushed, push, take_pushed};
 pub use start::{Refused, start};
 
 pub use checks::{
-    check_client, check_client_grant, check_max_age, check_pkce, check_prompt, check_redirect_uri,
-    check_request_objects, check_response_type, check_scope,
+    check_client, check_client_grant, check_max_age, check_pkce, check_prompt, check_pushed_required,
+    check_redirect_uri, check_request_objects, check_resources, check_response_type, check_scope,
 };
 
-use crate::{Client, ClientId, CodeChallenge, OAuthError, RedirectUri, ScopeSet};
+use crate::{Client, ClientId, CodeChallenge, OAuthError, RedirectUri, ResourceId, Resources, ScopeSet};
 
 /// The raw query or form parameters of `/authorize`, as received. Also what
 /// a pending request stores: resuming it re-runs [`validate`], so a client
@@ -62,6 +65,9 @@ pub struct AuthorizeParams {
     pub request_uri: Option<String>,
     /// `claims` (refused).
     pub claims: Option<String>,
+    /// `resource` (RFC 8707), each value given.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resource: Vec<String>,
 }
 
 /// The `prompt` values (OIDC Core §3.1.2.1). `select_account` acts as `login`.
@@ -100,6 +106,9 @@ pub struct AuthorizationRequest {
     pub acr_values: Vec<String>,
     /// `ui_locales`, split on spaces.
     pub ui_locales: Vec<String>,
+    /// The resource servers (RFC 8707) the tokens of this authorization
+    /// may be for, each once.
+    pub resources: Vec<ResourceId>,
 }
 
 impl AuthorizationRequest {
@@ -144,12 +153,16 @@ impl AuthorizeError {
 /// A rule failure after the redirect URI is verified: code and description.
 pub type RuleError = (OAuthError, &'static str);
 
-/// Runs every check in order. `client` is what the store holds for
-/// `params.client_id` (the caller looks it up after [`check_client_id`]).
+/// Runs every check in order: the one list of rules of an authorization
+/// request, whether it comes to `/authorize` or is pushed (`/par`).
+/// `client` is what the store holds for `params.client_id` (the caller
+/// looks it up after [`check_client_id`]); `resources` are the configured
+/// resource servers.
 #[tracing::instrument(skip_all, fields(client_id = ?params.client_id))]
 pub fn validate(
     params: &AuthorizeParams,
     client: Option<&Client>,
+    resources: &Resources,
 ) -> Result<AuthorizationRequest, AuthorizeError> {
     let client = check_client(params, client)?;
     let redirect_uri = check_redirect_uri(params, client)?;
@@ -168,6 +181,7 @@ pub fn validate(
     let scopes = check_scope(params, client).map_err(redirect)?;
     let prompt = check_prompt(params).map_err(redirect)?;
     let max_age = check_max_age(params).map_err(redirect)?;
+    let resources = check_resources(params, client, resources).map_err(redirect)?;
     Ok(AuthorizationRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -180,6 +194,7 @@ pub fn validate(
         login_hint: params.login_hint.clone(),
         acr_values: split(params.acr_values.as_deref()),
         ui_locales: split(params.ui_locales.as_deref()),
+        resources,
     })
 }
 

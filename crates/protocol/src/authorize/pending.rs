@@ -90,7 +90,7 @@ pub async fn load_pending(ctx: &Ctx<'_>, id: &str) -> Result<Option<Pending>, Pr
         return reject(OAuthError::InvalidRequest, "the stored request is unreadable");
     };
     let client = crate::access::client_for_page(ctx, &row.client_id).await?;
-    let request = match validate(&params, client.as_ref()) {
+    let request = match validate(&params, client.as_ref(), &ctx.config.resources) {
         Ok(request) => request,
         Err(e) => return reject(e.error, e.description),
     };

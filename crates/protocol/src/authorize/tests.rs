@@ -19,7 +19,7 @@ fn params() -> AuthorizeParams {
 }
 
 fn refused(p: &AuthorizeParams) -> AuthorizeError {
-    validate(p, Some(&confidential())).expect_err("must be refused")
+    validate(p, Some(&confidential()), &Resources::default()).expect_err("must be refused")
 }
 
 fn assert_redirected(err: &AuthorizeError, code: OAuthError) {
@@ -38,7 +38,7 @@ fn assert_page(err: &AuthorizeError, code: OAuthError) {
 
 #[test]
 fn a_valid_request_is_typed() {
-    let req = validate(&params(), Some(&confidential())).expect("valid");
+    let req = validate(&params(), Some(&confidential()), &Resources::default()).expect("valid");
     assert_eq!(req.client_id.as_str(), "rp");
     assert_eq!(req.redirect_uri.as_str(), "https://rp.example/cb");
     assert_eq!(req.scopes.to_string(), "email openid");
@@ -53,7 +53,7 @@ fn a_valid_request_is_typed() {
 #[test]
 fn plain_oauth_without_openid_is_allowed() {
     let p = AuthorizeParams { scope: Some("email".into()), ..params() };
-    assert!(!validate(&p, Some(&confidential())).expect("valid").is_oidc());
+    assert!(!validate(&p, Some(&confidential()), &Resources::default()).expect("valid").is_oidc());
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn tolerated_parameters_are_carried() {
         ui_locales: Some("fr en".into()),
         ..params()
     };
-    let req = validate(&p, Some(&confidential())).expect("valid");
+    let req = validate(&p, Some(&confidential()), &Resources::default()).expect("valid");
     assert_eq!(req.login_hint.as_deref(), Some("alice"));
     assert_eq!(req.acr_values, ["urn:a", "urn:b"]);
     assert_eq!(req.ui_locales, ["fr", "en"]);
@@ -82,7 +82,10 @@ fn missing_or_unknown_client_is_a_page() {
         &refused(&AuthorizeParams { client_id: Some("bad id".into()), ..params() }),
         OAuthError::InvalidClient,
     );
-    assert_page(&validate(&params(), None).expect_err("no client"), OAuthError::InvalidClient);
+    assert_page(
+        &validate(&params(), None, &Resources::default()).expect_err("no client"),
+        OAuthError::InvalidClient,
+    );
 }
 
 // check_redirect_uri
@@ -119,8 +122,9 @@ fn native(uri: &str) -> AuthorizeParams {
 #[test]
 fn public_clients_may_use_any_loopback_port() {
     let client = public();
-    assert!(validate(&native("http://127.0.0.1/cb"), Some(&client)).is_ok());
-    let req = validate(&native("http://127.0.0.1:50123/cb"), Some(&client)).expect("any port");
+    assert!(validate(&native("http://127.0.0.1/cb"), Some(&client), &Resources::default()).is_ok());
+    let req = validate(&native("http://127.0.0.1:50123/cb"), Some(&client), &Resources::default())
+        .expect("any port");
     assert_eq!(req.redirect_uri.as_str(), "http://127.0.0.1:50123/cb");
     for bad in [
         "http://127.0.0.1:50123/other",
@@ -128,7 +132,10 @@ fn public_clients_may_use_any_loopback_port() {
         "http://[::1]:50123/cb",
         "https://127.0.0.1:5/cb",
     ] {
-        assert_page(&validate(&native(bad), Some(&client)).expect_err(bad), OAuthError::InvalidRedirectUri);
+        assert_page(
+            &validate(&native(bad), Some(&client), &Resources::default()).expect_err(bad),
+            OAuthError::InvalidRedirectUri,
+        );
     }
 }
 
@@ -136,7 +143,7 @@ fn public_clients_may_use_any_loopback_port() {
 fn ipv6_loopback_any_port() {
     let client =
         Client { redirect_uris: vec![RedirectUri::parse("http://[::1]/cb").expect("valid")], ..public() };
-    assert!(validate(&native("http://[::1]:4711/cb"), Some(&client)).is_ok());
+    assert!(validate(&native("http://[::1]:4711/cb"), Some(&client), &Resources::default()).is_ok());
 }
 
 #[test]
@@ -146,7 +153,10 @@ fn confidential_clients_get_no_loopback_port_leniency() {
         ..confidential()
     };
     let p = AuthorizeParams { redirect_uri: Some("http://127.0.0.1:9999/cb".into()), ..params() };
-    assert_page(&validate(&p, Some(&client)).expect_err("port differs"), OAuthError::InvalidRedirectUri);
+    assert_page(
+        &validate(&p, Some(&client), &Resources::default()).expect_err("port differs"),
+        OAuthError::InvalidRedirectUri,
+    );
 }
 
 // check_request_objects
@@ -177,7 +187,7 @@ fn only_response_type_code_is_supported() {
 #[test]
 fn clients_without_the_code_grant_are_unauthorized() {
     let client = Client { grant_types: vec![GrantType::ClientCredentials], ..confidential() };
-    let err = validate(&params(), Some(&client)).expect_err("no code grant");
+    let err = validate(&params(), Some(&client), &Resources::default()).expect_err("no code grant");
     assert_redirected(&err, OAuthError::UnauthorizedClient);
 }
 
@@ -211,7 +221,7 @@ fn pkce_is_required_for_public_clients_too() {
         code_challenge_method: None,
         ..native("http://127.0.0.1/cb")
     };
-    let err = validate(&p, Some(&public())).expect_err("no pkce");
+    let err = validate(&p, Some(&public()), &Resources::default()).expect_err("no pkce");
     assert_eq!(err.error, OAuthError::InvalidRequest);
     assert!(err.may_redirect());
 }
@@ -228,8 +238,13 @@ fn scope_must_be_a_subset_of_the_clients() {
 // check_prompt
 #[test]
 fn prompt_values_are_parsed() {
-    let prompt =
-        |p: &str| validate(&AuthorizeParams { prompt: Some(p.into()), ..params() }, Some(&confidential()));
+    let prompt = |p: &str| {
+        validate(
+            &AuthorizeParams { prompt: Some(p.into()), ..params() },
+            Some(&confidential()),
+            &Resources::default(),
+        )
+    };
     assert_eq!(prompt("none").expect("valid").prompt, Prompt { none: true, ..Prompt::default() });
     assert_eq!(
         prompt("login consent").expect("valid").prompt,
@@ -244,8 +259,13 @@ fn prompt_values_are_parsed() {
 
 #[test]
 fn prompt_is_a_space_delimited_list_whatever_the_spacing() {
-    let prompt =
-        |p: &str| validate(&AuthorizeParams { prompt: Some(p.into()), ..params() }, Some(&confidential()));
+    let prompt = |p: &str| {
+        validate(
+            &AuthorizeParams { prompt: Some(p.into()), ..params() },
+            Some(&confidential()),
+            &Resources::default(),
+        )
+    };
     let both = Prompt { login: true, consent: true, none: false };
     for spaced in ["login  consent", "login consent ", " login consent", "login   consent  "] {
         assert_eq!(prompt(spaced).expect(spaced).prompt, both, "{spaced:?}");
@@ -257,8 +277,13 @@ fn prompt_is_a_space_delimited_list_whatever_the_spacing() {
 // check_max_age
 #[test]
 fn max_age_is_a_non_negative_integer() {
-    let max_age =
-        |m: &str| validate(&AuthorizeParams { max_age: Some(m.into()), ..params() }, Some(&confidential()));
+    let max_age = |m: &str| {
+        validate(
+            &AuthorizeParams { max_age: Some(m.into()), ..params() },
+            Some(&confidential()),
+            &Resources::default(),
+        )
+    };
     assert_eq!(max_age("0").expect("valid").max_age, Some(0));
     assert_eq!(max_age("3600").expect("valid").max_age, Some(3600));
     for bad in ["-1", "", "1.5", "abc", "99999999999999999999999"] {
@@ -270,4 +295,38 @@ fn max_age_is_a_non_negative_integer() {
 fn descriptions_never_echo_input() {
     let err = refused(&AuthorizeParams { scope: Some("<script>".into()), ..params() });
     assert!(!err.description.contains("<script>"));
+}
+
+#[test]
+fn resources_are_checked_with_the_other_rules_and_kept() {
+    use crate::resource::Resource;
+    let api = Resource {
+        identifier: crate::ResourceId::parse("https://api.example/").expect("id"),
+        scopes: ScopeSet::parse("read").expect("scopes"),
+        access_token_ttl_secs: None,
+        access_token_alg: None,
+    };
+    let resources = Resources::new(vec![api.clone()]).expect("resources");
+    let client = Client { resources: vec![api.identifier.clone()], ..confidential() };
+    let with =
+        |r: &[&str]| AuthorizeParams { resource: r.iter().map(|s| (*s).to_owned()).collect(), ..params() };
+    let req = validate(&with(&["https://api.example/", "https://api.example/"]), Some(&client), &resources)
+        .expect("allowed");
+    assert_eq!(req.resources, std::slice::from_ref(&api.identifier));
+    assert!(validate(&params(), Some(&client), &resources).expect("none").resources.is_empty());
+    for bad in ["https://other.example/", "https://api.example/#f", "relative"] {
+        let err = validate(&with(&[bad]), Some(&client), &resources).expect_err(bad);
+        assert_eq!(err.error, OAuthError::InvalidTarget, "{bad}");
+        assert!(err.may_redirect(), "the redirect URI is verified: {bad}");
+    }
+    let not_allowed = validate(&with(&["https://api.example/"]), Some(&confidential()), &resources);
+    assert_eq!(not_allowed.expect_err("not the client's").error, OAuthError::InvalidTarget);
+}
+
+#[test]
+fn a_client_that_must_push_needs_a_pushed_request() {
+    let strict = Client { require_pushed_authorization_requests: true, ..confidential() };
+    assert_eq!(check_pushed_required(&strict, false).expect_err("not pushed").0, OAuthError::InvalidRequest);
+    assert!(check_pushed_required(&strict, true).is_ok());
+    assert!(check_pushed_required(&confidential(), false).is_ok());
 }

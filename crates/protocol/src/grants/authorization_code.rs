@@ -7,7 +7,7 @@ use crate::authorize::AuthorizationRequest;
 use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::dpop::Jkt;
-use crate::grants::{TokenParams, grant_usable, grant_user, refresh_binding};
+use crate::grants::{TokenParams, audience, grant_usable, grant_user, refresh_binding};
 use crate::interaction::{Authentication, OFFLINE_ACCESS};
 use crate::tokens::{self, TokenResponse, new_secret, secret_hash};
 use crate::{Client, CodeChallenge, CodeVerifier, GrantType, OAuthError, ScopeSet};
@@ -34,6 +34,7 @@ pub async fn issue_code(
         created_at: ctx.now,
         expires_at: ctx.now + ctx.config.refresh_token_ttl,
         revoked_at: None,
+        resources: request.resources.iter().map(|r| r.as_str().to_owned()).collect(),
     };
     let code = new_secret();
     let row = CodeRow {
@@ -105,6 +106,9 @@ pub(crate) async fn exchange(
     let user = grant_user(ctx, &grant).await?;
     let scopes = ScopeSet::from_tokens(grant.scopes.iter().map(String::as_str))
         .map_err(|_| ProtocolError::Rejected { error: OAuthError::InvalidGrant, description: "bad scope" })?;
+    // Before the redemption: a refused resource leaves the code usable.
+    let audience = audience(ctx, client, params, Some(&grant.resources))?;
+    let access_scopes = audience.scopes(&scopes);
     let refresh = client.allows_grant(GrantType::RefreshToken).then(|| {
         let token = new_secret();
         let row = RefreshTokenRow {
@@ -126,7 +130,7 @@ pub(crate) async fn exchange(
         }
     }
     let sub = user.id.to_string();
-    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant), jkt)?;
+    let access = tokens::access_token(ctx, client, &sub, &access_scopes, Some(&grant), audience, jkt)?;
     let id_token = if scopes.is_oidc() {
         let groups = groups_for(ctx, user.id, &scopes).await?;
         let subject = Subject { user: &user, groups: &groups };
@@ -138,7 +142,7 @@ pub(crate) async fn exchange(
         access_token: access.token,
         token_type: tokens::token_type(jkt),
         expires_in: access.expires_in,
-        scope: scopes.to_string(),
+        scope: access_scopes.to_string(),
         refresh_token: refresh.map(|(t, _)| t),
         id_token,
     })

@@ -4,7 +4,7 @@
 
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::dpop::Jkt;
-use crate::grants::TokenParams;
+use crate::grants::{TokenParams, audience};
 use crate::interaction::OFFLINE_ACCESS;
 use crate::tokens::{self, TokenResponse};
 use crate::{Client, OAuthError, Scope, ScopeSet};
@@ -41,8 +41,9 @@ pub(crate) fn exchange(
     params: &TokenParams,
     jkt: Option<&Jkt>,
 ) -> Result<TokenResponse, ProtocolError> {
-    let scopes = requested_scopes(client, params)?;
-    let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None, jkt)?;
+    let audience = audience(ctx, client, params, None)?;
+    let scopes = audience.scopes(&requested_scopes(client, params)?);
+    let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None, audience, jkt)?;
     Ok(TokenResponse {
         access_token: access.token,
         token_type: tokens::token_type(jkt),

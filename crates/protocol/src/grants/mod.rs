@@ -9,6 +9,7 @@ use portcullis_store::{GrantRow, SessionTimes, User};
 
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::dpop::Jkt;
+use crate::resource::Audience;
 use crate::{Client, GrantType, OAuthError};
 
 /// The form parameters of `POST /token`, as received.
@@ -26,6 +27,22 @@ pub struct TokenParams {
     pub refresh_token: Option<String>,
     /// `scope` (refresh_token narrowing, client_credentials).
     pub scope: Option<String>,
+    /// `resource` (RFC 8707): the resource server the access token is for
+    /// (one per request; none: the provider's own token).
+    pub resource: Option<String>,
+}
+
+/// The audience of the access token `params` asks for (its `resource`),
+/// allowed for `client` and, for a user's grant, among the resources it
+/// names (`granted`); `invalid_target` otherwise.
+pub fn audience<'r>(
+    ctx: &Ctx<'r>,
+    client: &Client,
+    params: &TokenParams,
+    granted: Option<&[String]>,
+) -> Result<Audience<'r>, ProtocolError> {
+    Audience::select(params.resource.as_deref(), client, &ctx.config.resources, granted)
+        .or_else(|(error, description)| reject(error, description))
 }
 
 /// The grant named by `grant_type`, if `client` may use it.

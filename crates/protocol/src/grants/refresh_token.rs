@@ -9,7 +9,7 @@ use portcullis_store::{RefreshState, RefreshTokenRow, Rotate, RotateOutcome};
 use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
 use crate::dpop::{Jkt, check_refresh_binding};
-use crate::grants::{TokenParams, grant_usable_with};
+use crate::grants::{TokenParams, audience, grant_usable_with};
 use crate::tokens::{self, TokenResponse, new_secret, open_successor, seal_successor, secret_hash};
 use crate::{Client, OAuthError, ScopeSet};
 
@@ -75,6 +75,9 @@ pub(crate) async fn exchange(
     let granted = ScopeSet::from_tokens(row.scopes.iter().map(String::as_str))
         .map_err(|_| ProtocolError::Rejected { error: OAuthError::InvalidGrant, description: "bad scope" })?;
     let scopes = narrowed_scopes(&granted, params)?;
+    // Before the rotation: a refused resource leaves the token usable.
+    let audience = audience(ctx, client, params, Some(&grant.resources))?;
+    let access_scopes = audience.scopes(&scopes);
     let next_token = new_secret();
     // RFC 6749 §6: the new refresh token keeps the original scope.
     let next = RefreshTokenRow {
@@ -102,7 +105,7 @@ pub(crate) async fn exchange(
         }
     };
     let sub = user.id.to_string();
-    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant), jkt)?;
+    let access = tokens::access_token(ctx, client, &sub, &access_scopes, Some(&grant), audience, jkt)?;
     let id_token = if scopes.is_oidc() {
         let groups = groups_for(ctx, user.id, &scopes).await?;
         let subject = Subject { user: &user, groups: &groups };
@@ -114,7 +117,7 @@ pub(crate) async fn exchange(
         access_token: access.token,
         token_type: tokens::token_type(jkt),
         expires_in: access.expires_in,
-        scope: scopes.to_string(),
+        scope: access_scopes.to_string(),
         refresh_token: Some(refresh_token),
         id_token,
     })

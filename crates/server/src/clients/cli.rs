@@ -84,6 +84,14 @@ pub struct AddArgs {
     /// a DPoP proof are refused.
     #[arg(long)]
     dpop_bound_access_tokens: bool,
+    /// Must push its authorization requests (PAR, RFC 9126): /authorize
+    /// without a pushed request_uri is refused.
+    #[arg(long = "require-par")]
+    require_pushed_authorization_requests: bool,
+    /// The identifier of a [[resources]] entry (RFC 8707) the client may ask
+    /// access tokens for (repeat for several).
+    #[arg(long = "resource", value_name = "URI")]
+    resources: Vec<String>,
     /// The client id (default: 32 random hex digits).
     #[arg(long)]
     client_id: Option<String>,
@@ -96,10 +104,12 @@ pub(crate) async fn run(settings: &Settings, command: ClientsCommand) -> ExitCod
         Err(e) => return fail(crate::EXIT_CONFIG, &e),
     };
     let max_lifetime = i64::try_from(settings.keys.max_token_lifetime_secs).unwrap_or(i64::MAX);
+    let resources = settings.resource_servers();
     let registry = Registry {
         store: store.as_ref(),
         now: SystemClock.now(),
         max_token_lifetime: Duration::seconds(max_lifetime),
+        resources: &resources,
     };
     let result = execute(&registry, command).await;
     store.close().await;
@@ -160,6 +170,8 @@ fn spec(args: AddArgs) -> ClientSpec {
     spec.admin_api = args.admin_api;
     spec.allowed_origins = args.allowed_origins;
     spec.dpop_bound_access_tokens = args.dpop_bound_access_tokens;
+    spec.require_pushed_authorization_requests = args.require_pushed_authorization_requests;
+    spec.resources = args.resources;
     spec
 }
 

@@ -64,6 +64,14 @@ pub struct ClientSettings {
     /// requests without a DPoP proof are refused.
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Must push its authorization requests (PAR, RFC 9126): `/authorize`
+    /// without a pushed `request_uri` is refused.
+    #[serde(default)]
+    pub require_pushed_authorization_requests: bool,
+    /// The identifiers of the `[[resources]]` (RFC 8707) it may ask access
+    /// tokens for.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 fn default_grants() -> Vec<String> {
@@ -112,6 +120,8 @@ impl ClientSettings {
             admin_api: self.admin_api,
             allowed_origins: self.allowed_origins.clone(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            resources: self.resources.clone(),
         };
         spec.to_client(secret, true)
     }

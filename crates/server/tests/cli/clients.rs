@@ -238,3 +238,38 @@ fn a_client_of_the_configuration_file_is_changed_there() {
     }
     assert_eq!(row(dir.path(), "config-rp"), Some(synced), "unchanged");
 }
+
+#[test]
+fn add_requires_par_and_allows_configured_resources_only() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = write_config(
+        dir.path(),
+        "[[resources]]\nidentifier = \"https://api.example.com/\"\nscopes = [\"api\"]\n",
+    );
+    let add = |resource: &str, id: &str| {
+        let args = [
+            "add",
+            "--name",
+            "Shop",
+            "--client-id",
+            id,
+            "--redirect-uri",
+            "https://shop.example/cb",
+            "--require-par",
+        ];
+        run(portcullis(dir.path())
+            .arg("--config")
+            .arg(&config)
+            .arg("clients")
+            .args(args)
+            .args(["--resource", resource]))
+    };
+    let out = add("https://unknown.example/", "stray");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("https://unknown.example/"), "the error names it: {}", stderr(&out));
+    let out = add("https://api.example.com/", "shop");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let list = stdout(&run(portcullis(dir.path()).arg("--config").arg(&config).args(["clients", "list"])));
+    assert!(list.lines().any(|l| l.starts_with("shop")), "{list}");
+    assert!(!list.lines().any(|l| l.starts_with("stray")), "{list}");
+}

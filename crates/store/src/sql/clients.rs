@@ -15,7 +15,7 @@ macro_rules! columns {
          token_endpoint_auth_method, scopes, require_consent, backchannel_logout_uri, jwks, \
          id_token_signed_response_alg, access_token_ttl_secs, from_config, previous_secret_sha256, \
          previous_secret_expires_at, disabled, admin_api, allowed_origins, dpop_bound_access_tokens, \
-         created_at, updated_at"
+         require_pushed_authorization_requests, resources, created_at, updated_at"
     };
 }
 
@@ -25,7 +25,7 @@ macro_rules! insert {
             "INSERT INTO clients (",
             columns!(),
             ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, \
-             $20, $21, $22)"
+             $20, $21, $22, $23, $24)"
         )
     };
 }
@@ -44,6 +44,8 @@ const UPSERT: &str = concat!(
        previous_secret_expires_at = excluded.previous_secret_expires_at, disabled = excluded.disabled,
        admin_api = excluded.admin_api, allowed_origins = excluded.allowed_origins,
        dpop_bound_access_tokens = excluded.dpop_bound_access_tokens,
+       require_pushed_authorization_requests = excluded.require_pushed_authorization_requests,
+       resources = excluded.resources,
        updated_at = excluded.updated_at"
 );
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM clients WHERE client_id = $1");
@@ -89,6 +91,8 @@ fn record(row: &impl Row) -> Result<ClientRecord, StoreError> {
         admin_api: row.flag("admin_api")?,
         allowed_origins: row.list("allowed_origins")?,
         dpop_bound_access_tokens: row.flag("dpop_bound_access_tokens")?,
+        require_pushed_authorization_requests: row.flag("require_pushed_authorization_requests")?,
+        resources: row.list("resources")?,
         created_at: row.at("created_at")?,
         updated_at: row.at("updated_at")?,
     })
@@ -117,6 +121,8 @@ async fn put(exec: &mut impl Exec, sql: &'static str, c: &ClientRecord) -> Resul
         c.admin_api,
         &c.allowed_origins,
         c.dpop_bound_access_tokens,
+        c.require_pushed_authorization_requests,
+        &c.resources,
         c.created_at,
         c.updated_at
     ];

@@ -25,7 +25,7 @@ macro_rules! grant_columns {
         "g.id AS g_id, g.client_id AS g_client_id, g.user_id AS g_user_id, g.sid AS g_sid, \
          g.session_bound AS g_session_bound, g.scopes AS g_scopes, g.auth_time AS g_auth_time, \
          g.amr AS g_amr, g.acr AS g_acr, g.created_at AS g_created_at, \
-         g.expires_at AS g_expires_at, g.revoked_at AS g_revoked_at"
+         g.expires_at AS g_expires_at, g.revoked_at AS g_revoked_at, g.resources AS g_resources"
     };
 }
 
@@ -45,14 +45,17 @@ const INSERT_REQUEST: &str =
     "INSERT INTO auth_requests (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)";
 const FIND_REQUEST: &str =
     "SELECT id, client_id, request, created_at, expires_at FROM auth_requests WHERE id = $1";
+/// One statement: of two takers of the same request, one gets it.
+const TAKE_REQUEST: &str =
+    "DELETE FROM auth_requests WHERE id = $1 RETURNING id, client_id, request, created_at, expires_at";
 const FIND_CONSENT: &str = "SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2";
 const SAVE_CONSENT: &str = "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $4)
      ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at";
 const INSERT_GRANT: &str =
     "INSERT INTO grants (id, client_id, user_id, sid, session_bound, scopes, auth_time, amr,
-                                               acr, created_at, expires_at, revoked_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+                                               acr, created_at, expires_at, revoked_at, resources)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
 const INSERT_CODE: &str =
     "INSERT INTO auth_codes (code_hash, grant_id, client_id, redirect_uri, code_challenge,
                                                   nonce, created_at, expires_at, consumed_at)
@@ -185,6 +188,7 @@ fn grant(row: &impl Row) -> Result<GrantRow, StoreError> {
         created_at: row.at("g_created_at")?,
         expires_at: row.at("g_expires_at")?,
         revoked_at: row.opt_at("g_revoked_at")?,
+        resources: row.list("g_resources")?,
     })
 }
 
@@ -389,6 +393,10 @@ impl<D: Db> AuthRequestRepo for D {
     async fn delete_auth_request(&self, id: &str) -> Result<bool, StoreError> {
         Ok(self.writer().execute("DELETE FROM auth_requests WHERE id = $1", args![id]).await? > 0)
     }
+
+    async fn take_auth_request(&self, id: &str) -> Result<Option<AuthRequestRow>, StoreError> {
+        self.writer().fetch_optional(TAKE_REQUEST, args![id]).await?.as_ref().map(auth_request).transpose()
+    }
 }
 
 const CONSENTS_OF_USER: &str = "SELECT k.client_id, c.name, k.scopes, k.created_at FROM consents k
@@ -496,7 +504,8 @@ impl<D: Db> GrantRepo for D {
             &g.acr,
             g.created_at,
             g.expires_at,
-            g.revoked_at
+            g.revoked_at,
+            &g.resources
         ];
         tx.execute(INSERT_GRANT, grant).await?;
         let code = args![

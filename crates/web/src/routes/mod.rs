@@ -25,6 +25,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     // Those a page calls with `fetch` answer CORS (`crate::cors`);
     // introspection is for resource servers, never pages.
     cfg.service(with_cors(oidc::TOKEN_PATH, cors::TOKEN_SIDE).route(web::post().to(oidc::token::token)))
+        .service(with_cors(oidc::PAR_PATH, cors::TOKEN_SIDE).route(web::post().to(oidc::token::par)))
         .service(
             with_cors(oidc::USERINFO_PATH, cors::USERINFO)
                 .route(web::get().to(oidc::userinfo::get))

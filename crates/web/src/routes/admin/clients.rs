@@ -161,6 +161,11 @@ pub(crate) struct RegisterForm {
     #[serde(default)]
     allowed_origins: String,
     #[serde(default)]
+    require_pushed_authorization_requests: Option<String>,
+    /// One resource identifier a line.
+    #[serde(default)]
+    resources: String,
+    #[serde(default)]
     grant_authorization_code: Option<String>,
     #[serde(default)]
     grant_refresh_token: Option<String>,
@@ -195,6 +200,8 @@ impl RegisterForm {
             post_logout_redirect_uris: String::new(),
             backchannel_logout_uri: String::new(),
             allowed_origins: String::new(),
+            require_pushed_authorization_requests: None,
+            resources: String::new(),
             grant_authorization_code: Some("on".into()),
             grant_refresh_token: Some("on".into()),
             grant_client_credentials: None,
@@ -229,6 +236,8 @@ impl RegisterForm {
             require_consent: self.require_consent.is_some(),
             backchannel_logout_uri: (!backchannel.is_empty()).then(|| backchannel.to_owned()),
             allowed_origins: Self::lines(&self.allowed_origins),
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests.is_some(),
+            resources: Self::lines(&self.resources),
             access_token_ttl_secs: self.access_token_ttl.trim().parse().unwrap_or(0),
             admin_api: self.admin_api.is_some(),
             dpop_bound_access_tokens: self.dpop_bound_access_tokens.is_some(),
@@ -321,6 +330,8 @@ struct ClientPage<'a> {
     /// Listed, then implied by a public client's redirect URIs.
     allowed_origins: Vec<String>,
     implied_origins: Vec<String>,
+    require_par: bool,
+    resources: Vec<String>,
     grant_types: String,
     scopes: String,
     require_consent: bool,
@@ -351,6 +362,8 @@ pub(crate) async fn show(
         backchannel_logout_uri: record.backchannel_logout_uri.unwrap_or_default(),
         allowed_origins: record.allowed_origins,
         implied_origins,
+        require_par: record.require_pushed_authorization_requests,
+        resources: record.resources,
         grant_types: record.grant_types.join(" "),
         scopes: record.scopes.join(" "),
         require_consent: record.require_consent,

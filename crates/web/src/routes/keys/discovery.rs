@@ -21,6 +21,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("introspection_endpoint", oidc::INTROSPECT_PATH),
     ("revocation_endpoint", oidc::REVOKE_PATH),
     ("end_session_endpoint", oidc::END_SESSION_PATH),
+    ("pushed_authorization_request_endpoint", oidc::PAR_PATH),
 ];
 
 /// The documents we publish for relying parties, rendered once.
@@ -35,6 +36,7 @@ pub struct Publication {
     introspection_url: String,
     revocation_url: String,
     userinfo_url: String,
+    par_url: String,
 }
 
 impl Publication {
@@ -52,6 +54,7 @@ impl Publication {
             introspection_url: issuer.endpoint(oidc::INTROSPECT_PATH),
             revocation_url: issuer.endpoint(oidc::REVOKE_PATH),
             userinfo_url: issuer.endpoint(oidc::USERINFO_PATH),
+            par_url: issuer.endpoint(oidc::PAR_PATH),
         }
     }
 
@@ -78,6 +81,12 @@ impl Publication {
     /// The UserInfo endpoint's URL (a DPoP proof's `htu` there).
     pub(crate) fn userinfo_url(&self) -> &str {
         &self.userinfo_url
+    }
+
+    /// Client authentication at the pushed authorization request endpoint
+    /// (RFC 9126 §2: an assertion may name it, the issuer or the token endpoint).
+    pub(crate) fn par_endpoint(&self) -> Endpoint<'_> {
+        Endpoint { token: &self.token_url, called: &self.par_url }
     }
 
     /// `Cache-Control` of the JWKS.

@@ -11,7 +11,7 @@
 //! authorization response carries `iss` (RFC 9207).
 
 use actix_web::http::header::LOCATION;
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use portcullis_authn::RequestInfo;
 use portcullis_protocol::authorize::{self, AuthorizeParams, Next, Refused, Resumed};
 use serde::Deserialize;
@@ -28,24 +28,35 @@ pub(crate) struct RequestRef {
 }
 names_request!(RequestRef);
 
+/// The parameters of a query or form: each once, but `resource` may repeat.
+fn params(bytes: &[u8]) -> Result<AuthorizeParams, PageError> {
+    AuthorizeParams::from_urlencoded(bytes).map_err(|(_, description)| PageError::Protocol(description))
+}
+
 /// `GET /authorize`.
 pub(crate) async fn get(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Requester(info): Requester,
     session: CurrentSession,
-    params: web::Query<AuthorizeParams>,
 ) -> Result<HttpResponse, PageError> {
-    start(&state, &info, session, params.into_inner()).await
+    let params = params(req.query_string().as_bytes())?;
+    start(&state, &info, session, params).await
 }
 
 /// `POST /authorize` (form-encoded, OIDC Core §3.1.2.1).
 pub(crate) async fn post(
+    req: HttpRequest,
     state: web::Data<AppState>,
     Requester(info): Requester,
     session: CurrentSession,
-    params: web::Form<AuthorizeParams>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, PageError> {
-    start(&state, &info, session, params.into_inner()).await
+    let form = req.content_type().eq_ignore_ascii_case("application/x-www-form-urlencoded");
+    if !form {
+        return Err(PageError::BadRequest("the body must be application/x-www-form-urlencoded".into()));
+    }
+    start(&state, &info, session, params(&body)?).await
 }
 
 async fn start(

@@ -17,6 +17,7 @@ use portcullis_protocol::client_auth::ClientCredentials;
 /// Paths of the protocol endpoints (named in discovery).
 pub(crate) const AUTHORIZE_PATH: &str = "/authorize";
 pub(crate) const TOKEN_PATH: &str = "/token";
+pub(crate) const PAR_PATH: &str = "/par";
 pub(crate) const USERINFO_PATH: &str = "/userinfo";
 pub(crate) const INTROSPECT_PATH: &str = "/introspect";
 pub(crate) const REVOKE_PATH: &str = "/revoke";

@@ -1,4 +1,4 @@
-//! `POST /token`, `POST /introspect`, `POST /revoke`: the client-authenticated
+//! `POST /token`, `POST /par`, `POST /introspect`, `POST /revoke`: the client-authenticated
 //! back channel. Bodies are parsed here (not by the page extractors) so
 //! that every malformed request gets a JSON `invalid_request`.
 
@@ -18,6 +18,13 @@ use portcullis_protocol::dpop::DpopRequest;
 
 /// Parses a form body; duplicates and non-form content are `invalid_request`.
 fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Result<T, OAuthFailure> {
+    form_content(req)?;
+    super::token_form::parse_form(body)
+        .map_err(|(error, description)| OAuthFailure::Refused(error, description))
+}
+
+/// The body is `application/x-www-form-urlencoded`; otherwise `invalid_request`.
+fn form_content(req: &HttpRequest) -> Result<(), OAuthFailure> {
     let form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';')
             .next()
@@ -29,8 +36,7 @@ fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Resu
             "the body must be application/x-www-form-urlencoded",
         ));
     }
-    super::token_form::parse_form(body)
-        .map_err(|(error, description)| OAuthFailure::Refused(error, description))
+    Ok(())
 }
 
 fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
@@ -67,6 +73,29 @@ pub(crate) async fn token(
         .insert_header((header::PRAGMA, "no-cache"))
         .insert_header((DPOP_NONCE_HEADER, nonce))
         .json(tokens))
+}
+
+/// `POST /par` (RFC 9126 §2): client authentication, then the
+/// authorization request checked by the rules of `/authorize` and stored;
+/// `201` with its `request_uri`. Errors are JSON, never redirects.
+pub(crate) async fn par(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: web::Bytes,
+) -> Result<HttpResponse, OAuthFailure> {
+    form_content(&req)?;
+    let form = super::token_form::parse_par_form(&body)
+        .map_err(|(error, description)| OAuthFailure::Refused(error, description))?;
+    let keys = state.keys();
+    let ctx = state.ctx(&keys);
+    let endpoint = state.publication.par_endpoint();
+    let pushed = back_channel::push(&ctx, &credentials(&req, form.client), endpoint, &form.params)
+        .await
+        .map_err(|e| OAuthFailure::back_channel(e, ctx.now))?;
+    Ok(HttpResponse::Created()
+        .insert_header((CACHE_CONTROL, "no-store"))
+        .insert_header((header::PRAGMA, "no-cache"))
+        .json(pushed))
 }
 
 #[derive(Deserialize)]

@@ -3,6 +3,7 @@
 //! regression tests run exactly this code).
 
 use portcullis_protocol::OAuthError;
+use portcullis_protocol::authorize::AuthorizeParams;
 use portcullis_protocol::grants::TokenParams;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -47,6 +48,43 @@ pub struct TokenForm {
 pub(crate) fn parse_form<T: DeserializeOwned>(body: &[u8]) -> Result<T, (OAuthError, &'static str)> {
     serde_urlencoded::from_bytes(body)
         .map_err(|_| (OAuthError::InvalidRequest, "the form is malformed or repeats a parameter"))
+}
+
+/// The body of `POST /par` (RFC 9126 §2.1): client authentication and the
+/// authorization request's parameters.
+#[derive(Debug)]
+pub struct ParForm {
+    /// How the client authenticates (`client_id` is also a parameter of
+    /// the request).
+    pub client: ClientFields,
+    /// The authorization request.
+    pub params: AuthorizeParams,
+}
+
+/// Parses the body of `POST /par`: the client-authentication fields, then
+/// the authorization request's parameters (`resource` may repeat, nothing
+/// else).
+pub fn parse_par_form(body: &[u8]) -> Result<ParForm, (OAuthError, &'static str)> {
+    let mut client = ClientFields::default();
+    let mut rest = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(body) {
+        let slot = match name.as_ref() {
+            "client_secret" => &mut client.client_secret,
+            "client_assertion_type" => &mut client.client_assertion_type,
+            "client_assertion" => &mut client.client_assertion,
+            _ => {
+                rest.push((name, value));
+                continue;
+            }
+        };
+        if slot.is_some() {
+            return Err((OAuthError::InvalidRequest, "the form is malformed or repeats a parameter"));
+        }
+        *slot = Some(value.into_owned());
+    }
+    let params = AuthorizeParams::from_pairs(rest)?;
+    client.client_id = params.client_id.clone();
+    Ok(ParForm { client, params })
 }
 
 /// Parses the body of `POST /token`.

@@ -43,6 +43,11 @@ pub(crate) struct ClientOut {
     /// Every access token is DPoP-bound (RFC 9449 §5.2): token requests
     /// without a DPoP proof are refused.
     dpop_bound_access_tokens: bool,
+    /// Must push its authorization requests (PAR, RFC 9126).
+    require_pushed_authorization_requests: bool,
+    /// The resource servers (RFC 8707 identifiers, from `[[resources]]`) it
+    /// may ask access tokens for.
+    resources: Vec<String>,
     grant_types: Vec<String>,
     scopes: Vec<String>,
     require_consent: bool,
@@ -72,6 +77,8 @@ impl ClientOut {
             backchannel_logout_uri: c.backchannel_logout_uri.clone(),
             allowed_origins: c.allowed_origins.clone(),
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: c.require_pushed_authorization_requests,
+            resources: c.resources.clone(),
             grant_types: c.grant_types.clone(),
             scopes: c.scopes.clone(),
             require_consent: c.require_consent,
@@ -114,6 +121,13 @@ pub(crate) struct NewClientIn {
     /// Require DPoP-bound access tokens (RFC 9449 §5.2); default false.
     #[serde(default)]
     dpop_bound_access_tokens: bool,
+    /// Default false: must push its authorization requests (PAR, RFC 9126).
+    #[serde(default)]
+    require_pushed_authorization_requests: bool,
+    /// Identifiers of configured `[[resources]]` (RFC 8707) it may ask
+    /// access tokens for; an unknown one is refused.
+    #[serde(default)]
+    resources: Vec<String>,
     /// Default `authorization_code`, `refresh_token`.
     #[serde(default)]
     grant_types: Option<Vec<String>>,
@@ -150,6 +164,8 @@ impl NewClientIn {
             backchannel_logout_uri: self.backchannel_logout_uri,
             allowed_origins: self.allowed_origins,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
+            require_pushed_authorization_requests: self.require_pushed_authorization_requests,
+            resources: self.resources,
             grant_types: self.grant_types.unwrap_or(defaults.grant_types),
             scopes: self.scopes.unwrap_or(defaults.scopes),
             require_consent: self.require_consent.unwrap_or(defaults.require_consent),

@@ -1,11 +1,11 @@
-//! The client-authenticated back channel — `/token`, `/introspect`,
-//! `/revoke` — each as one call: the client authenticates, then the grant,
+//! The client-authenticated back channel — `/token`, `/device_authorization`,
+//! `/introspect`, `/revoke` — each as one call: the client authenticates, then the grant,
 //! introspection or revocation runs. The rules between the two (only a
 //! confidential client introspects; a token is required) live here, not in
 //! the handler.
 
 use crate::client_auth::{self, ClientAuthError, ClientCredentials, Endpoint};
-use crate::{Ctx, OAuthError, ProtocolError, TokenResponse, access, grants};
+use crate::{Ctx, OAuthError, ProtocolError, TokenResponse, access, device, grants};
 use serde_json::{Map, Value};
 
 /// Why a back-channel call failed.
@@ -37,6 +37,18 @@ pub async fn token(
 ) -> Result<TokenResponse, BackChannelError> {
     let client = client_auth::authenticate(ctx, credentials, endpoint).await?;
     Ok(grants::exchange(ctx, &client, params).await?)
+}
+
+/// `POST /device_authorization` (RFC 8628 §3.1): client authentication as
+/// at the token endpoint, then a new device authorization.
+pub async fn device_authorization(
+    ctx: &Ctx<'_>,
+    credentials: &ClientCredentials,
+    endpoint: Endpoint<'_>,
+    scope: Option<&str>,
+) -> Result<device::DeviceAuthorizationResponse, BackChannelError> {
+    let client = client_auth::authenticate(ctx, credentials, endpoint).await?;
+    Ok(device::start(ctx, &client, scope).await?)
 }
 
 /// `POST /introspect` (RFC 7662 §2.1): a confidential client asks about `token`.

@@ -44,14 +44,19 @@ pub struct ProtocolConfig {
     pub token_state_cache_ttl: Duration,
     /// The back-off of failed client authentications, per client.
     pub client_lockout: LockoutPolicy,
+    /// A device code (and its user code) lives this long (RFC 8628 §3.2 `expires_in`).
+    pub device_code_ttl: Duration,
+    /// The least time between two polls of a device code, at first (RFC
+    /// 8628 §3.2 `interval`; each `slow_down` adds 5 s).
+    pub device_poll_interval: Duration,
 }
 
 impl ProtocolConfig {
     /// The defaults: 60 s codes, 15 min requests, 1 h ID tokens, 30 day
     /// grants, tokens living at most a day, ES256 access tokens, clients
     /// cached 5 s, token state 1 s,
-    /// client authentication backing off after 20 failures; session
-    /// timeouts as given.
+    /// client authentication backing off after 20 failures, device codes
+    /// living 10 minutes and polled every 5 s; session timeouts as given.
     pub fn new(session_idle_timeout: Duration, session_absolute_timeout: Duration) -> Self {
         Self {
             code_ttl: Duration::seconds(60),
@@ -70,6 +75,8 @@ impl ProtocolConfig {
                 max_delay: Duration::hours(1),
                 window: Duration::days(1),
             },
+            device_code_ttl: Duration::minutes(10),
+            device_poll_interval: Duration::seconds(5),
         }
     }
 

@@ -19,8 +19,12 @@ const CLIENT_AUTH_METHODS: [TokenEndpointAuthMethod; 3] = [
 ];
 
 /// The grant types of the token endpoint.
-const GRANT_TYPES: [GrantType; 3] =
-    [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
+const GRANT_TYPES: [GrantType; 4] = [
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::ClientCredentials,
+    GrantType::DeviceCode,
+];
 
 /// The `prompt` values `authorize::check_prompt` accepts.
 const PROMPT_VALUES: [&str; 4] = ["none", "login", "consent", "select_account"];
@@ -115,6 +119,15 @@ mod tests {
         }
         assert_eq!(openid["scopes_supported"], oauth["scopes_supported"]);
         assert_eq!(openid["claims_supported"], json!(claims_supported()));
+    }
+
+    #[test]
+    fn the_device_grant_is_advertised() {
+        let (openid, oauth) = metadata();
+        for doc in [&openid, &oauth] {
+            let grants = doc["grant_types_supported"].as_array().expect("list");
+            assert!(grants.contains(&json!("urn:ietf:params:oauth:grant-type:device_code")));
+        }
     }
 
     #[test]

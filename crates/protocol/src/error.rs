@@ -65,6 +65,15 @@ pub enum OAuthError {
     /// The token lacks the scope the resource needs (RFC 6750 §3.1).
     #[error("insufficient_scope")]
     InsufficientScope,
+    /// The user has not yet approved or denied the device (RFC 8628 §3.5).
+    #[error("authorization_pending")]
+    AuthorizationPending,
+    /// The device polls faster than its interval, which grows by 5 s (RFC 8628 §3.5).
+    #[error("slow_down")]
+    SlowDown,
+    /// The device code expired before the user decided (RFC 8628 §3.5).
+    #[error("expired_token")]
+    ExpiredToken,
 }
 
 impl OAuthError {
@@ -91,6 +100,9 @@ impl OAuthError {
             OAuthError::InvalidToken => "invalid_token",
             OAuthError::UnsupportedTokenType => "unsupported_token_type",
             OAuthError::InsufficientScope => "insufficient_scope",
+            OAuthError::AuthorizationPending => "authorization_pending",
+            OAuthError::SlowDown => "slow_down",
+            OAuthError::ExpiredToken => "expired_token",
         }
     }
 
@@ -129,6 +141,9 @@ impl OAuthError {
             OAuthError::InvalidToken => "The access token is invalid, expired or revoked.",
             OAuthError::UnsupportedTokenType => "This token type cannot be revoked.",
             OAuthError::InsufficientScope => "The access token lacks the required scope.",
+            OAuthError::AuthorizationPending => "The user has not yet approved the device.",
+            OAuthError::SlowDown => "The device polls too often; wait longer between requests.",
+            OAuthError::ExpiredToken => "The device code expired.",
         }
     }
 
@@ -145,7 +160,7 @@ impl OAuthError {
 mod tests {
     use super::OAuthError::{self, *};
 
-    const ALL: [OAuthError; 20] = [
+    const ALL: [OAuthError; 23] = [
         InvalidRequest,
         InvalidClient,
         InvalidGrant,
@@ -166,6 +181,9 @@ mod tests {
         InvalidToken,
         UnsupportedTokenType,
         InsufficientScope,
+        AuthorizationPending,
+        SlowDown,
+        ExpiredToken,
     ];
 
     #[test]
@@ -186,6 +204,10 @@ mod tests {
         assert_eq!(TemporarilyUnavailable.status(), 503);
         assert_eq!(InvalidGrant.status(), 400);
         assert_eq!(InvalidRequest.status(), 400);
+        // RFC 8628 §3.5: the polling answers are error responses of RFC 6749 §5.2.
+        assert_eq!(AuthorizationPending.status(), 400);
+        assert_eq!(SlowDown.status(), 400);
+        assert_eq!(ExpiredToken.status(), 400);
     }
 
     #[test]

@@ -16,6 +16,8 @@
 //! - [`cors`]: which web origins may call the token-side endpoints
 //!   ([`Origin`], [`Client::cors_origins`], [`cors::CorsOrigins`]).
 //! - [`grants`]: the token endpoint, one module per grant type.
+//! - [`device`]: the device authorization grant (RFC 8628): the device
+//!   authorization endpoint, user codes, the `/device` page's steps.
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
 //! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
 //! - [`logout`]: RP-Initiated and Back-Channel Logout.
@@ -33,6 +35,7 @@ mod client_cache;
 pub mod clients;
 mod context;
 pub mod cors;
+pub mod device;
 pub mod discovery;
 mod error;
 mod generation_cache;

@@ -1,15 +1,14 @@
 //! The authorization code: issued at the end of `/authorize` with a new
 //! grant, redeemed once at `/token` (RFC 6749 §4.1.3, RFC 7636 §4.6).
 
-use portcullis_store::{CodeRow, GrantRow, Redemption, RefreshTokenRow};
+use portcullis_store::CodeRow;
 
 use crate::authorize::AuthorizationRequest;
-use crate::claims::{Subject, groups_for};
 use crate::context::{Ctx, ProtocolError, reject};
-use crate::grants::{TokenParams, grant_usable, grant_user};
-use crate::interaction::{Authentication, OFFLINE_ACCESS};
-use crate::tokens::{self, TokenResponse, new_secret, secret_hash};
-use crate::{Client, CodeChallenge, CodeVerifier, GrantType, OAuthError, ScopeSet};
+use crate::grants::{FirstUse, TokenParams, first_tokens, new_grant};
+use crate::interaction::Authentication;
+use crate::tokens::{TokenResponse, new_secret, secret_hash};
+use crate::{Client, CodeChallenge, CodeVerifier, OAuthError};
 
 /// Creates the grant for an authorized request and its single-use code
 /// (stored hashed, valid `config.code_ttl`); returns the code.
@@ -19,21 +18,7 @@ pub async fn issue_code(
     request: &AuthorizationRequest,
     auth: &Authentication,
 ) -> Result<String, ProtocolError> {
-    let offline = request.scopes.contains(OFFLINE_ACCESS);
-    let grant = GrantRow {
-        id: portcullis_core::random::hex_id(),
-        client_id: request.client_id.as_str().to_owned(),
-        user_id: auth.user_id,
-        sid: Some(auth.sid.clone()),
-        session_bound: !offline,
-        scopes: request.scopes.iter().map(str::to_owned).collect(),
-        auth_time: auth.auth_time,
-        amr: auth.amr.clone(),
-        acr: crate::acr::granted(auth.acr.as_deref(), &request.acr_values),
-        created_at: ctx.now,
-        expires_at: ctx.now + ctx.config.refresh_token_ttl,
-        revoked_at: None,
-    };
+    let grant = new_grant(ctx, &request.client_id, &request.scopes, auth, &request.acr_values);
     let code = new_secret();
     let row = CodeRow {
         code_hash: secret_hash(&code),
@@ -97,46 +82,5 @@ pub(crate) async fn exchange(
     if !challenge_ok {
         return reject(OAuthError::InvalidGrant, "code_verifier does not match the code_challenge");
     }
-    if !grant_usable(ctx, &grant).await? {
-        return reject(OAuthError::InvalidGrant, "the grant was revoked or its session ended");
-    }
-    let user = grant_user(ctx, &grant).await?;
-    let scopes = ScopeSet::from_tokens(grant.scopes.iter().map(String::as_str))
-        .map_err(|_| ProtocolError::Rejected { error: OAuthError::InvalidGrant, description: "bad scope" })?;
-    let refresh = client.allows_grant(GrantType::RefreshToken).then(|| {
-        let token = new_secret();
-        let row = RefreshTokenRow {
-            token_hash: secret_hash(&token),
-            grant_id: grant.id.clone(),
-            client_id: grant.client_id.clone(),
-            scopes: grant.scopes.clone(),
-            created_at: ctx.now,
-            expires_at: grant.expires_at,
-            rotated_at: None,
-        };
-        (token, row)
-    });
-    match ctx.store.redeem_code(&hash, refresh.as_ref().map(|(_, r)| r), ctx.now).await? {
-        Redemption::Redeemed => {}
-        Redemption::Replayed | Redemption::Unknown => {
-            return reject(OAuthError::InvalidGrant, "the authorization code was already used");
-        }
-    }
-    let sub = user.id.to_string();
-    let access = tokens::access_token(ctx, client, &sub, &scopes, Some(&grant))?;
-    let id_token = if scopes.is_oidc() {
-        let groups = groups_for(ctx, user.id, &scopes).await?;
-        let subject = Subject { user: &user, groups: &groups };
-        Some(tokens::id_token(ctx, client, subject, &grant, &scopes, row.nonce.as_deref(), &access.token)?)
-    } else {
-        None
-    };
-    Ok(TokenResponse {
-        access_token: access.token,
-        token_type: "Bearer",
-        expires_in: access.expires_in,
-        scope: scopes.to_string(),
-        refresh_token: refresh.map(|(t, _)| t),
-        id_token,
-    })
+    first_tokens(ctx, client, &grant, row.nonce.as_deref(), FirstUse::Code(&hash)).await
 }

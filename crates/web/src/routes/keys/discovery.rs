@@ -21,6 +21,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("introspection_endpoint", oidc::INTROSPECT_PATH),
     ("revocation_endpoint", oidc::REVOKE_PATH),
     ("end_session_endpoint", oidc::END_SESSION_PATH),
+    ("device_authorization_endpoint", oidc::DEVICE_AUTHORIZATION_PATH),
 ];
 
 /// The documents we publish for relying parties, rendered once.
@@ -34,6 +35,7 @@ pub struct Publication {
     token_url: String,
     introspection_url: String,
     revocation_url: String,
+    device_authorization_url: String,
 }
 
 impl Publication {
@@ -50,6 +52,7 @@ impl Publication {
             token_url: issuer.endpoint(oidc::TOKEN_PATH),
             introspection_url: issuer.endpoint(oidc::INTROSPECT_PATH),
             revocation_url: issuer.endpoint(oidc::REVOKE_PATH),
+            device_authorization_url: issuer.endpoint(oidc::DEVICE_AUTHORIZATION_PATH),
         }
     }
 
@@ -66,6 +69,11 @@ impl Publication {
     /// Client authentication at the revocation endpoint.
     pub(crate) fn revocation_endpoint(&self) -> Endpoint<'_> {
         Endpoint { token: &self.token_url, called: &self.revocation_url }
+    }
+
+    /// Client authentication at the device authorization endpoint.
+    pub(crate) fn device_authorization_endpoint(&self) -> Endpoint<'_> {
+        Endpoint { token: &self.token_url, called: &self.device_authorization_url }
     }
 
     /// `Cache-Control` of the JWKS.

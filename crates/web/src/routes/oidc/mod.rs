@@ -5,6 +5,7 @@
 
 pub(crate) mod authorize;
 pub(crate) mod consent;
+pub(crate) mod device;
 pub(crate) mod end_session;
 pub(crate) mod token;
 pub(crate) mod token_form;
@@ -21,6 +22,7 @@ pub(crate) const USERINFO_PATH: &str = "/userinfo";
 pub(crate) const INTROSPECT_PATH: &str = "/introspect";
 pub(crate) const REVOKE_PATH: &str = "/revoke";
 pub(crate) const END_SESSION_PATH: &str = "/end_session";
+pub(crate) const DEVICE_AUTHORIZATION_PATH: &str = "/device_authorization";
 
 /// The client credentials of a request: HTTP Basic (form-decoded, RFC 6749
 /// §2.3.1) plus the body's fields. A malformed Basic header counts as a

@@ -16,7 +16,7 @@ use crate::AppState;
 use crate::errors::OAuthFailure;
 
 /// Parses a form body; duplicates and non-form content are `invalid_request`.
-fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Result<T, OAuthFailure> {
+pub(super) fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Result<T, OAuthFailure> {
     let form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';')
             .next()
@@ -32,7 +32,7 @@ fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Resu
         .map_err(|(error, description)| OAuthFailure::Refused(error, description))
 }
 
-fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
+pub(super) fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
     client_credentials(
         req,
         fields.client_id,

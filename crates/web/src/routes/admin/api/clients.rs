@@ -107,7 +107,8 @@ pub(crate) struct NewClientIn {
     /// redirect URIs' origins are allowed without being listed.
     #[serde(default)]
     allowed_origins: Vec<String>,
-    /// Default `authorization_code`, `refresh_token`.
+    /// Default `authorization_code`, `refresh_token`; also `client_credentials`
+    /// and `urn:ietf:params:oauth:grant-type:device_code`.
     #[serde(default)]
     grant_types: Option<Vec<String>>,
     /// Default `openid profile email offline_access`.

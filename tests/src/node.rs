@@ -30,6 +30,12 @@ pub struct Script {
     stderr: Option<JoinHandle<String>>,
 }
 
+impl std::fmt::Debug for Script {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Script").field("pid", &self.child.id()).finish_non_exhaustive()
+    }
+}
+
 impl Script {
     /// Starts `node <script>` in `dir` (which must hold `module`) with `env`.
     pub fn spawn(dir: &Path, module: &str, script: &str, env: &[(&str, String)]) -> Self {

@@ -471,7 +471,8 @@ pub(crate) mod tests {
             ..confidential()
         };
         assert!(cc_only.validate().is_ok());
-        let device_only = Client { redirect_uris: vec![], grant_types: vec![GrantType::DeviceCode], ..public() };
+        let device_only =
+            Client { redirect_uris: vec![], grant_types: vec![GrantType::DeviceCode], ..public() };
         assert!(device_only.validate().is_ok(), "a device client needs no redirect URI");
         let previous = PreviousSecret { hash: ClientSecretHash::of("old"), until: NOW };
         let previous_without_current = Client { previous_secret: Some(previous), ..public() };

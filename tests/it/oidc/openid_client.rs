@@ -10,9 +10,9 @@
 
 use portcullis_core::Clock;
 use portcullis_protocol::TokenEndpointAuthMethod;
+use portcullis_tests::node::{self, Script};
 use portcullis_tests::oidc::{Browser, ClientSpec, Interact, create_client, create_user, spawn_oidc_app};
 use portcullis_tests::{Backend, both_backends};
-use portcullis_tests::node::{self, Script};
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("blocking task")

@@ -19,8 +19,8 @@ pub use pending::{
 pub use start::{Refused, start};
 
 pub use checks::{
-    allowed_scopes, check_client, check_client_grant, check_max_age, check_pkce, check_prompt, check_redirect_uri,
-    check_request_objects, check_response_type, check_scope,
+    allowed_scopes, check_client, check_client_grant, check_max_age, check_pkce, check_prompt,
+    check_redirect_uri, check_request_objects, check_response_type, check_scope,
 };
 
 use crate::{Client, ClientId, CodeChallenge, OAuthError, RedirectUri, ScopeSet};

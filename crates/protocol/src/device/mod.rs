@@ -68,7 +68,8 @@ pub fn check_request(client: &Client, scope: Option<&str>) -> Result<crate::Scop
     if !client.allows_grant(GrantType::DeviceCode) {
         return reject(OAuthError::UnauthorizedClient, "the client may not use the device grant");
     }
-    allowed_scopes(scope, client).map_err(|(error, description)| ProtocolError::Rejected { error, description })
+    allowed_scopes(scope, client)
+        .map_err(|(error, description)| ProtocolError::Rejected { error, description })
 }
 
 /// `POST /device_authorization` after client authentication (RFC 8628
@@ -117,4 +118,34 @@ pub async fn start(
         });
     }
     reject(OAuthError::TemporarilyUnavailable, "no free user code; try again")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::tests::public;
+
+    fn refusal(client: &Client, scope: Option<&str>) -> Option<OAuthError> {
+        check_request(client, scope).err().map(|e| e.oauth())
+    }
+
+    #[test]
+    fn only_clients_registered_for_the_grant_may_ask() {
+        let device = Client { grant_types: vec![GrantType::DeviceCode], ..public() };
+        assert_eq!(
+            check_request(&device, Some("openid profile")).expect("allowed").to_string(),
+            "openid profile"
+        );
+        assert_eq!(refusal(&public(), Some("openid")), Some(OAuthError::UnauthorizedClient));
+    }
+
+    #[test]
+    fn scopes_follow_the_authorize_rules() {
+        let device = Client { grant_types: vec![GrantType::DeviceCode], ..public() };
+        assert_eq!(refusal(&device, None), Some(OAuthError::InvalidScope), "required");
+        assert_eq!(refusal(&device, Some("openid api")), Some(OAuthError::InvalidScope), "not the client's");
+        assert_eq!(refusal(&device, Some("openid  profile")), Some(OAuthError::InvalidScope), "malformed");
+        let admin = Client { scopes: crate::ScopeSet::parse("openid admin").expect("valid"), ..device };
+        assert_eq!(refusal(&admin, Some("admin")), Some(OAuthError::InvalidScope), "never the admin API");
+    }
 }

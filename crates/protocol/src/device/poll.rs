@@ -116,14 +116,20 @@ mod tests {
         assert_eq!(poll(&slowed, "tv", at(24)), Poll::Answer { interval_secs: 10, answer: Answer::Pending });
         // Even an approved code is not redeemed by a poll that comes too soon.
         let approved = DeviceAuthorizationRow { status: DeviceStatus::Approved, ..polled };
-        assert_eq!(poll(&approved, "tv", at(11)), Poll::Answer { interval_secs: 10, answer: Answer::SlowDown });
+        assert_eq!(
+            poll(&approved, "tv", at(11)),
+            Poll::Answer { interval_secs: 10, answer: Answer::SlowDown }
+        );
     }
 
     #[test]
     fn an_expired_code_is_expired_token_whatever_its_status() {
         for status in [DeviceStatus::Pending, DeviceStatus::Approved, DeviceStatus::Denied] {
             let r = DeviceAuthorizationRow { status, ..row() };
-            assert_eq!(poll(&r, "tv", at(600)), Poll::Refused(OAuthError::ExpiredToken, "the device code expired"));
+            assert_eq!(
+                poll(&r, "tv", at(600)),
+                Poll::Refused(OAuthError::ExpiredToken, "the device code expired")
+            );
             assert!(matches!(poll(&r, "tv", at(599)), Poll::Answer { .. }));
         }
     }

@@ -128,7 +128,10 @@ mod tests {
         let code = UserCode::from_random(&[240, 255, 0, 1, 2, 3, 4, 5, 6, 19]).expect("8 usable bytes");
         assert_eq!(code.as_str(), "BCDFGHJZ");
         assert_eq!(UserCode::from_random(&[250; 32]), None);
-        assert_eq!(UserCode::from_random(&[20, 39, 200, 239, 0, 0, 0, 0]).expect("usable").as_str(), "BZBZBBBB");
+        assert_eq!(
+            UserCode::from_random(&[20, 39, 200, 239, 0, 0, 0, 0]).expect("usable").as_str(),
+            "BZBZBBBB"
+        );
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! does and records the consent; approval and denial are audited in their
 //! own transaction.
 
-use portcullis_store::{AuditOutcome, DeviceAuthorizationRow, DeviceStatus, Effects, NewAuditEvent, Session};
+use portcullis_store::{AuditOutcome, DeviceStatus, Effects, NewAuditEvent, Session};
 use serde_json::{Value, json};
 use std::future::Future;
 use time::OffsetDateTime;
@@ -100,7 +100,10 @@ pub enum DeviceStep {
 
 /// `GET /device`: ask a fully signed-in browser for the code.
 #[tracing::instrument(skip_all)]
-pub async fn entry(approvals: &impl DeviceApprovals, browser: Option<&Session>) -> Result<DeviceStep, ProtocolError> {
+pub async fn entry(
+    approvals: &impl DeviceApprovals,
+    browser: Option<&Session>,
+) -> Result<DeviceStep, ProtocolError> {
     Ok(match signed_in(approvals, browser).await? {
         Some(_) => DeviceStep::Enter,
         None => DeviceStep::SignIn,
@@ -135,21 +138,25 @@ pub async fn decide(
     allow: bool,
 ) -> Result<DeviceStep, ProtocolError> {
     let Some(auth) = signed_in(approvals, Some(browser)).await? else { return Ok(DeviceStep::SignIn) };
-    let (prompt, row) = match lookup(ctx, approvals, &auth, typed).await? {
+    let (prompt, user_code_hash) = match lookup(ctx, approvals, &auth, typed).await? {
         Looked::Step(step) => return Ok(step),
-        Looked::Found(prompt, row) => (prompt, row),
+        Looked::Found(prompt, hash) => (prompt, hash),
     };
-    let detail = json!({ "client_id": prompt.client.client_id.as_str(), "scopes": prompt.scopes.to_string() });
-    let (kind, outcome) =
-        if allow { ("device.approved", AuditOutcome::Success) } else { ("device.denied", AuditOutcome::Failure) };
+    let detail =
+        json!({ "client_id": prompt.client.client_id.as_str(), "scopes": prompt.scopes.to_string() });
+    let (kind, outcome) = if allow {
+        ("device.approved", AuditOutcome::Success)
+    } else {
+        ("device.denied", AuditOutcome::Failure)
+    };
     let audit = [approvals.audit_event(ctx.now, kind, outcome, auth.user_id, detail)];
     let effects = Effects::audit(&audit);
     let decided = if allow {
         let grant = new_grant(ctx, &prompt.client.client_id, &prompt.scopes, &auth, &[]);
         let consent = consented(ctx, &auth, &prompt).await?;
-        ctx.store.approve_device(&row.user_code_hash, &grant, &consent, ctx.now, &effects).await?
+        ctx.store.approve_device(&user_code_hash, &grant, &consent, ctx.now, &effects).await?
     } else {
-        ctx.store.deny_device(&row.user_code_hash, ctx.now, &effects).await?
+        ctx.store.deny_device(&user_code_hash, ctx.now, &effects).await?
     };
     if !decided {
         return Ok(DeviceStep::Unknown); // decided (or expired) meanwhile
@@ -172,7 +179,8 @@ async fn signed_in(
 
 enum Looked {
     Step(DeviceStep),
-    Found(Box<DevicePrompt>, DeviceAuthorizationRow),
+    /// The prompt, and the user code's stored hash.
+    Found(Box<DevicePrompt>, String),
 }
 
 /// Looks `typed` up as one guess of `auth`'s user. Input that is no user
@@ -197,7 +205,7 @@ async fn lookup(
 async fn pending_device(
     ctx: &Ctx<'_>,
     code: &UserCode,
-) -> Result<Option<(Box<DevicePrompt>, DeviceAuthorizationRow)>, ProtocolError> {
+) -> Result<Option<(Box<DevicePrompt>, String)>, ProtocolError> {
     let Some(row) = ctx.store.find_device_by_user_code(&secret_hash(code.as_str())).await? else {
         return Ok(None);
     };
@@ -207,12 +215,16 @@ async fn pending_device(
     let Some(client) = crate::access::client_for_page(ctx, &row.client_id).await? else { return Ok(None) };
     let Ok(scopes) = ScopeSet::from_tokens(row.scopes.iter().map(String::as_str)) else { return Ok(None) };
     let prompt = DevicePrompt { user_code: code.display(), client, scopes };
-    Ok(Some((Box::new(prompt), row)))
+    Ok(Some((Box::new(prompt), row.user_code_hash)))
 }
 
 /// The user's consent for the client after approving: what they allowed
 /// before and what they allow now (the approval page is the consent page).
-async fn consented(ctx: &Ctx<'_>, auth: &Authentication, prompt: &DevicePrompt) -> Result<Vec<String>, ProtocolError> {
+async fn consented(
+    ctx: &Ctx<'_>,
+    auth: &Authentication,
+    prompt: &DevicePrompt,
+) -> Result<Vec<String>, ProtocolError> {
     let client_id = prompt.client.client_id.as_str();
     let mut scopes = ctx.store.find_consent(auth.user_id, client_id).await?.unwrap_or_default();
     for scope in prompt.scopes.iter() {

@@ -50,7 +50,9 @@ pub(crate) async fn exchange(
         }
         return match (answer, grant) {
             (Answer::Pending, _) => reject(OAuthError::AuthorizationPending, "the user has not decided yet"),
-            (Answer::SlowDown, _) => reject(OAuthError::SlowDown, "poll less often: the interval grew by 5 s"),
+            (Answer::SlowDown, _) => {
+                reject(OAuthError::SlowDown, "poll less often: the interval grew by 5 s")
+            }
             (Answer::Denied, _) => reject(OAuthError::AccessDenied, "the user denied the request"),
             (Answer::Approved, Some(grant)) => {
                 first_tokens(ctx, client, &grant, None, FirstUse::DeviceCode(&hash)).await

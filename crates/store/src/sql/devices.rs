@@ -34,8 +34,7 @@ const BY_DEVICE_CODE: &str = concat!(
 );
 const RECORD_POLL: &str = "UPDATE device_authorizations SET last_polled_at = $1, interval_secs = $2
      WHERE device_code_hash = $3 AND interval_secs = $4 AND last_polled_at IS NOT DISTINCT FROM $5";
-const APPROVE: &str =
-    "UPDATE device_authorizations SET status = 'approved', grant_id = $1, decided_at = $2
+const APPROVE: &str = "UPDATE device_authorizations SET status = 'approved', grant_id = $1, decided_at = $2
      WHERE user_code_hash = $3 AND status = 'pending' AND expires_at > $2";
 const DENY: &str = "UPDATE device_authorizations SET status = 'denied', decided_at = $1
      WHERE user_code_hash = $2 AND status = 'pending' AND expires_at > $1";
@@ -85,7 +84,12 @@ impl<D: Db> DeviceRepo for D {
         &self,
         user_code_hash: &str,
     ) -> Result<Option<DeviceAuthorizationRow>, StoreError> {
-        self.reader().fetch_optional(BY_USER_CODE, args![user_code_hash]).await?.as_ref().map(device).transpose()
+        self.reader()
+            .fetch_optional(BY_USER_CODE, args![user_code_hash])
+            .await?
+            .as_ref()
+            .map(device)
+            .transpose()
     }
 
     async fn find_device_code(

@@ -75,7 +75,8 @@ pub(crate) struct DeviceForm {
 csrf_protected!(DeviceForm);
 
 /// What the page says about the code typed.
-const UNKNOWN: &str = "That code is not valid, has expired or was already used. Check the code on your device.";
+const UNKNOWN: &str =
+    "That code is not valid, has expired or was already used. Check the code on your device.";
 const REFUSED: &str = "Too many wrong codes. Wait a few minutes, then try again.";
 
 /// `GET /device[?user_code=…]`: the code form for a signed-in browser (a
@@ -122,9 +123,8 @@ fn sign_in_first(user_code: &str) -> HttpResponse {
     let back = if user_code.is_empty() {
         VERIFICATION_PATH.to_owned()
     } else {
-        let query: String = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("user_code", user_code)
-            .finish();
+        let query: String =
+            url::form_urlencoded::Serializer::new(String::new()).append_pair("user_code", user_code).finish();
         format!("{VERIFICATION_PATH}?{query}")
     };
     let login: String =
@@ -133,7 +133,12 @@ fn sign_in_first(user_code: &str) -> HttpResponse {
 }
 
 /// The page for where the code led.
-fn answer(state: &AppState, csrf_token: &str, typed: &str, step: DeviceStep) -> Result<HttpResponse, PageError> {
+fn answer(
+    state: &AppState,
+    csrf_token: &str,
+    typed: &str,
+    step: DeviceStep,
+) -> Result<HttpResponse, PageError> {
     let scopes = |p: &DevicePrompt| p.scopes.iter().map(describe).collect::<Vec<_>>();
     match step {
         DeviceStep::SignIn => Ok(sign_in_first(typed)),

@@ -16,7 +16,10 @@ use crate::AppState;
 use crate::errors::OAuthFailure;
 
 /// Parses a form body; duplicates and non-form content are `invalid_request`.
-pub(super) fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Result<T, OAuthFailure> {
+pub(super) fn parse_form<T: DeserializeOwned>(
+    req: &HttpRequest,
+    body: &web::Bytes,
+) -> Result<T, OAuthFailure> {
     let form = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| {
         v.split(';')
             .next()

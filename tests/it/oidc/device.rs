@@ -12,7 +12,7 @@ use portcullis_store::AuditFilter;
 use portcullis_tests::node::{self, Script};
 use portcullis_tests::oidc::{
     Browser, ClientSpec, PASSWORD, client_secret, create_client, create_user, hidden, spawn_oidc_app,
-    spawn_oidc_app_with,
+    spawn_oidc_app_with, token_request,
 };
 use portcullis_tests::{Backend, TestApp, TestDatabase, both_backends};
 use serde_json::Value;
@@ -318,6 +318,39 @@ async fn clients_without_the_grant_are_refused(backend: Backend) {
     assert_eq!(res.status().as_u16(), 401);
 }
 
+async fn the_admin_api_registers_device_clients(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    let bot = ClientSpec {
+        grants: vec![GrantType::ClientCredentials],
+        scopes: "admin".into(),
+        admin_api: true,
+        ..ClientSpec::confidential("bot", "https://bot.example/cb")
+    };
+    create_client(&app, bot).await;
+    let res = token_request(&app, "bot", &[("grant_type", "client_credentials"), ("scope", "admin")]).await;
+    let token: Value = res.json().await.expect("json");
+    let body = serde_json::json!({
+        "client_id": "cli",
+        "token_endpoint_auth_method": "none",
+        "grant_types": [DEVICE_GRANT],
+        "scopes": ["openid"],
+    });
+    let res = app
+        .client
+        .post(format!("{}/admin/api/v1/clients", app.address))
+        .bearer_auth(str_of(&token, "access_token"))
+        .json(&body)
+        .send()
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let client: Value = res.json().await.expect("json");
+    assert_eq!(status, 201, "{client}");
+    assert_eq!(client["grant_types"], serde_json::json!([DEVICE_GRANT]));
+    let (status, started) = start(&app, "cli", "openid").await;
+    assert_eq!(status, 200, "{started}");
+}
+
 async fn guessing_user_codes_is_throttled(backend: Backend) {
     let db = Arc::new(TestDatabase::new(backend).await);
     let app = spawn_oidc_app_with(db, |s| s.auth.max_user_code_failures = 3).await;
@@ -428,6 +461,7 @@ both_backends!(
     polling_faster_than_the_interval_slows_down,
     a_device_code_is_bound_to_its_client,
     clients_without_the_grant_are_refused,
+    the_admin_api_registers_device_clients,
     guessing_user_codes_is_throttled,
     forms_need_the_csrf_token,
     oauth4webapi_drives_the_device_grant,

@@ -385,6 +385,34 @@ async fn guessing_user_codes_is_throttled(backend: Backend) {
     assert_eq!(poll(&app, "cli", device_code).await.0, 200);
 }
 
+async fn guesses_from_one_address_are_counted_across_users(backend: Backend) {
+    let db = Arc::new(TestDatabase::new(backend).await);
+    let app = spawn_oidc_app_with(db, |s| {
+        s.auth.max_user_code_failures = 10;
+        s.auth.max_failures_per_ip = 4;
+    })
+    .await;
+    create_user(&app, "mallory", &[]).await;
+    create_user(&app, "trudy", &[]).await;
+    device_client(&app, "cli").await;
+    let (_, started) = start(&app, "cli", "openid").await;
+    let user_code = str_of(&started, "user_code");
+    let wrong = if user_code == "BBBB-BBBB" { "CCCC-CCCC" } else { "BBBB-BBBB" };
+
+    let (mallory, mallory_page) = sign_in_via(&app, "/device", "mallory").await;
+    let (trudy, trudy_page) = sign_in_via(&app, "/device", "trudy").await;
+    for (browser, page) in [(&mallory, &mallory_page), (&trudy, &trudy_page)] {
+        for _ in 0..2 {
+            assert_eq!(enter(browser, page, wrong).await.0, 200);
+        }
+    }
+    // Four wrong codes from one address, two each: the address backs off.
+    let (status, body) = enter(&trudy, &trudy_page, user_code).await;
+    assert_eq!(status, 429, "{body}");
+    let (status, _) = enter(&mallory, &mallory_page, user_code).await;
+    assert_eq!(status, 429);
+}
+
 async fn forms_need_the_csrf_token(backend: Backend) {
     let app = spawn_oidc_app(backend).await;
     create_user(&app, "alice", &[]).await;
@@ -463,6 +491,7 @@ both_backends!(
     clients_without_the_grant_are_refused,
     the_admin_api_registers_device_clients,
     guessing_user_codes_is_throttled,
+    guesses_from_one_address_are_counted_across_users,
     forms_need_the_csrf_token,
     oauth4webapi_drives_the_device_grant,
 );

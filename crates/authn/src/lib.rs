@@ -11,7 +11,8 @@
 //!   not one of the common passwords of a built-in blocklist.
 //! - [`Lockouts`]: every credential check reserves an attempt on its own
 //!   counters (per account and factor, per client IP) before the check,
-//!   with exponential back-off ([`LockoutPolicy`], `portcullis_store::Throttle`).
+//!   with exponential back-off ([`LockoutPolicy`], `portcullis_store::Throttle`);
+//!   [`user_codes`] throttles the device user codes typed on `/device` alike.
 //! - [`journey`]: the rules of the sign-in journey (methods, the amr merge,
 //!   what a session lacks, what is recent enough for a change), pure;
 //!   [`interaction`]: the journey's steps over the store, one call each;
@@ -47,6 +48,7 @@ pub mod sessions;
 mod signin;
 mod throttle;
 pub mod totp;
+pub mod user_codes;
 
 pub use account::{AccountOverview, AccountSecurity, AccountSession, Allowed, Rotated};
 pub use audit::RequestInfo;

@@ -130,6 +130,7 @@ pub(crate) async fn lockouts_started(
             Some("pwd") => "account",
             Some("mfa") => "second_factor",
             Some("ip") => "ip",
+            Some("code") => "user_code",
             _ => "other",
         };
         let detail = json!({ "scope": scope, "until": until.unix_timestamp() });

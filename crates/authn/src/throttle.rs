@@ -6,6 +6,8 @@
 //! | password, per account | `pwd:<user id>`, or `pwd:login:<name>` for unknown names | a right password |
 //! | second factor, per account | `mfa:<user id>` | a right second factor (never a first factor) |
 //! | per client IP, every sign-in check | `ip:<address>` | nothing but time |
+//! | device user codes, per signed-in user | `code:<user id>` | nothing but time |
+//! | device user codes, per client IP | `code:ip:<address>` | nothing but time |
 //!
 //! A success gives its reservations back; a failure keeps them and, when its
 //! reservation reached the limit, starts (is) a back-off, which is audited.
@@ -24,6 +26,9 @@ pub struct Lockouts {
     /// Every sign-in check from one client IP (more lenient: many people
     /// may share an address).
     pub ip: LockoutPolicy,
+    /// Wrong device user codes typed on `/device`, per signed-in user
+    /// (and, with the `ip` policy, per client IP on a counter of their own).
+    pub user_code: LockoutPolicy,
 }
 
 /// The password counter of `user`, or of the name typed when no account has it.
@@ -42,6 +47,16 @@ pub(crate) fn second_factor_key(user: &User) -> String {
 /// The counter of a client IP.
 pub(crate) fn ip_key(ip: &str) -> String {
     format!("ip:{ip}")
+}
+
+/// The user-code counter of a signed-in user.
+pub(crate) fn user_code_key(user_id: uuid::Uuid) -> String {
+    format!("code:{user_id}")
+}
+
+/// The user-code counter of a client IP.
+pub(crate) fn user_code_ip_key(ip: &str) -> String {
+    format!("code:ip:{ip}")
 }
 
 /// The attempt's counters: each key with its policy and, once reserved,

@@ -6,6 +6,7 @@
 use portcullis_protocol::client_auth::{JWT_BEARER, unverified_issuer};
 use portcullis_protocol::grants::authorization_code::code_and_verifier;
 use portcullis_protocol::grants::client_credentials::requested_scopes;
+use portcullis_protocol::grants::device_code::presented_device_code;
 use portcullis_protocol::grants::refresh_token::{narrowed_scopes, presented_token};
 use portcullis_protocol::grants::{TokenParams, requested_grant};
 use portcullis_protocol::tokens::secret_hash;
@@ -65,6 +66,12 @@ fn grant_checks(client: &Client, params: &TokenParams) -> Result<(), String> {
             let granted = ScopeSet::parse(REFRESH_GRANT_SCOPES).expect("fixture scopes");
             let scopes = narrowed_scopes(&granted, params).map_err(refused)?;
             assert!(scopes.is_subset(&granted), "the scope widened to {scopes}");
+        }
+        GrantType::DeviceCode => {
+            let code = presented_device_code(params).map_err(refused)?;
+            assert_eq!(secret_hash(code).len(), 64, "a secret hash is hex SHA-256");
+            // The harness's store holds no device authorization.
+            return Err(NOT_STORED.into());
         }
         GrantType::ClientCredentials => {
             let scopes = requested_scopes(client, params).map_err(refused)?;

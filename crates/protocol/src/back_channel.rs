@@ -1,13 +1,13 @@
-//! The client-authenticated back channel — `/token`, `/par`, `/introspect`,
-//! `/revoke` — each as one call: the client authenticates, then the grant,
-//! introspection or revocation runs. The rules between the two (only a
+//! The client-authenticated back channel — `/token`, `/par`,
+//! `/device_authorization`, `/introspect`, `/revoke` — each as one call: the
+//! client authenticates, then the grant, introspection or revocation runs. The rules between the two (only a
 //! confidential client introspects; a token is required) live here, not in
 //! the handler.
 
 use crate::authorize::{self, AuthorizeParams, PushedRequest};
 use crate::client_auth::{self, ClientAuthError, ClientCredentials, Endpoint};
 use crate::dpop::{self, DpopRequest};
-use crate::{Ctx, OAuthError, ProtocolError, TokenResponse, access, grants};
+use crate::{Ctx, OAuthError, ProtocolError, TokenResponse, access, device, grants};
 use serde_json::{Map, Value};
 
 /// Why a back-channel call failed.
@@ -54,6 +54,18 @@ pub async fn push(
 ) -> Result<PushedRequest, BackChannelError> {
     let client = client_auth::authenticate(ctx, credentials, endpoint).await?;
     Ok(authorize::push(ctx, &client, params).await?)
+}
+
+/// `POST /device_authorization` (RFC 8628 §3.1): client authentication as
+/// at the token endpoint, then a new device authorization.
+pub async fn device_authorization(
+    ctx: &Ctx<'_>,
+    credentials: &ClientCredentials,
+    endpoint: Endpoint<'_>,
+    scope: Option<&str>,
+) -> Result<device::DeviceAuthorizationResponse, BackChannelError> {
+    let client = client_auth::authenticate(ctx, credentials, endpoint).await?;
+    Ok(device::start(ctx, &client, scope).await?)
 }
 
 /// `POST /introspect` (RFC 7662 §2.1): a confidential client asks about `token`.

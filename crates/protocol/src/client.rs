@@ -153,15 +153,22 @@ pub enum GrantType {
     RefreshToken,
     /// `client_credentials` (confidential clients only).
     ClientCredentials,
+    /// `urn:ietf:params:oauth:grant-type:device_code` (RFC 8628): a device
+    /// without a browser (a CLI, a TV) has its user approve on `/device`.
+    DeviceCode,
 }
 
 impl GrantType {
+    /// The registered name of the device authorization grant (RFC 8628 §3.4).
+    pub const DEVICE_CODE: &'static str = "urn:ietf:params:oauth:grant-type:device_code";
+
     /// The registered name.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::DeviceCode => Self::DEVICE_CODE,
         }
     }
 
@@ -171,6 +178,7 @@ impl GrantType {
             "authorization_code" => Ok(Self::AuthorizationCode),
             "refresh_token" => Ok(Self::RefreshToken),
             "client_credentials" => Ok(Self::ClientCredentials),
+            Self::DEVICE_CODE => Ok(Self::DeviceCode),
             other => Err(ModelError::GrantType(other.to_owned())),
         }
     }
@@ -447,7 +455,7 @@ pub(crate) mod tests {
         for m in ["client_secret_basic", "client_secret_post", "private_key_jwt", "none"] {
             assert_eq!(TokenEndpointAuthMethod::parse(m).expect("known").as_str(), m);
         }
-        for g in ["authorization_code", "refresh_token", "client_credentials"] {
+        for g in ["authorization_code", "refresh_token", "client_credentials", GrantType::DEVICE_CODE] {
             assert_eq!(GrantType::parse(g).expect("known").as_str(), g);
         }
         for a in ["RS256", "ES256", "EdDSA"] {
@@ -478,6 +486,9 @@ pub(crate) mod tests {
             ..confidential()
         };
         assert!(cc_only.validate().is_ok());
+        let device_only =
+            Client { redirect_uris: vec![], grant_types: vec![GrantType::DeviceCode], ..public() };
+        assert!(device_only.validate().is_ok(), "a device client needs no redirect URI");
         let previous = PreviousSecret { hash: ClientSecretHash::of("old"), until: NOW };
         let previous_without_current = Client { previous_secret: Some(previous), ..public() };
         assert!(previous_without_current.validate().is_err());

@@ -44,7 +44,8 @@ pub struct ClientSpec {
     pub redirect_uris: Vec<String>,
     /// Registered post-logout redirect URIs.
     pub post_logout_redirect_uris: Vec<String>,
-    /// `authorization_code`, `refresh_token`, `client_credentials`.
+    /// `authorization_code`, `refresh_token`, `client_credentials`,
+    /// `urn:ietf:params:oauth:grant-type:device_code`.
     pub grant_types: Vec<String>,
     /// `client_secret_basic`, `client_secret_post`, `private_key_jwt` or `none` (public).
     pub token_endpoint_auth_method: String,

@@ -53,6 +53,11 @@ pub struct ProtocolConfig {
     pub refresh_reuse_grace: Duration,
     /// The resource servers access tokens may be for (RFC 8707).
     pub resources: Resources,
+    /// A device code (and its user code) lives this long (RFC 8628 §3.2 `expires_in`).
+    pub device_code_ttl: Duration,
+    /// The least time between two polls of a device code, at first (RFC
+    /// 8628 §3.2 `interval`; each `slow_down` adds 5 s).
+    pub device_poll_interval: Duration,
 }
 
 impl ProtocolConfig {
@@ -60,7 +65,8 @@ impl ProtocolConfig {
     /// grants, tokens living at most a day, ES256 access tokens, clients
     /// cached 5 s, token state 1 s,
     /// client authentication backing off after 20 failures, no resource
-    /// servers; session timeouts as given.
+    /// servers, device codes living 10 minutes and polled every 5 s; session
+    /// timeouts as given.
     pub fn new(session_idle_timeout: Duration, session_absolute_timeout: Duration) -> Self {
         Self {
             code_ttl: Duration::seconds(60),
@@ -82,6 +88,8 @@ impl ProtocolConfig {
             },
             refresh_reuse_grace: Duration::ZERO,
             resources: Resources::default(),
+            device_code_ttl: Duration::minutes(10),
+            device_poll_interval: Duration::seconds(5),
         }
     }
 

@@ -20,8 +20,12 @@ const CLIENT_AUTH_METHODS: [TokenEndpointAuthMethod; 3] = [
 ];
 
 /// The grant types of the token endpoint.
-const GRANT_TYPES: [GrantType; 3] =
-    [GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::ClientCredentials];
+const GRANT_TYPES: [GrantType; 4] = [
+    GrantType::AuthorizationCode,
+    GrantType::RefreshToken,
+    GrantType::ClientCredentials,
+    GrantType::DeviceCode,
+];
 
 /// The `prompt` values `authorize::check_prompt` accepts.
 const PROMPT_VALUES: [&str; 4] = ["none", "login", "consent", "select_account"];
@@ -127,6 +131,15 @@ mod tests {
         let (openid, oauth) = metadata();
         for doc in [&openid, &oauth] {
             assert_eq!(doc["dpop_signing_alg_values_supported"], json!(["ES256", "EdDSA"]));
+        }
+    }
+
+    #[test]
+    fn the_device_grant_is_advertised() {
+        let (openid, oauth) = metadata();
+        for doc in [&openid, &oauth] {
+            let grants = doc["grant_types_supported"].as_array().expect("list");
+            assert!(grants.contains(&json!("urn:ietf:params:oauth:grant-type:device_code")));
         }
     }
 

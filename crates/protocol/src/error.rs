@@ -74,6 +74,15 @@ pub enum OAuthError {
     /// The DPoP proof lacks the server's current nonce (RFC 9449 §8, §9).
     #[error("use_dpop_nonce")]
     UseDpopNonce,
+    /// The user has not yet approved or denied the device (RFC 8628 §3.5).
+    #[error("authorization_pending")]
+    AuthorizationPending,
+    /// The device polls faster than its interval, which grows by 5 s (RFC 8628 §3.5).
+    #[error("slow_down")]
+    SlowDown,
+    /// The device code expired before the user decided (RFC 8628 §3.5).
+    #[error("expired_token")]
+    ExpiredToken,
 }
 
 impl OAuthError {
@@ -103,6 +112,9 @@ impl OAuthError {
             OAuthError::InsufficientScope => "insufficient_scope",
             OAuthError::InvalidDpopProof => "invalid_dpop_proof",
             OAuthError::UseDpopNonce => "use_dpop_nonce",
+            OAuthError::AuthorizationPending => "authorization_pending",
+            OAuthError::SlowDown => "slow_down",
+            OAuthError::ExpiredToken => "expired_token",
         }
     }
 
@@ -144,6 +156,9 @@ impl OAuthError {
             OAuthError::InsufficientScope => "The access token lacks the required scope.",
             OAuthError::InvalidDpopProof => "The DPoP proof is missing, malformed or invalid.",
             OAuthError::UseDpopNonce => "The DPoP proof must carry the server's nonce.",
+            OAuthError::AuthorizationPending => "The user has not yet approved the device.",
+            OAuthError::SlowDown => "The device polls too often; wait longer between requests.",
+            OAuthError::ExpiredToken => "The device code expired.",
         }
     }
 
@@ -160,7 +175,7 @@ impl OAuthError {
 mod tests {
     use super::OAuthError::{self, *};
 
-    const ALL: [OAuthError; 23] = [
+    const ALL: [OAuthError; 26] = [
         InvalidRequest,
         InvalidClient,
         InvalidGrant,
@@ -184,6 +199,9 @@ mod tests {
         InsufficientScope,
         InvalidDpopProof,
         UseDpopNonce,
+        AuthorizationPending,
+        SlowDown,
+        ExpiredToken,
     ];
 
     #[test]
@@ -204,6 +222,10 @@ mod tests {
         assert_eq!(TemporarilyUnavailable.status(), 503);
         assert_eq!(InvalidGrant.status(), 400);
         assert_eq!(InvalidRequest.status(), 400);
+        // RFC 8628 §3.5: the polling answers are error responses of RFC 6749 §5.2.
+        assert_eq!(AuthorizationPending.status(), 400);
+        assert_eq!(SlowDown.status(), 400);
+        assert_eq!(ExpiredToken.status(), 400);
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //! - [`dpop`]: DPoP proofs (RFC 9449) — the claim rules, server nonces,
 //!   the replay cache, and binding tokens to a key.
 //! - [`resource`]: resource indicators (RFC 8707), the audience of access tokens.
+//! - [`device`]: the device authorization grant (RFC 8628): the device
+//!   authorization endpoint, user codes, the `/device` page's steps.
 //! - [`tokens`]: minting codes, refresh tokens, access and ID tokens.
 //! - [`access`]: checking bearer tokens, UserInfo, introspection, revocation.
 //! - [`logout`]: RP-Initiated and Back-Channel Logout.
@@ -36,6 +38,7 @@ mod client_cache;
 pub mod clients;
 mod context;
 pub mod cors;
+pub mod device;
 pub mod discovery;
 pub mod dpop;
 mod error;

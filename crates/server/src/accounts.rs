@@ -44,6 +44,7 @@ pub(crate) fn lockouts(auth: &AuthSettings) -> Lockouts {
         account: lockout(auth.max_failures_per_account, auth),
         second_factor: lockout(auth.max_second_factor_failures, auth),
         ip: lockout(auth.max_failures_per_ip, auth),
+        user_code: lockout(auth.max_user_code_failures, auth),
     }
 }
 

@@ -360,8 +360,9 @@ pub trait GrantRepo {
     /// Whether `key` is recorded and not yet expired at `now`.
     async fn jti_recorded(&self, key: &str, now: OffsetDateTime) -> Result<bool, StoreError>;
 
-    /// Deletes what expired before `now`: pending requests, codes, refresh
-    /// tokens, grants, JWT ids; returns how many rows went.
+    /// Deletes what expired before `now`: pending requests, device
+    /// authorizations, codes, refresh tokens, grants, JWT ids; returns how
+    /// many rows went.
     async fn delete_expired_grants(&self, now: OffsetDateTime) -> Result<u64, StoreError>;
 }
 

@@ -3,7 +3,8 @@
 //! [`Store`] is the whole storage surface the rest of the product sees, as
 //! one object-safe trait built from per-aggregate repositories ([`AuditRepo`],
 //! [`ClientRepo`], [`UserRepo`], [`SessionRepo`], [`GrantRepo`], [`LogoutRepo`],
-//! [`MfaRepo`], [`EmailTokenRepo`], [`GroupRepo`], …). [`sql`] implements every repository
+//! [`MfaRepo`], [`EmailTokenRepo`], [`GroupRepo`], [`DeviceRepo`], …).
+//! [`sql`] implements every repository
 //! once, with each statement written once for both databases; a backend
 //! (`portcullis-store-sqlite`, `portcullis-store-postgres`) implements
 //! [`sql::Db`]: its connections, transactions, encodings and the statements
@@ -12,6 +13,7 @@
 
 mod audit;
 mod clients;
+mod devices;
 mod effects;
 mod email_tokens;
 mod error;
@@ -30,6 +32,7 @@ mod users;
 
 pub use audit::{AuditEvent, AuditFilter, AuditOutcome, AuditRepo, NewAuditEvent};
 pub use clients::{ClientRecord, ClientRepo};
+pub use devices::{DeviceAuthorizationRow, DeviceRepo, DeviceStatus};
 pub use effects::{Effects, Rotation};
 pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow};
 pub use error::StoreError;
@@ -99,6 +102,7 @@ pub trait Store:
     + MfaRepo
     + EmailTokenRepo
     + GroupRepo
+    + DeviceRepo
     + fmt::Debug
     + Send
     + Sync

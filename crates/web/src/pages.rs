@@ -125,6 +125,73 @@ pub(crate) struct ConsentPage<'a> {
     pub(crate) scopes: &'a [String],
 }
 
+/// The stage of `/device`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum DeviceStage {
+    /// Type the code.
+    Enter,
+    /// Approve or deny.
+    Confirm,
+    /// Approved: back to the device.
+    Approved,
+    /// Denied.
+    Denied,
+    /// Too many wrong codes.
+    Refused,
+}
+
+#[derive(Template)]
+#[template(path = "pages/device.html")]
+pub(crate) struct DevicePage<'a> {
+    pub(crate) csrf_token: &'a str,
+    pub(crate) stage: DeviceStage,
+    /// The code (as typed, or as shown `XXXX-XXXX` once found).
+    pub(crate) user_code: String,
+    pub(crate) client_name: String,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) message: Option<&'a str>,
+}
+
+impl<'a> DevicePage<'a> {
+    /// The code form, filled with `user_code`, saying `message`.
+    pub(crate) fn enter(csrf_token: &'a str, user_code: &str, message: Option<&'a str>) -> Self {
+        let user_code = user_code.chars().take(32).collect();
+        let (client_name, scopes) = (String::new(), Vec::new());
+        Self { csrf_token, stage: DeviceStage::Enter, user_code, client_name, scopes, message }
+    }
+
+    /// Too many wrong codes.
+    pub(crate) fn refused(csrf_token: &'a str, message: &'a str) -> Self {
+        Self { stage: DeviceStage::Refused, ..Self::enter(csrf_token, "", Some(message)) }
+    }
+
+    /// Approve or deny `prompt`, whose scopes read `scopes`.
+    pub(crate) fn confirm(
+        csrf_token: &'a str,
+        prompt: &portcullis_protocol::device::verify::DevicePrompt,
+        scopes: Vec<String>,
+    ) -> Self {
+        Self {
+            csrf_token,
+            stage: DeviceStage::Confirm,
+            user_code: prompt.user_code.clone(),
+            client_name: prompt.client.name.clone(),
+            scopes,
+            message: None,
+        }
+    }
+
+    /// The decision on `prompt` is made.
+    pub(crate) fn done(
+        csrf_token: &'a str,
+        prompt: &portcullis_protocol::device::verify::DevicePrompt,
+        approved: bool,
+    ) -> Self {
+        let stage = if approved { DeviceStage::Approved } else { DeviceStage::Denied };
+        Self { stage, scopes: Vec::new(), ..Self::confirm(csrf_token, prompt, Vec::new()) }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "pages/end_session.html")]
 pub(crate) struct EndSessionPage<'a> {

@@ -6,14 +6,18 @@ use portcullis_authn::accounts::Accounts;
 use portcullis_authn::admin::AdminConsole;
 use portcullis_authn::first_admin::FirstAdmin;
 use portcullis_authn::recovery::Recovery;
-use portcullis_authn::{AccountSecurity, Interaction, RequestInfo, Sessions, Totp};
+use portcullis_authn::{AccountSecurity, Interaction, RequestInfo, Sessions, Totp, audit, user_codes};
 use portcullis_core::{Clock, Issuer};
 use portcullis_keys::KeySet;
-use portcullis_protocol::Ctx;
 use portcullis_protocol::clients::Registry;
+use portcullis_protocol::device::verify::{DeviceApprovals, Guess};
 use portcullis_protocol::interaction::{SignInError, SignInState, SignIns};
-use portcullis_store::{Session, Store};
+use portcullis_protocol::{Ctx, ProtocolError};
+use portcullis_store::{AuditOutcome, NewAuditEvent, Session, Store};
+use std::future::Future;
 use std::sync::Arc;
+use time::OffsetDateTime;
+use uuid::Uuid;
 
 use crate::{Auth, Mail, Metrics, Publication, ReadinessProbe};
 
@@ -172,6 +176,35 @@ impl AppState {
 pub(crate) struct SignInsOf<'a> {
     interaction: Interaction<'a>,
     info: &'a RequestInfo,
+}
+
+impl DeviceApprovals for SignInsOf<'_> {
+    async fn guess<T>(
+        &self,
+        user_id: Uuid,
+        check: impl Future<Output = Result<Option<T>, ProtocolError>>,
+    ) -> Result<Guess<T>, ProtocolError> {
+        Ok(match self.interaction.guess_user_code(user_id, self.info, check).await? {
+            user_codes::Guess::Right(found) => Guess::Right(found),
+            user_codes::Guess::Wrong => Guess::Wrong,
+            user_codes::Guess::Refused { until } => Guess::Refused { until },
+        })
+    }
+
+    fn audit_event(
+        &self,
+        at: OffsetDateTime,
+        kind: &str,
+        outcome: AuditOutcome,
+        user_id: Uuid,
+        detail: serde_json::Value,
+    ) -> NewAuditEvent {
+        audit::event(at, kind, outcome, Some(user_id), self.info, detail)
+    }
+
+    fn audit_logged(&self, events: &[NewAuditEvent]) {
+        audit::logged(events, None);
+    }
 }
 
 impl SignIns for SignInsOf<'_> {

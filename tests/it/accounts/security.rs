@@ -57,7 +57,12 @@ impl Fixture {
             clock: ManualClock::new(datetime!(2030-03-01 09:00 UTC)),
             hasher: Arc::new(hasher.expect("hasher")),
             kek: Kek::generate(),
-            lockouts: Lockouts { account: lockout(3), second_factor: lockout(3), ip: lockout(40) },
+            lockouts: Lockouts {
+                account: lockout(3),
+                second_factor: lockout(3),
+                ip: lockout(40),
+                user_code: lockout(3),
+            },
             mfa: MfaPolicy::default(),
             sessions: SessionPolicy {
                 idle_timeout: Duration::hours(1),

@@ -456,8 +456,39 @@ async fn a_client_is_registered_with_par_required_and_its_resources(backend: Bac
     assert!(page.contains("<li>https://api.example.com/</li>"), "{page}");
 }
 
+async fn a_device_client_is_registered_in_the_console(backend: Backend) {
+    let app = spawn_oidc_app(backend).await;
+    let (_, admin, csrf) = console(&app).await;
+    let html = admin.get("/admin/clients/new").await.text().await.expect("body");
+    assert!(html.contains("name=\"grant_device_code\""), "the form offers the device grant");
+    let form = [
+        ("csrf_token", csrf.as_str()),
+        ("client_id", "tv"),
+        ("name", "Living-room TV"),
+        ("auth_method", "none"),
+        ("redirect_uris", ""),
+        ("grant_device_code", "on"),
+        ("grant_refresh_token", "on"),
+        ("scopes", "openid offline_access"),
+        ("access_token_ttl", "300"),
+    ];
+    let res = admin.post("/admin/clients/new", &form).await;
+    assert_eq!(res.status(), 200);
+    let stored = app.store.find_client("tv").await.expect("find").expect("stored");
+    assert_eq!(stored.grant_types, ["refresh_token", "urn:ietf:params:oauth:grant-type:device_code"]);
+    let res = app
+        .client
+        .post(format!("{}/device_authorization", app.address))
+        .form(&[("client_id", "tv"), ("scope", "openid")])
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(res.status(), 200, "the new client may start at once");
+}
+
 both_backends!(
     a_client_is_registered_with_par_required_and_its_resources,
+    a_device_client_is_registered_in_the_console,
     a_browser_app_is_registered_with_its_allowed_origins,
     a_registered_client_gets_its_secret_once_and_works_at_once,
     a_rotated_secret_overlaps_for_the_time_asked,

@@ -2,6 +2,7 @@
 //! refresh tokens, JWT ids, session ends and the back-channel logout queue),
 //! on both backends.
 
+mod devices;
 mod logout;
 mod repos;
 

@@ -36,6 +36,7 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer(backend: Back
                 "introspection_endpoint",
                 "revocation_endpoint",
                 "pushed_authorization_request_endpoint",
+                "device_authorization_endpoint",
             ];
             let res = if post_only.contains(&member.as_str()) {
                 app.client.post(format!("{}{path_part}", app.address)).send().await.expect("post")
@@ -46,7 +47,9 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer(backend: Back
             let expected: &[u16] = match member.as_str() {
                 "authorization_endpoint" => &[400],
                 "userinfo_endpoint" | "introspection_endpoint" | "revocation_endpoint" => &[400, 401],
-                "token_endpoint" | "pushed_authorization_request_endpoint" => &[400],
+                "token_endpoint"
+                | "pushed_authorization_request_endpoint"
+                | "device_authorization_endpoint" => &[400],
                 _ => &[200],
             };
             assert!(expected.contains(&status), "{member} {url} answered {status}");
@@ -64,7 +67,12 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer(backend: Back
     assert_eq!(openid["code_challenge_methods_supported"], serde_json::json!(["S256"]));
     assert_eq!(
         openid["grant_types_supported"],
-        serde_json::json!(["authorization_code", "refresh_token", "client_credentials"])
+        serde_json::json!([
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:device_code"
+        ])
     );
     assert_eq!(openid["authorization_response_iss_parameter_supported"], true);
     assert_eq!(openid["backchannel_logout_supported"], true);
@@ -76,6 +84,7 @@ async fn discovery_names_the_issuer_and_only_endpoints_that_answer(backend: Back
         "introspection_endpoint",
         "revocation_endpoint",
         "end_session_endpoint",
+        "device_authorization_endpoint",
     ] {
         assert!(openid[member].is_string(), "{member} missing: {openid}");
     }

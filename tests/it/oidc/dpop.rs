@@ -12,7 +12,10 @@ use portcullis_protocol::GrantType;
 use portcullis_tests::TestApp;
 use portcullis_tests::oidc::{
     Browser, ClientSpec, Interact, Outcome, client_secret, create_client, create_user, pkce, spawn_oidc_app,
+    spawn_oidc_app_with,
 };
+use portcullis_tests::TestDatabase;
+use std::sync::Arc;
 use portcullis_tests::{Backend, both_backends};
 use serde_json::{Map, Value, json};
 use time::Duration;
@@ -484,8 +487,43 @@ async fn the_setting_is_registered_through_the_console_and_the_admin_api(backend
     assert_eq!(shown["dpop_bound_access_tokens"], true);
 }
 
+/// `tokens.refresh_reuse_grace_secs`: a second tab replaying a bound refresh
+/// token within the grace gets the same successor only with the same key.
+async fn within_the_grace_a_bound_tokens_successor_goes_to_its_key_only(backend: Backend) {
+    let db = Arc::new(TestDatabase::new(backend).await);
+    let app = spawn_oidc_app_with(db, |s| s.tokens.refresh_reuse_grace_secs = 10).await;
+    create_user(&app, "alice", &[]).await;
+    create_client(&app, ClientSpec::public("native", REDIRECT)).await;
+    let key = Key::es256();
+    let (_, refresh) = dpop_tokens(&app, &key, "native", "alice").await;
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh.as_str())];
+    let nonce = nonce_challenge(&app, &key, &form, "native").await;
+    let rotate = |key: &Key| key.proof(&app, "POST", &token_url(&app), json!({ "nonce": nonce }));
+
+    let res = token(&app, "native", &form, Some(&rotate(&key))).await;
+    assert_eq!(res.status(), 200);
+    let successor = res.json::<Value>().await.expect("json")["refresh_token"].clone();
+
+    app.clock.advance(Duration::seconds(5));
+    // Another key, inside the grace: refused, and it learns nothing.
+    let res = token(&app, "native", &form, Some(&rotate(&Key::es256()))).await;
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!((body["error"].as_str(), body.get("refresh_token")), (Some("invalid_grant"), None));
+    // Without a proof: the same.
+    let res = token(&app, "native", &form, None).await;
+    assert_eq!(res.json::<Value>().await.expect("json")["error"], "invalid_grant");
+    // The same key: the same successor, and a bound access token.
+    let res = token(&app, "native", &form, Some(&rotate(&key))).await;
+    assert_eq!(res.status(), 200);
+    let body: Value = res.json().await.expect("json");
+    assert_eq!(body["refresh_token"], successor, "the same successor");
+    assert_eq!(claims_of(body["access_token"].as_str().expect("at"))["cnf"]["jkt"], key.jkt());
+}
+
 both_backends!(
     the_setting_is_registered_through_the_console_and_the_admin_api,
+    within_the_grace_a_bound_tokens_successor_goes_to_its_key_only,
     an_es256_key_gets_bound_tokens_after_the_nonce_challenge,
     an_eddsa_key_gets_bound_tokens_after_the_nonce_challenge,
     a_bound_refresh_token_is_useless_without_its_key,

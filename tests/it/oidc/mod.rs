@@ -6,6 +6,7 @@ mod backchannel;
 mod browser;
 mod client_cache;
 mod cors;
+mod device;
 mod dpop;
 mod flows;
 mod negative;

@@ -710,7 +710,8 @@ async fn run_case(
         PasswordHasher::new(Argon2Cost { memory_kib: 64, iterations: 1, parallelism: 1 }).expect("hasher"),
     );
     let kek = Kek::generate();
-    let lockouts = Lockouts { account: lockout(3), second_factor: lockout(3), ip: lockout(40) };
+    let lockouts =
+        Lockouts { account: lockout(3), second_factor: lockout(3), ip: lockout(40), user_code: lockout(3) };
     let mfa = MfaPolicy::default();
     let sessions = SessionPolicy { idle_timeout: Duration::hours(1), absolute_timeout: Duration::hours(12) };
     let passkeys = Passkeys::new(&url::Url::parse(ORIGIN).expect("origin"), "Portcullis").expect("rp");

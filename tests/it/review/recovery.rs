@@ -237,6 +237,12 @@ async fn link_requests_do_the_same_work_for_known_and_unknown_addresses(backend:
             max_delay: Duration::hours(1),
             window: Duration::days(1),
         },
+        user_code: portcullis_store::LockoutPolicy {
+            max_failures: 5,
+            base_delay: Duration::seconds(30),
+            max_delay: Duration::hours(1),
+            window: Duration::days(1),
+        },
     };
     let mail = MailContext::new("Portcullis", "http://localhost:8080");
     let rules = portcullis_authn::recovery::RecoveryRules::default();

@@ -79,7 +79,13 @@ pub fn check_pkce(params: &AuthorizeParams) -> Result<CodeChallenge, RuleError> 
 
 /// `scope` is present, well formed and a subset of the client's scopes.
 pub fn check_scope(params: &AuthorizeParams, client: &Client) -> Result<ScopeSet, RuleError> {
-    let raw = params.scope.as_deref().unwrap_or("");
+    allowed_scopes(params.scope.as_deref(), client)
+}
+
+/// The rule of [`check_scope`] over a raw `scope` (also what a device asks
+/// for at the device authorization endpoint).
+pub fn allowed_scopes(raw: Option<&str>, client: &Client) -> Result<ScopeSet, RuleError> {
+    let raw = raw.unwrap_or("");
     let scopes = ScopeSet::parse(raw).map_err(|_| (OAuthError::InvalidScope, "scope is malformed"))?;
     if scopes.is_empty() {
         return Err((OAuthError::InvalidScope, "scope is required"));

@@ -22,8 +22,9 @@ pub use pushed::{PushedRequest, REQUEST_URI_PREFIX, check_pushed, push, take_pus
 pub use start::{Refused, start};
 
 pub use checks::{
-    check_client, check_client_grant, check_max_age, check_pkce, check_prompt, check_pushed_required,
-    check_redirect_uri, check_request_objects, check_resources, check_response_type, check_scope,
+    allowed_scopes, check_client, check_client_grant, check_max_age, check_pkce, check_prompt,
+    check_pushed_required, check_redirect_uri, check_request_objects, check_resources, check_response_type,
+    check_scope,
 };
 
 use crate::{Client, ClientId, CodeChallenge, OAuthError, RedirectUri, ResourceId, Resources, ScopeSet};

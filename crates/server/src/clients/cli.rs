@@ -64,7 +64,8 @@ pub struct AddArgs {
     public: bool,
     /// A grant type (repeat; default: authorization_code and refresh_token).
     #[arg(long = "grant", value_name = "GRANT",
-          value_parser = ["authorization_code", "refresh_token", "client_credentials"])]
+          value_parser = ["authorization_code", "refresh_token", "client_credentials",
+                          "urn:ietf:params:oauth:grant-type:device_code"])]
     grants: Vec<String>,
     /// A scope the client may ask for (repeat; default: openid profile email offline_access).
     #[arg(long = "scope", value_name = "SCOPE")]

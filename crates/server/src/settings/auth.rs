@@ -28,6 +28,10 @@ pub struct AuthSettings {
     /// Failed client authentications of one client before it backs off
     /// (counted in each instance's memory).
     pub max_failures_per_client: u32,
+    /// Wrong device user codes typed on `/device` by one signed-in user
+    /// before their guesses back off (a counter of its own; the client IP
+    /// has its own user-code counter too, with `max_failures_per_ip`).
+    pub max_user_code_failures: u32,
     /// The first back-off, in seconds; it doubles with each further failure.
     pub lockout_base_secs: u32,
     /// The longest back-off, in seconds.
@@ -60,6 +64,7 @@ impl Default for AuthSettings {
             max_failures_per_ip: 50,
             max_second_factor_failures: 5,
             max_failures_per_client: 20,
+            max_user_code_failures: 5,
             lockout_base_secs: 30,
             lockout_max_secs: 3600,
             failure_window_secs: 86400,
@@ -93,6 +98,7 @@ impl AuthSettings {
             || self.max_failures_per_ip == 0
             || self.max_second_factor_failures == 0
             || self.max_failures_per_client == 0
+            || self.max_user_code_failures == 0
         {
             return invalid("max_failures_per_account", "failure limits must be at least 1");
         }

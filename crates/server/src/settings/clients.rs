@@ -254,6 +254,16 @@ mod tests {
     }
 
     #[test]
+    fn a_device_client_is_declared_without_redirect_uris() {
+        let toml = "[[clients]]\nclient_id = \"tv\"\ntoken_endpoint_auth_method = \"none\"\n\
+                    grant_types = [\"urn:ietf:params:oauth:grant-type:device_code\", \"refresh_token\"]\n";
+        let settings = load(toml).expect("valid");
+        let client = settings.clients[0].to_client().expect("valid");
+        assert!(client.allows_grant(portcullis_protocol::GrantType::DeviceCode));
+        assert!(client.is_public() && client.redirect_uris.is_empty());
+    }
+
+    #[test]
     fn admin_api_is_read_for_confidential_clients_only() {
         let toml = format!(
             "[[clients]]\nclient_id = \"a\"\nclient_secret = \"{SECRET}\"\ngrant_types = [\"client_credentials\"]\n\

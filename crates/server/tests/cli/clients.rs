@@ -97,6 +97,29 @@ fn a_machine_client_needs_no_redirect_uri() {
 }
 
 #[test]
+fn a_device_client_needs_no_redirect_uri() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let grant = "urn:ietf:params:oauth:grant-type:device_code";
+    let args = [
+        "add",
+        "--name",
+        "TV",
+        "--client-id",
+        "tv",
+        "--public",
+        "--grant",
+        grant,
+        "--grant",
+        "refresh_token",
+    ];
+    let out = clients(dir.path(), &args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(field(&stdout(&out), "client_secret"), None);
+    let list = stdout(&clients(dir.path(), &["list"]));
+    assert!(list.lines().any(|l| l.starts_with("tv")), "{list}");
+}
+
+#[test]
 fn inconsistent_or_duplicate_clients_are_refused() {
     let dir = tempfile::tempdir().expect("temp dir");
     for args in [

@@ -49,7 +49,7 @@ const FIND_REQUEST: &str =
 const TAKE_REQUEST: &str =
     "DELETE FROM auth_requests WHERE id = $1 RETURNING id, client_id, request, created_at, expires_at";
 const FIND_CONSENT: &str = "SELECT scopes FROM consents WHERE user_id = $1 AND client_id = $2";
-const SAVE_CONSENT: &str = "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at)
+pub(crate) const SAVE_CONSENT: &str = "INSERT INTO consents (user_id, client_id, scopes, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $4)
      ON CONFLICT (user_id, client_id) DO UPDATE SET scopes = excluded.scopes, updated_at = excluded.updated_at";
 const INSERT_GRANT: &str =
@@ -144,8 +144,9 @@ const RETRY_LOGOUT: &str =
     "UPDATE backchannel_logouts SET lease_until = NULL, next_attempt_at = $1, last_error = $2 WHERE id = $3";
 /// Codes and tokens of expired grants are deleted explicitly (rather than
 /// by the cascade) so that the count includes them.
-const DELETE_EXPIRED: [&str; 5] = [
+const DELETE_EXPIRED: [&str; 6] = [
     "DELETE FROM auth_requests WHERE expires_at <= $1",
+    "DELETE FROM device_authorizations WHERE expires_at <= $1",
     "DELETE FROM auth_codes WHERE expires_at <= $1 OR grant_id IN (SELECT id FROM grants WHERE expires_at <= $1)",
     "DELETE FROM refresh_tokens WHERE expires_at <= $1
        OR grant_id IN (SELECT id FROM grants WHERE expires_at <= $1)",
@@ -174,7 +175,7 @@ fn auth_request(row: &impl Row) -> Result<AuthRequestRow, StoreError> {
 }
 
 /// A grant from its `g_…` columns.
-fn grant(row: &impl Row) -> Result<GrantRow, StoreError> {
+pub(crate) fn grant(row: &impl Row) -> Result<GrantRow, StoreError> {
     Ok(GrantRow {
         id: row.text("g_id")?,
         client_id: row.text("g_client_id")?,
@@ -230,6 +231,26 @@ fn backchannel(row: &impl Row) -> Result<BackchannelLogout, StoreError> {
         created_at: row.at("created_at")?,
         next_attempt_at: row.at("next_attempt_at")?,
     })
+}
+
+/// Stores a new grant (in the caller's transaction).
+pub(crate) async fn insert_grant(db: &mut impl Exec, g: &GrantRow) -> Result<(), StoreError> {
+    let args = args![
+        &g.id,
+        &g.client_id,
+        g.user_id,
+        &g.sid,
+        g.session_bound,
+        &g.scopes,
+        g.auth_time,
+        &g.amr,
+        &g.acr,
+        g.created_at,
+        g.expires_at,
+        g.revoked_at,
+        &g.resources
+    ];
+    db.execute(INSERT_GRANT, args).await.map(drop)
 }
 
 async fn insert_refresh(db: &mut impl Exec, r: &RefreshTokenRow) -> Result<(), StoreError> {
@@ -295,7 +316,7 @@ pub(crate) async fn end_access(
 /// conditional UPDATE binding now and the key) and stores `next` in the
 /// same transaction; a secret already used revokes its grant (found with
 /// `grant_of`) in that transaction instead.
-async fn redeem_once<D: Db>(
+pub(crate) async fn redeem_once<D: Db>(
     db: &D,
     mark: &'static str,
     grant_of: &'static str,
@@ -492,22 +513,7 @@ impl<D: Db> ConsentRepo for D {
 impl<D: Db> GrantRepo for D {
     async fn create_grant_with_code(&self, g: &GrantRow, c: &CodeRow) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let grant = args![
-            &g.id,
-            &g.client_id,
-            g.user_id,
-            &g.sid,
-            g.session_bound,
-            &g.scopes,
-            g.auth_time,
-            &g.amr,
-            &g.acr,
-            g.created_at,
-            g.expires_at,
-            g.revoked_at,
-            &g.resources
-        ];
-        tx.execute(INSERT_GRANT, grant).await?;
+        insert_grant(&mut tx, g).await?;
         let code = args![
             &c.code_hash,
             &c.grant_id,

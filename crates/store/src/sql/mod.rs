@@ -32,7 +32,9 @@ mod audit;
 mod clients;
 mod effects;
 pub mod email_tokens;
+#[macro_use]
 pub mod grants;
+mod devices;
 pub mod groups;
 mod keys;
 mod mfa;

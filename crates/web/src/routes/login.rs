@@ -5,6 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 use portcullis_authn::{Continue, Password, Standing, StepOutcome};
+use portcullis_protocol::device::VERIFICATION_PATH;
 use serde::Deserialize;
 
 use crate::errors::PageError;
@@ -48,13 +49,13 @@ pub(crate) struct LoginQuery {
     return_to: String,
 }
 
-/// `return_to` when it is a local account or console path (never an open
-/// redirect).
+/// `return_to` when it is a local account, console or device page path
+/// (never an open redirect).
 pub(crate) fn safe_return(return_to: &str) -> Option<&str> {
     let under = |root: &str| {
         return_to.strip_prefix(root).is_some_and(|rest| rest.is_empty() || rest.starts_with(['/', '?']))
     };
-    let ok = (under("/account") || under("/admin"))
+    let ok = (under("/account") || under("/admin") || under(VERIFICATION_PATH))
         && !return_to.contains("//")
         && return_to.bytes().all(|b| b.is_ascii_graphic() && b != b'\\');
     ok.then_some(return_to)
@@ -112,7 +113,9 @@ pub(crate) async fn show(
     let return_to = safe_return(&q.return_to).unwrap_or_default();
     let mut notice = (q.setup == "done").then_some("The administrator account is ready. Sign in with it.");
     let mut hint = query.pending.as_ref().and_then(|p| p.request.login_hint.clone()).unwrap_or_default();
-    if !return_to.is_empty()
+    if return_to.starts_with(VERIFICATION_PATH) {
+        notice = Some("Sign in to connect your device.");
+    } else if !return_to.is_empty()
         && let Some(user) = state.sessions().user_of(Some(session)).await?
     {
         notice = Some("Confirm it is you: sign in again to change your security settings.");

@@ -15,6 +15,7 @@ mod recover;
 mod setup;
 
 use actix_web::web;
+use portcullis_protocol::device::VERIFICATION_PATH;
 
 use crate::cors::{self, with_cors};
 use crate::errors::{ApiError, PageError};
@@ -38,6 +39,7 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
                 .route(web::get().to(keys::openid_configuration)),
         )
         .service(with_cors(oidc::REVOKE_PATH, cors::TOKEN_SIDE).route(web::post().to(oidc::token::revoke)))
+        .route(oidc::DEVICE_AUTHORIZATION_PATH, web::post().to(oidc::device::device_authorization))
         .service(
             with_cors("/.well-known/oauth-authorization-server", cors::ANYONE)
                 .route(web::get().to(keys::oauth_authorization_server)),
@@ -85,6 +87,9 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
         .route("/authorize/resume", web::get().to(oidc::authorize::resume))
         .route("/consent", web::get().to(oidc::consent::show))
         .route("/consent", web::post().to(oidc::consent::submit))
+        .route(VERIFICATION_PATH, web::get().to(oidc::device::show))
+        .route(VERIFICATION_PATH, web::post().to(oidc::device::submit))
+        .route("/device/decide", web::post().to(oidc::device::decide))
         .route(oidc::END_SESSION_PATH, web::get().to(oidc::end_session::get))
         .route(oidc::END_SESSION_PATH, web::post().to(oidc::end_session::post))
         .route("/end_session/confirm", web::post().to(oidc::end_session::confirm));

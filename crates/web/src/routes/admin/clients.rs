@@ -10,6 +10,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use portcullis_authn::RequestInfo;
 use portcullis_authn::admin::Admin;
+use portcullis_protocol::GrantType;
 use portcullis_protocol::clients::{Actor, ClientDetail, ClientSpec, DEFAULT_SCOPES, RegistryError};
 use portcullis_store::ClientRecord;
 use serde::Deserialize;
@@ -171,6 +172,8 @@ pub(crate) struct RegisterForm {
     grant_refresh_token: Option<String>,
     #[serde(default)]
     grant_client_credentials: Option<String>,
+    #[serde(default)]
+    grant_device_code: Option<String>,
     /// Space-separated.
     #[serde(default)]
     scopes: String,
@@ -205,6 +208,7 @@ impl RegisterForm {
             grant_authorization_code: Some("on".into()),
             grant_refresh_token: Some("on".into()),
             grant_client_credentials: None,
+            grant_device_code: None,
             scopes: DEFAULT_SCOPES.join(" "),
             require_consent: Some("on".into()),
             access_token_ttl: defaults.access_token_ttl_secs.to_string(),
@@ -224,6 +228,7 @@ impl RegisterForm {
             (&self.grant_authorization_code, "authorization_code"),
             (&self.grant_refresh_token, "refresh_token"),
             (&self.grant_client_credentials, "client_credentials"),
+            (&self.grant_device_code, GrantType::DEVICE_CODE),
         ];
         let backchannel = self.backchannel_logout_uri.trim();
         ClientSpec {

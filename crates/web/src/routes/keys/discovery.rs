@@ -22,6 +22,7 @@ pub const ENDPOINTS: &[(&str, &str)] = &[
     ("revocation_endpoint", oidc::REVOKE_PATH),
     ("end_session_endpoint", oidc::END_SESSION_PATH),
     ("pushed_authorization_request_endpoint", oidc::PAR_PATH),
+    ("device_authorization_endpoint", oidc::DEVICE_AUTHORIZATION_PATH),
 ];
 
 /// The documents we publish for relying parties, rendered once.
@@ -37,6 +38,7 @@ pub struct Publication {
     revocation_url: String,
     userinfo_url: String,
     par_url: String,
+    device_authorization_url: String,
 }
 
 impl Publication {
@@ -55,6 +57,7 @@ impl Publication {
             revocation_url: issuer.endpoint(oidc::REVOKE_PATH),
             userinfo_url: issuer.endpoint(oidc::USERINFO_PATH),
             par_url: issuer.endpoint(oidc::PAR_PATH),
+            device_authorization_url: issuer.endpoint(oidc::DEVICE_AUTHORIZATION_PATH),
         }
     }
 
@@ -87,6 +90,11 @@ impl Publication {
     /// (RFC 9126 §2: an assertion may name it, the issuer or the token endpoint).
     pub(crate) fn par_endpoint(&self) -> Endpoint<'_> {
         Endpoint { token: &self.token_url, called: &self.par_url }
+    }
+
+    /// Client authentication at the device authorization endpoint.
+    pub(crate) fn device_authorization_endpoint(&self) -> Endpoint<'_> {
+        Endpoint { token: &self.token_url, called: &self.device_authorization_url }
     }
 
     /// `Cache-Control` of the JWKS.

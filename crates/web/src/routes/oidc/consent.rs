@@ -25,7 +25,7 @@ pub(crate) struct ConsentForm {
 csrf_protected!(ConsentForm);
 
 /// A human description of a scope.
-fn describe(scope: &str) -> String {
+pub(crate) fn describe(scope: &str) -> String {
     match scope {
         "openid" => "Confirm who you are".into(),
         "profile" => "Your name and username".into(),

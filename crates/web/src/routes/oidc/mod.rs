@@ -5,6 +5,7 @@
 
 pub(crate) mod authorize;
 pub(crate) mod consent;
+pub(crate) mod device;
 pub(crate) mod end_session;
 pub(crate) mod token;
 pub(crate) mod token_form;
@@ -22,6 +23,7 @@ pub(crate) const USERINFO_PATH: &str = "/userinfo";
 pub(crate) const INTROSPECT_PATH: &str = "/introspect";
 pub(crate) const REVOKE_PATH: &str = "/revoke";
 pub(crate) const END_SESSION_PATH: &str = "/end_session";
+pub(crate) const DEVICE_AUTHORIZATION_PATH: &str = "/device_authorization";
 
 /// The header carrying a DPoP proof (RFC 9449 §4.1).
 pub(crate) const DPOP_HEADER: &str = "DPoP";

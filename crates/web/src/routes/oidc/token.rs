@@ -17,7 +17,10 @@ use crate::errors::OAuthFailure;
 use portcullis_protocol::dpop::DpopRequest;
 
 /// Parses a form body; duplicates and non-form content are `invalid_request`.
-fn parse_form<T: DeserializeOwned>(req: &HttpRequest, body: &web::Bytes) -> Result<T, OAuthFailure> {
+pub(super) fn parse_form<T: DeserializeOwned>(
+    req: &HttpRequest,
+    body: &web::Bytes,
+) -> Result<T, OAuthFailure> {
     form_content(req)?;
     super::token_form::parse_form(body)
         .map_err(|(error, description)| OAuthFailure::Refused(error, description))
@@ -39,7 +42,7 @@ fn form_content(req: &HttpRequest) -> Result<(), OAuthFailure> {
     Ok(())
 }
 
-fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
+pub(super) fn credentials(req: &HttpRequest, fields: ClientFields) -> ClientCredentials {
     client_credentials(
         req,
         fields.client_id,

@@ -128,7 +128,8 @@ pub(crate) struct NewClientIn {
     /// access tokens for; an unknown one is refused.
     #[serde(default)]
     resources: Vec<String>,
-    /// Default `authorization_code`, `refresh_token`.
+    /// Default `authorization_code`, `refresh_token`; also `client_credentials`
+    /// and `urn:ietf:params:oauth:grant-type:device_code`.
     #[serde(default)]
     grant_types: Option<Vec<String>>,
     /// Default `openid profile email offline_access`.

@@ -60,7 +60,7 @@ pub(crate) async fn exchange(
     check_refresh_binding(row.dpop_jkt.as_deref(), jkt)?;
     let grace_since = grace_since(ctx);
     if let Some(rotated_at) = row.rotated_at
-        && !grace_since.is_some_and(|since| rotated_at >= since)
+        && grace_since.is_none_or(|since| rotated_at < since)
     {
         ctx.store.revoke_grant(&row.grant_id, ctx.now).await?;
         tracing::warn!(client_id = %row.client_id, "rotated refresh token reused; its family is revoked");

@@ -10,14 +10,14 @@ use josekit::jwt::{self, JwtPayload};
 use portcullis_core::Clock;
 use portcullis_protocol::GrantType;
 use portcullis_tests::TestApp;
+use portcullis_tests::TestDatabase;
 use portcullis_tests::oidc::{
     Browser, ClientSpec, Interact, Outcome, client_secret, create_client, create_user, pkce, spawn_oidc_app,
     spawn_oidc_app_with,
 };
-use portcullis_tests::TestDatabase;
-use std::sync::Arc;
 use portcullis_tests::{Backend, both_backends};
 use serde_json::{Map, Value, json};
+use std::sync::Arc;
 use time::Duration;
 
 const REDIRECT: &str = "http://127.0.0.1:9/cb";

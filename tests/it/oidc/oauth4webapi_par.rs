@@ -1,11 +1,17 @@
-//! Acceptance (issue 17, point 2, PAR and resource parts): panva's
-//! `oauth4webapi` (npm) pushes an authorization request (PAR, RFC 9126),
-//! sends the browser with only `client_id` and `request_uri`, redeems the
-//! code with PKCE for a resource (RFC 8707) and refreshes for it; the
-//! access tokens' `aud` is that resource. Driven by
-//! `tests/oidc-client/par.mjs`: the script prints the authorization URL,
-//! the [`Browser`] signs in through the real pages, and the callback URL
-//! goes back on its stdin. Without node or the package this test FAILS.
+//! Acceptance (issue 17, point 2: "oauth4webapi drives PAR + code + PKCE +
+//! DPoP (nonce challenge, then success)", and the resource part): panva's
+//! `oauth4webapi` (npm), a confidential client, pushes an authorization
+//! request (PAR, RFC 9126), sends the browser with only `client_id` and
+//! `request_uri`, redeems the code with PKCE for a resource (RFC 8707) and
+//! a DPoP proof (RFC 9449) — the token endpoint first answers
+//! `use_dpop_nonce`, the retry with the nonce succeeds — and refreshes for
+//! the resource with a proof of the same key; the access tokens are
+//! `DPoP`, bound to the key (`cnf.jkt`) and their `aud` is that resource.
+//! The pushed request carries no proof (Portcullis does not bind the code
+//! at `/par`, RFC 9449 §10.1). Driven by `tests/oidc-client/par.mjs`: the
+//! script prints the authorization URL, the [`Browser`] signs in through
+//! the real pages, and the callback URL goes back on its stdin. Without
+//! node or the package this test FAILS.
 
 use std::sync::Arc;
 
@@ -81,15 +87,22 @@ async fn oauth4webapi_pushes_and_gets_a_token_for_a_resource(backend: Backend) {
             "discovery",
             "pushed_authorization_request",
             "authorize_url",
+            "use_dpop_nonce_challenge",
             "authorization_code_grant_with_resource",
             "refresh_token_grant_with_resource",
         ])
     );
     assert_eq!(report["expires_in"], 60);
     assert_eq!(report["sub"], alice.id.to_string());
+    assert_eq!(report["token_type"], "DPoP");
     assert_eq!(report["access_token_aud"], RESOURCE);
     assert_eq!(report["access_token_scope"], "api");
+    let jkt = report["jkt"].as_str().expect("the script reports its key's thumbprint");
+    assert_eq!(jkt.len(), 43, "a base64url SHA-256: {jkt}");
+    assert_eq!(report["access_token_jkt"], jkt, "the access token is bound to the key");
+    assert_eq!(report["refreshed_token_type"], "DPoP");
     assert_eq!(report["refreshed_aud"], RESOURCE);
+    assert_eq!(report["refreshed_jkt"], jkt, "the refreshed access token is bound to the key");
 }
 
 both_backends!(oauth4webapi_pushes_and_gets_a_token_for_a_resource);

@@ -7,11 +7,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use josekit::jwk::Jwk;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use crate::verify::{verifier, verify_with};
 use crate::{Algorithm, KeyError};
 
 /// The `typ` of a DPoP proof (RFC 9449 §4.2).
@@ -106,16 +104,86 @@ pub fn verify_dpop_proof(token: &str) -> Result<DpopProof, KeyError> {
     if !key_fits(jwk, alg) {
         return Err(invalid("the jwk does not fit the alg"));
     }
+    if header.contains_key("crit") {
+        return Err(invalid("critical header parameters are not understood"));
+    }
     let jkt = jwk_thumbprint(jwk)?;
-    let parsed = Jwk::from_map(jwk.clone()).map_err(|e| KeyError::InvalidToken(e.to_string()))?;
-    let key = verifier(&parsed, alg)?;
-    let verified = verify_with(token, |_, a| (a == alg).then_some(&key))?;
-    Ok(DpopProof { claims: verified.claims, alg, jkt })
+    let (input, signature) = token.rsplit_once('.').ok_or_else(|| invalid("not a signed JWT"))?;
+    let signature =
+        URL_SAFE_NO_PAD.decode(signature).map_err(|_| invalid("the signature is not base64url"))?;
+    if !signature_valid(jwk, alg, input.as_bytes(), &signature)? {
+        return Err(invalid("the signature does not verify with the proof's key"));
+    }
+    let payload = input.split('.').nth(1).unwrap_or_default();
+    let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid("the payload is not base64url"))?;
+    let claims = match serde_json::from_slice(&payload) {
+        Ok(Value::Object(claims)) => claims,
+        _ => return Err(invalid("the payload is not a JSON object")),
+    };
+    Ok(DpopProof { claims, alg, jkt })
+}
+
+/// A base64url member of a public JWK, decoded.
+fn member(jwk: &Map<String, Value>, name: &str) -> Result<Vec<u8>, KeyError> {
+    jwk.get(name)
+        .and_then(Value::as_str)
+        .and_then(|v| URL_SAFE_NO_PAD.decode(v).ok())
+        .ok_or_else(|| invalid("the key lacks a required member"))
+}
+
+/// Whether `signature` over `input` verifies with the public `jwk` (which
+/// fits `alg`). The key is built from its coordinates or raw bytes, not
+/// through a JWK library's DER encoding and OpenSSL 3's key decoders, which
+/// cost several times the verification itself (each proof brings its own
+/// key, so nothing can be parsed once). The point must lie on P-256.
+fn signature_valid(
+    jwk: &Map<String, Value>,
+    alg: Algorithm,
+    input: &[u8],
+    signature: &[u8],
+) -> Result<bool, KeyError> {
+    use openssl::bn::{BigNum, BigNumContext};
+    use openssl::ec::{EcGroup, EcKey, EcPoint};
+    use openssl::ecdsa::EcdsaSig;
+    use openssl::nid::Nid;
+    use openssl::pkey::{Id, PKey};
+    use openssl::sign::Verifier;
+    let bad_key = |_| invalid("the jwk is not a valid public key");
+    match alg {
+        Algorithm::Es256 => {
+            let (x, y) = (member(jwk, "x")?, member(jwk, "y")?);
+            if x.len() != 32 || y.len() != 32 || signature.len() != 64 {
+                return Ok(false);
+            }
+            let group = EcGroup::from_curve_name(Nid::X9_62_PRIME256V1).map_err(KeyError::crypto)?;
+            let mut ctx = BigNumContext::new().map_err(KeyError::crypto)?;
+            let point =
+                EcPoint::from_bytes(&group, &[&[4u8][..], &x, &y].concat(), &mut ctx).map_err(bad_key)?;
+            let key = EcKey::from_public_key(&group, &point).map_err(bad_key)?;
+            let (r, s) = signature.split_at(32);
+            let (r, s) = (BigNum::from_slice(r), BigNum::from_slice(s));
+            let sig =
+                EcdsaSig::from_private_components(r.map_err(KeyError::crypto)?, s.map_err(KeyError::crypto)?)
+                    .map_err(KeyError::crypto)?;
+            Ok(sig.verify(&Sha256::digest(input), &key).unwrap_or(false))
+        }
+        Algorithm::EdDsa => {
+            let x = member(jwk, "x")?;
+            if x.len() != 32 || signature.len() != 64 {
+                return Ok(false);
+            }
+            let key = PKey::public_key_from_raw_bytes(&x, Id::ED25519).map_err(bad_key)?;
+            let mut verifier = Verifier::new_without_digest(&key).map_err(KeyError::crypto)?;
+            Ok(verifier.verify_oneshot(signature, input).unwrap_or(false))
+        }
+        Algorithm::Rs256 => Ok(false),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use josekit::jwk::Jwk;
     use josekit::jws::{ES256, EdDSA, JwsHeader, RS256};
     use josekit::jwt::{self, JwtPayload};
     use serde_json::json;
@@ -179,6 +247,33 @@ mod tests {
         let (private, _) = key(Algorithm::Es256);
         let (_, other) = key(Algorithm::Es256);
         assert!(verify_dpop_proof(&sign(Algorithm::Es256, &private, DPOP_TYP, &other)).is_err());
+    }
+
+    #[test]
+    fn a_point_off_the_curve_or_a_tampered_signature_is_refused() {
+        let (private, public) = key(Algorithm::Es256);
+        let mut off_curve = public.clone();
+        let y = URL_SAFE_NO_PAD.decode(public["y"].as_str().expect("y")).expect("b64");
+        let moved: Vec<u8> = y.iter().enumerate().map(|(i, b)| if i == 31 { b ^ 1 } else { *b }).collect();
+        off_curve.insert("y".into(), Value::String(URL_SAFE_NO_PAD.encode(moved)));
+        let err =
+            verify_dpop_proof(&sign(Algorithm::Es256, &private, DPOP_TYP, &off_curve)).expect_err("off");
+        assert!(err.to_string().contains("not a valid public key"), "{err}");
+        for alg in DPOP_ALGORITHMS {
+            let (private, public) = key(alg);
+            let token = sign(alg, &private, DPOP_TYP, &public);
+            let (input, sig) = token.rsplit_once('.').expect("three parts");
+            let mut bytes = URL_SAFE_NO_PAD.decode(sig).expect("b64");
+            bytes[10] ^= 1;
+            let tampered = format!("{input}.{}", URL_SAFE_NO_PAD.encode(&bytes));
+            assert!(verify_dpop_proof(&tampered).is_err(), "{alg:?}");
+            let (head, rest) = token.split_once('.').expect("parts");
+            let mut header: Map<String, Value> =
+                serde_json::from_slice(&URL_SAFE_NO_PAD.decode(head).expect("b64")).expect("json");
+            header.insert("crit".into(), serde_json::json!(["x"]));
+            let crit = format!("{}.{rest}", URL_SAFE_NO_PAD.encode(Value::Object(header).to_string()));
+            assert!(verify_dpop_proof(&crit).is_err(), "crit {alg:?}");
+        }
     }
 
     #[test]

@@ -18,40 +18,10 @@
 // exits 1 (details on stderr).
 
 import * as oauth from 'oauth4webapi';
-import { createInterface } from 'node:readline';
+import { CheckFailed, check, env, print, readLine } from './harness.mjs';
 
 const steps = [];
 const report = {};
-
-class CheckFailed extends Error {}
-
-function check(condition, message, detail) {
-  if (!condition) {
-    const suffix = detail === undefined ? '' : `: ${JSON.stringify(detail)}`;
-    throw new CheckFailed(`${message}${suffix}`);
-  }
-}
-
-function env(name) {
-  const value = process.env[name];
-  check(typeof value === 'string' && value.length > 0, `environment variable ${name} is not set`);
-  return value;
-}
-
-function print(object) {
-  process.stdout.write(`${JSON.stringify(object)}\n`);
-}
-
-async function readLine() {
-  const rl = createInterface({ input: process.stdin, terminal: false });
-  try {
-    const { value, done } = await rl[Symbol.asyncIterator]().next();
-    check(!done, 'stdin closed before the callback URL arrived');
-    return value.trim();
-  } finally {
-    rl.close();
-  }
-}
 
 function describe(err) {
   const out = { name: err?.name, message: err?.message ?? String(err) };

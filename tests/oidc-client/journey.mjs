@@ -19,33 +19,9 @@
 // A failed check prints {"ok":false,"error":...,"steps":[...]} and exits 1.
 
 import * as client from 'openid-client';
-import { createInterface } from 'node:readline';
+import { CheckFailed, check, env, print, readLine } from './harness.mjs';
 
 const steps = [];
-
-class CheckFailed extends Error {}
-
-function check(condition, message, detail) {
-  if (!condition) {
-    const suffix = detail === undefined ? '' : `: ${JSON.stringify(detail)}`;
-    throw new CheckFailed(`${message}${suffix}`);
-  }
-}
-
-function env(name) {
-  const value = process.env[name];
-  check(typeof value === 'string' && value.length > 0, `environment variable ${name} is not set`);
-  return value;
-}
-
-const print = (object) => process.stdout.write(`${JSON.stringify(object)}\n`);
-
-const stdin = createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
-async function readLine() {
-  const { value, done } = await stdin.next();
-  check(!done, 'stdin closed before the next line arrived');
-  return value.trim();
-}
 
 // An error as the test asserts on it: HTTP status, OAuth error code, and
 // for a 401 the WWW-Authenticate challenges.

@@ -29,33 +29,9 @@
 
 import * as oauth from 'oauth4webapi';
 import { createHash } from 'node:crypto';
-import { createInterface } from 'node:readline';
+import { CheckFailed, check, env, print, readLine } from './harness.mjs';
 
 const steps = [];
-
-class CheckFailed extends Error {}
-
-function check(condition, message, detail) {
-  if (!condition) {
-    const suffix = detail === undefined ? '' : `: ${JSON.stringify(detail)}`;
-    throw new CheckFailed(`${message}${suffix}`);
-  }
-}
-
-function env(name) {
-  const value = process.env[name];
-  check(typeof value === 'string' && value.length > 0, `environment variable ${name} is not set`);
-  return value;
-}
-
-const print = (object) => process.stdout.write(`${JSON.stringify(object)}\n`);
-
-const stdin = createInterface({ input: process.stdin, terminal: false })[Symbol.asyncIterator]();
-async function readLine() {
-  const { value, done } = await stdin.next();
-  check(!done, 'stdin closed before the next line arrived');
-  return value.trim();
-}
 
 // The payload of a JWT, unverified: the resource server would verify it
 // against the JWKS; here only the audience and the key binding are asserted.

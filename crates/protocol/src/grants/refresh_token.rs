@@ -39,7 +39,7 @@ pub fn grace_since(ctx: &Ctx<'_>) -> Option<time::OffsetDateTime> {
 }
 
 /// Rotates the presented refresh token: one read (the token, its grant,
-/// session and user), the signatures, one write transaction.
+/// session and user), the signatures, one `INSERT` of the successor.
 pub(crate) async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,

@@ -99,6 +99,24 @@ impl Script {
         self.finish_mut()
     }
 
+    /// [`Self::read_json`] off the async runtime.
+    pub async fn next_json(mut self) -> (Self, serde_json::Value) {
+        blocking(move || {
+            let line = self.read_json();
+            (self, line)
+        })
+        .await
+    }
+
+    /// Sends `line`, then [`Self::report`], off the async runtime.
+    pub async fn answer(mut self, line: String) -> serde_json::Value {
+        blocking(move || {
+            self.send_line(&line);
+            self.report()
+        })
+        .await
+    }
+
     /// Closes stdin, waits, and parses the last stdout line as the report;
     /// fails unless the script exited 0 with `"ok": true`.
     pub fn report(self) -> serde_json::Value {
@@ -116,6 +134,10 @@ impl Drop for Script {
             let _ = self.child.wait();
         }
     }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("blocking task")
 }
 
 fn last_json(stdout: &str, stderr: &str) -> serde_json::Value {

@@ -11,10 +11,6 @@ use portcullis_tests::node::{self, Script};
 use portcullis_tests::oidc::{Browser, ClientSpec, Interact, create_client, create_user, spawn_oidc_app};
 use portcullis_tests::{Backend, both_backends};
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("blocking task")
-}
-
 async fn run(backend: Backend, alg: &str) {
     let app = spawn_oidc_app(backend).await;
     let alice = create_user(&app, "alice", &[]).await;
@@ -28,22 +24,13 @@ async fn run(backend: Backend, alg: &str) {
         // The app runs on a manual clock: proofs' iat follow it.
         ("SERVER_TIME", app.clock.now().unix_timestamp().to_string()),
     ];
-    let mut script = Script::spawn(&node::dir("oidc-client"), "oauth4webapi", "dpop.mjs", &env);
-    let (script, first) = blocking(move || {
-        let line = script.read_json();
-        (script, line)
-    })
-    .await;
+    let script = Script::spawn(&node::dir("oidc-client"), "oauth4webapi", "dpop.mjs", &env);
+    let (script, first) = script.next_json().await;
     let authorize_url =
         first["authorize_url"].as_str().expect("the script prints the authorize URL").to_owned();
     assert!(authorize_url.starts_with(&format!("{}/", app.address)), "{authorize_url}");
     let callback = Browser::new(&app).authorize(&authorize_url, Interact::As("alice")).await.redirect();
-    let report = blocking(move || {
-        let mut script = script;
-        script.send_line(callback.as_str());
-        script.report()
-    })
-    .await;
+    let report = script.answer(callback.to_string()).await;
     assert_eq!(
         report["steps"],
         serde_json::json!([

@@ -25,10 +25,6 @@ use portcullis_tests::{Backend, TestDatabase, both_backends};
 
 const RESOURCE: &str = "https://api.example.com/";
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("blocking task")
-}
-
 async fn oauth4webapi_pushes_and_gets_a_token_for_a_resource(backend: Backend) {
     let api = ResourceSettings {
         identifier: RESOURCE.into(),
@@ -56,30 +52,17 @@ async fn oauth4webapi_pushes_and_gets_a_token_for_a_resource(backend: Backend) {
         // The app runs on a manual clock: the library validates exp/iat on it.
         ("SERVER_TIME", app.clock.now().unix_timestamp().to_string()),
     ];
-    let mut rp = Script::spawn(&node::dir("oidc-client"), "oauth4webapi", "par.mjs", &env);
-    let (mut rp, first) = blocking(move || {
-        let line = rp.read_line();
-        (rp, line)
-    })
-    .await;
-    let authorize_url = match serde_json::from_str::<serde_json::Value>(&first) {
-        Ok(v) if v["authorize_url"].is_string() => v["authorize_url"].as_str().expect("string").to_owned(),
-        _ => {
-            let (_, rest, stderr) = blocking(move || rp.finish()).await;
-            panic!("oauth4webapi printed no authorize_url; stdout:\n{first}{rest}\nstderr:\n{stderr}");
-        }
-    };
+    let rp = Script::spawn(&node::dir("oidc-client"), "oauth4webapi", "par.mjs", &env);
+    let (rp, first) = rp.next_json().await;
+    let authorize_url =
+        first["authorize_url"].as_str().expect("the script prints the authorize URL").to_owned();
     let url = url::Url::parse(&authorize_url).expect("url");
     let names: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
     assert_eq!(names, ["client_id", "request_uri"], "only the reference goes through the browser");
 
     let callback = Browser::new(&app).authorize(&authorize_url, Interact::As("alice")).await.redirect();
     assert!(callback.as_str().starts_with(redirect), "{callback}");
-    let report = blocking(move || {
-        rp.send_line(callback.as_str());
-        rp.report()
-    })
-    .await;
+    let report = rp.answer(callback.to_string()).await;
 
     assert_eq!(
         report["steps"],

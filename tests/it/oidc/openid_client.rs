@@ -14,10 +14,6 @@ use portcullis_tests::node::{self, Script};
 use portcullis_tests::oidc::{Browser, ClientSpec, Interact, create_client, create_user, spawn_oidc_app};
 use portcullis_tests::{Backend, both_backends};
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
-    tokio::task::spawn_blocking(f).await.expect("blocking task")
-}
-
 async fn run_openid_client(backend: Backend, auth_method: TokenEndpointAuthMethod, auth_name: &str) {
     let app = spawn_oidc_app(backend).await;
     let alice = create_user(&app, "alice", &[]).await;
@@ -34,35 +30,17 @@ async fn run_openid_client(backend: Backend, auth_method: TokenEndpointAuthMetho
         // The app runs on a manual clock: the library validates exp/iat on it.
         ("SERVER_TIME", app.clock.now().unix_timestamp().to_string()),
     ];
-    let mut rp = Script::spawn(&node::dir("oidc-client"), "openid-client", "rp.mjs", &env);
+    let rp = Script::spawn(&node::dir("oidc-client"), "openid-client", "rp.mjs", &env);
 
-    let (mut rp, first) = blocking(move || {
-        let line = rp.read_line();
-        (rp, line)
-    })
-    .await;
-    let authorize_url = match serde_json::from_str::<serde_json::Value>(&first) {
-        Ok(v) if v["authorize_url"].is_string() => v["authorize_url"].as_str().expect("string").to_owned(),
-        _ => {
-            let (_, rest, stderr) = blocking(move || rp.finish()).await;
-            panic!("openid-client printed no authorize_url; stdout:\n{first}{rest}\nstderr:\n{stderr}");
-        }
-    };
+    let (rp, first) = rp.next_json().await;
+    let authorize_url =
+        first["authorize_url"].as_str().expect("the script prints the authorize URL").to_owned();
     assert!(authorize_url.starts_with(&format!("{}/", app.address)), "{authorize_url}");
 
     let callback = Browser::new(&app).authorize(&authorize_url, Interact::As("alice")).await.redirect();
     assert!(callback.as_str().starts_with(redirect), "{callback}");
 
-    let (ok, rest, stderr) = blocking(move || {
-        rp.send_line(callback.as_str());
-        rp.finish()
-    })
-    .await;
-    let last = rest.lines().last().unwrap_or_default();
-    let report: serde_json::Value = serde_json::from_str(last).unwrap_or_else(|e| {
-        panic!("no JSON report from openid-client ({e}); stdout:\n{rest}\nstderr:\n{stderr}")
-    });
-    assert!(ok && report["ok"] == true, "openid-client failed: {report:#}\nstderr:\n{stderr}");
+    let report = rp.answer(callback.to_string()).await;
 
     assert_eq!(report["sub"], alice.id.to_string());
     assert_eq!(

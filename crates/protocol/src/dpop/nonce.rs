@@ -3,11 +3,14 @@
 //! derives from the key-encryption key, so any instance accepts any
 //! instance's nonce and nothing is stored per nonce. The current and the
 //! previous bucket are accepted: a nonce is good for five to ten minutes.
+//! Both are computed once per bucket, not per request (every `/token`
+//! answer carries the current one).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
+use std::sync::{Arc, Mutex};
 use subtle::ConstantTimeEq;
 use time::OffsetDateTime;
 
@@ -18,6 +21,15 @@ pub const NONCE_BUCKET_SECS: i64 = 300;
 #[derive(Clone)]
 pub struct Nonces {
     key: [u8; 32],
+    /// The nonces of the last bucket asked about.
+    memo: Arc<Mutex<Option<Memo>>>,
+}
+
+/// A bucket's nonce and its predecessor's.
+struct Memo {
+    bucket: i64,
+    current: String,
+    previous: String,
 }
 
 impl std::fmt::Debug for Nonces {
@@ -29,7 +41,7 @@ impl std::fmt::Debug for Nonces {
 impl Nonces {
     /// Nonces under `key` (32 secret bytes shared by the instances).
     pub fn new(key: [u8; 32]) -> Self {
-        Self { key }
+        Self { key, memo: Arc::default() }
     }
 
     fn of_bucket(&self, bucket: i64) -> String {
@@ -43,17 +55,29 @@ impl Nonces {
         now.unix_timestamp().div_euclid(NONCE_BUCKET_SECS)
     }
 
+    /// (the nonce of `now`'s bucket, the previous bucket's), memoised.
+    fn pair(&self, now: OffsetDateTime) -> (String, String) {
+        let bucket = Self::bucket(now);
+        let mut memo = self.memo.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match &*memo {
+            Some(m) if m.bucket == bucket => (m.current.clone(), m.previous.clone()),
+            _ => {
+                let (current, previous) = (self.of_bucket(bucket), self.of_bucket(bucket - 1));
+                *memo = Some(Memo { bucket, current: current.clone(), previous: previous.clone() });
+                (current, previous)
+            }
+        }
+    }
+
     /// The nonce to hand out at `now`.
     pub fn current(&self, now: OffsetDateTime) -> String {
-        self.of_bucket(Self::bucket(now))
+        self.pair(now).0
     }
 
     /// Whether `nonce` is the current or the previous bucket's.
     pub fn accepts(&self, nonce: &str, now: OffsetDateTime) -> bool {
-        let bucket = Self::bucket(now);
-        [bucket, bucket - 1]
-            .into_iter()
-            .any(|b| bool::from(self.of_bucket(b).as_bytes().ct_eq(nonce.as_bytes())))
+        let (current, previous) = self.pair(now);
+        [current, previous].iter().any(|n| bool::from(n.as_bytes().ct_eq(nonce.as_bytes())))
     }
 }
 

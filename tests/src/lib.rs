@@ -16,6 +16,7 @@ mod app;
 mod database;
 mod mail;
 pub mod mfa;
+pub mod net;
 pub mod node;
 pub mod oidc;
 mod smtp;

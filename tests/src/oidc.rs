@@ -18,11 +18,7 @@ use crate::{Backend, TestApp, TestDatabase, spawn_app_with};
 /// The password of every user made by [`create_user`].
 pub const PASSWORD: &str = "correct horse battery";
 
-/// A free loopback port (bound, read, released).
-pub fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
-}
+pub use crate::net::free_port;
 
 /// An app on `backend` whose issuer is `http://127.0.0.1:PORT`, its own
 /// address, and whose (manual) clock starts at the real time, because

@@ -2,7 +2,8 @@
 //! port, storing every message it accepts in a Maildir the test reads.
 //! `scripts/test` installs aiosmtpd; when it is missing the test FAILS.
 
-use std::net::{TcpListener, TcpStream};
+use crate::net::free_port;
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -14,11 +15,6 @@ pub struct SmtpCapture {
     pub port: u16,
     dir: tempfile::TempDir,
     child: Option<Child>,
-}
-
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local addr").port()
 }
 
 impl SmtpCapture {
@@ -53,6 +49,10 @@ impl SmtpCapture {
             .expect("spawn python3 -m aiosmtpd");
         self.child = Some(child);
         for _ in 0..200 {
+            // A server that cannot bind exits: then whoever answers is not it.
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().ok().flatten()) {
+                panic!("aiosmtpd on 127.0.0.1:{} exited ({status})", self.port);
+            }
             if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
                 return;
             }

@@ -116,7 +116,7 @@ pub struct Ctx<'a> {
     /// The database.
     pub store: &'a dyn Store,
     /// The signing keys in effect.
-    pub keys: &'a KeySet,
+    pub keys: &'a std::sync::Arc<KeySet>,
     /// Our issuer identifier.
     pub issuer: &'a Issuer,
     /// Lifetimes and choices.

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use portcullis_keys::{Algorithm, TokenSigner};
+use portcullis_keys::{Algorithm, KeyError, TokenSigner};
 use portcullis_store::GrantRow;
 use serde::Serialize;
 use serde_json::{Map, json};
@@ -117,7 +117,7 @@ pub fn token_type(jkt: Option<&Jkt>) -> &'static str {
 /// or a resource server (RFC 8707): then `aud` is its identifier and the
 /// lifetime and algorithm are its own when it sets them. The caller
 /// narrows `scopes` to what the audience understands ([`Audience::scopes`]).
-pub fn access_token(
+pub async fn access_token(
     ctx: &Ctx<'_>,
     client: &Client,
     sub: &str,
@@ -160,12 +160,12 @@ pub fn access_token(
         claims.insert("cnf".into(), json!({ "jkt": jkt.as_str() }));
     }
     claims.insert("exp".into(), json!(exp));
-    let token = ctx.keys.sign_jwt(alg, ACCESS_TOKEN_TYP, &claims)?;
+    let token = sign(ctx, alg, ACCESS_TOKEN_TYP, claims).await?;
     Ok(AccessToken { token, expires_in: exp - unix(ctx.now) })
 }
 
 /// Signs an ID token (OIDC Core §2) for `client` about the grant's user.
-pub fn id_token(
+pub async fn id_token(
     ctx: &Ctx<'_>,
     client: &Client,
     subject: Subject<'_>,
@@ -196,7 +196,28 @@ pub fn id_token(
         claims.insert("sid".into(), json!(sid));
     }
     claims.insert("at_hash".into(), json!(at_hash(access_token, alg)));
-    Ok(ctx.keys.sign_jwt(alg, "JWT", &claims)?)
+    sign(ctx, alg, "JWT", claims).await
+}
+
+/// Signs `claims` as a JWT. An algorithm that is slow to sign (RSA) signs
+/// on tokio's blocking pool: on the request's event loop the signature would
+/// stall every other request of that worker for as long — and with them the
+/// database connections they hold, so that the single SQLite writer, handed
+/// to a task whose worker is busy signing, sat idle (`docs/benchmarks.md`).
+async fn sign(
+    ctx: &Ctx<'_>,
+    alg: Algorithm,
+    typ: &'static str,
+    claims: Map<String, serde_json::Value>,
+) -> Result<String, ProtocolError> {
+    if !alg.slow_to_sign() {
+        return Ok(ctx.keys.sign_jwt(alg, typ, &claims)?);
+    }
+    let keys = std::sync::Arc::clone(ctx.keys);
+    match tokio::task::spawn_blocking(move || keys.sign_jwt(alg, typ, &claims)).await {
+        Ok(signed) => Ok(signed?),
+        Err(e) => Err(KeyError::Crypto(format!("the signing task failed: {e}")).into()),
+    }
 }
 
 #[cfg(test)]

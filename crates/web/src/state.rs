@@ -66,7 +66,7 @@ impl AppState {
     }
 
     /// The protocol context of one request.
-    pub(crate) fn ctx<'a>(&'a self, keys: &'a KeySet) -> Ctx<'a> {
+    pub(crate) fn ctx<'a>(&'a self, keys: &'a Arc<KeySet>) -> Ctx<'a> {
         Ctx {
             store: self.store.as_ref(),
             keys,

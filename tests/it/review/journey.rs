@@ -654,7 +654,7 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
             };
             let request = validate(&params, Some(world.client), &portcullis_protocol::Resources::default())
                 .expect("a valid request");
-            let keys = KeySet::empty();
+            let keys = std::sync::Arc::new(KeySet::empty());
             let issuer = Issuer::parse(ORIGIN).expect("issuer");
             let clients = ClientCache::new(Duration::seconds(5));
             let tokens = TokenStateCache::new(Duration::seconds(1));

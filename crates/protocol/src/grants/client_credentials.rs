@@ -35,7 +35,7 @@ pub fn requested_scopes(client: &Client, params: &TokenParams) -> Result<ScopeSe
     }
 }
 
-pub(crate) fn exchange(
+pub(crate) async fn exchange(
     ctx: &Ctx<'_>,
     client: &Client,
     params: &TokenParams,
@@ -43,7 +43,8 @@ pub(crate) fn exchange(
 ) -> Result<TokenResponse, ProtocolError> {
     let audience = audience(ctx, client, params, None)?;
     let scopes = audience.scopes(&requested_scopes(client, params)?);
-    let access = tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None, audience, jkt)?;
+    let access =
+        tokens::access_token(ctx, client, client.client_id.as_str(), &scopes, None, audience, jkt).await?;
     Ok(TokenResponse {
         access_token: access.token,
         token_type: tokens::token_type(jkt),

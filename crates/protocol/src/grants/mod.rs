@@ -80,7 +80,7 @@ pub async fn exchange(
     match requested_grant(client, params)? {
         GrantType::AuthorizationCode => authorization_code::exchange(ctx, client, params, jkt).await,
         GrantType::RefreshToken => refresh_token::exchange(ctx, client, params, jkt).await,
-        GrantType::ClientCredentials => client_credentials::exchange(ctx, client, params, jkt),
+        GrantType::ClientCredentials => client_credentials::exchange(ctx, client, params, jkt).await,
         GrantType::DeviceCode => device_code::exchange(ctx, client, params, jkt).await,
     }
 }
@@ -191,11 +191,11 @@ pub(crate) async fn first_tokens(
         Redemption::Replayed | Redemption::Unknown => return reject(OAuthError::InvalidGrant, secret.used()),
     }
     let sub = user.id.to_string();
-    let access = tokens::access_token(ctx, client, &sub, &access_scopes, Some(grant), audience, jkt)?;
+    let access = tokens::access_token(ctx, client, &sub, &access_scopes, Some(grant), audience, jkt).await?;
     let id_token = if scopes.is_oidc() {
         let groups = groups_for(ctx, user.id, &scopes).await?;
         let subject = Subject { user: &user, groups: &groups };
-        Some(tokens::id_token(ctx, client, subject, grant, &scopes, nonce, &access.token)?)
+        Some(tokens::id_token(ctx, client, subject, grant, &scopes, nonce, &access.token).await?)
     } else {
         None
     };

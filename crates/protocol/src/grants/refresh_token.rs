@@ -105,11 +105,11 @@ pub(crate) async fn exchange(
         }
     };
     let sub = user.id.to_string();
-    let access = tokens::access_token(ctx, client, &sub, &access_scopes, Some(&grant), audience, jkt)?;
+    let access = tokens::access_token(ctx, client, &sub, &access_scopes, Some(&grant), audience, jkt).await?;
     let id_token = if scopes.is_oidc() {
         let groups = groups_for(ctx, user.id, &scopes).await?;
         let subject = Subject { user: &user, groups: &groups };
-        Some(tokens::id_token(ctx, client, subject, &grant, &scopes, None, &access.token)?)
+        Some(tokens::id_token(ctx, client, subject, &grant, &scopes, None, &access.token).await?)
     } else {
         None
     };

@@ -148,3 +148,35 @@ fn the_image_checks_its_health_with_the_binary_and_runs_unprivileged() {
     let runtime = dockerfile.rsplit("\nFROM ").next().expect("a runtime stage");
     assert!(runtime.contains("\nUSER 10001:10001\n"), "the runtime stage runs as a numeric non-root user");
 }
+
+/// The TOML the Kubernetes ConfigMaps hold is a valid configuration once
+/// the Secret's values arrive through the environment.
+#[test]
+fn the_kubernetes_configurations_are_valid() {
+    let secrets = [
+        ("PORTCULLIS__DATABASE__URL".to_owned(), "postgres://portcullis@db.internal:5432/portcullis".to_owned()),
+        ("PORTCULLIS__KEYS__ENCRYPTION_KEY".to_owned(), "A".repeat(43)),
+    ];
+    for path in ["deploy/k8s/base/portcullis.toml", "deploy/k8s/overlays/example/portcullis.toml"] {
+        let settings = portcullis_server::Settings::from_toml_str(path, &read(path), secrets.clone())
+            .unwrap_or_else(|e| panic!("{path}: {e}"));
+        assert_eq!(settings.listen.port(), 8080, "{path}: the Deployment's containerPort");
+        assert_eq!(settings.metrics_listen.port(), 9464, "{path}: the Deployment's metrics port");
+        assert!(settings.listen.ip().is_unspecified(), "{path}: probes come from the kubelet");
+        assert_eq!(settings.http.workers, Some(2), "{path}: as many workers as the CPU limit");
+        assert!(settings.http.shutdown_timeout_secs < 35, "{path}: below terminationGracePeriodSeconds");
+    }
+    let deployment = read("deploy/k8s/base/deployment.yaml");
+    for needle in [
+        "path: /readyz",
+        "path: /healthz",
+        "runAsNonRoot: true",
+        "readOnlyRootFilesystem: true",
+        "allowPrivilegeEscalation: false",
+        "terminationGracePeriodSeconds: 35",
+        "key: encryption-key",
+        "key: database-url",
+    ] {
+        assert!(deployment.contains(needle), "deployment.yaml lacks {needle}");
+    }
+}

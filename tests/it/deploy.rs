@@ -154,7 +154,10 @@ fn the_image_checks_its_health_with_the_binary_and_runs_unprivileged() {
 #[test]
 fn the_kubernetes_configurations_are_valid() {
     let secrets = [
-        ("PORTCULLIS__DATABASE__URL".to_owned(), "postgres://portcullis@db.internal:5432/portcullis".to_owned()),
+        (
+            "PORTCULLIS__DATABASE__URL".to_owned(),
+            "postgres://portcullis@db.internal:5432/portcullis".to_owned(),
+        ),
         ("PORTCULLIS__KEYS__ENCRYPTION_KEY".to_owned(), "A".repeat(43)),
     ];
     for path in ["deploy/k8s/base/portcullis.toml", "deploy/k8s/overlays/example/portcullis.toml"] {
@@ -178,5 +181,236 @@ fn the_kubernetes_configurations_are_valid() {
         "key: database-url",
     ] {
         assert!(deployment.contains(needle), "deployment.yaml lacks {needle}");
+    }
+}
+
+/// PromQL words that are not metric names.
+const PROMQL_WORDS: &[&str] = &[
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "count",
+    "topk",
+    "bottomk",
+    "quantile",
+    "stddev",
+    "stdvar",
+    "group",
+    "count_values",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "and",
+    "or",
+    "unless",
+    "bool",
+    "offset",
+    "rate",
+    "irate",
+    "increase",
+    "delta",
+    "idelta",
+    "histogram_quantile",
+    "abs",
+    "clamp_min",
+    "clamp_max",
+    "time",
+    "vector",
+    "scalar",
+    "absent",
+    "label_replace",
+    "inf",
+    "nan",
+];
+
+/// The metric names a PromQL expression reads: identifiers outside label
+/// matchers, ranges and strings that are neither functions, keywords nor
+/// the label lists of `by (…)` and friends.
+fn metric_names(expr: &str) -> Vec<String> {
+    // Blank out strings, `{…}` matchers and `[…]` ranges.
+    let mut plain = String::with_capacity(expr.len());
+    let (mut depth_brace, mut depth_bracket, mut quote) = (0u32, 0u32, None::<char>);
+    for c in expr.chars() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'' | '`') => quote = Some(c),
+            (None, '{') => depth_brace += 1,
+            (None, '}') => depth_brace = depth_brace.saturating_sub(1),
+            (None, '[') => depth_bracket += 1,
+            (None, ']') => depth_bracket = depth_bracket.saturating_sub(1),
+            (None, c) if depth_brace == 0 && depth_bracket == 0 => {
+                plain.push(c);
+                continue;
+            }
+            _ => {}
+        }
+        plain.push(' ');
+    }
+    let chars: Vec<char> = plain.chars().collect();
+    let mut names = Vec::new();
+    let mut i = 0;
+    let mut skip_label_list = false;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_ascii_alphabetic() || c == '_' || c == ':' {
+            let start = i;
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_' || chars[i] == ':')
+            {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            let next = chars[i..].iter().find(|c| !c.is_whitespace());
+            if matches!(word.as_str(), "by" | "without" | "on" | "ignoring" | "group_left" | "group_right") {
+                skip_label_list = next == Some(&'(');
+            } else if next != Some(&'(') && !PROMQL_WORDS.contains(&word.as_str()) {
+                names.push(word);
+            }
+        } else if c == '(' && skip_label_list {
+            // `by (a, b)`: labels, not metrics.
+            while i < chars.len() && chars[i] != ')' {
+                i += 1;
+            }
+            skip_label_list = false;
+            i += 1;
+        } else if c.is_ascii_digit() || c == '.' {
+            // A number (also 1e3): skip it whole.
+            while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '.') {
+                i += 1;
+            }
+        } else {
+            i += 1;
+        }
+    }
+    names
+}
+
+#[test]
+fn metric_names_are_read_from_promql() {
+    let names = metric_names(
+        r#"histogram_quantile(0.99, sum by (job, le) (rate(a_bucket{route!~"/x|y", s=~"5.."}[5m]))) / on (job) group_left (version) b > 1e3 and c:rule"#,
+    );
+    assert_eq!(names, ["a_bucket", "b", "c:rule"]);
+}
+
+/// The `expr:` values of a Prometheus rule file: one line, or a `|` block.
+fn rule_expressions(yaml: &str) -> Vec<String> {
+    let lines: Vec<&str> = yaml.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let Some(rest) = line.trim_start().strip_prefix("expr:") else { continue };
+        let indent = line.len() - line.trim_start().len();
+        let rest = rest.trim();
+        if rest == "|" || rest == ">" {
+            let block: Vec<&str> = lines[i + 1..]
+                .iter()
+                .take_while(|l| l.trim().is_empty() || l.len() - l.trim_start().len() > indent)
+                .map(|l| l.trim())
+                .collect();
+            out.push(block.join(" "));
+        } else {
+            out.push(rest.to_owned());
+        }
+    }
+    out
+}
+
+/// Every `expr` of the dashboard's panels, and the metric of each
+/// `label_values(metric…, label)` variable query.
+fn dashboard_expressions(value: &serde_json::Value, out: &mut Vec<String>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v) {
+                    ("expr", serde_json::Value::String(expr)) => out.push(expr.clone()),
+                    ("query", serde_json::Value::String(q)) if q.starts_with("label_values(") => {
+                        let inner = q.trim_start_matches("label_values(");
+                        let metric = inner.rsplit_once(',').map_or(inner, |(metric, _label)| metric);
+                        out.push(metric.to_owned());
+                    }
+                    _ => dashboard_expressions(v, out),
+                }
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|v| dashboard_expressions(v, out)),
+        _ => {}
+    }
+}
+
+/// The dashboard and the alert rules name only metrics the server exports:
+/// an app that served requests and a sign-in is scraped, and each name (a
+/// histogram's `_bucket`, `_sum` and `_count` included) must be there.
+#[tokio::test]
+async fn monitoring_names_only_metrics_the_server_exports() {
+    let app = portcullis_tests::spawn_app(portcullis_tests::Backend::Sqlite).await;
+    app.get("/healthz").await;
+    app.get("/readyz").await;
+    app.get("/no-such-page").await;
+    // A failed sign-in: the sign-in counter and the hash histogram get a sample.
+    crate::accounts::sign_in(&app, "nobody", "not the password").await;
+    let text = app
+        .client
+        .get(format!("{}/metrics", app.metrics_address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body");
+    let mut exported = std::collections::BTreeSet::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("# TYPE ") else { continue };
+        let mut parts = rest.split_whitespace();
+        let (Some(name), Some(kind)) = (parts.next(), parts.next()) else { continue };
+        exported.insert(name.to_owned());
+        if kind == "histogram" || kind == "summary" {
+            for suffix in ["_bucket", "_sum", "_count"] {
+                exported.insert(format!("{name}{suffix}"));
+            }
+        }
+    }
+    assert!(
+        exported.contains("http_requests_total") && exported.contains("portcullis_signin_attempts_total")
+    );
+    // Series Prometheus itself adds to every scrape.
+    let synthetic = ["up"];
+
+    let alerts = rule_expressions(&read("deploy/prometheus/alerts.yml"));
+    assert!(alerts.len() >= 8, "{alerts:?}");
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read("deploy/grafana/portcullis.json")).expect("the dashboard is JSON");
+    let mut panels = Vec::new();
+    dashboard_expressions(&dashboard, &mut panels);
+    assert!(panels.len() >= 15, "{panels:?}");
+
+    let mut seen = std::collections::BTreeSet::new();
+    for (file, exprs) in
+        [("deploy/prometheus/alerts.yml", &alerts), ("deploy/grafana/portcullis.json", &panels)]
+    {
+        for expr in exprs {
+            let names = metric_names(expr);
+            assert!(!names.is_empty(), "{file}: no metric in {expr}");
+            for name in names {
+                assert!(
+                    exported.contains(&name) || synthetic.contains(&name.as_str()),
+                    "{file} reads {name}, which /metrics does not export ({expr})"
+                );
+                seen.insert(name);
+            }
+        }
+    }
+    // The alerts cover what the deployment files promise.
+    for name in [
+        "http_requests_total",
+        "http_request_duration_seconds_bucket",
+        "portcullis_mail_oldest_unsent_age_seconds",
+        "portcullis_signing_key_next_rotation_seconds",
+        "portcullis_signin_attempts_total",
+    ] {
+        assert!(seen.contains(name), "nothing reads {name}");
     }
 }

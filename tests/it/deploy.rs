@@ -414,3 +414,56 @@ async fn monitoring_names_only_metrics_the_server_exports() {
         assert!(seen.contains(name), "nothing reads {name}");
     }
 }
+
+/// The `PORTCULLIS__…` variables the image and docker-compose.yml set make a
+/// valid configuration (`${VAR:-default}` read as its default, the required
+/// key-encryption key as a valid one), on the ports the files publish.
+#[test]
+fn the_container_environment_is_a_valid_configuration() {
+    let mut env: Vec<(String, String)> = Vec::new();
+    // The Dockerfile's `ENV A=x \` lines of the runtime stage.
+    let dockerfile = read("deploy/Dockerfile");
+    let runtime = dockerfile.rsplit("\nFROM ").next().expect("a runtime stage");
+    for word in runtime.split_whitespace() {
+        if let Some((key, value)) = word.split_once('=')
+            && key.starts_with("PORTCULLIS__")
+        {
+            env.push((key.to_owned(), value.to_owned()));
+        }
+    }
+    assert_eq!(env.len(), 3, "{env:?}");
+    // docker-compose.yml's `PORTCULLIS__KEY: value` lines.
+    let compose = read("docker-compose.yml");
+    let mut from_compose = 0;
+    for line in compose.lines() {
+        let Some((key, value)) = line.trim().split_once(": ") else { continue };
+        if !key.starts_with("PORTCULLIS__") {
+            continue;
+        }
+        let value = value.trim();
+        let value = value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(value);
+        let value = if value.starts_with("${PORTCULLIS_KEK:?") {
+            "A".repeat(43)
+        } else {
+            value.replace("${POSTGRES_PASSWORD:-change-me}", "change-me")
+        };
+        assert!(!value.contains("${"), "{key}: an interpolation this test does not know: {value}");
+        env.push((key.to_owned(), value));
+        from_compose += 1;
+    }
+    assert!(from_compose >= 4, "{env:?}");
+    let settings = portcullis_server::Settings::load(None, env.clone())
+        .unwrap_or_else(|e| panic!("the container's environment is invalid: {e}\n{env:?}"));
+    assert_eq!(settings.listen.port(), 8080);
+    assert_eq!(settings.metrics_listen.port(), 9464);
+    assert_eq!(portcullis_server::healthcheck::target(settings.listen).to_string(), "127.0.0.1:8080");
+    assert!(settings.keys.encryption_key.is_some(), "the instances share one key-encryption key");
+    assert_eq!(
+        settings.database_url().redacted(),
+        "postgres://portcullis:[redacted]@postgres:5432/portcullis"
+    );
+    assert_eq!(settings.auth.trusted_proxies, ["172.28.0.10".parse::<std::net::IpAddr>().expect("ip")]);
+    let nginx = read("deploy/compose/nginx.conf");
+    assert!(nginx.contains("server portcullis-a:8080") && nginx.contains("server portcullis-b:8080"));
+    assert!(compose.contains("ipv4_address: 172.28.0.10"), "the proxy has the trusted address");
+}

@@ -30,6 +30,10 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Exit 0 when the server configured like this process answers 200 on
+    /// `/readyz` (its `listen` address; a wildcard is checked on loopback),
+    /// else 1 with one line on stderr. For container health checks.
+    Healthcheck,
     /// Configuration tools.
     Config {
         /// What to do with the configuration.

@@ -12,6 +12,7 @@ mod clients;
 mod data_dir;
 mod database;
 mod groups_cli;
+pub mod healthcheck;
 pub mod keys;
 mod mail;
 pub mod settings;
@@ -41,9 +42,12 @@ pub async fn run(cli: Cli) -> ExitCode {
 }
 
 async fn run_command(cli: Cli) -> ExitCode {
+    // A health check answers healthy (0) or not (1): container engines
+    // reserve other codes, so even a bad configuration is a plain 1 there.
+    let config_exit = if matches!(cli.command, Command::Healthcheck) { 1 } else { EXIT_CONFIG };
     let settings = match Settings::load(cli.config.as_deref(), env_vars()) {
         Ok(settings) => settings,
-        Err(e) => return fail(EXIT_CONFIG, &e),
+        Err(e) => return fail(config_exit, &e),
     };
     let format = cli.log_format.unwrap_or(settings.log.format);
     match cli.command {
@@ -66,6 +70,10 @@ async fn run_command(cli: Cli) -> ExitCode {
                 Err(e) => fail(EXIT_CONFIG, &e),
             }
         }
+        Command::Healthcheck => match healthcheck::check(settings.listen, healthcheck::TIMEOUT) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => fail(1, &e),
+        },
         Command::Serve => {
             telemetry::init(format, &settings.log.level);
             serve(&settings).await

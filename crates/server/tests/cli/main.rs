@@ -7,6 +7,7 @@
 mod clients;
 mod common;
 mod groups;
+mod healthcheck;
 mod keys;
 mod process;
 mod users;

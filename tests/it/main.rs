@@ -7,6 +7,7 @@
 mod accounts;
 mod admin;
 mod clients;
+mod faults;
 mod fuzz;
 mod grants;
 mod health;

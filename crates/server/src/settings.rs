@@ -152,6 +152,9 @@ impl Settings {
         if self.http.workers == Some(0) {
             return invalid("http.workers", "must be at least 1");
         }
+        if self.http.drain_secs > 3600 {
+            return invalid("http.drain_secs", "must be at most 3600");
+        }
         if !(1..=3600).contains(&self.http.body_read_timeout_secs) {
             return invalid("http.body_read_timeout_secs", "must be between 1 and 3600");
         }
@@ -230,8 +233,13 @@ pub struct HttpSettings {
     /// Worker threads; defaults to the number of CPU cores.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
-    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT, once
+    /// the drain below is over.
     pub shutdown_timeout_secs: u64,
+    /// Seconds the instance keeps serving after SIGTERM/SIGINT while
+    /// `/readyz` answers 503, so a load balancer takes it out of rotation
+    /// before it stops accepting connections (0: stop at once).
+    pub drain_secs: u64,
     /// Seconds a request's whole body may take to arrive after its head;
     /// later, the request is answered 408 and its connection closed.
     pub body_read_timeout_secs: u64,
@@ -239,7 +247,7 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { workers: None, shutdown_timeout_secs: 30, body_read_timeout_secs: 10 }
+        Self { workers: None, shutdown_timeout_secs: 30, drain_secs: 5, body_read_timeout_secs: 10 }
     }
 }
 

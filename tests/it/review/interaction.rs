@@ -40,7 +40,7 @@ async fn prompt_none_for_an_admin_who_must_enroll_is_interaction_required(backen
 /// backends report as such, mid-flow.) A missing table is a fault, not a
 /// database that is away: 500, without `Retry-After` (the 503 of an outage
 /// is `faults::postgres_restart`'s).
-async fn a_database_outage_loading_a_pending_request_is_a_503(backend: Backend) {
+async fn a_database_fault_loading_a_pending_request_is_an_error_page(backend: Backend) {
     let app = spawn_oidc_app(backend).await;
     create_user(&app, "alice", &[]).await;
     create_client(&app, ClientSpec::confidential("rp", CB)).await;
@@ -91,5 +91,5 @@ async fn a_hash_upgraded_at_sign_in_keeps_the_pending_second_factor(backend: Bac
 both_backends!(
     a_hash_upgraded_at_sign_in_keeps_the_pending_second_factor,
     prompt_none_for_an_admin_who_must_enroll_is_interaction_required,
-    a_database_outage_loading_a_pending_request_is_a_503,
+    a_database_fault_loading_a_pending_request_is_an_error_page,
 );

@@ -63,10 +63,7 @@ impl PgCluster {
             assert!(chown.status.success(), "chown postgres {}: {chown:?}", dir.path().display());
         }
         let cluster = Self { bin, dir, port: free_port(), as_postgres };
-        cluster.run(
-            "initdb",
-            &["-D", &cluster.data(), "-A", "trust", "-U", "postgres", "--no-sync"],
-        );
+        cluster.run("initdb", &["-D", &cluster.data(), "-A", "trust", "-U", "postgres", "--no-sync"]);
         cluster.pg_ctl(&["start"]);
         cluster
     }
@@ -136,6 +133,7 @@ impl PgCluster {
 impl Drop for PgCluster {
     fn drop(&mut self) {
         let data = self.data();
-        let _ = self.command(&self.bin.join("pg_ctl")).args(["-D", &data, "-m", "immediate", "stop"]).output();
+        let _ =
+            self.command(&self.bin.join("pg_ctl")).args(["-D", &data, "-m", "immediate", "stop"]).output();
     }
 }

@@ -73,9 +73,7 @@ impl PgStore {
         // the operator needs the cause (refused, unknown host, bad password).
         let probe = tokio::time::timeout(options.timeout, PgConnection::connect_with(&connect))
             .await
-            .map_err(|_| {
-                StoreError::unavailable(format!("no answer within {}s", options.timeout.as_secs()))
-            })?
+            .map_err(|_| StoreError::unavailable(format!("no answer within {}s", options.timeout.as_secs())))?
             .map_err(backend_err)?;
         let _ = probe.close().await;
         // No ping before each acquire (sqlx's default): it costs a network

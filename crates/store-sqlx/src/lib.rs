@@ -60,7 +60,9 @@ fn is_unavailable_sqlstate(code: &str) -> bool {
 /// `Database` error with SQLite's own code, a fault of this process.
 pub fn connection_lost(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            true
+        }
         sqlx::Error::Database(db) => db.code().is_some_and(|code| is_unavailable_sqlstate(&code)),
         _ => false,
     }
@@ -138,7 +140,9 @@ pub fn idle_since_lost(idle_for: std::time::Duration) -> bool {
 /// `BEGIN` (nothing of the transaction ran yet), once more on another.
 pub async fn begin<DB: Database>(pool: &Pool<DB>) -> Result<Transaction<'static, DB>, StoreError> {
     match pool.begin().await {
-        Err(e) if connection_lost(&e) && !matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) => {
+        Err(e)
+            if connection_lost(&e) && !matches!(e, sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed) =>
+        {
             note_connection_lost();
             tracing::info!(error = %e, "a pooled connection was dead at BEGIN; beginning on another");
             pool.begin().await.map_err(store_err)

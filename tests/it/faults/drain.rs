@@ -11,8 +11,7 @@ use std::time::Duration;
 /// to stop (what SIGTERM does in `portcullis serve`).
 async fn start(
     drain_secs: u64,
-) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>, TestDatabase)
-{
+) -> (String, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<std::io::Result<()>>, TestDatabase) {
     let db = TestDatabase::new(Backend::Sqlite).await;
     let mut settings = test_settings(&db);
     settings.http.drain_secs = drain_secs;

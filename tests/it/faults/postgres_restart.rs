@@ -7,9 +7,11 @@
 //! every other test.
 
 use portcullis_protocol::GrantType;
-use portcullis_tests::{TestApp, TestDatabase};
-use portcullis_tests::oidc::{ClientSpec, client_secret, create_client, pkce, spawn_oidc_app_with, token_request};
+use portcullis_tests::oidc::{
+    ClientSpec, client_secret, create_client, pkce, spawn_oidc_app_with, token_request,
+};
 use portcullis_tests::pg_cluster::PgCluster;
+use portcullis_tests::{TestApp, TestDatabase};
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

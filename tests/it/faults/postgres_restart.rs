@@ -125,7 +125,12 @@ fn assert_only_503s(answers: &[Answer]) {
 }
 
 /// `pg_ctl restart -m fast` under a steady mix of requests: no 500, every
-/// failure a 503 with `Retry-After`, and success again afterwards.
+/// failure a 503 with `Retry-After`, and success again afterwards. (Most
+/// runs see no failure at all: a request that needs a connection while the
+/// server restarts waits for the pool to reconnect, within
+/// `database.connect_timeout_secs`, and a statement killed on a dead
+/// connection runs again on a fresh one; the 503s are
+/// `postgres_down_is_503_with_retry_after_and_recovers`'s.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_postgres_restart_under_load_answers_503_never_500() {
     let cluster = cluster().await;

@@ -16,7 +16,7 @@ pub enum StoreError {
     /// down, no connection free within the pool's timeout): nothing was
     /// done, and the same call may succeed in a moment. Answered 503 with
     /// `Retry-After`, never 500.
-    #[error("database unavailable")]
+    #[error("{0}")]
     Unavailable(#[source] Unavailable),
     /// The schema could not be brought up to date.
     #[error("migration failed: {0}")]
@@ -43,7 +43,7 @@ impl StoreError {
 /// [`is_unavailable`]), whatever wraps it: `#[error(transparent)]` wrappers
 /// hide the `StoreError` itself from the chain, never its source.
 #[derive(Debug, thiserror::Error)]
-#[error("the database cannot be reached: {0}")]
+#[error("database unavailable: {0}")]
 pub struct Unavailable(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
 /// Whether `e`, or an error in its source chain, is the database being
@@ -74,6 +74,12 @@ mod tests {
     #[derive(Debug, thiserror::Error)]
     #[error("outer")]
     struct Outer(#[source] Wrapper);
+
+    #[test]
+    fn unavailability_names_its_cause() {
+        let e = StoreError::unavailable(std::io::Error::other("connection refused"));
+        assert_eq!(e.to_string(), "database unavailable: connection refused");
+    }
 
     #[test]
     fn unavailability_is_found_through_transparent_wrappers() {

@@ -298,6 +298,17 @@ mod tests {
         assert!(err.to_string().contains("metrics_listen"), "{err}");
     }
 
+    #[test]
+    fn the_drain_defaults_to_a_few_seconds_and_is_bounded() {
+        assert_eq!(load("", &[]).expect("defaults").http.drain_secs, 5);
+        let s = load("[http]\ndrain_secs = 0\n", &[]).expect("0 stops at once");
+        assert_eq!(s.http.drain_secs, 0);
+        let s = load("", &[("PORTCULLIS__HTTP__DRAIN_SECS", "30")]).expect("from the environment");
+        assert_eq!(s.http.drain_secs, 30);
+        let err = load("[http]\ndrain_secs = 3601\n", &[]).expect_err("too long");
+        assert!(err.to_string().contains("http.drain_secs"), "{err}");
+    }
+
     /// Every key of `Settings` appears in docs/configuration.md, so the doc
     /// cannot silently fall behind the code.
     #[test]

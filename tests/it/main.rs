@@ -8,6 +8,7 @@ mod accounts;
 mod admin;
 mod clients;
 mod deploy;
+mod faults;
 mod fuzz;
 mod grants;
 mod health;

@@ -39,21 +39,25 @@ impl TestDatabase {
                 let url = format!("sqlite://{}", dir.path().join("portcullis.db").display());
                 Self { url, backend, dir, pg: None }
             }
-            Backend::Postgres => {
-                let admin = postgres_admin_url();
-                let name = format!("portcullis_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
-                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let _ = conn.close().await;
-                let url = with_database(&admin, &name);
-                Self { url, backend, dir, pg: Some((admin, name)) }
-            }
+            Backend::Postgres => Self::on_postgres(&postgres_admin_url()).await,
         }
+    }
+
+    /// Creates an empty PostgreSQL database on the server at `admin` (a
+    /// superuser URL), e.g. a [`crate::pg_cluster::PgCluster`]'s.
+    pub async fn on_postgres(admin: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let name = format!("portcullis_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::PgConnection::connect(admin)
+            .await
+            .unwrap_or_else(|e| panic!("cannot reach PostgreSQL at {admin}: {e}"));
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut conn)
+            .await
+            .expect("create test database");
+        let _ = conn.close().await;
+        let url = with_database(admin, &name);
+        Self { url, backend: Backend::Postgres, dir, pg: Some((admin.to_owned(), name)) }
     }
 
     /// Runs SQL straight against the database (to inspect or damage it).

@@ -8,6 +8,8 @@
 //! - [`both_backends!`]: runs one async test body against both backends, as
 //!   `<name>::sqlite` and `<name>::postgres`.
 //! - [`password_changed_mail`]: a rendered mail for outbox tests.
+//! - [`pg_cluster::PgCluster`]: a PostgreSQL cluster of one test's own, to
+//!   restart or stop (never the shared one).
 
 // Test code: an expect names what the test needs.
 #![allow(clippy::expect_used)]
@@ -19,6 +21,7 @@ pub mod mfa;
 pub mod net;
 pub mod node;
 pub mod oidc;
+pub mod pg_cluster;
 mod smtp;
 pub mod soft_passkey;
 

@@ -164,10 +164,14 @@ pub enum ProtocolError {
 }
 
 impl ProtocolError {
-    /// The OAuth error code to answer with (`server_error` for internal failures).
+    /// The OAuth error code to answer with: `temporarily_unavailable` (503)
+    /// when the database cannot be reached, wherever in the chain (the
+    /// request may succeed in a moment), `server_error` for other internal
+    /// failures.
     pub fn oauth(&self) -> OAuthError {
         match self {
             Self::Rejected { error, .. } => *error,
+            _ if self.is_unavailable() => OAuthError::TemporarilyUnavailable,
             Self::Store(_) | Self::Keys(_) | Self::SignIn(_) => OAuthError::ServerError,
         }
     }
@@ -176,7 +180,18 @@ impl ProtocolError {
     pub fn description(&self) -> &'static str {
         match self {
             Self::Rejected { description, .. } => description,
-            Self::Store(_) | Self::Keys(_) | Self::SignIn(_) => OAuthError::ServerError.description(),
+            Self::Store(_) | Self::Keys(_) | Self::SignIn(_) => self.oauth().description(),
+        }
+    }
+
+    /// Whether this failed because the database cannot be reached right
+    /// now (a [`StoreError::Unavailable`] anywhere in the chain).
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Rejected { .. } => false,
+            Self::Store(e) => e.is_unavailable(),
+            Self::Keys(e) => portcullis_store::is_unavailable(e),
+            Self::SignIn(e) => portcullis_store::is_unavailable(e.as_ref()),
         }
     }
 }
@@ -184,4 +199,24 @@ impl ProtocolError {
 /// Shorthand for a refusal.
 pub(crate) fn reject<T>(error: OAuthError, description: &'static str) -> Result<T, ProtocolError> {
     Err(ProtocolError::Rejected { error, description })
+}
+
+#[cfg(test)]
+mod unavailable_tests {
+    use super::*;
+
+    #[test]
+    fn a_database_that_is_away_is_temporarily_unavailable_not_a_server_error() {
+        let e = ProtocolError::Store(StoreError::unavailable("connection refused"));
+        assert_eq!(e.oauth(), OAuthError::TemporarilyUnavailable);
+        assert_eq!(e.oauth().status(), 503);
+        assert_eq!(e.description(), OAuthError::TemporarilyUnavailable.description());
+        // Through the sign-in side's boxed error too.
+        let e = ProtocolError::SignIn(Box::new(StoreError::unavailable("reset")));
+        assert_eq!(e.oauth(), OAuthError::TemporarilyUnavailable);
+        // Any other store failure stays a server error.
+        let e = ProtocolError::Store(StoreError::Backend("syntax error".into()));
+        assert_eq!(e.oauth(), OAuthError::ServerError);
+        assert!(!e.is_unavailable());
+    }
 }

@@ -152,6 +152,9 @@ impl Settings {
         if self.http.workers == Some(0) {
             return invalid("http.workers", "must be at least 1");
         }
+        if self.http.drain_secs > 3600 {
+            return invalid("http.drain_secs", "must be at most 3600");
+        }
         if !(1..=3600).contains(&self.http.body_read_timeout_secs) {
             return invalid("http.body_read_timeout_secs", "must be between 1 and 3600");
         }
@@ -230,8 +233,13 @@ pub struct HttpSettings {
     /// Worker threads; defaults to the number of CPU cores.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub workers: Option<usize>,
-    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT.
+    /// Seconds in-flight requests get to finish after SIGTERM/SIGINT, once
+    /// the drain below is over.
     pub shutdown_timeout_secs: u64,
+    /// Seconds the instance keeps serving after SIGTERM/SIGINT while
+    /// `/readyz` answers 503, so a load balancer takes it out of rotation
+    /// before it stops accepting connections (0: stop at once).
+    pub drain_secs: u64,
     /// Seconds a request's whole body may take to arrive after its head;
     /// later, the request is answered 408 and its connection closed.
     pub body_read_timeout_secs: u64,
@@ -239,7 +247,7 @@ pub struct HttpSettings {
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self { workers: None, shutdown_timeout_secs: 30, body_read_timeout_secs: 10 }
+        Self { workers: None, shutdown_timeout_secs: 30, drain_secs: 5, body_read_timeout_secs: 10 }
     }
 }
 
@@ -288,6 +296,17 @@ mod tests {
         let err = load("listen = \"127.0.0.1:5000\"\nmetrics_listen = \"127.0.0.1:5000\"\n", &[])
             .expect_err("same port");
         assert!(err.to_string().contains("metrics_listen"), "{err}");
+    }
+
+    #[test]
+    fn the_drain_defaults_to_a_few_seconds_and_is_bounded() {
+        assert_eq!(load("", &[]).expect("defaults").http.drain_secs, 5);
+        let s = load("[http]\ndrain_secs = 0\n", &[]).expect("0 stops at once");
+        assert_eq!(s.http.drain_secs, 0);
+        let s = load("", &[("PORTCULLIS__HTTP__DRAIN_SECS", "30")]).expect("from the environment");
+        assert_eq!(s.http.drain_secs, 30);
+        let err = load("[http]\ndrain_secs = 3601\n", &[]).expect_err("too long");
+        assert!(err.to_string().contains("http.drain_secs"), "{err}");
     }
 
     /// Every key of `Settings` appears in docs/configuration.md, so the doc

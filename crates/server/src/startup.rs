@@ -85,6 +85,10 @@ pub struct Application {
     sweeper: std::pin::Pin<Box<dyn Future<Output = ()> + Send>>,
     mail: Option<(portcullis_mailer::OutboxWorker, std::time::Duration)>,
     backchannel: crate::backchannel::BackchannelWorker,
+    /// `/readyz` answers 503 once set (at the stop signal).
+    draining: portcullis_web::Draining,
+    /// How long to go on serving after the stop signal (`http.drain_secs`).
+    drain: std::time::Duration,
 }
 
 impl std::fmt::Debug for Application {
@@ -144,6 +148,7 @@ impl Application {
         let worker = crate::mail::build_worker(settings, store.clone(), clock.clone(), metrics.registry())
             .map_err(StartupError::Mail)?;
         let web_mail = crate::mail::web_mail(settings, worker.as_ref());
+        let draining = portcullis_web::Draining::default();
         let state = web::Data::new(AppState {
             store: store.clone(),
             clock,
@@ -162,6 +167,7 @@ impl Application {
             mail: web_mail,
             metrics: metrics.clone(),
             readiness: Arc::new(StoreReadiness(store.clone())),
+            draining: draining.clone(),
         });
         let mail =
             worker.map(|worker| (worker, std::time::Duration::from_secs(settings.mail.poll_interval_secs)));
@@ -234,6 +240,8 @@ impl Application {
             sweeper,
             mail,
             backchannel,
+            draining,
+            drain: std::time::Duration::from_secs(settings.http.drain_secs),
         })
     }
 
@@ -268,9 +276,13 @@ impl Application {
         [self.server.handle(), self.metrics_server.handle()]
     }
 
-    /// Serves until `shutdown` completes; then stops accepting connections,
-    /// lets in-flight requests finish (up to `http.shutdown_timeout_secs`) and
-    /// closes the database pool.
+    /// Serves until `shutdown` completes; then drains: `/readyz` answers 503
+    /// while every request is still served for `http.drain_secs` (the load
+    /// balancer takes the instance out of rotation meanwhile); then stops
+    /// accepting connections, lets in-flight requests finish (up to
+    /// `http.shutdown_timeout_secs`) and closes the database pool. Nothing
+    /// held in memory here is needed by other instances: the state of
+    /// record is in the database.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let handles = self.handles();
         let refresher = tokio::spawn(self.keys.clone().run());
@@ -287,14 +299,28 @@ impl Application {
         let result = tokio::select! {
             result = &mut servers => result,
             () = shutdown => {
-                tracing::info!("shutting down: finishing in-flight requests");
-                // The servers must keep being polled while they process the stop.
-                let stop_all = async {
-                    for handle in &handles {
-                        handle.stop(true).await;
-                    }
+                self.draining.start();
+                tracing::info!(
+                    drain_secs = self.drain.as_secs(),
+                    "stop requested: draining (/readyz answers 503, requests are still served)"
+                );
+                // The servers must keep being polled while they drain and stop.
+                let drained = tokio::select! {
+                    result = &mut servers => Some(result),
+                    () = tokio::time::sleep(self.drain) => None,
                 };
-                tokio::join!(stop_all, &mut servers).1
+                match drained {
+                    Some(result) => result,
+                    None => {
+                        tracing::info!("shutting down: finishing in-flight requests");
+                        let stop_all = async {
+                            for handle in &handles {
+                                handle.stop(true).await;
+                            }
+                        };
+                        tokio::join!(stop_all, &mut servers).1
+                    }
+                }
             }
         };
         refresher.abort();

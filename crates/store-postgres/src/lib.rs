@@ -73,18 +73,32 @@ impl PgStore {
         // the operator needs the cause (refused, unknown host, bad password).
         let probe = tokio::time::timeout(options.timeout, PgConnection::connect_with(&connect))
             .await
-            .map_err(|_| {
-                StoreError::Backend(format!("no answer within {}s", options.timeout.as_secs()).into())
-            })?
+            .map_err(|_| StoreError::unavailable(format!("no answer within {}s", options.timeout.as_secs())))?
             .map_err(backend_err)?;
         let _ = probe.close().await;
         // No ping before each acquire (sqlx's default): it costs a network
-        // round trip per query. A connection that broke while idle fails its
-        // next query and is dropped; idle ones are closed after 10 minutes.
+        // round trip per query. sqlx tests a connection when it goes back to
+        // the pool, so one that broke in use is dropped there. One that dies
+        // while idle (a server restart kills them all) would fail its next
+        // query: the first such failure is noted (`note_connection_lost`),
+        // and from then on every connection that went idle before it is
+        // pinged once before use (`idle_since_lost`) and dropped if dead —
+        // the hot path pays nothing until a connection is found dead. The
+        // statement that found it runs again on another connection when it
+        // cannot have taken effect (`retry_on_fresh_connection`). Idle
+        // connections are closed after 10 minutes.
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections)
             .acquire_timeout(options.timeout)
             .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if !portcullis_store_sqlx::idle_since_lost(meta.idle_for) {
+                        return Ok(true);
+                    }
+                    Ok(conn.ping().await.is_ok())
+                })
+            })
             .idle_timeout(Duration::from_secs(600))
             .connect_with(connect.clone())
             .await
@@ -285,7 +299,7 @@ impl Db for PgStore {
     const RESERVE: &'static str = RESERVE;
 
     async fn begin(&self) -> Result<exec::Conn<'static>, StoreError> {
-        Ok(exec::Conn::Tx(self.pool.begin().await.map_err(backend_err)?))
+        Ok(exec::Conn::Tx(portcullis_store_sqlx::begin(&self.pool).await?))
     }
 
     fn reader(&self) -> exec::Conn<'_> {

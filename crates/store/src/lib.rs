@@ -35,7 +35,7 @@ pub use clients::{ClientRecord, ClientRepo};
 pub use devices::{DeviceAuthorizationRow, DeviceRepo, DeviceStatus};
 pub use effects::{Effects, Rotation};
 pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow};
-pub use error::StoreError;
+pub use error::{StoreError, Unavailable, is_unavailable};
 pub use generation::{AdvanceOnDrop, Generation};
 pub use grants::{
     AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConnectedClient, ConsentRepo, GrantRepo,

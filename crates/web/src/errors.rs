@@ -83,10 +83,23 @@ impl fmt::Debug for Failure {
     }
 }
 
-/// Whether a store failure is the database being unreachable (503, try
-/// again) rather than a fault (500).
-fn unreachable(e: &StoreError) -> bool {
-    matches!(e, StoreError::Backend(_))
+/// Whether a failure is the database being unreachable (503 with
+/// `Retry-After`: try again) rather than a fault (500): a
+/// `StoreError::Unavailable` anywhere in its chain, whichever library error
+/// wraps it. Every surface below decides with this one function.
+fn unavailable(e: &(dyn StdError + 'static)) -> bool {
+    portcullis_store::is_unavailable(e)
+}
+
+/// `Retry-After` (seconds) on every 503 for a database that is away: a
+/// restart or a fail-over takes a few seconds, and the pool reconnects by
+/// itself.
+pub(crate) const RETRY_AFTER_UNAVAILABLE: &str = "2";
+
+/// `res` with `Retry-After: RETRY_AFTER_UNAVAILABLE`.
+fn retry_after(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_UNAVAILABLE));
+    res
 }
 
 // ---------------------------------------------------------------- pages
@@ -152,11 +165,17 @@ impl PageError {
     pub(crate) fn internal(message: &'static str) -> Self {
         Self::Internal(Failure::new(message))
     }
+
+    /// A failure on our side: [`PageError::Unavailable`] when it is the
+    /// database being away, [`PageError::Internal`] otherwise.
+    fn failure<E: StdError + 'static>(e: E) -> Self {
+        if unavailable(&e) { Self::Unavailable(Failure::new(e)) } else { Self::Internal(Failure::new(e)) }
+    }
 }
 
 impl From<StoreError> for PageError {
     fn from(e: StoreError) -> Self {
-        if unreachable(&e) { Self::Unavailable(Failure::new(e)) } else { Self::Internal(Failure::new(e)) }
+        Self::failure(e)
     }
 }
 
@@ -168,9 +187,9 @@ impl From<ProtocolError> for PageError {
             // The sign-in side's own error, mapped as that side's.
             ProtocolError::SignIn(e) => match e.downcast::<AuthnError>() {
                 Ok(e) => (*e).into(),
-                Err(e) => Self::Internal(Failure::new(ProtocolError::SignIn(e))),
+                Err(e) => Self::failure(ProtocolError::SignIn(e)),
             },
-            other => Self::Internal(Failure::new(other)),
+            other => Self::failure(other),
         }
     }
 }
@@ -184,7 +203,7 @@ impl From<AuthnError> for PageError {
             | AuthnError::NoSecondFactor
             | AuthnError::UnknownPasskey
             | AuthnError::UnknownSession => Self::BadRequest(e.to_string()),
-            other => Self::Internal(Failure::new(other)),
+            other => Self::failure(other),
         }
     }
 }
@@ -217,20 +236,20 @@ impl From<RegistryError> for PageError {
             ),
             RegistryError::Invalid(e) => Self::BadRequest(e.to_string()),
             RegistryError::Store(e) => e.into(),
-            other => Self::Internal(Failure::new(other)),
+            other => Self::failure(other),
         }
     }
 }
 
 impl From<KeyError> for PageError {
     fn from(e: KeyError) -> Self {
-        Self::Internal(Failure::new(e))
+        Self::failure(e)
     }
 }
 
 impl From<MailError> for PageError {
     fn from(e: MailError) -> Self {
-        Self::Internal(Failure::new(e))
+        Self::failure(e)
     }
 }
 
@@ -289,11 +308,8 @@ impl ResponseError for PageError {
             }
         };
         let html = ErrorPage { title, message }.render().unwrap_or_else(|_| title.to_owned());
-        let mut res = HttpResponse::build(self.status_code());
-        if matches!(self, Self::Unavailable(_)) {
-            res.insert_header((header::RETRY_AFTER, "5"));
-        }
-        res.content_type(ContentType::html()).body(html)
+        let res = HttpResponse::build(self.status_code()).content_type(ContentType::html()).body(html);
+        if matches!(self, Self::Unavailable(_)) { retry_after(res) } else { res }
     }
 }
 
@@ -342,12 +358,22 @@ pub enum ApiError {
     /// `reauthentication_required`: the change needs a recent, strong sign-in.
     #[error("reauthentication_required")]
     ReauthenticationRequired,
+    /// `temporarily_unavailable`: the database cannot be reached (logged);
+    /// 503 with `Retry-After`.
+    #[error("temporarily_unavailable: {0}")]
+    Unavailable(Failure),
     /// `server_error`: something failed on our side (logged, not shown).
     #[error("server_error: {0}")]
     Internal(Failure),
 }
 
 impl ApiError {
+    /// A failure on our side: [`ApiError::Unavailable`] when it is the
+    /// database being away, [`ApiError::Internal`] otherwise.
+    fn failure<E: StdError + 'static>(e: E) -> Self {
+        if unavailable(&e) { Self::Unavailable(Failure::new(e)) } else { Self::Internal(Failure::new(e)) }
+    }
+
     /// The stable code, its status, the text for the person, and where the
     /// script should send the browser (if anywhere).
     fn parts(&self) -> (&'static str, StatusCode, &'static str, Option<&'static str>) {
@@ -398,6 +424,12 @@ impl ApiError {
                 "Confirm it is you first.",
                 Some(SIGN_IN_AGAIN),
             ),
+            Self::Unavailable(_) => (
+                "temporarily_unavailable",
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable. Try again in a moment.",
+                None,
+            ),
             Self::Internal(_) => {
                 ("server_error", StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong. Try again.", None)
             }
@@ -407,13 +439,13 @@ impl ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        Self::Internal(Failure::new(e))
+        Self::failure(e)
     }
 }
 
 impl From<ProtocolError> for ApiError {
     fn from(e: ProtocolError) -> Self {
-        Self::Internal(Failure::new(e))
+        Self::failure(e)
     }
 }
 
@@ -428,7 +460,7 @@ impl From<AuthnError> for ApiError {
                 tracing::info!(error = %reason, "passkey registration refused");
                 Self::RegistrationRefused
             }
-            other => Self::Internal(Failure::new(other)),
+            other => Self::failure(other),
         }
     }
 }
@@ -440,7 +472,8 @@ impl From<PageError> for ApiError {
             PageError::BadRequest(_) => Self::InvalidRequest,
             PageError::SignInAgain => Self::LoginRequired,
             PageError::SecondFactorFirst => Self::SecondFactorRequired,
-            PageError::Unavailable(failure) | PageError::Internal(failure) => Self::Internal(failure),
+            PageError::Unavailable(failure) => Self::Unavailable(failure),
+            PageError::Internal(failure) => Self::Internal(failure),
             other => Self::Internal(Failure::new(other.to_string())),
         }
     }
@@ -452,7 +485,7 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        if let Self::Internal(failure) = self {
+        if let Self::Internal(failure) | Self::Unavailable(failure) = self {
             failure.log("passkey endpoint failed");
         }
         let (code, status, detail, redirect) = self.parts();
@@ -467,9 +500,10 @@ impl ResponseError for ApiError {
         if let (Some(to), Value::Object(members)) = (redirect, &mut problem) {
             members.insert("redirect".into(), Value::from(to));
         }
-        HttpResponse::build(status)
+        let res = HttpResponse::build(status)
             .insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")))
-            .body(problem.to_string())
+            .body(problem.to_string());
+        if matches!(self, Self::Unavailable(_)) { retry_after(res) } else { res }
     }
 }
 
@@ -536,17 +570,21 @@ impl fmt::Display for OAuthFailure {
     }
 }
 
-/// An RFC 6749 §5.2 error body with its status, never cached.
+/// An RFC 6749 §5.2 error body with its status, never cached;
+/// `temporarily_unavailable` (503) says when to try again (`Retry-After`).
 fn oauth_json(error: OAuthError, description: &str) -> HttpResponse {
-    HttpResponse::build(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST))
+    let res = HttpResponse::build(StatusCode::from_u16(error.status()).unwrap_or(StatusCode::BAD_REQUEST))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(json!({ "error": error.code(), "error_description": description }))
+        .json(json!({ "error": error.code(), "error_description": description }));
+    if error == OAuthError::TemporarilyUnavailable { retry_after(res) } else { res }
 }
 
 /// The answer to a failed protocol operation; internal failures are logged
 /// with their chain and answered `server_error` without detail.
 fn protocol_json(e: &ProtocolError) -> HttpResponse {
-    if !matches!(e, ProtocolError::Rejected { .. }) {
+    if e.is_unavailable() {
+        tracing::warn!(error = %e, chain = %chain(e), "protocol operation failed: the database cannot be reached");
+    } else if !matches!(e, ProtocolError::Rejected { .. }) {
         tracing::error!(error = %e, chain = %chain(e), "protocol operation failed");
     }
     oauth_json(e.oauth(), e.description())
@@ -664,10 +702,41 @@ mod tests {
     fn a_failure_keeps_its_source_chain() {
         let failure = Failure::new(Outer(std::io::Error::other("inner")));
         assert_eq!(failure.to_string(), "outer: inner");
-        let store = StoreError::Backend(Box::new(std::io::Error::other("refused")));
+        let store = StoreError::unavailable(std::io::Error::other("refused"));
         assert!(matches!(PageError::from(store), PageError::Unavailable(_)));
+        let store = StoreError::Backend(Box::new(std::io::Error::other("no such table")));
+        assert!(matches!(PageError::from(store), PageError::Internal(_)), "a fault is not an outage");
         let failure = Failure::new(StoreError::Backend(Box::new(std::io::Error::other("refused"))));
         assert_eq!(failure.to_string(), "database error: refused", "a repeated source is shown once");
+    }
+
+    /// The one mapping: a database that is away is a 503 with
+    /// `Retry-After` on every surface, whichever library error carries it.
+    #[test]
+    fn a_database_that_is_away_is_a_503_with_retry_after_everywhere() {
+        let away = || StoreError::unavailable(std::io::Error::from(std::io::ErrorKind::ConnectionRefused));
+        let retry = |res: &HttpResponse| {
+            res.headers().get(header::RETRY_AFTER).and_then(|v| v.to_str().ok()).map(str::to_owned)
+        };
+        let responses = [
+            PageError::from(away()).error_response(),
+            PageError::from(AuthnError::from(away())).error_response(),
+            PageError::from(ProtocolError::SignIn(Box::new(AuthnError::from(away())))).error_response(),
+            ApiError::from(AuthnError::from(away())).error_response(),
+            AdminApiError::from(away()).error_response(),
+            AdminApiError::from(AuthnError::from(away())).error_response(),
+            OAuthFailure::Protocol(ProtocolError::Store(away())).error_response(),
+            OAuthFailure::Protocol(ProtocolError::Keys(KeyError::from(away()))).error_response(),
+        ];
+        for res in &responses {
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(retry(res).as_deref(), Some(RETRY_AFTER_UNAVAILABLE));
+        }
+        // A fault stays a 500, without Retry-After.
+        let fault = OAuthFailure::Protocol(ProtocolError::Store(StoreError::Corrupt("x".into())));
+        let res = fault.error_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(retry(&res), None);
     }
 
     #[test]
@@ -739,6 +808,12 @@ pub enum AdminApiError {
 }
 
 impl AdminApiError {
+    /// A failure on our side: [`AdminApiError::Unavailable`] when it is the
+    /// database being away, [`AdminApiError::Internal`] otherwise.
+    fn failure<E: StdError + 'static>(e: E) -> Self {
+        if unavailable(&e) { Self::Unavailable(Failure::new(e)) } else { Self::Internal(Failure::new(e)) }
+    }
+
     /// The code, the status and the detail shown.
     fn parts(&self) -> (&'static str, StatusCode, String) {
         let s = |text: &str| text.to_owned();
@@ -803,6 +878,9 @@ impl ResponseError for AdminApiError {
         let mut response = HttpResponse::build(status);
         response.insert_header((header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json")));
         match self {
+            Self::Unavailable(_) => {
+                response.insert_header((header::RETRY_AFTER, RETRY_AFTER_UNAVAILABLE));
+            }
             Self::InvalidToken(_) => {
                 response.insert_header((header::WWW_AUTHENTICATE, r#"Bearer error="invalid_token""#));
             }
@@ -822,8 +900,7 @@ impl From<StoreError> for AdminApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Self::NotFound,
-            e if unreachable(&e) => Self::Unavailable(Failure::new(e)),
-            e => Self::Internal(Failure::new(e)),
+            e => Self::failure(e),
         }
     }
 }
@@ -845,7 +922,7 @@ impl From<AuthnError> for AdminApiError {
             AuthnError::InvalidIdentity(why) => Self::Unprocessable(why),
             AuthnError::Policy(e) => Self::Unprocessable(e.to_string()),
             AuthnError::TooManyRequests | AuthnError::Locked { .. } => Self::TooMany,
-            other => Self::Internal(Failure::new(other)),
+            other => Self::failure(other),
         }
     }
 }
@@ -865,7 +942,7 @@ impl From<RegistryError> for AdminApiError {
             | RegistryError::OwnClient) => Self::Unprocessable(e.to_string()),
             RegistryError::Invalid(e) => Self::Unprocessable(e.to_string()),
             RegistryError::Store(e) => e.into(),
-            other => Self::Internal(Failure::new(other)),
+            other => Self::failure(other),
         }
     }
 }
@@ -875,7 +952,7 @@ impl From<KeyError> for AdminApiError {
         match e {
             KeyError::UnknownKey(_) => Self::NotFound,
             KeyError::Refused(why) => Self::Conflict(why),
-            other => Self::Internal(Failure::new(other)),
+            other => Self::failure(other),
         }
     }
 }
@@ -886,7 +963,7 @@ impl From<ProtocolError> for AdminApiError {
             ProtocolError::Rejected { error: OAuthError::InsufficientScope, .. } => Self::InsufficientScope,
             ProtocolError::Rejected { description, .. } => Self::InvalidToken(description),
             ProtocolError::Store(e) => e.into(),
-            other => Self::Internal(Failure::new(other)),
+            other => Self::failure(other),
         }
     }
 }

@@ -43,7 +43,7 @@ pub use portcullis_authn::SessionPolicy;
 pub use prometheus::Error as PrometheusError;
 pub use routes::admin::api::{document as admin_api_document, routes as admin_api_routes};
 pub use routes::admin::routes as admin_routes;
-pub use routes::health::{DatabaseReadiness, ReadinessProbe};
+pub use routes::health::{DatabaseReadiness, Draining, ReadinessProbe};
 pub use routes::keys::{ENDPOINTS, JWKS_PATH, Publication};
 pub use routes::oidc::token_form::{ClientFields, ParForm, TokenForm, parse_par_form, parse_token_form};
 pub use session::SESSION_COOKIE;

@@ -57,6 +57,8 @@ pub struct AppState {
     pub metrics: Metrics,
     /// The database check behind `/readyz`.
     pub readiness: Arc<dyn ReadinessProbe>,
+    /// Set at SIGTERM: `/readyz` answers 503 while the instance drains.
+    pub draining: crate::Draining,
 }
 
 impl AppState {

@@ -35,10 +35,12 @@ async fn prompt_none_for_an_admin_who_must_enroll_is_interaction_required(backen
 }
 
 /// Tightening: when the database fails while a pending authorization
-/// request is loaded, the pages answer 503 with `Retry-After`, never a page
-/// that silently dropped the request. (The table is dropped: a failure
-/// both backends report as such, mid-flow.)
-async fn a_database_outage_loading_a_pending_request_is_a_503(backend: Backend) {
+/// request is loaded, the pages answer an error page, never a page that
+/// silently dropped the request. (The table is dropped: a failure both
+/// backends report as such, mid-flow.) A missing table is a fault, not a
+/// database that is away: 500, without `Retry-After` (the 503 of an outage
+/// is `faults::postgres_restart`'s).
+async fn a_database_fault_loading_a_pending_request_is_an_error_page(backend: Backend) {
     let app = spawn_oidc_app(backend).await;
     create_user(&app, "alice", &[]).await;
     create_client(&app, ClientSpec::confidential("rp", CB)).await;
@@ -52,10 +54,10 @@ async fn a_database_outage_loading_a_pending_request_is_a_503(backend: Backend) 
     app.db.execute("DROP TABLE auth_requests").await;
     for path in [format!("/login?request={request}"), format!("/authorize/resume?request={request}")] {
         let res = browser.get(&path).await;
-        assert_eq!(res.status(), 503, "{path}");
-        assert!(res.headers().contains_key("retry-after"), "{path}");
+        assert_eq!(res.status(), 500, "{path}");
+        assert!(!res.headers().contains_key("retry-after"), "{path}");
         let body = res.text().await.expect("body");
-        assert!(body.contains("Temporarily unavailable"), "{body}");
+        assert!(body.contains("Something went wrong"), "{body}");
     }
 }
 
@@ -89,5 +91,5 @@ async fn a_hash_upgraded_at_sign_in_keeps_the_pending_second_factor(backend: Bac
 both_backends!(
     a_hash_upgraded_at_sign_in_keeps_the_pending_second_factor,
     prompt_none_for_an_admin_who_must_enroll_is_interaction_required,
-    a_database_outage_loading_a_pending_request_is_a_503,
+    a_database_fault_loading_a_pending_request_is_an_error_page,
 );

@@ -24,7 +24,7 @@
 //! | tightening: password change on `/account` | `account::a_password_change_needs_the_current_password_or_a_recent_second_factor` |
 //! | tightening: earlier setup links | `security::setup_links::a_new_setup_link_invalidates_the_earlier_ones` |
 //! | tightening: HSTS for an https issuer | `security::hsts::sent_for_https_issuer`, `security::hsts::not_sent_for_http_issuer` |
-//! | tightening: database outage | `interaction::a_database_outage_loading_a_pending_request_is_a_503` |
+//! | tightening: database fault | `interaction::a_database_fault_loading_a_pending_request_is_an_error_page` |
 //! | acceptance 2 (properties) | `journey::the_journey_keeps_its_invariants` |
 //! | acceptance 3 (50 parallel) | `throttle::parallel_wrong_passwords_are_hashed_at_most_the_limit` |
 

@@ -107,11 +107,16 @@ impl Server {
         rest.chars().take_while(char::is_ascii_digit).collect::<String>().parse().expect("port")
     }
 
-    /// Stops it with SIGTERM; its exit status.
-    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+    /// Sends it SIGTERM, without waiting for it to stop.
+    pub(crate) fn sigterm(&self) {
         let status =
             Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().expect("kill");
         assert!(status.success());
+    }
+
+    /// Stops it with SIGTERM; its exit status.
+    pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
+        self.sigterm();
         let status = self.child.wait().expect("wait");
         self.seen.extend(self.lines.iter());
         status

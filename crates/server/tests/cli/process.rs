@@ -69,7 +69,9 @@ fn an_unreachable_database_exits_2_naming_it() {
         .arg("serve")
         .env("PORTCULLIS__DATABASE__URL", "postgres://portcullis:hunter2@127.0.0.1:1/portcullis")
         .run();
-    assert_one_line_error(&out, &["database", "127.0.0.1:1"]);
+    // The cause is named (a database that is away is `Unavailable`, whose
+    // text carries it), not only that something failed.
+    assert_one_line_error(&out, &["database", "127.0.0.1:1", "refused"]);
     assert!(!String::from_utf8_lossy(&out.stderr).contains("hunter2"), "password printed");
 }
 
@@ -178,6 +180,31 @@ fn serve_answers_and_stops_gracefully_on_sigterm() {
     // No [smtp]: the server still runs, and says mails stay queued.
     assert!(server.seen.iter().any(|l| l.contains("mails stay queued")), "{}", server.seen.join("\n"));
     assert!(dir.path().join("data/portcullis.db").exists());
+}
+
+/// Graceful scale-down: after SIGTERM, `/readyz` answers 503 at once while
+/// every other request is still served for `http.drain_secs` (long here,
+/// so the test never races it; the test above sees the stop at its end).
+#[test]
+fn on_sigterm_readyz_fails_first_while_requests_are_still_served() {
+    let dir = tempdir();
+    let mut cmd = portcullis(dir.path());
+    cmd.env("PORTCULLIS__HTTP__DRAIN_SECS", "600");
+    let mut server = Server::start(cmd);
+    let port = server.port();
+    assert!(get(port, "/readyz", "cli-drain-1").starts_with("HTTP/1.1 200"));
+
+    server.sigterm();
+    server.wait_for("draining");
+
+    let ready = get(port, "/readyz", "cli-drain-2");
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(ready.contains(r#""reason":"draining""#), "{ready}");
+    let health = get(port, "/healthz", "cli-drain-3");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let discovery = get(port, "/.well-known/openid-configuration", "cli-drain-4");
+    assert!(discovery.starts_with("HTTP/1.1 200"), "{discovery}");
+    // Dropping the server kills it: the drain is not waited for here.
 }
 
 #[test]

@@ -5,6 +5,8 @@ use actix_web::{HttpResponse, web};
 use serde_json::json;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::AppState;
@@ -30,6 +32,25 @@ pub trait ReadinessProbe: std::fmt::Debug + Send + Sync {
     fn check(&self) -> Pin<Box<dyn Future<Output = DatabaseReadiness> + Send + '_>>;
 }
 
+/// Whether this instance is draining: asked to stop (SIGTERM), it goes on
+/// serving every request for `http.drain_secs`, but `/readyz` answers 503
+/// so that the load balancer sends it no new traffic. Clones share the flag.
+#[derive(Debug, Clone, Default)]
+pub struct Draining(Arc<AtomicBool>);
+
+impl Draining {
+    /// From now on `/readyz` answers 503 (there is no way back: the
+    /// instance is stopping).
+    pub fn start(&self) {
+        self.0.store(true, Ordering::Release);
+    }
+
+    /// Whether [`Draining::start`] was called.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(Ordering::Acquire)
+    }
+}
+
 /// How long readiness waits for the database before calling it unreachable.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
@@ -45,9 +66,18 @@ pub(crate) async fn healthz() -> HttpResponse {
 }
 
 /// `GET /readyz`: 200 when the database answers and its schema is exactly
-/// this build's; 503 otherwise, with a reason that exposes no internals.
+/// this build's; 503 otherwise, with a reason that exposes no internals —
+/// and 503 `draining` from SIGTERM on, while the instance still serves.
+/// It asks the database every time, so it turns 200 again by itself once
+/// the database is back.
 pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     let backend = state.readiness.backend();
+    if state.draining.is_draining() {
+        return no_store(
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "not_ready", "database": backend, "reason": "draining" })),
+        );
+    }
     let res = match tokio_timeout(state.readiness.check()).await {
         Some(DatabaseReadiness::Ready) => {
             HttpResponse::Ok().json(json!({ "status": "ready", "database": backend }))

@@ -14,6 +14,7 @@ mod keys;
 mod mail;
 mod metrics;
 mod mfa;
+mod multi;
 mod oidc;
 mod recovery;
 mod request_id;

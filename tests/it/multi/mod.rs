@@ -45,6 +45,11 @@ pub(super) async fn pair(backend: Backend) -> Cluster {
 /// Signs `user` in through `browser` at `base` (the proxy or one instance)
 /// for client `rp`; returns (code, verifier).
 pub(super) async fn code_at(base: &str, browser: &Browser, user: &'static str) -> (String, String) {
+    code_with(base, browser, Interact::As(user)).await
+}
+
+/// [`code_at`], interacting as `interact` says.
+pub(super) async fn code_with(base: &str, browser: &Browser, interact: Interact) -> (String, String) {
     let (verifier, challenge) = pkce();
     let mut url = url::Url::parse(&format!("{base}/authorize")).expect("url");
     url.query_pairs_mut()
@@ -55,7 +60,7 @@ pub(super) async fn code_at(base: &str, browser: &Browser, user: &'static str) -
         .append_pair("nonce", "n-1")
         .append_pair("code_challenge", &challenge)
         .append_pair("code_challenge_method", "S256");
-    let back = browser.authorize(url.as_str(), Interact::As(user)).await.redirect();
+    let back = browser.authorize(url.as_str(), interact).await.redirect();
     (Outcome::param(&back, "code").expect("code"), verifier)
 }
 

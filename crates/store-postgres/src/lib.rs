@@ -77,11 +77,7 @@ impl PgStore {
             .connect_with(connect.clone())
             .await
             .map_err(backend_err)?;
-        Ok(Self {
-            pool,
-            connect,
-            clients_generation: Generation::default(),
-        })
+        Ok(Self { pool, connect, clients_generation: Generation::default() })
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -255,7 +251,6 @@ impl Db for PgStore {
     fn clients_counter(&self) -> &Generation {
         &self.clients_generation
     }
-
 
     fn claim(queue: Queue) -> &'static str {
         match queue {

@@ -93,12 +93,7 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(backend_err)?;
-        Ok(Self {
-            pool,
-            write_pool,
-            url: url.to_owned(),
-            clients_generation: Generation::default(),
-        })
+        Ok(Self { pool, write_pool, url: url.to_owned(), clients_generation: Generation::default() })
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -341,7 +336,6 @@ impl Db for SqliteStore {
     fn clients_counter(&self) -> &Generation {
         &self.clients_generation
     }
-
 
     fn claim(queue: Queue) -> &'static str {
         match queue {

@@ -39,7 +39,8 @@ async fn a_rotation_due_on_both_instances_makes_one_key(backend: Backend) {
         let at = later + Duration::seconds(round);
         let (ra, rb) = tokio::join!(sa.rotate_if_due(at), sb.rotate_if_due(at));
         let (ra, rb) = (ra.expect("A rotates or stands by"), rb.expect("B rotates or stands by"));
-        let leaders = [&ra, &rb].iter().filter(|r| !matches!(r, portcullis_keys::RotationOutcome::NotLeader)).count();
+        let leaders =
+            [&ra, &rb].iter().filter(|r| !matches!(r, portcullis_keys::RotationOutcome::NotLeader)).count();
         assert_eq!(leaders, 1, "one instance holds the lease: {ra:?} {rb:?}");
     }
     let after = a.keys.service().keys().await.expect("keys");
@@ -55,7 +56,12 @@ async fn a_rotation_due_on_both_instances_makes_one_key(backend: Backend) {
     a.keys.refresh().await;
     b.keys.refresh().await;
     let kids = |body: serde_json::Value| -> BTreeSet<String> {
-        body["keys"].as_array().expect("keys").iter().map(|k| k["kid"].as_str().expect("kid").to_owned()).collect()
+        body["keys"]
+            .as_array()
+            .expect("keys")
+            .iter()
+            .map(|k| k["kid"].as_str().expect("kid").to_owned())
+            .collect()
     };
     let on_a = kids(a.get("/jwks").await.json().await.expect("json"));
     let on_b = kids(b.get("/jwks").await.json().await.expect("json"));

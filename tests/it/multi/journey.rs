@@ -9,7 +9,7 @@
 use portcullis_tests::oidc::Browser;
 use portcullis_tests::{Backend, both_backends};
 
-use super::{end_session, field, code_at, pair, redeem, refresh, userinfo};
+use super::{code_at, end_session, field, pair, redeem, refresh, userinfo};
 
 async fn a_journey_over_alternating_instances(backend: Backend) {
     let cluster = pair(backend).await;

@@ -46,7 +46,8 @@ async fn an_instance_killed_mid_load_loses_nothing(backend: Backend) {
 
     // Load through the proxy: userinfo with the grants' tokens.
     let proxy = cluster.proxy.address.clone();
-    let (stop, killed, tally) = (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(Tally::default()));
+    let (stop, killed, tally) =
+        (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(Tally::default()));
     let mut load = Vec::new();
     for (access, _) in grants.iter().cloned() {
         let (proxy, stop, killed, tally) = (proxy.clone(), stop.clone(), killed.clone(), tally.clone());

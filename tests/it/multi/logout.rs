@@ -30,7 +30,8 @@ async fn a_logout_on_one_instance_is_seen_by_the_next_request_on_the_other(backe
     let load_done = Arc::new(AtomicUsize::new(0));
     let mut load = Vec::new();
     for i in 0..4 {
-        let (cluster, stop, done, access) = (cluster.clone(), stop.clone(), load_done.clone(), bob_access.clone());
+        let (cluster, stop, done, access) =
+            (cluster.clone(), stop.clone(), load_done.clone(), bob_access.clone());
         load.push(tokio::spawn(async move {
             let app = &cluster.apps[i % 2];
             while !stop.load(Ordering::Relaxed) {

@@ -49,8 +49,9 @@ async fn an_instance_killed_mid_load_loses_nothing(backend: Backend) {
     let (stop, killed, tally) =
         (Arc::new(AtomicBool::new(false)), Arc::new(AtomicBool::new(false)), Arc::new(Tally::default()));
     let mut load = Vec::new();
-    for (access, _) in grants.iter().cloned() {
+    for (access, _) in &grants {
         let (proxy, stop, killed, tally) = (proxy.clone(), stop.clone(), killed.clone(), tally.clone());
+        let access = access.clone();
         load.push(tokio::spawn(async move {
             let http = fresh_connections();
             while !stop.load(Ordering::Relaxed) {

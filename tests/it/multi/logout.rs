@@ -20,7 +20,9 @@ async fn a_logout_on_one_instance_is_seen_by_the_next_request_on_the_other(backe
     let cluster = Arc::new(pair(backend).await);
     let (a, b) = (&cluster.apps[0], &cluster.apps[1]);
 
-    // Background load: bob's token checked on both instances, non-stop.
+    // Background load: bob's token checked on both instances, non-stop
+    // (one client each: the pools are small, and a starved pool is not
+    // what this test is about).
     let bob = Browser::new(a);
     let (code, verifier) = code_at(&a.address, &bob, "bob").await;
     let (status, tokens) = redeem(a, &code, &verifier).await;
@@ -29,7 +31,7 @@ async fn a_logout_on_one_instance_is_seen_by_the_next_request_on_the_other(backe
     let stop = Arc::new(AtomicBool::new(false));
     let load_done = Arc::new(AtomicUsize::new(0));
     let mut load = Vec::new();
-    for i in 0..4 {
+    for i in 0..2 {
         let (cluster, stop, done, access) =
             (cluster.clone(), stop.clone(), load_done.clone(), bob_access.clone());
         load.push(tokio::spawn(async move {

@@ -16,6 +16,7 @@ mod keys;
 mod mail;
 mod metrics;
 mod mfa;
+mod multi;
 mod oidc;
 mod recovery;
 mod request_id;

@@ -120,4 +120,13 @@ impl TestApp {
             handle.stop(true).await;
         }
     }
+
+    /// Stops the listeners abruptly, the closest to a killed process in one
+    /// test process: connections in flight are dropped and new ones
+    /// refused. (Its background tasks run on with the test's runtime.)
+    pub async fn kill(&self) {
+        for handle in &self.handles {
+            handle.stop(false).await;
+        }
+    }
 }

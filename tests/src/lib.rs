@@ -5,6 +5,8 @@
 //! - [`TestDatabase`]: a fresh SQLite file, or a fresh PostgreSQL database
 //!   (dropped afterwards) on the server named by `PORTCULLIS_TEST_POSTGRES_URL`.
 //!   `scripts/test` starts that server; without it PostgreSQL tests FAIL.
+//! - [`cluster::spawn_cluster`]: several instances on one database behind a
+//!   round-robin proxy.
 //! - [`both_backends!`]: runs one async test body against both backends, as
 //!   `<name>::sqlite` and `<name>::postgres`.
 //! - [`password_changed_mail`]: a rendered mail for outbox tests.
@@ -15,6 +17,7 @@
 #![allow(clippy::expect_used)]
 
 mod app;
+pub mod cluster;
 mod database;
 mod mail;
 pub mod mfa;

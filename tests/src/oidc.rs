@@ -273,6 +273,13 @@ impl Browser {
         Self { base: app.address.clone(), http, cookie: Mutex::new(None) }
     }
 
+    /// A browser at `base` (a proxy in front of several instances) that
+    /// opens a new connection for every request, so a round-robin proxy
+    /// sends its requests to the instances in turn.
+    pub fn at(base: &str) -> Self {
+        Self { base: base.to_owned(), http: crate::cluster::fresh_connections(), cookie: Mutex::new(None) }
+    }
+
     /// The current session cookie value.
     pub fn session_cookie(&self) -> Option<String> {
         self.cookie.lock().expect("lock").clone()

@@ -80,9 +80,11 @@ pub async fn check_access_token(ctx: &Ctx<'_>, token: &str) -> Result<ValidAcces
     let Some(jti) = text("jti") else { return invalid("the token has no jti") };
     let grant_id = text(GRANT_CLAIM);
     let scopes = ScopeSet::parse(text("scope").unwrap_or("")).unwrap_or_default();
-    // The generation is read before the store: a write committing meanwhile
-    // moves it, and what was read then is never used from the cache.
-    let generation = ctx.store.token_state_generation();
+    // The generation is read from the database (one primary-key read) before
+    // anything else: a write committing after it, on any instance, moves it,
+    // so what is read below is cached under a generation that is already
+    // stale, and a cached state is used only if nothing committed since.
+    let generation = ctx.store.token_state_generation().await?;
     if let Some(generation) = generation
         && let Some(state) = ctx.tokens.get(jti, ctx.now, generation)
         && state.grant.as_ref().map(|g| g.id.as_str()) == grant_id

@@ -38,9 +38,9 @@ pub struct ProtocolConfig {
     /// [`ClientCache`]: crate::ClientCache
     pub client_cache_ttl: Duration,
     /// The state of a checked access token is reused this long (see
-    /// [`TokenStateCache`]): the longest a change this instance cannot see
-    /// (the CLI on SQLite, a lost notification) takes to apply. Changes
-    /// through this instance, and on PostgreSQL through any, apply at once.
+    /// [`TokenStateCache`]) while the database's token-state generation
+    /// stays put: the longest a change made behind the triggers' back takes
+    /// to apply. Changes through any instance or the CLI apply at once.
     ///
     /// [`TokenStateCache`]: crate::TokenStateCache
     pub token_state_cache_ttl: Duration,

@@ -5,15 +5,17 @@
 //!
 //! An entry is used only while both hold:
 //! - the store's token-state generation ([`Store::token_state_generation`])
-//!   has not moved since before the entry was read: every write through this
-//!   instance that can invalidate a token (a grant revoked, a session ended,
-//!   a `jti` revoked, a user disabled or changed) moves it as it commits, and
-//!   on PostgreSQL so does every such write by another instance (notified at
-//!   commit);
+//!   has not moved since before the entry was read. It is a counter in the
+//!   database that every transaction able to invalidate a token (a grant
+//!   revoked, a session ended, a `jti` revoked, a user disabled or changed,
+//!   a group changed) moves as it commits, whichever instance or process
+//!   wrote; it is read once per check, so a logout on one instance is seen
+//!   by the very next request on any other. A hit costs that one read
+//!   instead of the token's state (revocation list, grant, session, user,
+//!   groups);
 //! - it is younger than the TTL ([`ProtocolConfig::token_state_cache_ttl`],
-//!   1 s by default): the bound for changes this instance cannot see (the
-//!   `portcullis` CLI writing the SQLite file while the server runs, a lost
-//!   notification).
+//!   1 s by default): a bound for a change made behind the triggers' back
+//!   (by hand in SQL with the triggers off).
 //!
 //! Only tokens found valid are kept, and a kept entry is still judged at
 //! every use (grant and session expiry, idle timeout at the request's time):

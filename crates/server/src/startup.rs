@@ -287,11 +287,6 @@ impl Application {
         let handles = self.handles();
         let refresher = tokio::spawn(self.keys.clone().run());
         let sweeper = tokio::spawn(self.sweeper);
-        // Other instances' changes (PostgreSQL), for the token-state cache.
-        let follower = {
-            let store = self.store.clone();
-            tokio::spawn(async move { store.follow_changes().await })
-        };
         let backchannel = tokio::spawn(self.backchannel.run(std::time::Duration::from_secs(1)));
         let mailer = self.mail.map(|(worker, every)| worker.spawn(every));
         let servers = async { tokio::try_join!(self.server, self.metrics_server).map(|_| ()) };
@@ -325,7 +320,6 @@ impl Application {
         };
         refresher.abort();
         sweeper.abort();
-        follower.abort();
         backchannel.abort();
         if let Some(mailer) = mailer {
             // Between two mails, so a mail the server accepted is marked sent.

@@ -6,7 +6,7 @@
 //! shared with SQLite in `portcullis_store::sql` — with what is PostgreSQL's
 //! own: its value types (see [`exec`]), row and table locks, the claim
 //! statements of the job queues (`FOR UPDATE SKIP LOCKED`), the throttle's
-//! interval arithmetic, and `LISTEN` for the other instances' changes.
+//! interval arithmetic.
 //! Migrations run on a dedicated connection under sqlx's advisory lock, so
 //! instances starting together apply each migration exactly once.
 
@@ -18,9 +18,7 @@ use portcullis_store::{AccessTokenState, Backend, Generation, MigrationStatus, S
 use sqlx::Connection;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::LazyLock;
-use std::sync::atomic::{AtomicBool, Ordering as AtomicOrdering};
 use std::time::Duration;
 
 /// The schema, compiled in from `migrations/postgres/`.
@@ -48,17 +46,7 @@ pub struct PgStore {
     connect: PgConnectOptions,
     /// Advanced after every client write (shared by clones).
     clients_generation: Generation,
-    /// Advanced after every write that can change a token's state (see
-    /// `Store::token_state_generation`; shared by clones): such a write
-    /// method takes `token_state.on_drop()` first thing, so the counter moves
-    /// after its commit on every path out.
-    token_state: Generation,
-    /// Whether [`Store::follow_changes`] is listening (shared by clones).
-    following: Arc<AtomicBool>,
 }
-
-/// Notified when a change can invalidate access tokens (migration 0010).
-const TOKEN_STATE_CHANNEL: &str = "portcullis_token_state";
 
 pub(crate) use portcullis_store_sqlx::store_err as backend_err;
 
@@ -103,20 +91,7 @@ impl PgStore {
             .connect_with(connect.clone())
             .await
             .map_err(backend_err)?;
-        Ok(Self {
-            pool,
-            connect,
-            clients_generation: Generation::default(),
-            token_state: Generation::default(),
-            following: Arc::default(),
-        })
-    }
-
-    /// A listener on the token-state channel (one connection of the pool).
-    async fn listen(&self) -> Result<sqlx::postgres::PgListener, sqlx::Error> {
-        let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
-        listener.listen(TOKEN_STATE_CHANNEL).await?;
-        Ok(listener)
+        Ok(Self { pool, connect, clients_generation: Generation::default() })
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -180,52 +155,10 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
-    /// Known while this instance listens to the other instances' changes
-    /// (see [`Store::follow_changes`]); `None` (nothing cached) otherwise.
-    fn token_state_generation(&self) -> Option<u64> {
-        self.following.load(AtomicOrdering::Acquire).then(|| self.token_state.get())
-    }
-
-    /// Listens on `portcullis_token_state` (notified at commit by the
-    /// triggers of migration 0010) and advances the token-state generation
-    /// on every notification. While it is not listening, nothing is cached;
-    /// after a lost connection (notifications missed) it advances the
-    /// generation once more before caching resumes.
-    async fn follow_changes(&self) {
-        loop {
-            match self.listen().await {
-                Ok(mut listener) => {
-                    self.token_state.advance();
-                    self.following.store(true, AtomicOrdering::Release);
-                    loop {
-                        match listener.try_recv().await {
-                            Ok(Some(_)) => self.token_state.advance(),
-                            // Reconnected: what was sent meanwhile is lost.
-                            Ok(None) => {
-                                tracing::warn!("the change listener reconnected; cached token state dropped");
-                                self.token_state.advance();
-                            }
-                            Err(e) => {
-                                self.following.store(false, AtomicOrdering::Release);
-                                self.token_state.advance();
-                                if self.pool.is_closed() {
-                                    return;
-                                }
-                                tracing::warn!(error = %e, "the change listener failed; token state is not cached until it is back");
-                                break;
-                            }
-                        }
-                    }
-                }
-                Err(e) => {
-                    if self.pool.is_closed() {
-                        return;
-                    }
-                    tracing::warn!(error = %e, "cannot listen to changes; token state is not cached");
-                }
-            }
-            tokio::time::sleep(Duration::from_secs(1)).await;
-        }
+    /// The counter of migration 0022, moved at commit by deferred triggers
+    /// in every instance's transactions: one primary-key read.
+    async fn token_state_generation(&self) -> Result<Option<u64>, StoreError> {
+        grants::token_state_generation(self).await.map(Some)
     }
 
     async fn access_token_state(
@@ -331,10 +264,6 @@ impl Db for PgStore {
 
     fn clients_counter(&self) -> &Generation {
         &self.clients_generation
-    }
-
-    fn token_state(&self) -> &Generation {
-        &self.token_state
     }
 
     fn claim(queue: Queue) -> &'static str {

@@ -58,11 +58,6 @@ pub struct SqliteStore {
     url: String,
     /// Advanced after every client write (shared by clones).
     clients_generation: Generation,
-    /// Advanced after every write that can change a token's state (see
-    /// `Store::token_state_generation`; shared by clones): such a write
-    /// method takes `token_state.on_drop()` first thing, so the counter moves
-    /// after its commit on every path out.
-    token_state: Generation,
 }
 
 pub(crate) use portcullis_store_sqlx::store_err as backend_err;
@@ -98,13 +93,7 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(backend_err)?;
-        Ok(Self {
-            pool,
-            write_pool,
-            url: url.to_owned(),
-            clients_generation: Generation::default(),
-            token_state: Generation::default(),
-        })
+        Ok(Self { pool, write_pool, url: url.to_owned(), clients_generation: Generation::default() })
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -254,10 +243,10 @@ impl Store for SqliteStore {
         self.pool.close().await;
     }
 
-    /// Always known: only this process serves from the file (the CLI's
-    /// changes are left to the cache's TTL).
-    fn token_state_generation(&self) -> Option<u64> {
-        Some(self.token_state.get())
+    /// The counter of migration 0022, moved by triggers in the writing
+    /// transaction: also by another process writing the file.
+    async fn token_state_generation(&self) -> Result<Option<u64>, StoreError> {
+        grants::token_state_generation(self).await.map(Some)
     }
 
     async fn access_token_state(
@@ -346,10 +335,6 @@ impl Db for SqliteStore {
 
     fn clients_counter(&self) -> &Generation {
         &self.clients_generation
-    }
-
-    fn token_state(&self) -> &Generation {
-        &self.token_state
     }
 
     fn claim(queue: Queue) -> &'static str {

@@ -122,22 +122,20 @@ pub trait Store:
     /// Waits for open connections to finish and closes the pool.
     async fn close(&self);
 
-    /// A counter this store instance advances after every write that can
-    /// make a valid access token invalid or change what it answers: a grant
-    /// revoked, a session ended or replaced, a `jti` put on the revocation
-    /// list, a user disabled or changed. The protocol caches the state of
-    /// recently checked tokens while it stays put (and for a short TTL, for
-    /// the changes this instance cannot see). `None`: this store cannot tell
-    /// right now, so nothing is cached. The default is `None`.
-    fn token_state_generation(&self) -> Option<u64> {
-        None
+    /// The token-state generation: a counter kept in the database (migration
+    /// 0022) that every transaction able to make a valid access token
+    /// invalid, or to change what it answers, moves as it commits — a grant
+    /// revoked, a session ended, a `jti` put on the revocation list, a user
+    /// disabled or changed, a group changed — whoever writes: this instance,
+    /// another one sharing the database, the CLI. The protocol reads it once
+    /// per token check and uses its cached state of a token only while the
+    /// counter has not moved since that state was read, so a change
+    /// committed anywhere is seen by the very next request everywhere.
+    /// `None`: this store keeps no such counter, so nothing is cached (the
+    /// default).
+    async fn token_state_generation(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
     }
-
-    /// Follows the changes other instances make to the shared database
-    /// (advancing [`Self::token_state_generation`] as they commit), until the
-    /// process ends. The server runs it once; the default returns at once
-    /// (an embedded database has no other instance).
-    async fn follow_changes(&self) {}
 
     /// What checking an access token needs, read at once: whether `jti_key`
     /// is recorded (and unexpired at `now`, see [`GrantRepo::jti_recorded`]),

@@ -139,7 +139,8 @@ async fn unregistering_deletes_the_client_with_its_grants_and_tokens(backend: Ba
     store.save_consent(alice, "rp", &["openid".into()], T0).await.expect("consent");
     assert!(store.find_refresh_token("rt-1").await.expect("find").is_some(), "a live refresh token");
 
-    let (clients, tokens) = (store.clients_generation(), store.token_state_generation());
+    let clients = store.clients_generation();
+    let tokens = store.token_state_generation().await.expect("generation").expect("kept");
     let audit = [event("client.deleted")];
     let revoked_count = store.unregister_client("rp", T0, &Effects::audit(&audit)).await.expect("delete");
     assert_eq!(revoked_count, 1, "the live grants");
@@ -151,9 +152,8 @@ async fn unregistering_deletes_the_client_with_its_grants_and_tokens(backend: Ba
     assert!(store.find_grant("g-other").await.expect("find").is_some(), "another client's grant stays");
     assert_eq!(db.count("SELECT 1 FROM auth_codes WHERE client_id = 'rp'").await, 0);
     assert!(store.clients_generation() > clients);
-    if let (Some(before), Some(after)) = (tokens, store.token_state_generation()) {
-        assert!(after > before, "cached token states are dropped");
-    }
+    let after = store.token_state_generation().await.expect("generation").expect("kept");
+    assert!(after > tokens, "cached token states are dropped");
     let events = store.recent_audit(10).await.expect("audit");
     assert_eq!(events[0].event.kind, "client.deleted");
     assert_eq!(events[0].event.detail["grants_revoked"], 1, "{:?}", events[0].event.detail);

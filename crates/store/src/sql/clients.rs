@@ -204,7 +204,6 @@ impl<D: Db> ClientRepo for D {
         effects: &Effects<'_>,
     ) -> Result<u64, StoreError> {
         let _changed = self.clients_counter().on_drop();
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let grants = count(tx.fetch_one(LIVE_GRANTS, args![client_id, at]).await?.int("n")?);
         found(tx.execute(UNREGISTER, args![client_id]).await?)?;

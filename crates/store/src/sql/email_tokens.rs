@@ -152,7 +152,6 @@ impl<D: Db> EmailTokenRepo for D {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<Uuid>, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::Reset, now).await? else {
             return Ok(None);
@@ -174,7 +173,6 @@ impl<D: Db> EmailTokenRepo for D {
         now: OffsetDateTime,
         mails: &[NewMail],
     ) -> Result<Option<Uuid>, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let Some(t) = consume(&mut tx, token_hash, EmailTokenPurpose::VerifyEmail, now).await? else {
             return Ok(None);

@@ -333,7 +333,6 @@ pub(crate) async fn redeem_once<D: Db>(
         return Ok(Redemption::Redeemed);
     }
     let Some(row) = tx.fetch_optional(grant_of, args![key]).await? else { return Ok(Redemption::Unknown) };
-    let _state = db.token_state().on_drop();
     tx.execute(REVOKE, args![now, &row.text("grant_id")?]).await?;
     tx.commit().await?;
     Ok(Redemption::Replayed)
@@ -383,9 +382,18 @@ async fn rotate_refresh<D: Db>(
     if let Some(sealed) = forgiven {
         return Ok(RotateOutcome::Graced(sealed));
     }
-    let _state = db.token_state().on_drop();
     db.writer().execute(REVOKE, args![now, &row.text("grant_id")?]).await?;
     Ok(RotateOutcome::Replayed)
+}
+
+/// The token-state generation (migration 0022; see
+/// `Store::token_state_generation`).
+const TOKEN_STATE_GENERATION: &str = "SELECT n FROM token_state_generation WHERE id = 1";
+
+/// Reads the token-state generation: one primary-key read.
+pub async fn token_state_generation<D: Db>(db: &D) -> Result<u64, StoreError> {
+    let n = db.reader().fetch_one(TOKEN_STATE_GENERATION, args![]).await?.int("n")?;
+    u64::try_from(n).map_err(|_| corrupt("token_state_generation.n"))
 }
 
 /// `Store::access_token_state` in one statement.
@@ -477,7 +485,6 @@ impl<D: Db> ConsentRepo for D {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<u64>, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let consents = tx.execute(DELETE_CONSENT, args![user_id, client_id]).await?;
         for row in tx.fetch_all(CLIENT_LOGOUTS, args![user_id, client_id]).await? {
@@ -580,12 +587,10 @@ impl<D: Db> GrantRepo for D {
     }
 
     async fn revoke_grant(&self, id: &str, now: OffsetDateTime) -> Result<bool, StoreError> {
-        let _state = self.token_state().on_drop();
         Ok(self.writer().execute(REVOKE_LIVE, args![now, id]).await? > 0)
     }
 
     async fn revoke_user_grants(&self, user_id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let _state = self.token_state().on_drop();
         self.writer().execute(REVOKE_USER, args![now, user_id]).await
     }
 
@@ -595,7 +600,6 @@ impl<D: Db> GrantRepo for D {
         now: OffsetDateTime,
         expires_at: OffsetDateTime,
     ) -> Result<bool, StoreError> {
-        let _state = self.token_state().on_drop();
         Ok(self.writer().execute(RECORD_JTI, args![key, now, expires_at]).await? > 0)
     }
 
@@ -604,7 +608,6 @@ impl<D: Db> GrantRepo for D {
     }
 
     async fn delete_expired_grants(&self, now: OffsetDateTime) -> Result<u64, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let mut deleted = 0;
         for sql in DELETE_EXPIRED {
@@ -623,7 +626,6 @@ impl<D: Db> LogoutRepo for D {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<u64>, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let Some(row) = tx.fetch_optional(END_SESSION, args![id_hash]).await? else { return Ok(None) };
         let queued = after_session_end(&mut tx, &row.text("sid")?, row.opt_uuid("user_id")?, now).await?;
@@ -638,7 +640,6 @@ impl<D: Db> LogoutRepo for D {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<u64, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let sids =
             tx.fetch_all("DELETE FROM sessions WHERE user_id = $1 RETURNING sid", args![user_id]).await?;

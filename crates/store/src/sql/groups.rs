@@ -88,7 +88,6 @@ impl<D: Db> GroupRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<Group>, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         if let Some(unchanged) = unchanged {
             users::found(tx.execute(LOCK, args![id]).await?)?;
@@ -112,7 +111,6 @@ impl<D: Db> GroupRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
-        let _state = self.token_state().on_drop();
         write_one(self, DELETE, args![id], at, effects).await
     }
 
@@ -136,7 +134,6 @@ impl<D: Db> GroupRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<bool, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         if tx.execute(ADD_MEMBER, args![group_id, user_id, at]).await? == 0 {
             both_exist(&mut tx, group_id, user_id).await?;
@@ -154,7 +151,6 @@ impl<D: Db> GroupRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<bool, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         if tx.execute(REMOVE_MEMBER, args![group_id, user_id]).await? == 0 {
             both_exist(&mut tx, group_id, user_id).await?;

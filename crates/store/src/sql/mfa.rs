@@ -131,7 +131,6 @@ impl<D: Db> MfaRepo for D {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<EndedAccess>, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         // A concurrent sign-in or removal for the same user waits here, so
         // "no factor left" below is decided alone.
@@ -246,7 +245,6 @@ impl<D: Db> MfaRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
-        let _state = self.token_state().on_drop();
         write_one(self, SET_REQUIRED, args![required, at, user_id], at, effects).await
     }
 

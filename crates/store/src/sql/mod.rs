@@ -267,12 +267,6 @@ pub trait Db: Send + Sync + fmt::Debug + 'static {
     /// Advanced after every client write (see [`crate::ClientRepo`]).
     fn clients_counter(&self) -> &Generation;
 
-    /// Advanced after every write that can change a token's state (see
-    /// `Store::token_state_generation`): such a write takes
-    /// `token_state().on_drop()` first thing, so the counter moves after its
-    /// commit on every path out.
-    fn token_state(&self) -> &Generation;
-
     /// Takes `lock` until `tx` ends, where the dialect needs it for
     /// writers to serialise (PostgreSQL: a row or table lock; SQLite:
     /// nothing, its write transactions already hold the one write lock).

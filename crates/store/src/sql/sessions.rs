@@ -92,7 +92,6 @@ impl<D: Db> SessionRepo for D {
     }
 
     async fn replace_session(&self, old_id_hash: &str, new: &Session) -> Result<(), StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         replace(&mut tx, old_id_hash, new).await?;
         tx.commit().await
@@ -104,7 +103,6 @@ impl<D: Db> SessionRepo for D {
     }
 
     async fn delete_session(&self, id_hash: &str) -> Result<bool, StoreError> {
-        let _state = self.token_state().on_drop();
         Ok(self.writer().execute(DELETE, args![id_hash]).await? > 0)
     }
 
@@ -114,7 +112,6 @@ impl<D: Db> SessionRepo for D {
         created_before: OffsetDateTime,
     ) -> Result<u64, StoreError> {
         const EXPIRED: &str = "DELETE FROM sessions WHERE last_seen_at <= $1 OR created_at <= $2";
-        let _state = self.token_state().on_drop();
         self.writer().execute(EXPIRED, args![idle_before, created_before]).await
     }
 
@@ -144,7 +141,6 @@ impl<D: Db> SessionRepo for D {
     }
 
     async fn delete_user_sessions(&self, user_id: Uuid) -> Result<u64, StoreError> {
-        let _state = self.token_state().on_drop();
         self.writer().execute("DELETE FROM sessions WHERE user_id = $1", args![user_id]).await
     }
 }

@@ -296,7 +296,6 @@ impl<D: Db> UserRepo for D {
     }
 
     async fn set_password_hash(&self, id: Uuid, hash: &str, at: OffsetDateTime) -> Result<(), StoreError> {
-        let _state = self.token_state().on_drop();
         found(self.writer().execute(SET_HASH, args![hash, at, id]).await?)
     }
 
@@ -307,7 +306,6 @@ impl<D: Db> UserRepo for D {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         found(tx.execute(CHANGE_PASSWORD, args![hash, &hex_id(), now, id]).await?)?;
         let ended = end_access(&mut tx, id, effects.kept_session(), now).await?;
@@ -322,7 +320,6 @@ impl<D: Db> UserRepo for D {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         found(tx.execute(SET_DISABLED, args![true, now, id]).await?)?;
         let ended = end_access(&mut tx, id, effects.kept_session(), now).await?;
@@ -337,7 +334,6 @@ impl<D: Db> UserRepo for D {
         now: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<EndedAccess, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let ended = end_access(&mut tx, id, None, now).await?;
         found(tx.execute("DELETE FROM users WHERE id = $1", args![id]).await?)?;
@@ -354,7 +350,6 @@ impl<D: Db> UserRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<User, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         let (name_norm, email_norm, stamp) =
             (display_name.map(normalise_login), normalise_login(email), hex_id());
@@ -376,7 +371,6 @@ impl<D: Db> UserRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<Option<User>, StoreError> {
-        let _state = self.token_state().on_drop();
         let mut tx = self.begin().await?;
         found(tx.execute(LOCK, args![id]).await?)?;
         let current = user(&tx.fetch_one(BY_ID, args![id]).await?)?;
@@ -401,7 +395,6 @@ impl<D: Db> UserRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
-        let _state = self.token_state().on_drop();
         write_one(self, SET_ROLES, args![roles, at, id], at, effects).await
     }
 
@@ -411,7 +404,6 @@ impl<D: Db> UserRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
-        let _state = self.token_state().on_drop();
         write_one(self, SET_DISABLED, args![false, at, id], at, effects).await
     }
 }

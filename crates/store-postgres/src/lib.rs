@@ -155,7 +155,7 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
-    /// The counter of migration 0022, moved at commit by deferred triggers
+    /// The counter of migration 0021, moved at commit by deferred triggers
     /// in every instance's transactions: one primary-key read.
     async fn token_state_generation(&self) -> Result<Option<u64>, StoreError> {
         grants::token_state_generation(self).await.map(Some)

@@ -243,7 +243,7 @@ impl Store for SqliteStore {
         self.pool.close().await;
     }
 
-    /// The counter of migration 0022, moved by triggers in the writing
+    /// The counter of migration 0021, moved by triggers in the writing
     /// transaction: also by another process writing the file.
     async fn token_state_generation(&self) -> Result<Option<u64>, StoreError> {
         grants::token_state_generation(self).await.map(Some)

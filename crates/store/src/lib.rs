@@ -123,7 +123,7 @@ pub trait Store:
     async fn close(&self);
 
     /// The token-state generation: a counter kept in the database (migration
-    /// 0022) that every transaction able to make a valid access token
+    /// 0021) that every transaction able to make a valid access token
     /// invalid, or to change what it answers, moves as it commits — a grant
     /// revoked, a session ended, a `jti` put on the revocation list, a user
     /// disabled or changed, a group changed — whoever writes: this instance,

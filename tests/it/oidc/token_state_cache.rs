@@ -1,7 +1,7 @@
 //! Userinfo and introspection keep the state of recently checked access tokens
 //! in memory (`TokenStateCache`). Every way of invalidating a token through
 //! any instance or process applies at the next request all the same (the
-//! database's token-state generation, migration 0022); only a change made
+//! database's token-state generation, migration 0021); only a change made
 //! behind the triggers' back waits for the cache's TTL (1 s).
 
 use portcullis_core::Clock;
@@ -75,7 +75,7 @@ async fn a_change_made_elsewhere_applies_at_the_next_request(backend: Backend) {
     assert_eq!(email(&app, &access).await, "alice@example.com");
 
     // Another process writes the database (another instance, the CLI, an
-    // operator's SQL): the triggers of migration 0022 move the generation
+    // operator's SQL): the triggers of migration 0021 move the generation
     // in the same transaction, so the very next check reads again. The
     // clock does not move: the TTL plays no part.
     app.db.execute(&format!("UPDATE users SET email = 'new@example.com' WHERE id = '{alice}'")).await;

@@ -386,7 +386,7 @@ async fn rotate_refresh<D: Db>(
     Ok(RotateOutcome::Replayed)
 }
 
-/// The token-state generation (migration 0022; see
+/// The token-state generation (migration 0021; see
 /// `Store::token_state_generation`).
 const TOKEN_STATE_GENERATION: &str = "SELECT n FROM token_state_generation WHERE id = 1";
 

@@ -6,7 +6,7 @@
 //! (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: it waits for the first's row lock).
 
 use super::{
-    Db, Exec, Queue, Row, Tx, effects::apply, grants::end_access, outbox::insert_mails, users::found,
+    Db, Exec, Lock, Queue, Row, Tx, effects::apply, grants::end_access, outbox::insert_mails, users::found,
 };
 use crate::{
     Effects, EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow, NewMail, StoreError,
@@ -221,6 +221,13 @@ impl<D: Db> EmailTokenRepo for D {
         mails: &[NewMail],
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
+        // The user's row first, as deleting the user locks it before its
+        // cascade reaches this request: in the other order (this request,
+        // then the token's foreign key on the user) a concurrent deletion
+        // deadlocked with it on PostgreSQL.
+        if let Some(t) = token {
+            self.lock(&mut tx, Lock::User(t.user_id)).await?;
+        }
         // Completed meanwhile by a worker whose lease had run out: nothing more.
         if tx.fetch_optional(COMPLETE_LINK_REQUEST, args![id]).await?.is_none() {
             return Ok(());

@@ -1,4 +1,5 @@
 //! Repository behaviour, identical on both backends.
 
 mod audit;
+mod lock_order;
 mod migrations;

@@ -421,3 +421,34 @@ pub fn jwt_claims(token: &str) -> serde_json::Value {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).expect("base64url");
     serde_json::from_slice(&bytes).expect("JSON claims")
 }
+
+/// A relying party's back-channel logout endpoint on a free port; every
+/// `logout_token` it receives goes to the channel.
+pub fn backchannel_receiver() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = actix_web::HttpServer::new(move || {
+        let tx = tx.clone();
+        actix_web::App::new().route(
+            "/backchannel",
+            actix_web::web::post().to(
+                move |form: actix_web::web::Form<std::collections::HashMap<String, String>>| {
+                    let tx = tx.clone();
+                    async move {
+                        if let Some(token) = form.get("logout_token") {
+                            let _ = tx.send(token.clone());
+                        }
+                        actix_web::HttpResponse::Ok().finish()
+                    }
+                },
+            ),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    (format!("http://127.0.0.1:{port}/backchannel"), rx)
+}

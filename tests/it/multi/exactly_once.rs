@@ -9,7 +9,6 @@
 //! - back-channel logout tokens reach the relying party exactly once each,
 //!   both instances' workers polling the one queue.
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use portcullis_core::{Clock, ManualClock};
 use portcullis_mailer::{OutboxWorker, RetryPolicy, SmtpConfig, SmtpMailer, TlsMode};
 use portcullis_store::Store;
@@ -20,7 +19,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 use time::Duration;
-use tokio::sync::mpsc;
 
 use super::{CB, code_at, field, redeem};
 
@@ -109,42 +107,13 @@ async fn queued_mail_is_sent_once_by_two_workers(backend: Backend) {
     }
 }
 
-/// A relying party's back-channel logout endpoint on a free port; every
-/// `logout_token` it receives goes to the channel.
-fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
-    let (tx, rx) = mpsc::unbounded_channel::<String>();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let server = HttpServer::new(move || {
-        let tx = tx.clone();
-        App::new().route(
-            "/backchannel",
-            web::post().to(move |form: web::Form<std::collections::HashMap<String, String>>| {
-                let tx = tx.clone();
-                async move {
-                    if let Some(token) = form.get("logout_token") {
-                        let _ = tx.send(token.clone());
-                    }
-                    HttpResponse::Ok().finish()
-                }
-            }),
-        )
-    })
-    .workers(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}/backchannel"), rx)
-}
-
 const SESSIONS: usize = 10;
 
 async fn backchannel_logout_tokens_are_delivered_once(backend: Backend) {
     let cluster = spawn_cluster(backend, 2, |_| {}).await;
     let a = &cluster.apps[0];
     create_user(a, "alice", &[]).await;
-    let (endpoint, mut received) = relying_party();
+    let (endpoint, mut received) = portcullis_tests::oidc::backchannel_receiver();
     let mut spec = ClientSpec::confidential("rp", CB);
     spec.backchannel_logout_uri = Some(endpoint);
     create_client(a, spec).await;

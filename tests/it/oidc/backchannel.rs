@@ -1,48 +1,17 @@
 //! Acceptance 4: a relying party's back-channel endpoint receives a valid
 //! logout token (checked against the JWKS) when the user signs out.
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use portcullis_tests::oidc::{
     Browser, ClientSpec, Interact, Outcome, create_client, create_user, hidden, pkce, redeem_code,
     spawn_oidc_app,
 };
 use portcullis_tests::{Backend, both_backends};
 use serde_json::Value;
-use tokio::sync::mpsc;
-
-/// A relying party's back-channel logout endpoint on a free port; every
-/// `logout_token` it receives goes to the channel.
-fn relying_party() -> (String, mpsc::UnboundedReceiver<String>) {
-    let (tx, rx) = mpsc::unbounded_channel::<String>();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let server = HttpServer::new(move || {
-        let tx = tx.clone();
-        App::new().route(
-            "/backchannel",
-            web::post().to(move |form: web::Form<std::collections::HashMap<String, String>>| {
-                let tx = tx.clone();
-                async move {
-                    if let Some(token) = form.get("logout_token") {
-                        let _ = tx.send(token.clone());
-                    }
-                    HttpResponse::Ok().finish()
-                }
-            }),
-        )
-    })
-    .workers(1)
-    .listen(listener)
-    .expect("listen")
-    .run();
-    tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}/backchannel"), rx)
-}
 
 async fn signing_out_sends_a_verifiable_logout_token(backend: Backend) {
     let app = spawn_oidc_app(backend).await;
     let alice = create_user(&app, "alice", &[]).await;
-    let (endpoint, mut received) = relying_party();
+    let (endpoint, mut received) = portcullis_tests::oidc::backchannel_receiver();
     let cb = "http://127.0.0.1:9/cb";
     let mut spec = ClientSpec::confidential("bcl", cb);
     spec.backchannel_logout_uri = Some(endpoint);

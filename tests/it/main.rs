@@ -19,6 +19,7 @@ mod mfa;
 mod multi;
 mod oidc;
 mod recovery;
+mod redis;
 mod request_id;
 mod review;
 mod security;

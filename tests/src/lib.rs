@@ -25,6 +25,7 @@ pub mod net;
 pub mod node;
 pub mod oidc;
 pub mod pg_cluster;
+pub mod redis;
 mod smtp;
 pub mod soft_passkey;
 

@@ -17,7 +17,7 @@
 
 use portcullis_core::Clock;
 use portcullis_core::signin::{Authentication, Missing, SignInState};
-use portcullis_store::{Effects, Session, Store, User};
+use portcullis_store::{Effects, Session, Store, Throttle, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -162,6 +162,9 @@ pub enum AccountAccess {
 pub struct Interaction<'a> {
     /// The store.
     pub store: &'a dyn Store,
+    /// The counters of every credential check: the store's own, or shared
+    /// ones on Redis when it is configured.
+    pub throttle: &'a dyn Throttle,
     /// The clock.
     pub clock: &'a dyn Clock,
     /// The password hasher.
@@ -194,8 +197,13 @@ impl<'a> Interaction<'a> {
         then: Continue,
         request: &RequestInfo,
     ) -> Result<StepOutcome, AuthnError> {
-        let check =
-            SignIn { store: self.store, hasher: self.hasher, lockouts: self.lockouts, clock: self.clock };
+        let check = SignIn {
+            store: self.store,
+            throttle: self.throttle,
+            hasher: self.hasher,
+            lockouts: self.lockouts,
+            clock: self.clock,
+        };
         match sign_in(check, login, password, request).await? {
             SignInOutcome::Success(user) => {
                 self.first_factor(browser, &user, Method::Password, then, request).await
@@ -231,7 +239,18 @@ impl<'a> Interaction<'a> {
         let Some(state) = Passkeys::take_signin(self.store, &browser.id_hash, now).await? else {
             return Ok(StepOutcome::NotStarted);
         };
-        match passkeys::sign_in(rp, self.store, self.lockouts, &state, credential, now, request).await? {
+        match passkeys::sign_in(
+            rp,
+            self.store,
+            self.throttle,
+            self.lockouts,
+            &state,
+            credential,
+            now,
+            request,
+        )
+        .await?
+        {
             PasskeyOutcome::Success { user, method } => {
                 self.first_factor(browser, &user, method, then, request).await
             }
@@ -445,7 +464,12 @@ impl<'a> Interaction<'a> {
         factor: SecondFactor<'_>,
         request: &RequestInfo,
     ) -> Result<StepOutcome, AuthnError> {
-        let check = SecondFactorCheck { totp: self.totp, lockouts: self.lockouts, clock: self.clock };
+        let check = SecondFactorCheck {
+            totp: self.totp,
+            throttle: self.throttle,
+            lockouts: self.lockouts,
+            clock: self.clock,
+        };
         match check_second_factor(check, &user, factor, request).await? {
             SecondFactorOutcome::Success(method) => {
                 let amr = merge_amr(&first, method);

@@ -3,7 +3,7 @@
 //! per-account counter (which no first factor clears) and the client IP's.
 
 use portcullis_core::Clock;
-use portcullis_store::{AuditOutcome, ROLE_ADMIN, Store, StoreError, User};
+use portcullis_store::{AuditOutcome, ROLE_ADMIN, Store, StoreError, Throttle, User};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -112,6 +112,8 @@ pub enum SecondFactorOutcome {
 pub struct SecondFactorCheck<'a> {
     /// TOTP over the store.
     pub totp: Totp<'a>,
+    /// The throttle counters.
+    pub throttle: &'a dyn Throttle,
     /// The back-off policies.
     pub lockouts: &'a Lockouts,
     /// The clock.
@@ -133,7 +135,7 @@ pub async fn check_second_factor(
     let account = second_factor_key(user);
     let mut counters = vec![(account.clone(), &ctx.lockouts.second_factor)];
     counters.extend(request.ip.as_deref().map(|ip| (ip_key(ip), &ctx.lockouts.ip)));
-    let attempt = match reserve(store, &counters, now).await? {
+    let attempt = match reserve(ctx.throttle, &counters, now).await? {
         Admission::Admitted(attempt) => attempt,
         Admission::Refused { until } => return Ok(SecondFactorOutcome::Refused { until }),
     };

@@ -10,7 +10,7 @@
 use data_encoding::BASE64URL_NOPAD;
 use portcullis_mailer::MailContext;
 use portcullis_mailer::notify::{Notification, notification_mails};
-use portcullis_store::{AuditOutcome, Effects, Enrollment, PasskeyRow, Rotation, Store, User};
+use portcullis_store::{AuditOutcome, Effects, Enrollment, PasskeyRow, Rotation, Store, Throttle, User};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -308,6 +308,7 @@ pub(crate) async fn register(
 pub async fn sign_in(
     passkeys: &Passkeys,
     store: &dyn Store,
+    throttle: &dyn Throttle,
     lockouts: &Lockouts,
     state: &str,
     response: &Value,
@@ -315,7 +316,7 @@ pub async fn sign_in(
     request: &RequestInfo,
 ) -> Result<PasskeyOutcome, AuthnError> {
     let counters: Vec<_> = request.ip.as_deref().map(|ip| (ip_key(ip), &lockouts.ip)).into_iter().collect();
-    let attempt = match reserve(store, &counters, now).await? {
+    let attempt = match reserve(throttle, &counters, now).await? {
         Admission::Admitted(attempt) => attempt,
         Admission::Refused { until } => return Ok(PasskeyOutcome::Refused { until }),
     };

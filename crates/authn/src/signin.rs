@@ -3,7 +3,7 @@
 //! reservations kept or given back, rehash, audit.
 
 use portcullis_core::Clock;
-use portcullis_store::{AuditOutcome, Store, User};
+use portcullis_store::{AuditOutcome, Store, Throttle, User};
 use serde_json::json;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -15,8 +15,10 @@ use crate::{AuthnError, Lockouts, Password, PasswordHasher, Verification};
 /// What a password check needs.
 #[derive(Debug, Clone, Copy)]
 pub struct SignIn<'a> {
-    /// The store (and its throttle counters).
+    /// The store.
     pub store: &'a dyn Store,
+    /// The throttle counters.
+    pub throttle: &'a dyn Throttle,
     /// The hasher.
     pub hasher: &'a Arc<PasswordHasher>,
     /// The back-off policies.
@@ -86,7 +88,7 @@ async fn check_password(
     let account = password_key(user.as_ref(), login);
     let mut counters = vec![(account.clone(), &ctx.lockouts.account)];
     counters.extend(request.ip.as_deref().map(|ip| (ip_key(ip), &ctx.lockouts.ip)));
-    let attempt = match reserve(ctx.store, &counters, now).await? {
+    let attempt = match reserve(ctx.throttle, &counters, now).await? {
         Admission::Admitted(attempt) => attempt,
         Admission::Refused { until } => {
             tracing::info!(%until, "password check refused: backing off");

@@ -9,6 +9,7 @@ mod database;
 mod keys;
 mod load;
 mod recovery;
+mod redis;
 mod resources;
 mod smtp;
 mod tokens;
@@ -19,6 +20,7 @@ pub use database::{DatabaseKind, DatabaseSettings, DatabaseUrl};
 pub use keys::{KeysSettings, SecretKey};
 pub use load::ConfigError;
 pub use recovery::RecoverySettings;
+pub use redis::{RedisSettings, RedisUrl};
 pub use resources::ResourceSettings;
 pub use smtp::{MailSettings, SmtpSettings, SmtpTls};
 pub use tokens::TokenSettings;
@@ -64,6 +66,9 @@ pub struct Settings {
     pub recovery: RecoverySettings,
     /// Issued tokens: the refresh reuse grace.
     pub tokens: TokenSettings,
+    /// Redis, for the sign-in throttles shared by several instances (none:
+    /// they stay in the database).
+    pub redis: RedisSettings,
     /// Relying parties declared here (`[[clients]]`), synced into the store at start.
     pub clients: Vec<ClientSettings>,
     /// Resource servers (`[[resources]]`, RFC 8707) access tokens may be for.
@@ -88,6 +93,7 @@ impl Default for Settings {
             mail: MailSettings::default(),
             recovery: RecoverySettings::default(),
             tokens: TokenSettings::default(),
+            redis: RedisSettings::default(),
             clients: Vec::new(),
             resources: Vec::new(),
         }
@@ -164,6 +170,7 @@ impl Settings {
         self.mail.validate()?;
         self.recovery.validate()?;
         self.tokens.validate()?;
+        self.redis.validate()?;
         clients::validate(&self.clients)?;
         let resources =
             resources::validate(&self.resources, &self.keys.algorithms, self.keys.max_token_lifetime_secs)?;

@@ -35,6 +35,9 @@ pub enum StartupError {
         /// Why.
         source: StoreError,
     },
+    /// Redis is configured but could not be reached.
+    #[error("redis: {0}")]
+    Redis(#[from] portcullis_store_redis::RedisError),
     /// A listener could not be bound.
     #[error("cannot listen on {addr} ({key}): {source}")]
     Bind {
@@ -118,6 +121,19 @@ impl Application {
         let metrics_listener = bind("metrics_listen", settings.metrics_listen)?;
         let (store, applied) = connect_and_migrate(settings).await?;
         tracing::info!(backend = %store.backend(), applied, "database ready");
+        let redis = match settings.redis.config() {
+            Some(config) => {
+                let redis = portcullis_store_redis::Redis::connect(&config).await?;
+                tracing::info!(redis = ?config.target, "redis ready");
+                Some(redis)
+            }
+            None => None,
+        };
+        // Sign-in's counters: shared on Redis when it is there, else in the database.
+        let throttle: Arc<dyn portcullis_store::Throttle> = match &redis {
+            Some(redis) => Arc::new(portcullis_store_redis::RedisThrottle::new(redis.clone())),
+            None => store.clone(),
+        };
         let synced = crate::clients::sync_config_clients(store.as_ref(), settings, clock.now())
             .await
             .map_err(StartupError::Clients)?;
@@ -159,6 +175,7 @@ impl Application {
             clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
             cors: Arc::new(portcullis_protocol::cors::CorsOrigins::new(protocol.client_cache_ttl)),
             tokens: Arc::new(portcullis_protocol::TokenStateCache::new(protocol.token_state_cache_ttl)),
+            throttle,
             client_throttle: Arc::new(portcullis_store::MemoryThrottle::new()),
             // Nonces every instance sharing the key-encryption key accepts.
             dpop: Arc::new(portcullis_protocol::dpop::Dpop::new(keys.kek().derive("dpop-nonce"))),
@@ -166,7 +183,7 @@ impl Application {
             auth,
             mail: web_mail,
             metrics: metrics.clone(),
-            readiness: Arc::new(StoreReadiness(store.clone())),
+            readiness: Arc::new(StoreReadiness { store: store.clone(), redis }),
             draining: draining.clone(),
         });
         let mail =
@@ -331,22 +348,32 @@ impl Application {
     }
 }
 
-/// `/readyz`'s database check, over the store: it answers, with exactly
-/// this build's migrations.
+/// `/readyz`'s check, over the store: it answers, with exactly this
+/// build's migrations; and Redis, when configured, answers.
 #[derive(Debug)]
-struct StoreReadiness(Arc<dyn Store>);
+struct StoreReadiness {
+    store: Arc<dyn Store>,
+    redis: Option<portcullis_store_redis::Redis>,
+}
 
 impl portcullis_web::ReadinessProbe for StoreReadiness {
     fn backend(&self) -> &'static str {
-        self.0.backend().as_str()
+        self.store.backend().as_str()
     }
 
     fn check(&self) -> std::pin::Pin<Box<dyn Future<Output = DatabaseReadiness> + Send + '_>> {
         Box::pin(async move {
-            match self.0.migration_status().await {
+            let database = match self.store.migration_status().await {
                 Ok(status) if status.is_current() => DatabaseReadiness::Ready,
                 Ok(status) => DatabaseReadiness::SchemaNotCurrent(status.problem().unwrap_or_default()),
                 Err(e) => DatabaseReadiness::Unreachable(e.to_string()),
+            };
+            match (database, &self.redis) {
+                (DatabaseReadiness::Ready, Some(redis)) => match redis.ping().await {
+                    Ok(()) => DatabaseReadiness::Ready,
+                    Err(e) => DatabaseReadiness::RedisUnreachable(e.to_string()),
+                },
+                (database, _) => database,
             }
         })
     }

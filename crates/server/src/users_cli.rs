@@ -106,6 +106,7 @@ async fn execute(
     let mfa = portcullis_authn::MfaPolicy { admins_require_mfa: settings.auth.admins_require_mfa };
     let recovery = Recovery {
         store,
+        throttle: store,
         hasher: &hasher,
         policy: &policy,
         lockouts: &lockouts,

@@ -45,7 +45,13 @@ pub struct AppState {
     pub cors: Arc<portcullis_protocol::cors::CorsOrigins>,
     /// The state of access tokens recently checked by userinfo and introspection.
     pub tokens: Arc<portcullis_protocol::TokenStateCache>,
-    /// Failure counters of client authentication (hot: in this instance's memory).
+    /// The counters of sign-in's credential checks (passwords, second
+    /// factors, per-IP, device user codes): the database's, or Redis's when
+    /// it is configured (shared by every instance, one script per attempt).
+    pub throttle: Arc<dyn portcullis_store::Throttle>,
+    /// Failure counters of client authentication (hot: in this instance's
+    /// memory, with or without Redis: client secrets are long random
+    /// strings, and the token endpoint must not depend on Redis).
     pub client_throttle: Arc<dyn portcullis_store::Throttle>,
     /// DPoP nonces and the proofs this instance has seen (RFC 9449).
     pub dpop: Arc<portcullis_protocol::dpop::Dpop>,
@@ -107,6 +113,7 @@ impl AppState {
         let auth = &self.auth;
         Interaction {
             store: self.store.as_ref(),
+            throttle: self.throttle.as_ref(),
             clock: self.clock.as_ref(),
             hasher: &auth.hasher,
             lockouts: &auth.lockouts,
@@ -162,6 +169,7 @@ impl AppState {
     pub(crate) fn recovery(&self) -> Recovery<'_> {
         Recovery {
             store: self.store.as_ref(),
+            throttle: self.throttle.as_ref(),
             hasher: &self.auth.hasher,
             policy: &self.auth.policy,
             lockouts: &self.auth.lockouts,

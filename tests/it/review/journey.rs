@@ -195,6 +195,7 @@ impl<'a> World<'a> {
     fn interaction(&self) -> Interaction<'a> {
         Interaction {
             store: self.store,
+            throttle: self.store,
             clock: self.clock,
             hasher: self.hasher,
             lockouts: self.lockouts,
@@ -208,6 +209,7 @@ impl<'a> World<'a> {
     fn recovery(&self) -> Recovery<'a> {
         Recovery {
             store: self.store,
+            throttle: self.store,
             hasher: self.hasher,
             policy: self.policy,
             lockouts: self.lockouts,

@@ -33,7 +33,7 @@ mod client_auth;
 mod interaction;
 mod journey;
 mod recovery;
-mod throttle;
+pub(crate) mod throttle;
 
 use portcullis_store::LockoutPolicy;
 use portcullis_tests::TestApp;

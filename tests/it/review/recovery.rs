@@ -248,6 +248,7 @@ async fn link_requests_do_the_same_work_for_known_and_unknown_addresses(backend:
     let rules = portcullis_authn::recovery::RecoveryRules::default();
     let recovery = Recovery {
         store: store.as_ref(),
+        throttle: store.as_ref(),
         hasher: &hasher,
         policy: &policy,
         lockouts: &lockouts,

@@ -163,14 +163,14 @@ both_backends!(
 
 /// One operation on a throttle.
 #[derive(Debug, Clone)]
-enum Op {
+pub(crate) enum Op {
     Reserve(usize),
     Release(usize),
     Clear(usize),
     Wait(i64),
 }
 
-fn op() -> impl Strategy<Value = Op> {
+pub(crate) fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0..3usize).prop_map(Op::Reserve),
         2 => (0..3usize).prop_map(Op::Release),
@@ -182,7 +182,7 @@ fn op() -> impl Strategy<Value = Op> {
 
 /// Drives `ops` through `throttle` and through the reference transitions
 /// side by side (keys namespaced by `case`); panics at the first difference.
-async fn replay(throttle: &dyn Throttle, case: usize, ops: &[Op], policy: &LockoutPolicy) {
+pub(crate) async fn replay(throttle: &dyn Throttle, case: usize, ops: &[Op], policy: &LockoutPolicy) {
     let mut model: [Option<RateLimit>; 3] = [None, None, None];
     let mut now = datetime!(2026-03-01 12:00 UTC);
     let key = |k: usize| format!("case{case}:key{k}");

@@ -37,7 +37,13 @@ impl AccountSecurity<'_> {
                 self.reauth_required(user, path, request).await;
                 return Err(AuthnError::CurrentPasswordRequired);
             }
-            let check = SignIn { store: i.store, hasher: i.hasher, lockouts: i.lockouts, clock: i.clock };
+            let check = SignIn {
+                store: i.store,
+                throttle: i.throttle,
+                hasher: i.hasher,
+                lockouts: i.lockouts,
+                clock: i.clock,
+            };
             match confirm_password(check, user, current, request).await? {
                 SignInOutcome::Success(_) => {}
                 SignInOutcome::Failed => return Err(AuthnError::WrongPassword),

@@ -71,8 +71,13 @@ impl Recovery<'_> {
         }
         let now = self.clock.now();
         if let Some(typed) = current_password {
-            let check =
-                SignIn { store: self.store, hasher: self.hasher, lockouts: self.lockouts, clock: self.clock };
+            let check = SignIn {
+                store: self.store,
+                throttle: self.throttle,
+                hasher: self.hasher,
+                lockouts: self.lockouts,
+                clock: self.clock,
+            };
             match confirm_password(check, user, typed, request).await? {
                 SignInOutcome::Success(_) => {}
                 SignInOutcome::Failed => {

@@ -111,6 +111,8 @@ impl Default for RecoveryRules {
 pub struct Recovery<'a> {
     /// The store.
     pub store: &'a dyn Store,
+    /// The counters of re-entered passwords.
+    pub throttle: &'a dyn portcullis_store::Throttle,
     /// The hasher (new passwords, re-entered passwords).
     pub hasher: &'a Arc<PasswordHasher>,
     /// The password policy.

@@ -20,6 +20,8 @@ pub enum DatabaseReadiness {
     SchemaNotCurrent(String),
     /// It does not answer: the error, for the log only.
     Unreachable(String),
+    /// It answers, but Redis (configured) does not: the error, for the log.
+    RedisUnreachable(String),
 }
 
 /// The database check behind `/readyz`. The server implements it over its
@@ -91,6 +93,11 @@ pub(crate) async fn readyz(state: web::Data<AppState>) -> HttpResponse {
             tracing::warn!(%error, "not ready: database error");
             HttpResponse::ServiceUnavailable()
                 .json(json!({ "status": "not_ready", "database": backend, "reason": "database unreachable" }))
+        }
+        Some(DatabaseReadiness::RedisUnreachable(error)) => {
+            tracing::warn!(%error, "not ready: redis error");
+            HttpResponse::ServiceUnavailable()
+                .json(json!({ "status": "not_ready", "database": backend, "reason": "redis unreachable" }))
         }
         None => {
             tracing::warn!("not ready: database did not answer in time");

@@ -5,14 +5,47 @@
 //! next userinfo on A is 401 and the refresh token is `invalid_grant` on
 //! both. Two instances on one SQLite file work too (one writer at a time,
 //! the same triggers), so it runs on both backends.
+//!
+//! Acceptance 1: the same journey with Redis configured (sign-in's
+//! counters there), after a wrong password on each instance: the two
+//! failures are one account's counter in Redis, and the right password
+//! clears it for both.
 
-use portcullis_tests::oidc::Browser;
+use portcullis_store_redis::{Redis, RedisThrottle};
+use portcullis_tests::cluster::Cluster;
+use portcullis_tests::oidc::{Browser, create_user};
+use portcullis_tests::redis::RedisServer;
 use portcullis_tests::{Backend, both_backends};
 
-use super::{code_at, end_session, field, pair, redeem, refresh, userinfo};
+use super::{code_at, end_session, field, pair, pair_with, redeem, refresh, userinfo};
+use crate::review::post_password;
 
 async fn a_journey_over_alternating_instances(backend: Backend) {
-    let cluster = pair(backend).await;
+    journey(&pair(backend).await).await;
+}
+
+async fn a_journey_over_alternating_instances_with_redis(backend: Backend) {
+    let server = tokio::task::spawn_blocking(RedisServer::start).await.expect("redis starts");
+    let prefix = crate::redis::prefix("journey");
+    let cluster = {
+        let (url, prefix) = (server.url(), prefix.clone());
+        pair_with(backend, move |s| crate::redis::use_redis(s, &url, &prefix)).await
+    };
+    let throttle = RedisThrottle::new(Redis::connect(&server.config(&prefix)).await.expect("connect"));
+    let alice = create_user(&cluster.apps[0], "alice2", &[]).await;
+    for app in &cluster.apps {
+        assert_eq!(post_password(&Browser::new(app), "alice2", "wrong guess").await.status(), 200);
+    }
+    let account = format!("pwd:{}", alice.id);
+    let counted = throttle.get(&account).await.expect("get").map(|s| s.failures);
+    assert_eq!(counted, Some(2), "one counter in Redis for both instances");
+    journey(&cluster).await;
+    let res = post_password(&Browser::new(&cluster.apps[1]), "alice2", portcullis_tests::oidc::PASSWORD).await;
+    assert_eq!(res.status(), 303, "the right password");
+    assert_eq!(throttle.get(&account).await.expect("get"), None, "cleared for both");
+}
+
+async fn journey(cluster: &Cluster) {
     let (a, b) = (&cluster.apps[0], &cluster.apps[1]);
 
     // Authorize and sign in through the proxy: a connection per request,
@@ -42,4 +75,4 @@ async fn a_journey_over_alternating_instances(backend: Backend) {
     }
 }
 
-both_backends!(a_journey_over_alternating_instances);
+both_backends!(a_journey_over_alternating_instances, a_journey_over_alternating_instances_with_redis);

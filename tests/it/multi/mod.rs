@@ -32,7 +32,15 @@ pub(super) const BYE: &str = "http://127.0.0.1:9/bye";
 /// Two instances on a fresh `backend` database with users alice and bob and
 /// the confidential client `rp` (no consent, post-logout URI [`BYE`]).
 pub(super) async fn pair(backend: Backend) -> Cluster {
-    let cluster = spawn_cluster(backend, 2, |_| {}).await;
+    pair_with(backend, |_| {}).await
+}
+
+/// [`pair`], with settings changed by `customise` (e.g. Redis).
+pub(super) async fn pair_with(
+    backend: Backend,
+    customise: impl Fn(&mut portcullis_server::Settings) + Clone,
+) -> Cluster {
+    let cluster = spawn_cluster(backend, 2, customise).await;
     let a = &cluster.apps[0];
     create_user(a, "alice", &[]).await;
     create_user(a, "bob", &[]).await;

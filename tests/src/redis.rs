@@ -20,6 +20,7 @@ pub struct RedisServer {
     port: u16,
     dir: tempfile::TempDir,
     cluster: bool,
+    bus_port: Option<u16>,
     child: Option<Child>,
 }
 
@@ -53,7 +54,7 @@ impl RedisServer {
 
     fn start_node(cluster: bool) -> Self {
         let dir = tempfile::Builder::new().prefix("portcullis-redis-").tempdir().expect("temp dir");
-        let mut server = Self { port: free_port(), dir, cluster, child: None };
+        let mut server = Self { port: free_port(), dir, cluster, bus_port: None, child: None };
         server.run();
         server
     }
@@ -64,7 +65,17 @@ impl RedisServer {
         cmd.args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", &self.dir.path().display().to_string()]);
         if self.cluster {
-            cmd.args(["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"]);
+            // The bus port is given too: its default (port + 10000) may be
+            // another test's port of `free_port`.
+            let bus = self.bus_port.get_or_insert_with(free_port).to_string();
+            cmd.args([
+                "--cluster-enabled",
+                "yes",
+                "--cluster-config-file",
+                "nodes.conf",
+                "--cluster-port",
+                &bus,
+            ]);
         }
         let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start redis-server");
         self.child = Some(child);

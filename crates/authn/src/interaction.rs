@@ -17,7 +17,7 @@
 
 use portcullis_core::Clock;
 use portcullis_core::signin::{Authentication, Missing, SignInState};
-use portcullis_store::{Effects, Session, Store, Throttle, User};
+use portcullis_store::{Effects, HotState, Session, Store, User};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::sync::Arc;
@@ -162,9 +162,10 @@ pub enum AccountAccess {
 pub struct Interaction<'a> {
     /// The store.
     pub store: &'a dyn Store,
-    /// The counters of every credential check: the store's own, or shared
-    /// ones on Redis when it is configured.
-    pub throttle: &'a dyn Throttle,
+    /// The hot state: the counters of every credential check, the state of
+    /// the browser's ceremonies (the store's own, or shared ones on Redis
+    /// when it is configured).
+    pub hot: &'a dyn HotState,
     /// The clock.
     pub clock: &'a dyn Clock,
     /// The password hasher.
@@ -199,7 +200,7 @@ impl<'a> Interaction<'a> {
     ) -> Result<StepOutcome, AuthnError> {
         let check = SignIn {
             store: self.store,
-            throttle: self.throttle,
+            throttle: self.hot,
             hasher: self.hasher,
             lockouts: self.lockouts,
             clock: self.clock,
@@ -220,7 +221,7 @@ impl<'a> Interaction<'a> {
     #[tracing::instrument(skip_all)]
     pub async fn begin_passkey(&self, browser: &Session) -> Result<Value, AuthnError> {
         let rp = self.passkeys.ok_or(AuthnError::PasskeysUnavailable)?;
-        rp.begin_signin(self.store, &browser.id_hash, self.clock.now()).await
+        rp.begin_signin(self.hot, &browser.id_hash, self.clock.now()).await
     }
 
     /// A passkey sign-in (discoverable: the passkey names the user) with the
@@ -236,20 +237,11 @@ impl<'a> Interaction<'a> {
     ) -> Result<StepOutcome, AuthnError> {
         let Some(rp) = self.passkeys else { return Ok(StepOutcome::NotStarted) };
         let now = self.clock.now();
-        let Some(state) = Passkeys::take_signin(self.store, &browser.id_hash, now).await? else {
+        let Some(state) = Passkeys::take_signin(self.hot, &browser.id_hash, now).await? else {
             return Ok(StepOutcome::NotStarted);
         };
-        match passkeys::sign_in(
-            rp,
-            self.store,
-            self.throttle,
-            self.lockouts,
-            &state,
-            credential,
-            now,
-            request,
-        )
-        .await?
+        match passkeys::sign_in(rp, self.store, self.hot, self.lockouts, &state, credential, now, request)
+            .await?
         {
             PasskeyOutcome::Success { user, method } => {
                 self.first_factor(browser, &user, method, then, request).await
@@ -384,7 +376,7 @@ impl<'a> Interaction<'a> {
                 let payload =
                     serde_json::to_string(&pending).map_err(|e| AuthnError::Crypto(e.to_string()))?;
                 let until = self.clock.now() + PENDING_WINDOW;
-                self.store.put_session_state(&browser.id_hash, PENDING, &payload, until).await?;
+                self.hot.put_session_state(&browser.id_hash, PENDING, &payload, until).await?;
                 Ok(StepOutcome::SecondFactor { cookie: None })
             }
             other => {
@@ -403,7 +395,7 @@ impl<'a> Interaction<'a> {
         browser: &Session,
     ) -> Result<Option<(User, Vec<String>, Continue, bool)>, AuthnError> {
         let now = self.clock.now();
-        if let Some(raw) = self.store.find_session_state(&browser.id_hash, PENDING, now).await?
+        if let Some(raw) = self.hot.find_session_state(&browser.id_hash, PENDING, now).await?
             && let Ok(p) = serde_json::from_str::<Pending>(&raw)
         {
             let user =
@@ -466,12 +458,16 @@ impl<'a> Interaction<'a> {
     ) -> Result<StepOutcome, AuthnError> {
         let check = SecondFactorCheck {
             totp: self.totp,
-            throttle: self.throttle,
+            throttle: self.hot,
             lockouts: self.lockouts,
             clock: self.clock,
         };
         match check_second_factor(check, &user, factor, request).await? {
             SecondFactorOutcome::Success(method) => {
+                // The waiting sign-in is used up (in the database it would
+                // also die with the session id replaced below; in Redis it
+                // is keyed by that id and must go explicitly).
+                self.hot.take_session_state(&browser.id_hash, PENDING, self.clock.now()).await?;
                 let amr = merge_amr(&first, method);
                 let factors = Factors::of(self.store, &user).await?;
                 let standing = standing(self.mfa, &user, &factors, &amr);

@@ -10,7 +10,9 @@
 use data_encoding::BASE64URL_NOPAD;
 use portcullis_mailer::MailContext;
 use portcullis_mailer::notify::{Notification, notification_mails};
-use portcullis_store::{AuditOutcome, Effects, Enrollment, PasskeyRow, Rotation, Store, Throttle, User};
+use portcullis_store::{
+    AuditOutcome, Effects, Enrollment, PasskeyRow, Rotation, SessionStateRepo, Store, Throttle, User,
+};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -176,22 +178,22 @@ impl Passkeys {
     #[tracing::instrument(skip_all)]
     pub async fn begin_signin(
         &self,
-        store: &dyn Store,
+        states: &dyn SessionStateRepo,
         session_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Value, AuthnError> {
         let (options, ceremony) = self.start_signin()?;
-        store.put_session_state(session_hash, SIGNIN_STATE, &ceremony, now + CEREMONY_WINDOW).await?;
+        states.put_session_state(session_hash, SIGNIN_STATE, &ceremony, now + CEREMONY_WINDOW).await?;
         Ok(options)
     }
 
     /// Takes the kept state of the session's sign-in ceremony (once).
     pub(crate) async fn take_signin(
-        store: &dyn Store,
+        states: &dyn SessionStateRepo,
         session_hash: &str,
         now: OffsetDateTime,
     ) -> Result<Option<String>, AuthnError> {
-        Ok(store.take_session_state(session_hash, SIGNIN_STATE, now).await?)
+        Ok(states.take_session_state(session_hash, SIGNIN_STATE, now).await?)
     }
 
     /// Starts registering a passkey for `user` in the session `session_hash`;
@@ -200,13 +202,14 @@ impl Passkeys {
     pub async fn begin_registration(
         &self,
         store: &dyn Store,
+        states: &dyn SessionStateRepo,
         session_hash: &str,
         user: &User,
         now: OffsetDateTime,
     ) -> Result<Value, AuthnError> {
         let existing = store.list_passkeys(user.id).await?;
         let (options, ceremony) = self.start_registration(user, &existing)?;
-        store.put_session_state(session_hash, REGISTER_STATE, &ceremony, now + CEREMONY_WINDOW).await?;
+        states.put_session_state(session_hash, REGISTER_STATE, &ceremony, now + CEREMONY_WINDOW).await?;
         Ok(options)
     }
 
@@ -235,12 +238,12 @@ impl Passkeys {
     /// `CeremonyExpired` without a kept state, `Passkey` for a refused response.
     pub(crate) async fn verified_registration(
         &self,
-        store: &dyn Store,
+        states: &dyn SessionStateRepo,
         session_hash: &str,
         response: &Value,
         now: OffsetDateTime,
     ) -> Result<(NewPasskey, Method), AuthnError> {
-        let ceremony = store
+        let ceremony = states
             .take_session_state(session_hash, REGISTER_STATE, now)
             .await?
             .ok_or(AuthnError::CeremonyExpired)?;

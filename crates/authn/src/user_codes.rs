@@ -44,7 +44,7 @@ impl Interaction<'_> {
         let now = self.clock.now();
         let mut counters = vec![(user_code_key(user_id), &self.lockouts.user_code)];
         counters.extend(request.ip.as_deref().map(|ip| (user_code_ip_key(ip), &self.lockouts.ip)));
-        let attempt = match reserve(self.throttle, &counters, now).await? {
+        let attempt = match reserve(self.hot, &counters, now).await? {
             Admission::Admitted(attempt) => attempt,
             Admission::Refused { until } => {
                 tracing::info!(%until, "user code refused unchecked: backing off");

@@ -3,7 +3,7 @@
 
 use portcullis_core::Issuer;
 use portcullis_keys::{Algorithm, KeyError, KeySet};
-use portcullis_store::{LockoutPolicy, Session, Store, StoreError, Throttle};
+use portcullis_store::{HotState, LockoutPolicy, Session, Store, StoreError, Throttle};
 use time::{Duration, OffsetDateTime};
 
 use crate::{ClientCache, OAuthError, Resources, TokenStateCache};
@@ -125,6 +125,9 @@ pub struct Ctx<'a> {
     pub clients: &'a ClientCache,
     /// The state of recently checked access tokens.
     pub tokens: &'a TokenStateCache,
+    /// The hot state: pending (and pushed) authorization requests, in the
+    /// store's table, or in Redis when it is configured.
+    pub requests: &'a dyn HotState,
     /// Counters for hot credential checks (client authentication): in
     /// memory per instance, no database write on the token path.
     pub throttle: &'a dyn Throttle,

@@ -115,6 +115,7 @@ impl BackchannelWorker {
             config: &self.config,
             clients: &self.clients,
             tokens: &self.tokens,
+            requests: self.store.as_ref(),
             // Signing a logout token authenticates no client.
             throttle: &portcullis_store::MemoryThrottle::new(),
             // Nor does it check a DPoP proof.

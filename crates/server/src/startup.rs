@@ -129,9 +129,9 @@ impl Application {
             }
             None => None,
         };
-        // Sign-in's counters: shared on Redis when it is there, else in the database.
-        let throttle: Arc<dyn portcullis_store::Throttle> = match &redis {
-            Some(redis) => Arc::new(portcullis_store_redis::RedisThrottle::new(redis.clone())),
+        // Sign-in's hot state: shared on Redis when it is there, else in the database.
+        let hot: Arc<dyn portcullis_store::HotState> = match &redis {
+            Some(redis) => Arc::new(portcullis_store_redis::RedisHot::new(redis.clone())),
             None => store.clone(),
         };
         let synced = crate::clients::sync_config_clients(store.as_ref(), settings, clock.now())
@@ -175,7 +175,7 @@ impl Application {
             clients: Arc::new(portcullis_protocol::ClientCache::new(protocol.client_cache_ttl)),
             cors: Arc::new(portcullis_protocol::cors::CorsOrigins::new(protocol.client_cache_ttl)),
             tokens: Arc::new(portcullis_protocol::TokenStateCache::new(protocol.token_state_cache_ttl)),
-            throttle,
+            hot,
             client_throttle: Arc::new(portcullis_store::MemoryThrottle::new()),
             // Nonces every instance sharing the key-encryption key accepts.
             dpop: Arc::new(portcullis_protocol::dpop::Dpop::new(keys.kek().derive("dpop-nonce"))),

@@ -25,8 +25,10 @@
 //! need it answer 503 with `Retry-After`. The connection comes back by
 //! itself once Redis answers again.
 
+mod hot;
 mod throttle;
 
+pub use hot::RedisHot;
 pub use throttle::RedisThrottle;
 
 use portcullis_store::StoreError;

@@ -43,7 +43,7 @@ pub use grants::{
 };
 pub use groups::{Group, GroupCheck, GroupRepo, NewGroup};
 pub use keys::{SigningKeyRepo, SigningKeyRow, SigningKeyState};
-pub use mfa::{Enrollment, FactorRef, MfaRepo, PasskeyRow, TotpRow};
+pub use mfa::{Enrollment, FactorRef, MfaRepo, PasskeyRow, SessionStateRepo, TotpRow};
 pub use migrations::{AppliedMigration, EmbeddedMigration, MigrationStatus};
 pub use outbox::{MailStatus, NewMail, OutboxMail, OutboxRepo, OutboxStats};
 pub use rate_limits::{
@@ -100,6 +100,8 @@ pub trait Store:
     + SetupTokenRepo
     + OutboxRepo
     + MfaRepo
+    + SessionStateRepo
+    + HotState
     + EmailTokenRepo
     + GroupRepo
     + DeviceRepo
@@ -164,6 +166,16 @@ pub trait Store:
         Ok(AccessTokenState { revoked, grant, session })
     }
 }
+
+/// The hot, short-lived state: sign-in's throttle counters, pending
+/// authorization requests (and pushed ones), the state of a browser
+/// session's ceremonies. Every [`Store`] keeps it in tables; with several
+/// instances, Redis may keep it instead (`portcullis-store-redis`): each is
+/// written and read once or a few times within minutes, and none must
+/// survive a restart of Redis (a user starts the sign-in again).
+pub trait HotState: Throttle + AuthRequestRepo + SessionStateRepo + fmt::Debug + Send + Sync {}
+
+impl<T: Throttle + AuthRequestRepo + SessionStateRepo + fmt::Debug + Send + Sync + ?Sized> HotState for T {}
 
 /// The answer of [`Store::access_token_state`].
 #[derive(Debug, Clone)]

@@ -190,7 +190,13 @@ pub trait MfaRepo {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<(), StoreError>;
+}
 
+/// The short-lived state of a browser session's ceremonies (a passkey
+/// challenge, a sign-in waiting for its second factor): kept in the
+/// database, or in Redis when it is configured (see [`crate::HotState`]).
+#[async_trait]
+pub trait SessionStateRepo {
     /// Stores (replacing) state `kind` of the session `session_id_hash`
     /// until `expires_at`. It dies with the session (and so with a rotation
     /// of its id).

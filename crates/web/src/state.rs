@@ -45,10 +45,12 @@ pub struct AppState {
     pub cors: Arc<portcullis_protocol::cors::CorsOrigins>,
     /// The state of access tokens recently checked by userinfo and introspection.
     pub tokens: Arc<portcullis_protocol::TokenStateCache>,
-    /// The counters of sign-in's credential checks (passwords, second
-    /// factors, per-IP, device user codes): the database's, or Redis's when
-    /// it is configured (shared by every instance, one script per attempt).
-    pub throttle: Arc<dyn portcullis_store::Throttle>,
+    /// Sign-in's hot state: the counters of its credential checks
+    /// (passwords, second factors, per-IP, device user codes), pending
+    /// authorization requests, the state of browsers' ceremonies. The
+    /// database's, or Redis's when it is configured (shared by every
+    /// instance).
+    pub hot: Arc<dyn portcullis_store::HotState>,
     /// Failure counters of client authentication (hot: in this instance's
     /// memory, with or without Redis: client secrets are long random
     /// strings, and the token endpoint must not depend on Redis).
@@ -82,6 +84,7 @@ impl AppState {
             config: &self.protocol,
             clients: &self.clients,
             tokens: &self.tokens,
+            requests: self.hot.as_ref(),
             throttle: self.client_throttle.as_ref(),
             dpop: &self.dpop,
             now: self.clock.now(),
@@ -113,7 +116,7 @@ impl AppState {
         let auth = &self.auth;
         Interaction {
             store: self.store.as_ref(),
-            throttle: self.throttle.as_ref(),
+            hot: self.hot.as_ref(),
             clock: self.clock.as_ref(),
             hasher: &auth.hasher,
             lockouts: &auth.lockouts,
@@ -169,7 +172,7 @@ impl AppState {
     pub(crate) fn recovery(&self) -> Recovery<'_> {
         Recovery {
             store: self.store.as_ref(),
-            throttle: self.throttle.as_ref(),
+            throttle: self.hot.as_ref(),
             hasher: &self.auth.hasher,
             policy: &self.auth.policy,
             lockouts: &self.auth.lockouts,

@@ -82,7 +82,7 @@ impl Fixture {
     fn security(&self) -> AccountSecurity<'_> {
         let interaction = Interaction {
             store: self.store.as_ref(),
-            throttle: self.store.as_ref(),
+            hot: self.store.as_ref(),
             clock: &self.clock,
             hasher: &self.hasher,
             lockouts: &self.lockouts,

@@ -40,7 +40,8 @@ async fn a_journey_over_alternating_instances_with_redis(backend: Backend) {
     let counted = throttle.get(&account).await.expect("get").map(|s| s.failures);
     assert_eq!(counted, Some(2), "one counter in Redis for both instances");
     journey(&cluster).await;
-    let res = post_password(&Browser::new(&cluster.apps[1]), "alice2", portcullis_tests::oidc::PASSWORD).await;
+    let res =
+        post_password(&Browser::new(&cluster.apps[1]), "alice2", portcullis_tests::oidc::PASSWORD).await;
     assert_eq!(res.status(), 303, "the right password");
     assert_eq!(throttle.get(&account).await.expect("get"), None, "cleared for both");
 }

@@ -2,9 +2,12 @@
 //! there (acceptance 1's Redis, with `multi::journey`), and Redis stopped
 //! mid-run is a 503 where sign-in needs it, nowhere else (acceptance 4).
 
+use portcullis_core::Clock;
 use portcullis_protocol::GrantType;
-use portcullis_store_redis::{Redis, RedisThrottle};
+use portcullis_store::SessionStateRepo;
+use portcullis_store_redis::{Redis, RedisHot, RedisThrottle};
 use portcullis_tests::cluster::spawn_cluster;
+use portcullis_tests::mfa::{enroll_totp, password_sign_in, totp_code};
 use portcullis_tests::oidc::{
     Browser, ClientSpec, PASSWORD, create_client, create_user, spawn_oidc_app_with, token_request,
 };
@@ -15,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::{prefix, use_redis};
-use crate::review::{location, post_password};
+use crate::review::{location, post_code, post_password};
 
 async fn redis_server() -> RedisServer {
     tokio::task::spawn_blocking(RedisServer::start).await.expect("redis starts")
@@ -124,3 +127,41 @@ both_backends!(
     two_instances_count_on_one_counter_in_redis,
     redis_away_is_a_503_where_needed_and_back_within_5_s,
 );
+
+/// A sign-in waiting for its second factor, and the pending authorization
+/// request, live in Redis: the password posted on one instance, the code on
+/// the other (the proxy alternates), and neither is in the database.
+async fn a_second_factor_completes_on_the_other_instance(backend: Backend) {
+    let server = redis_server().await;
+    let (url, prefix) = (server.url(), prefix("mfa"));
+    let cluster = {
+        let (url, prefix) = (url.clone(), prefix.clone());
+        spawn_cluster(backend, 2, move |s| use_redis(s, &url, &prefix)).await
+    };
+    let a = &cluster.apps[0];
+    create_user(a, "alice", &[]).await;
+    let owner = Browser::new(a);
+    assert_eq!(location(&password_sign_in(&owner, "alice", &[]).await), "/");
+    let (secret, _) = enroll_totp(&owner, a.clock.now()).await;
+
+    let browser = Browser::at(&cluster.proxy.address);
+    assert_eq!(location(&post_password(&browser, "alice", PASSWORD).await), "/login/mfa");
+    let session = portcullis_authn::sessions::hash_id(&browser.session_cookie().expect("a session"));
+    let hot = RedisHot::new(Redis::connect(&server.config(&prefix)).await.expect("connect"));
+    let now = a.clock.now();
+    assert!(hot.find_session_state(&session, "signin", now).await.expect("find").is_some(), "in Redis");
+    assert_eq!(a.store.find_session_state(&session, "signin", now).await.expect("find"), None, "not in SQL");
+    let served = cluster.proxy.connections();
+    assert!(served.iter().all(|&n| n > 0), "both instances served: {served:?}");
+
+    for app in &cluster.apps {
+        app.clock.advance(time::Duration::seconds(30));
+    }
+    let code = totp_code(&secret, a.clock.now());
+    let res = post_code(&browser, "totp", &code).await;
+    assert_eq!(res.status(), 303, "the code completes the sign-in begun on the other instance");
+    assert_eq!(location(&res), "/");
+    assert_eq!(hot.find_session_state(&session, "signin", now).await.expect("find"), None, "taken");
+}
+
+both_backends!(a_second_factor_completes_on_the_other_instance);

@@ -195,7 +195,7 @@ impl<'a> World<'a> {
     fn interaction(&self) -> Interaction<'a> {
         Interaction {
             store: self.store,
-            throttle: self.store,
+            hot: self.store,
             clock: self.clock,
             hasher: self.hasher,
             lockouts: self.lockouts,
@@ -564,7 +564,7 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
             let mut soft = SoftPasskey::new("localhost", ORIGIN);
             let options = world
                 .passkeys
-                .begin_registration(world.store, &session.id_hash, &user, now)
+                .begin_registration(world.store, world.store, &session.id_hash, &user, now)
                 .await
                 .expect("options");
             let response = soft.register(&options);
@@ -669,6 +669,7 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
                 config: world.protocol,
                 clients: &clients,
                 tokens: &tokens,
+                requests: world.store,
                 throttle: &throttle,
                 dpop: &dpop,
                 now,

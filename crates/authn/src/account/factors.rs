@@ -187,7 +187,7 @@ impl AccountSecurity<'_> {
         let i = &self.interaction;
         let rp = i.passkeys.ok_or(AuthnError::PasskeysUnavailable)?;
         self.may_change_now(account, Allowed::Enrollment)?;
-        rp.begin_registration(i.store, &account.session.id_hash, &account.user, i.clock.now()).await
+        rp.begin_registration(i.store, i.hot, &account.session.id_hash, &account.user, i.clock.now()).await
     }
 
     /// Finishes the session's registration: in one store transaction the
@@ -209,7 +209,7 @@ impl AccountSecurity<'_> {
         self.may_change_now(account, Allowed::Enrollment)?;
         let (user, session) = (&account.user, &account.session);
         let now = i.clock.now();
-        let (new, method) = rp.verified_registration(i.store, &session.id_hash, credential, now).await?;
+        let (new, method) = rp.verified_registration(i.hot, &session.id_hash, credential, now).await?;
         let rotated = Rotated::renew(session, after_enrollment(&session.amr, method));
         let with = With { notice: Some(self.mail), rotate: Some(rotated.of(session)) };
         register(i.store, user, name, new, now, request, with).await?;

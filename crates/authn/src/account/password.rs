@@ -39,7 +39,7 @@ impl AccountSecurity<'_> {
             }
             let check = SignIn {
                 store: i.store,
-                throttle: i.throttle,
+                throttle: i.hot,
                 hasher: i.hasher,
                 lockouts: i.lockouts,
                 clock: i.clock,

@@ -68,7 +68,7 @@ pub async fn store_pending(
         created_at: ctx.now,
         expires_at: ctx.now + ctx.config.auth_request_ttl,
     };
-    ctx.store.create_auth_request(&row).await?;
+    ctx.requests.create_auth_request(&row).await?;
     Ok(Pending { id: row.id, requested_at: row.created_at, request, client })
 }
 
@@ -81,9 +81,9 @@ pub async fn load_pending(ctx: &Ctx<'_>, id: &str) -> Result<Option<Pending>, Pr
     if !is_request_id(id) {
         return Ok(None);
     }
-    let Some(row) = ctx.store.find_auth_request(id).await? else { return Ok(None) };
+    let Some(row) = ctx.requests.find_auth_request(id).await? else { return Ok(None) };
     if ctx.now >= row.expires_at {
-        ctx.store.delete_auth_request(id).await?;
+        ctx.requests.delete_auth_request(id).await?;
         return Ok(None);
     }
     let Ok(params) = serde_json::from_str::<AuthorizeParams>(&row.request) else {
@@ -154,7 +154,7 @@ pub async fn consent(
 async fn issue(ctx: &Ctx<'_>, pending: &Pending, state: &SignInState) -> Result<Next, ProtocolError> {
     let Some(auth) = state.complete() else { return Ok(Next::Login) };
     let code = issue_code(ctx, &pending.request, auth).await?;
-    ctx.store.delete_auth_request(&pending.id).await?;
+    ctx.requests.delete_auth_request(&pending.id).await?;
     let request = &pending.request;
     Ok(Next::Redirect(response_url(ctx, &request.redirect_uri, request.state.as_deref(), &[("code", &code)])))
 }
@@ -166,7 +166,7 @@ async fn fail(
     error: OAuthError,
     description: &str,
 ) -> Result<Next, ProtocolError> {
-    ctx.store.delete_auth_request(&pending.id).await?;
+    ctx.requests.delete_auth_request(&pending.id).await?;
     Ok(Next::Redirect(error_url(ctx, &pending.request, error, description)))
 }
 

@@ -82,7 +82,7 @@ pub async fn push(
         created_at: ctx.now,
         expires_at: ctx.now + ttl,
     };
-    ctx.store.create_auth_request(&row).await?;
+    ctx.requests.create_auth_request(&row).await?;
     Ok(PushedRequest {
         request_uri: format!("{REQUEST_URI_PREFIX}{reference}"),
         expires_in: ttl.whole_seconds(),
@@ -103,7 +103,7 @@ pub async fn take_pushed(
     if reference.is_empty() || reference.len() > 128 {
         return Ok(None);
     }
-    let Some(row) = ctx.store.take_auth_request(&stored_id(reference)).await? else { return Ok(None) };
+    let Some(row) = ctx.requests.take_auth_request(&stored_id(reference)).await? else { return Ok(None) };
     if row.client_id != client_id || ctx.now >= row.expires_at {
         return Ok(None);
     }

@@ -6,7 +6,9 @@ use super::{
     effects::{apply, write_one},
     grants::end_access,
 };
-use crate::{Effects, EndedAccess, Enrollment, FactorRef, MfaRepo, PasskeyRow, StoreError, TotpRow};
+use crate::{
+    Effects, EndedAccess, Enrollment, FactorRef, MfaRepo, PasskeyRow, SessionStateRepo, StoreError, TotpRow,
+};
 use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
@@ -247,7 +249,10 @@ impl<D: Db> MfaRepo for D {
     ) -> Result<(), StoreError> {
         write_one(self, SET_REQUIRED, args![required, at, user_id], at, effects).await
     }
+}
 
+#[async_trait]
+impl<D: Db> SessionStateRepo for D {
     async fn put_session_state(
         &self,
         session_id_hash: &str,

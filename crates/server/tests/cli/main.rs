@@ -4,10 +4,13 @@
 // Test code: an expect names what the test needs.
 #![allow(clippy::expect_used)]
 
+mod backup;
 mod clients;
 mod common;
 mod groups;
 mod healthcheck;
 mod keys;
+mod oauth;
+mod postgres;
 mod process;
 mod users;

@@ -10,6 +10,7 @@ mod common;
 mod groups;
 mod healthcheck;
 mod keys;
+mod killed;
 mod oauth;
 mod postgres;
 mod process;

@@ -14,4 +14,5 @@ mod killed;
 mod oauth;
 mod postgres;
 mod process;
+mod upgrades;
 mod users;

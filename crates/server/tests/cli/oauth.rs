@@ -92,3 +92,11 @@ pub(crate) fn jwks_kids(port: u16) -> Vec<String> {
     kids.sort();
     kids
 }
+
+/// The status of `GET path`.
+pub(crate) fn get_status(port: u16, path: &str) -> u16 {
+    block_on(async {
+        let res = http().get(format!("http://127.0.0.1:{port}{path}")).send().await.expect("get");
+        res.status().as_u16()
+    })
+}

@@ -37,9 +37,9 @@ pub(crate) fn pg_tool(name: &str) -> PathBuf {
     found.pop().map_or_else(|| PathBuf::from(name), |(_, path)| path)
 }
 
-/// Runs `psql` on the admin database; fails the test if it fails.
-fn psql(sql: &str) {
-    let out = run(Command::new(pg_tool("psql")).arg(admin_url()).args(["-v", "ON_ERROR_STOP=1", "-qc", sql]));
+/// Runs `sql` on the database at `url`; fails the test if it fails.
+pub(crate) fn psql_on(url: &str, sql: &str) {
+    let out = run(Command::new(pg_tool("psql")).arg(url).args(["-v", "ON_ERROR_STOP=1", "-qc", sql]));
     assert!(out.status.success(), "psql {sql}: {}", text(&out.stderr));
 }
 
@@ -55,7 +55,7 @@ impl PgDatabase {
     pub(crate) fn new() -> Self {
         let admin = admin_url();
         let name = format!("portcullis_cli_{}", portcullis_core::random::hex_id());
-        psql(&format!("CREATE DATABASE {name}"));
+        psql_on(&admin, &format!("CREATE DATABASE {name}"));
         let mut url = url::Url::parse(&admin).unwrap_or_else(|e| panic!("{POSTGRES_ENV}: {e}: {admin}"));
         url.set_path(&format!("/{name}"));
         Self { name, url: url.to_string() }

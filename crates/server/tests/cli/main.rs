@@ -5,6 +5,7 @@
 #![allow(clippy::expect_used)]
 
 mod backup;
+mod browser;
 mod clients;
 mod common;
 mod groups;

@@ -100,3 +100,16 @@ pub(crate) fn get_status(port: u16, path: &str) -> u16 {
         res.status().as_u16()
     })
 }
+
+/// The status of `GET /userinfo` with `access_token`.
+pub(crate) fn userinfo(port: u16, access_token: &str) -> Result<u16, String> {
+    block_on(async {
+        let res = http()
+            .get(format!("http://127.0.0.1:{port}/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(|e| format!("{e:?}"))?;
+        Ok(res.status().as_u16())
+    })
+}

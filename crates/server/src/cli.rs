@@ -30,6 +30,10 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Write a consistent copy of the SQLite database to a new file, safe
+    /// while `serve` runs. Not for PostgreSQL (use pg_dump), and the
+    /// key-encryption key is not in it: back that up separately.
+    Backup(crate::backup::BackupArgs),
     /// Exit 0 when the server configured like this process answers 200 on
     /// `/readyz` (its `listen` address; a wildcard is checked on loopback),
     /// else 1 with one line on stderr. For container health checks.

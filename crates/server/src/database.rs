@@ -12,16 +12,12 @@ use crate::settings::{DatabaseKind, Settings};
 /// Does not migrate.
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
     let url = settings.database_url();
-    let timeout = Duration::from_secs(settings.database.connect_timeout_secs);
     Ok(match url.kind() {
         DatabaseKind::Sqlite => {
-            let mut options = SqliteOptions { timeout, ..SqliteOptions::default() };
-            if let Some(n) = settings.database.max_connections {
-                options.max_connections = n;
-            }
-            Arc::new(SqliteStore::connect(url.expose(), &options).await?)
+            Arc::new(SqliteStore::connect(url.expose(), &sqlite_options(settings)).await?)
         }
         DatabaseKind::Postgres => {
+            let timeout = Duration::from_secs(settings.database.connect_timeout_secs);
             let mut options = PgOptions { timeout, ..PgOptions::default() };
             if let Some(n) = settings.database.max_connections {
                 options.max_connections = n;
@@ -29,4 +25,14 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreErro
             Arc::new(PgStore::connect(url.expose(), &options).await?)
         }
     })
+}
+
+/// How to open a SQLite database, from the settings.
+pub(crate) fn sqlite_options(settings: &Settings) -> SqliteOptions {
+    let timeout = Duration::from_secs(settings.database.connect_timeout_secs);
+    let mut options = SqliteOptions { timeout, ..SqliteOptions::default() };
+    if let Some(n) = settings.database.max_connections {
+        options.max_connections = n;
+    }
+    options
 }

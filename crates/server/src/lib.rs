@@ -7,6 +7,7 @@
 
 mod accounts;
 pub mod backchannel;
+pub mod backup;
 mod cli;
 mod clients;
 mod data_dir;
@@ -69,6 +70,10 @@ async fn run_command(cli: Cli) -> ExitCode {
                 }
                 Err(e) => fail(EXIT_CONFIG, &e),
             }
+        }
+        Command::Backup(args) => {
+            telemetry::init(format, &settings.log.level);
+            backup::run(&settings, args).await
         }
         Command::Healthcheck => match healthcheck::check(settings.listen, healthcheck::TIMEOUT) {
             Ok(()) => ExitCode::SUCCESS,

@@ -7,8 +7,9 @@
 //! own: one writer connection and `BEGIN IMMEDIATE`, its value encodings
 //! (UUIDs as text, instants as unix seconds, lists as JSON: see [`exec`]),
 //! the claim statements of the job queues and the throttle's back-off
-//! arithmetic.
+//! arithmetic. [`SqliteStore::backup_to`] writes an online snapshot.
 
+mod backup;
 pub mod exec;
 
 use async_trait::async_trait;
@@ -94,6 +95,16 @@ impl SqliteStore {
             .await
             .map_err(backend_err)?;
         Ok(Self { pool, write_pool, url: url.to_owned(), clients_generation: Generation::default() })
+    }
+
+    /// Opens the database file `url` names if it exists, as [`Self::connect`]
+    /// does; [`StoreError::NotFound`] if it does not (nothing is created:
+    /// for commands that only read, such as a backup).
+    pub async fn connect_existing(url: &str, options: &SqliteOptions) -> Result<Self, StoreError> {
+        match file_path(&connect_options(url)?) {
+            Some(db) if db.is_file() => Self::connect(url, options).await,
+            _ => Err(StoreError::NotFound),
+        }
     }
 
     /// The connection pool, for tests that inspect rows directly.

@@ -114,6 +114,15 @@ impl Server {
         assert!(status.success());
     }
 
+    /// Kills it with SIGKILL (no drain, no clean-up: as the kernel's OOM
+    /// killer or a lost machine would); its exit status.
+    pub(crate) fn kill(&mut self) -> std::process::ExitStatus {
+        self.child.kill().expect("SIGKILL");
+        let status = self.child.wait().expect("wait");
+        self.seen.extend(self.lines.try_iter());
+        status
+    }
+
     /// Stops it with SIGTERM; its exit status.
     pub(crate) fn terminate(&mut self) -> std::process::ExitStatus {
         self.sigterm();

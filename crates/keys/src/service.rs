@@ -77,9 +77,26 @@ impl KeyService {
         if !self.store.try_acquire_lease(LEASE, &self.holder, now, self.lease_ttl).await? {
             return Ok(RotationOutcome::NotLeader);
         }
-        let actions = plan(&self.keys().await?, now, &self.policy);
-        for action in &actions {
-            self.apply(action, now).await?;
+        let keys = self.keys().await?;
+        let actions = plan(&keys, now, &self.policy);
+        let alg_of = |kid: &str| keys.iter().find(|k| k.kid == kid).map(|k| k.alg);
+        let mut i = 0;
+        while let Some(action) = actions.get(i) {
+            match (action, actions.get(i + 1)) {
+                // A retirement followed by its successor's activation is one
+                // swap: never a moment without an active key.
+                (Action::Retire { kid: old }, Some(Action::Activate { kid: new }))
+                    if alg_of(old).is_some() && alg_of(old) == alg_of(new) =>
+                {
+                    self.swap(old, SigningKeyState::Retired, new, now).await?;
+                    tracing::info!(retired = %old, activated = %new, "signing key rotated");
+                    i += 2;
+                }
+                _ => {
+                    self.apply(action, now).await?;
+                    i += 1;
+                }
+            }
         }
         Ok(RotationOutcome::Applied(actions))
     }
@@ -102,6 +119,20 @@ impl KeyService {
                 tracing::info!(kid = %kid, "signing key removed");
                 Ok(())
             }
+        }
+    }
+
+    async fn swap(
+        &self,
+        retiring: &str,
+        to: SigningKeyState,
+        next: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), KeyError> {
+        if self.store.swap_active_signing_key(retiring, to, next, now).await? {
+            Ok(())
+        } else {
+            Err(KeyError::Refused(format!("key {retiring} or {next} changed meanwhile; try again")))
         }
     }
 
@@ -245,8 +276,7 @@ impl KeyService {
             Some(k) => k.kid.clone(),
             None => self.generate(key.alg, now + self.policy.lead_time, now).await?,
         };
-        self.transition(&key.kid, SigningKeyState::Active, SigningKeyState::Revoked, now).await?;
-        self.transition(&next, SigningKeyState::Staged, SigningKeyState::Active, now).await?;
+        self.swap(&key.kid, SigningKeyState::Revoked, &next, now).await?;
         Ok(next)
     }
 }

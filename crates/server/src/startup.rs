@@ -92,6 +92,9 @@ pub struct Application {
     draining: portcullis_web::Draining,
     /// How long to go on serving after the stop signal (`http.drain_secs`).
     drain: std::time::Duration,
+    /// With Redis: telling the other instances of this one's changes, and
+    /// hearing theirs.
+    fanout: Option<std::pin::Pin<Box<dyn Future<Output = ()> + Send>>>,
 }
 
 impl std::fmt::Debug for Application {
@@ -146,6 +149,7 @@ impl Application {
                 .await
                 .map_err(StartupError::Keys)?,
         );
+        let fanout = redis.clone().map(|redis| fanout(redis, store.clone(), keys.clone()));
         let publication = Arc::new(Publication::new(
             &settings.issuer,
             &settings.keys.algorithms(),
@@ -259,6 +263,7 @@ impl Application {
             backchannel,
             draining,
             drain: std::time::Duration::from_secs(settings.http.drain_secs),
+            fanout,
         })
     }
 
@@ -303,6 +308,7 @@ impl Application {
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let handles = self.handles();
         let refresher = tokio::spawn(self.keys.clone().run());
+        let fanout = self.fanout.map(tokio::spawn);
         let sweeper = tokio::spawn(self.sweeper);
         let backchannel = tokio::spawn(self.backchannel.run(std::time::Duration::from_secs(1)));
         let mailer = self.mail.map(|(worker, every)| worker.spawn(every));
@@ -336,6 +342,9 @@ impl Application {
             }
         };
         refresher.abort();
+        if let Some(fanout) = fanout {
+            fanout.abort();
+        }
         sweeper.abort();
         backchannel.abort();
         if let Some(mailer) = mailer {
@@ -346,6 +355,62 @@ impl Application {
         tracing::info!("stopped");
         result
     }
+}
+
+/// The fan-out through Redis pub/sub (`portcullis_store_redis::Heard`):
+/// this instance's client and key writes are published as they commit;
+/// another's make this one drop its cached clients (and CORS origins) or
+/// re-read the keys at once, instead of at the end of the cache's 5 s or
+/// `keys.refresh_interval_secs`. A (re)subscription drops both, as
+/// messages may have been missed. Redis away: nothing is told, and every
+/// instance falls back on those intervals.
+fn fanout(
+    redis: portcullis_store_redis::Redis,
+    store: Arc<dyn Store>,
+    keys: Arc<KeyRuntime>,
+) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
+    use portcullis_store::Change;
+    use portcullis_store_redis::Heard;
+    let instance = portcullis_core::random::hex_id();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
+    for what in [Change::Clients, Change::Keys] {
+        let tx = tx.clone();
+        store.on_change(
+            what,
+            Box::new(move || {
+                let _ = tx.send(what);
+            }),
+        );
+    }
+    let publisher = {
+        let (redis, instance) = (redis.clone(), instance.clone());
+        async move {
+            while let Some(what) = rx.recv().await {
+                if let Err(e) = redis.publish_change(&instance, what.as_str()).await {
+                    tracing::warn!(error = %e, change = what.as_str(), "cannot tell the other instances");
+                }
+            }
+        }
+    };
+    let follower = async move {
+        redis
+            .follow_changes(&instance, |heard| {
+                let changed = match heard {
+                    Heard::Changed(what) => Change::parse(&what).into_iter().collect(),
+                    Heard::Resubscribed => vec![Change::Clients, Change::Keys],
+                };
+                for what in changed {
+                    match what {
+                        Change::Clients => store.changed_elsewhere(Change::Clients),
+                        Change::Keys => keys.wake(),
+                    }
+                }
+            })
+            .await;
+    };
+    Box::pin(async move {
+        tokio::join!(publisher, follower);
+    })
 }
 
 /// `/readyz`'s check, over the store: it answers, with exactly this

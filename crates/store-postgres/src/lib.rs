@@ -46,6 +46,7 @@ pub struct PgStore {
     connect: PgConnectOptions,
     /// Advanced after every client write (shared by clones).
     clients_generation: Generation,
+    keys_generation: Generation,
 }
 
 pub(crate) use portcullis_store_sqlx::store_err as backend_err;
@@ -91,7 +92,12 @@ impl PgStore {
             .connect_with(connect.clone())
             .await
             .map_err(backend_err)?;
-        Ok(Self { pool, connect, clients_generation: Generation::default() })
+        Ok(Self {
+            pool,
+            connect,
+            clients_generation: Generation::default(),
+            keys_generation: Generation::default(),
+        })
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -112,6 +118,21 @@ async fn status_on(conn: &mut PgConnection) -> Result<MigrationStatus, StoreErro
 
 #[async_trait]
 impl Store for PgStore {
+    fn on_change(&self, what: portcullis_store::Change, hook: portcullis_store::ChangeHook) {
+        match what {
+            portcullis_store::Change::Clients => self.clients_generation.set_hook(hook),
+            portcullis_store::Change::Keys => self.keys_generation.set_hook(hook),
+        }
+    }
+
+    fn changed_elsewhere(&self, what: portcullis_store::Change) {
+        match what {
+            portcullis_store::Change::Clients => self.clients_generation.advance_quietly(),
+            // Nothing over the store caches keys: the server reloads them.
+            portcullis_store::Change::Keys => {}
+        }
+    }
+
     fn backend(&self) -> Backend {
         Backend::Postgres
     }
@@ -264,6 +285,10 @@ impl Db for PgStore {
 
     fn clients_counter(&self) -> &Generation {
         &self.clients_generation
+    }
+
+    fn keys_counter(&self) -> &Generation {
+        &self.keys_generation
     }
 
     fn claim(queue: Queue) -> &'static str {

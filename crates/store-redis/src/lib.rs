@@ -25,9 +25,11 @@
 //! need it answer 503 with `Retry-After`. The connection comes back by
 //! itself once Redis answers again.
 
+mod fanout;
 mod hot;
 mod throttle;
 
+pub use fanout::Heard;
 pub use hot::RedisHot;
 pub use throttle::RedisThrottle;
 
@@ -89,6 +91,8 @@ pub enum RedisError {
 pub struct Redis {
     conn: Conn,
     prefix: Arc<str>,
+    target: RedisTarget,
+    timeout: Duration,
 }
 
 #[derive(Clone)]
@@ -137,7 +141,12 @@ impl Redis {
                 Conn::Cluster(client.get_async_connection().await.map_err(unreachable)?)
             }
         };
-        let redis = Self { conn, prefix: config.key_prefix.as_str().into() };
+        let redis = Self {
+            conn,
+            prefix: config.key_prefix.as_str().into(),
+            target: config.target.clone(),
+            timeout: config.timeout,
+        };
         redis.ping().await.map_err(|e| RedisError::Unreachable(e.to_string()))?;
         Ok(redis)
     }

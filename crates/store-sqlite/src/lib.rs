@@ -59,6 +59,7 @@ pub struct SqliteStore {
     url: String,
     /// Advanced after every client write (shared by clones).
     clients_generation: Generation,
+    keys_generation: Generation,
 }
 
 pub(crate) use portcullis_store_sqlx::store_err as backend_err;
@@ -94,7 +95,13 @@ impl SqliteStore {
             .connect_with(connect)
             .await
             .map_err(backend_err)?;
-        Ok(Self { pool, write_pool, url: url.to_owned(), clients_generation: Generation::default() })
+        Ok(Self {
+            pool,
+            write_pool,
+            url: url.to_owned(),
+            clients_generation: Generation::default(),
+            keys_generation: Generation::default(),
+        })
     }
 
     /// Opens the database file `url` names if it exists, as [`Self::connect`]
@@ -223,6 +230,21 @@ async fn status_on(conn: &mut SqliteConnection) -> Result<MigrationStatus, Store
 
 #[async_trait]
 impl Store for SqliteStore {
+    fn on_change(&self, what: portcullis_store::Change, hook: portcullis_store::ChangeHook) {
+        match what {
+            portcullis_store::Change::Clients => self.clients_generation.set_hook(hook),
+            portcullis_store::Change::Keys => self.keys_generation.set_hook(hook),
+        }
+    }
+
+    fn changed_elsewhere(&self, what: portcullis_store::Change) {
+        match what {
+            portcullis_store::Change::Clients => self.clients_generation.advance_quietly(),
+            // Nothing over the store caches keys: the server reloads them.
+            portcullis_store::Change::Keys => {}
+        }
+    }
+
     fn backend(&self) -> Backend {
         Backend::Sqlite
     }
@@ -346,6 +368,10 @@ impl Db for SqliteStore {
 
     fn clients_counter(&self) -> &Generation {
         &self.clients_generation
+    }
+
+    fn keys_counter(&self) -> &Generation {
+        &self.keys_generation
     }
 
     fn claim(queue: Queue) -> &'static str {

@@ -103,6 +103,18 @@ pub trait SigningKeyRepo {
         at: OffsetDateTime,
     ) -> Result<bool, StoreError>;
 
+    /// In one transaction: the active key `retiring` becomes `to` (retired
+    /// or revoked) and the staged key `next` becomes active, so no reader
+    /// ever finds the algorithm without an active key. False, and nothing
+    /// changed, when either is not in that state any more.
+    async fn swap_active_signing_key(
+        &self,
+        retiring: &str,
+        to: SigningKeyState,
+        next: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError>;
+
     /// Deletes a key (its end of life); returns whether it existed.
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError>;
 

@@ -36,7 +36,7 @@ pub use devices::{DeviceAuthorizationRow, DeviceRepo, DeviceStatus};
 pub use effects::{Effects, Rotation};
 pub use email_tokens::{EmailToken, EmailTokenPurpose, EmailTokenRepo, LinkRequestRow};
 pub use error::{StoreError, Unavailable, is_unavailable};
-pub use generation::{AdvanceOnDrop, Generation};
+pub use generation::{AdvanceOnDrop, ChangeHook, Generation};
 pub use grants::{
     AuthRequestRepo, AuthRequestRow, BackchannelLogout, CodeRow, ConnectedClient, ConsentRepo, GrantRepo,
     GrantRow, LogoutRepo, Redemption, RefreshState, RefreshTokenRow, Rotate, RotateOutcome,
@@ -124,6 +124,19 @@ pub trait Store:
     /// Waits for open connections to finish and closes the pool.
     async fn close(&self);
 
+    /// Calls `hook` after each write of this process that changes `what`
+    /// (its transaction ended), so other instances can be told at once.
+    /// Only the first hook per kind counts. The default keeps none.
+    fn on_change(&self, what: Change, hook: ChangeHook) {
+        let _ = (what, hook);
+    }
+
+    /// Another instance changed `what`: caches over this store drop what
+    /// they hold of it (the client generation moves, without the hook).
+    fn changed_elsewhere(&self, what: Change) {
+        let _ = what;
+    }
+
     /// The token-state generation: a counter kept in the database (migration
     /// 0021) that every transaction able to make a valid access token
     /// invalid, or to change what it answers, moves as it commits — a grant
@@ -176,6 +189,35 @@ pub trait Store:
 pub trait HotState: Throttle + AuthRequestRepo + SessionStateRepo + fmt::Debug + Send + Sync {}
 
 impl<T: Throttle + AuthRequestRepo + SessionStateRepo + fmt::Debug + Send + Sync + ?Sized> HotState for T {}
+
+/// What a write changed, as far as the in-memory caches of other instances
+/// care (see [`Store::on_change`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Change {
+    /// A client was created, changed or deleted.
+    Clients,
+    /// A signing key was added, changed state or was deleted.
+    Keys,
+}
+
+impl Change {
+    /// The name on the wire (Redis pub/sub).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Clients => "clients",
+            Self::Keys => "keys",
+        }
+    }
+
+    /// The change a name names.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "clients" => Some(Self::Clients),
+            "keys" => Some(Self::Keys),
+            _ => None,
+        }
+    }
+}
 
 /// The answer of [`Store::access_token_state`].
 #[derive(Debug, Clone)]

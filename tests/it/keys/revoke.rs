@@ -71,7 +71,40 @@ async fn db_active(app: &portcullis_tests::TestApp, alg: &str) -> i64 {
     app.db.count(&format!("SELECT kid FROM signing_keys WHERE alg = '{alg}' AND state = 'active'")).await
 }
 
+/// Replacing an active key is one transaction: the successor is active
+/// and the old key revoked together, or nothing changes (so no reader ever
+/// finds the algorithm without an active key).
+async fn an_active_key_is_swapped_for_its_successor_in_one_step(backend: Backend) {
+    use portcullis_core::Clock;
+    use portcullis_store::{SigningKeyRepo, SigningKeyState};
+    let app = spawn_app_with(Arc::new(TestDatabase::new(backend).await), |_| {}).await;
+    let now = app.clock.now();
+    let service = app.keys.service();
+    let old = app.keys.live().current().active_kid(Algorithm::Es256).expect("active").to_owned();
+    let next = service.rotate(Algorithm::Es256, now, false).await.expect("stage a successor");
+    let states = || async {
+        let keys = app.store.signing_keys().await.expect("keys");
+        let state = |kid: &str| keys.iter().find(|k| k.kid == kid).map(|k| k.state);
+        (state(&old), state(&next))
+    };
+    assert_eq!(states().await, (Some(SigningKeyState::Active), Some(SigningKeyState::Staged)));
+
+    // The successor is not staged any more: nothing changes.
+    let swapped = app.store.swap_active_signing_key(&old, SigningKeyState::Revoked, &old, now).await;
+    assert!(!swapped.expect("swap"), "a key cannot succeed itself");
+    assert_eq!(states().await, (Some(SigningKeyState::Active), Some(SigningKeyState::Staged)));
+
+    assert!(
+        app.store.swap_active_signing_key(&old, SigningKeyState::Revoked, &next, now).await.expect("swap")
+    );
+    assert_eq!(states().await, (Some(SigningKeyState::Revoked), Some(SigningKeyState::Active)));
+    let again = app.store.swap_active_signing_key(&old, SigningKeyState::Revoked, &next, now).await;
+    assert!(!again.expect("swap again"), "the old key is no longer active");
+    assert_eq!(states().await, (Some(SigningKeyState::Revoked), Some(SigningKeyState::Active)));
+}
+
 both_backends!(
     a_revoked_key_leaves_the_jwks_within_the_refresh_interval,
-    revoking_twice_or_an_unknown_kid_is_refused
+    revoking_twice_or_an_unknown_kid_is_refused,
+    an_active_key_is_swapped_for_its_successor_in_one_step,
 );

@@ -10,6 +10,7 @@
 //!   discovery and JWKS keep serving, `/readyz` says so, and it all works
 //!   again within 5 s of Redis returning.
 
+mod fanout;
 mod hot;
 mod instances;
 mod throttle;

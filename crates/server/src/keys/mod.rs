@@ -50,6 +50,9 @@ pub struct KeyRuntime {
     metrics: KeyMetrics,
     clock: Arc<dyn Clock>,
     refresh: StdDuration,
+    /// Wakes the refresher before its interval: another instance changed
+    /// the keys (told through Redis).
+    wake: tokio::sync::Notify,
 }
 
 /// How many times start-up waits for another instance that is creating the
@@ -80,7 +83,14 @@ impl KeyRuntime {
         let metrics = KeyMetrics::register(registry).map_err(|e| format!("metrics: {e}"))?;
         metrics.update(&set, service.policy(), clock.now());
         let refresh = StdDuration::from_secs(settings.keys.refresh_interval_secs);
-        Ok(Self { service: Arc::new(service), live: Arc::new(LiveKeys::new(set)), metrics, clock, refresh })
+        Ok(Self {
+            service: Arc::new(service),
+            live: Arc::new(LiveKeys::new(set)),
+            metrics,
+            clock,
+            refresh,
+            wake: tokio::sync::Notify::new(),
+        })
     }
 
     /// The key-encryption key (TOTP secrets are sealed with it too).
@@ -109,6 +119,12 @@ impl KeyRuntime {
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "signing-key rotation failed; will retry"),
         }
+        self.reload().await;
+    }
+
+    /// Re-reads the keys (another instance or `portcullis keys` may have
+    /// changed them). A failure keeps the previous set and is logged.
+    pub async fn reload(&self) {
         let previous = self.live.current();
         match self.service.load(Some(&previous)).await {
             Ok(set) => {
@@ -121,14 +137,24 @@ impl KeyRuntime {
         }
     }
 
-    /// Refreshes every `keys.refresh_interval_secs` until dropped.
+    /// Refreshes every `keys.refresh_interval_secs`, and when woken
+    /// ([`Self::wake`]), until dropped.
     pub(crate) async fn run(self: Arc<Self>) {
         let mut ticker = tokio::time::interval(self.refresh);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.tick().await; // the first tick is immediate: start() just loaded
         loop {
-            ticker.tick().await;
-            self.refresh().await;
+            tokio::select! {
+                _ = ticker.tick() => self.refresh().await,
+                // Only re-read: the schedule stays on its interval.
+                () = self.wake.notified() => self.reload().await,
+            }
         }
+    }
+
+    /// Has the refresher re-read the keys now (another instance changed
+    /// them), not at its next interval.
+    pub fn wake(&self) {
+        self.wake.notify_one();
     }
 }

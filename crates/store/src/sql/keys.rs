@@ -1,6 +1,6 @@
 //! Signing keys, and the leases that let one instance at a time rotate them.
 
-use super::{Db, Exec, Row};
+use super::{Db, Exec, Row, Tx};
 use crate::{SigningKeyRepo, SigningKeyRow, SigningKeyState, StoreError};
 use async_trait::async_trait;
 use time::{Duration, OffsetDateTime};
@@ -36,6 +36,7 @@ fn key(row: &impl Row) -> Result<SigningKeyRow, StoreError> {
 #[async_trait]
 impl<D: Db> SigningKeyRepo for D {
     async fn insert_signing_key(&self, k: &SigningKeyRow) -> Result<(), StoreError> {
+        let _changed = self.keys_counter().on_drop();
         let args = args![
             &k.kid,
             &k.alg,
@@ -67,10 +68,35 @@ impl<D: Db> SigningKeyRepo for D {
                 return Err(StoreError::Conflict("a key cannot return to staged".into()));
             }
         };
+        let _changed = self.keys_counter().on_drop();
         Ok(self.writer().execute(sql, args![to.as_str(), at, kid, from.as_str()]).await? == 1)
     }
 
+    async fn swap_active_signing_key(
+        &self,
+        retiring: &str,
+        to: SigningKeyState,
+        next: &str,
+        at: OffsetDateTime,
+    ) -> Result<bool, StoreError> {
+        if !matches!(to, SigningKeyState::Retired | SigningKeyState::Revoked) {
+            return Err(StoreError::Conflict("an active key is replaced by retiring or revoking it".into()));
+        }
+        let _changed = self.keys_counter().on_drop();
+        let mut tx = self.begin().await?;
+        // The old key first: one active key per algorithm at every statement.
+        let old =
+            tx.execute(RETIRE, args![to.as_str(), at, retiring, SigningKeyState::Active.as_str()]).await?;
+        let new = tx.execute(ACTIVATE, args![SigningKeyState::Active.as_str(), at, next, "staged"]).await?;
+        if old != 1 || new != 1 {
+            return Ok(false); // the transaction is rolled back as it drops
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
     async fn delete_signing_key(&self, kid: &str) -> Result<bool, StoreError> {
+        let _changed = self.keys_counter().on_drop();
         Ok(self.writer().execute("DELETE FROM signing_keys WHERE kid = $1", args![kid]).await? == 1)
     }
 

@@ -267,6 +267,9 @@ pub trait Db: Send + Sync + fmt::Debug + 'static {
     /// Advanced after every client write (see [`crate::ClientRepo`]).
     fn clients_counter(&self) -> &Generation;
 
+    /// Advanced after every signing-key write (see [`crate::Store::on_change`]).
+    fn keys_counter(&self) -> &Generation;
+
     /// Takes `lock` until `tx` ends, where the dialect needs it for
     /// writers to serialise (PostgreSQL: a row or table lock; SQLite:
     /// nothing, its write transactions already hold the one write lock).

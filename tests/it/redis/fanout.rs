@@ -1,0 +1,97 @@
+//! The fan-out through Redis pub/sub: a change one instance makes to a
+//! client or a signing key reaches the other instance's caches at once,
+//! not at the end of their intervals (the keys' here is an hour).
+
+use portcullis_core::Clock;
+use portcullis_protocol::GrantType;
+use portcullis_store::ClientRepo;
+use portcullis_tests::cluster::{Cluster, spawn_cluster};
+use portcullis_tests::oidc::{ClientSpec, create_client, token_request};
+use portcullis_tests::redis::RedisServer;
+use portcullis_tests::{Backend, TestApp, both_backends};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+use super::{prefix, use_redis};
+
+async fn pair(backend: Backend, server: &RedisServer) -> Cluster {
+    let (url, prefix) = (server.url(), prefix("fanout"));
+    spawn_cluster(backend, 2, move |s| {
+        use_redis(s, &url, &prefix);
+        s.keys.refresh_interval_secs = 3600;
+    })
+    .await
+}
+
+async fn kids(app: &TestApp) -> Vec<String> {
+    let jwks: Value = app.get("/jwks").await.json().await.expect("jwks");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// Polls `done` until it holds, failing after `within`.
+async fn eventually<F: std::future::Future<Output = bool>>(
+    within: Duration,
+    what: &str,
+    done: impl Fn() -> F,
+) {
+    let deadline = Instant::now() + within;
+    while !done().await {
+        assert!(Instant::now() < deadline, "{what}: not within {within:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A key revoked on A (a compromised key) leaves B's JWKS at once, though
+/// B re-reads its keys only hourly, and B signs with the replacement.
+async fn a_key_revoked_on_one_instance_leaves_the_other_at_once(backend: Backend) {
+    let server = tokio::task::spawn_blocking(RedisServer::start).await.expect("redis");
+    let cluster = pair(backend, &server).await;
+    let (a, b) = (&cluster.apps[0], &cluster.apps[1]);
+    let set = a.keys.live().current();
+    let alg = portcullis_keys::Algorithm::Rs256;
+    let kid = set.active_kid(alg).expect("an active RS256 key").to_owned();
+    assert!(kids(b).await.contains(&kid));
+
+    let replacement = a.keys.service().revoke(&kid, a.clock.now()).await.expect("revoke").expect("replaced");
+    eventually(Duration::from_secs(3), "B drops the revoked key", || async {
+        let kids = kids(b).await;
+        !kids.contains(&kid) && kids.contains(&replacement)
+    })
+    .await;
+    assert_eq!(b.keys.live().current().active_kid(alg), Some(replacement.as_str()));
+}
+
+/// A client's secret changed on A is refused by B at once, though B had
+/// it cached (for 5 s).
+async fn a_client_changed_on_one_instance_is_dropped_by_the_other_at_once(backend: Backend) {
+    let server = tokio::task::spawn_blocking(RedisServer::start).await.expect("redis");
+    let cluster = pair(backend, &server).await;
+    let (a, b) = (&cluster.apps[0], &cluster.apps[1]);
+    let mut spec = ClientSpec::confidential("machine", "https://rp.example/cb");
+    spec.grants = vec![GrantType::ClientCredentials];
+    spec.redirect_uris = vec![];
+    spec.scopes = "api".into();
+    create_client(a, spec).await;
+    let form = [("grant_type", "client_credentials"), ("scope", "api")];
+    assert_eq!(token_request(b, "machine", &form).await.status(), 200, "cached on B");
+
+    let changed = Instant::now();
+    let mut record = a.store.find_client("machine").await.expect("find").expect("client");
+    record.disabled = true;
+    a.store.upsert_client(&record).await.expect("disable on A");
+    eventually(Duration::from_secs(2), "B refuses the disabled client", || async {
+        token_request(b, "machine", &form).await.status() == 401
+    })
+    .await;
+    assert!(changed.elapsed() < Duration::from_secs(5), "before B's cache would have expired by itself");
+}
+
+both_backends!(
+    a_key_revoked_on_one_instance_leaves_the_other_at_once,
+    a_client_changed_on_one_instance_is_dropped_by_the_other_at_once,
+);

@@ -445,7 +445,9 @@ fn the_container_environment_is_a_valid_configuration() {
         let value = if value.starts_with("${PORTCULLIS_KEK:?") {
             "A".repeat(43)
         } else {
-            value.replace("${POSTGRES_PASSWORD:-change-me}", "change-me")
+            value
+                .replace("${POSTGRES_PASSWORD:-change-me}", "change-me")
+                .replace("${REDIS_PASSWORD:-change-me}", "change-me")
         };
         assert!(!value.contains("${"), "{key}: an interpolation this test does not know: {value}");
         env.push((key.to_owned(), value));
@@ -458,6 +460,7 @@ fn the_container_environment_is_a_valid_configuration() {
     assert_eq!(settings.metrics_listen.port(), 9464);
     assert_eq!(portcullis_server::healthcheck::target(settings.listen).to_string(), "127.0.0.1:8080");
     assert!(settings.keys.encryption_key.is_some(), "the instances share one key-encryption key");
+    assert!(settings.redis.config().is_some(), "the instances share one Redis");
     assert_eq!(
         settings.database_url().redacted(),
         "postgres://portcullis:[redacted]@postgres:5432/portcullis"

@@ -75,6 +75,10 @@ async fn redis_away_is_a_503_where_needed_and_back_within_5_s(backend: Backend) 
     machine.redirect_uris = vec![];
     machine.scopes = "api".into();
     create_client(&app, machine).await;
+    create_client(&app, ClientSpec::confidential("rp", crate::review::CB)).await;
+    let (_, authorize) = crate::review::authorize_url(&app, "openid", None);
+    let res = Browser::new(&app).get(&authorize).await;
+    assert_eq!(res.status(), 303, "a pending request kept in Redis");
     assert_eq!(location(&post_password(&Browser::new(&app), "dave", PASSWORD).await), "/");
     assert_eq!(app.get("/readyz").await.status(), 200);
 
@@ -87,6 +91,10 @@ async fn redis_away_is_a_503_where_needed_and_back_within_5_s(backend: Backend) 
         let page = res.text().await.expect("page");
         assert!(!page.contains("panicked") && !page.contains("redis://"), "{page}");
     }
+    let res = Browser::new(&app).get(&authorize).await;
+    assert_eq!(res.status(), 503, "the pending request cannot be kept: a page, not a redirect");
+    assert!(res.headers().contains_key("retry-after"));
+    assert!(res.headers().get("location").is_none());
     let ready = app.get("/readyz").await;
     assert_eq!(ready.status(), 503);
     let body: Value = ready.json().await.expect("json");

@@ -460,7 +460,7 @@ fn the_container_environment_is_a_valid_configuration() {
     assert_eq!(settings.metrics_listen.port(), 9464);
     assert_eq!(portcullis_server::healthcheck::target(settings.listen).to_string(), "127.0.0.1:8080");
     assert!(settings.keys.encryption_key.is_some(), "the instances share one key-encryption key");
-    assert!(settings.redis.config().is_some(), "the instances share one Redis");
+    assert!(settings.redis.config().expect("no files").is_some(), "the instances share one Redis");
     assert_eq!(
         settings.database_url().redacted(),
         "postgres://portcullis:[redacted]@postgres:5432/portcullis"

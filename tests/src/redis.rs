@@ -21,6 +21,8 @@ pub struct RedisServer {
     dir: tempfile::TempDir,
     cluster: bool,
     bus_port: Option<u16>,
+    /// TLS only (`rediss://localhost`), with a CA of the test's own.
+    tls: bool,
     child: Option<Child>,
 }
 
@@ -30,11 +32,16 @@ fn redis_server_binary() -> &'static str {
     "redis-server"
 }
 
-/// Waits until `port` answers PING (or panics after 10 s).
-fn wait_for(port: u16) {
+/// Waits until `port` answers PING (or panics after 10 s); over TLS when
+/// `ca` names the CA file.
+fn wait_for(port: u16, ca: Option<&std::path::Path>) {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let pong = Command::new("redis-cli")
+        let mut cli = Command::new("redis-cli");
+        if let Some(ca) = ca {
+            cli.arg("--tls").arg("--cacert").arg(ca);
+        }
+        let pong = cli
             .args(["-h", "127.0.0.1", "-p", &port.to_string(), "ping"])
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "PONG");
@@ -54,7 +61,7 @@ impl RedisServer {
 
     fn start_node(cluster: bool) -> Self {
         let dir = tempfile::Builder::new().prefix("portcullis-redis-").tempdir().expect("temp dir");
-        let mut server = Self { port: free_port(), dir, cluster, bus_port: None, child: None };
+        let mut server = Self { port: free_port(), dir, cluster, bus_port: None, tls: false, child: None };
         server.run();
         server
     }
@@ -62,7 +69,15 @@ impl RedisServer {
     fn run(&mut self) {
         let port = self.port.to_string();
         let mut cmd = Command::new(redis_server_binary());
-        cmd.args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        if self.tls {
+            let file = |name: &str| self.dir.path().join(name).display().to_string();
+            cmd.args(["--port", "0", "--tls-port", &port, "--tls-auth-clients", "no"])
+                .args(["--tls-cert-file", &file("server.pem"), "--tls-key-file", &file("server.key")])
+                .args(["--tls-ca-cert-file", &file("ca.pem")]);
+        } else {
+            cmd.args(["--port", &port]);
+        }
+        cmd.args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(["--dir", &self.dir.path().display().to_string()]);
         if self.cluster {
             // The bus port is given too: its default (port + 10000) may be
@@ -79,7 +94,65 @@ impl RedisServer {
         }
         let child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start redis-server");
         self.child = Some(child);
-        wait_for(self.port);
+        let ca = self.tls.then(|| self.dir.path().join("ca.pem"));
+        wait_for(self.port, ca.as_deref());
+    }
+
+    /// Starts a server that speaks TLS only, its certificate (for
+    /// `localhost` and 127.0.0.1) issued by a CA made for it: see
+    /// [`Self::ca_pem`]. Blocking (openssl, then the server).
+    pub fn start_tls() -> Self {
+        let dir = tempfile::Builder::new().prefix("portcullis-redis-tls-").tempdir().expect("temp dir");
+        let openssl = |args: &[&str]| {
+            let out = Command::new("openssl").args(args).current_dir(dir.path()).output().expect("openssl");
+            assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        };
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+        openssl(
+            &[
+                &["req", "-x509"][..],
+                &ec,
+                &["-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=Portcullis test CA"],
+            ]
+            .concat(),
+        );
+        openssl(
+            &[&["req"][..], &ec, &["-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"]]
+                .concat(),
+        );
+        std::fs::write(dir.path().join("san.ext"), "subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+            .expect("ext");
+        openssl(&[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ]);
+        let mut server =
+            Self { port: free_port(), dir, cluster: false, bus_port: None, tls: true, child: None };
+        server.run();
+        server
+    }
+
+    /// The CA that issued a TLS server's certificate (PEM).
+    pub fn ca_pem(&self) -> Vec<u8> {
+        std::fs::read(self.ca_file()).expect("ca.pem")
+    }
+
+    /// The CA's file.
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("ca.pem")
     }
 
     /// The server's port.
@@ -87,9 +160,13 @@ impl RedisServer {
         self.port
     }
 
-    /// `redis://127.0.0.1:PORT`.
+    /// `redis://127.0.0.1:PORT`, or `rediss://localhost:PORT` over TLS.
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        if self.tls {
+            format!("rediss://localhost:{}", self.port)
+        } else {
+            format!("redis://127.0.0.1:{}", self.port)
+        }
     }
 
     /// Kills the server (SIGKILL: Redis is away at once, its data gone).
@@ -112,6 +189,7 @@ impl RedisServer {
             target: RedisTarget::Server(self.url()),
             key_prefix: prefix.into(),
             timeout: Duration::from_millis(500),
+            ca_pem: None,
         }
     }
 }
@@ -172,6 +250,7 @@ impl RedisCluster {
             target: RedisTarget::Cluster(self.urls()),
             key_prefix: prefix.into(),
             timeout: Duration::from_millis(500),
+            ca_pem: None,
         }
     }
 }

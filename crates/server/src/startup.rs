@@ -35,6 +35,9 @@ pub enum StartupError {
         /// Why.
         source: StoreError,
     },
+    /// The Redis settings cannot be used (an unreadable CA file).
+    #[error("{0}")]
+    RedisConfig(String),
     /// Redis is configured but could not be reached.
     #[error("redis: {0}")]
     Redis(#[from] portcullis_store_redis::RedisError),
@@ -124,7 +127,7 @@ impl Application {
         let metrics_listener = bind("metrics_listen", settings.metrics_listen)?;
         let (store, applied) = connect_and_migrate(settings).await?;
         tracing::info!(backend = %store.backend(), applied, "database ready");
-        let redis = match settings.redis.config() {
+        let redis = match settings.redis.config().map_err(StartupError::RedisConfig)? {
             Some(config) => {
                 let redis = portcullis_store_redis::Redis::connect(&config).await?;
                 tracing::info!(redis = ?config.target, "redis ready");

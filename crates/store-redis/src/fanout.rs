@@ -53,7 +53,7 @@ impl Redis {
     /// [`Heard::Resubscribed`] each time the subscription (re)starts. A
     /// lost connection is retried every half second.
     pub async fn follow_changes(&self, instance: &str, on: impl Fn(Heard)) {
-        let urls = match &self.target {
+        let urls = match &self.config.target {
             RedisTarget::Server(url) => vec![url.clone()],
             RedisTarget::Cluster(nodes) => nodes.clone(),
         };
@@ -83,7 +83,7 @@ impl Redis {
     }
 
     async fn subscribe(&self, url: &str) -> redis::RedisResult<redis::aio::PubSub> {
-        let client = redis::Client::open(url)?;
+        let client = self.config.client(url)?;
         let mut pubsub = tokio::time::timeout(self.timeout, client.get_async_pubsub())
             .await
             .map_err(|_| redis::RedisError::from(std::io::Error::from(std::io::ErrorKind::TimedOut)))??;

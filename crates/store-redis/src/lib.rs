@@ -62,7 +62,7 @@ impl fmt::Debug for RedisTarget {
 }
 
 /// How to reach Redis.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct RedisConfig {
     /// The server or the cluster.
     pub target: RedisTarget,
@@ -71,6 +71,34 @@ pub struct RedisConfig {
     /// The longest wait for a connection or an answer: past it, the call
     /// fails as unavailable.
     pub timeout: Duration,
+    /// For `rediss://`: the certificate authorities (PEM) to trust instead
+    /// of the system's, e.g. a private CA.
+    pub ca_pem: Option<Vec<u8>>,
+}
+
+impl RedisConfig {
+    /// A client for `url` with this configuration's trust.
+    fn client(&self, url: &str) -> redis::RedisResult<redis::Client> {
+        match &self.ca_pem {
+            Some(pem) => redis::Client::build_with_tls(url, self.certificates(pem)),
+            None => redis::Client::open(url),
+        }
+    }
+
+    fn certificates(&self, pem: &[u8]) -> redis::TlsCertificates {
+        redis::TlsCertificates { client_tls: None, root_cert: Some(pem.to_vec()) }
+    }
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("target", &self.target)
+            .field("key_prefix", &self.key_prefix)
+            .field("timeout", &self.timeout)
+            .field("ca_pem", &self.ca_pem.as_ref().map(|_| "[pem]"))
+            .finish()
+    }
 }
 
 /// Connecting failed.
@@ -91,7 +119,7 @@ pub enum RedisError {
 pub struct Redis {
     conn: Conn,
     prefix: Arc<str>,
-    target: RedisTarget,
+    config: Arc<RedisConfig>,
     timeout: Duration,
 }
 
@@ -117,8 +145,7 @@ impl Redis {
         let unreachable = |e: redis::RedisError| RedisError::Unreachable(e.to_string());
         let conn = match &config.target {
             RedisTarget::Server(url) => {
-                let client =
-                    redis::Client::open(url.as_str()).map_err(|e| RedisError::InvalidUrl(e.to_string()))?;
+                let client = config.client(url).map_err(|e| RedisError::InvalidUrl(e.to_string()))?;
                 let manager = ConnectionManagerConfig::new()
                     .set_connection_timeout(Some(config.timeout))
                     .set_response_timeout(Some(config.timeout))
@@ -130,7 +157,11 @@ impl Redis {
                 Conn::Server(ConnectionManager::new_with_config(client, manager).await.map_err(unreachable)?)
             }
             RedisTarget::Cluster(nodes) => {
-                let client = ClusterClientBuilder::new(nodes.iter().map(String::as_str))
+                let mut builder = ClusterClientBuilder::new(nodes.iter().map(String::as_str));
+                if let Some(pem) = &config.ca_pem {
+                    builder = builder.certs(config.certificates(pem));
+                }
+                let client = builder
                     .connection_timeout(config.timeout)
                     .response_timeout(config.timeout)
                     .retries(2)
@@ -144,7 +175,7 @@ impl Redis {
         let redis = Self {
             conn,
             prefix: config.key_prefix.as_str().into(),
-            target: config.target.clone(),
+            config: Arc::new(config.clone()),
             timeout: config.timeout,
         };
         redis.ping().await.map_err(|e| RedisError::Unreachable(e.to_string()))?;

@@ -76,7 +76,7 @@ async fn db_active(app: &portcullis_tests::TestApp, alg: &str) -> i64 {
 /// finds the algorithm without an active key).
 async fn an_active_key_is_swapped_for_its_successor_in_one_step(backend: Backend) {
     use portcullis_core::Clock;
-    use portcullis_store::{SigningKeyRepo, SigningKeyState};
+    use portcullis_store::SigningKeyState;
     let app = spawn_app_with(Arc::new(TestDatabase::new(backend).await), |_| {}).await;
     let now = app.clock.now();
     let service = app.keys.service();

@@ -4,7 +4,6 @@
 
 use portcullis_core::Clock;
 use portcullis_protocol::GrantType;
-use portcullis_store::ClientRepo;
 use portcullis_tests::cluster::{Cluster, spawn_cluster};
 use portcullis_tests::oidc::{ClientSpec, create_client, token_request};
 use portcullis_tests::redis::RedisServer;

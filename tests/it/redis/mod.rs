@@ -14,6 +14,7 @@ mod fanout;
 mod hot;
 mod instances;
 mod throttle;
+mod tls;
 
 use portcullis_server::settings::RedisUrl;
 

@@ -24,11 +24,21 @@ pub struct RedisSettings {
     /// Milliseconds to wait for a connection or an answer; past it the
     /// request that needed Redis answers 503.
     pub timeout_ms: u64,
+    /// For `rediss://`: a PEM file of the certificate authorities to trust
+    /// instead of the system's (a private CA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for RedisSettings {
     fn default() -> Self {
-        Self { url: None, cluster_nodes: Vec::new(), key_prefix: "portcullis:".into(), timeout_ms: 1000 }
+        Self {
+            url: None,
+            cluster_nodes: Vec::new(),
+            key_prefix: "portcullis:".into(),
+            timeout_ms: 1000,
+            tls_ca_file: None,
+        }
     }
 }
 
@@ -50,19 +60,28 @@ impl RedisSettings {
         Ok(())
     }
 
-    /// The connection settings, when Redis is configured.
-    pub fn config(&self) -> Option<portcullis_store_redis::RedisConfig> {
+    /// The connection settings, when Redis is configured (reading
+    /// `tls_ca_file`: an unreadable one is an error naming it).
+    pub fn config(&self) -> Result<Option<portcullis_store_redis::RedisConfig>, String> {
         use portcullis_store_redis::RedisTarget;
         let target = match (&self.url, self.cluster_nodes.as_slice()) {
             (Some(url), _) => RedisTarget::Server(url.raw.clone()),
-            (None, []) => return None,
+            (None, []) => return Ok(None),
             (None, nodes) => RedisTarget::Cluster(nodes.iter().map(|n| n.raw.clone()).collect()),
         };
-        Some(portcullis_store_redis::RedisConfig {
+        let ca_pem = match &self.tls_ca_file {
+            Some(path) => Some(
+                std::fs::read(path)
+                    .map_err(|e| format!("redis.tls_ca_file: cannot read {}: {e}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Some(portcullis_store_redis::RedisConfig {
             target,
             key_prefix: self.key_prefix.clone(),
             timeout: std::time::Duration::from_millis(self.timeout_ms),
-        })
+            ca_pem,
+        }))
     }
 }
 
@@ -129,7 +148,7 @@ mod tests {
         assert!(!format!("{url} {url:?}").contains("hunter2"));
         assert!(url.to_string().contains("[redacted]"));
         let settings = RedisSettings { url: Some(url), ..RedisSettings::default() };
-        let config = settings.config().expect("configured");
+        let config = settings.config().expect("readable").expect("configured");
         assert!(!format!("{config:?}").contains("hunter2"));
     }
 
@@ -138,7 +157,7 @@ mod tests {
         assert!(RedisUrl::parse("postgres://x").is_err());
         assert!(RedisUrl::parse("rediss://cache.internal:6380").is_ok());
         assert!(RedisSettings::default().validate().is_ok());
-        assert!(RedisSettings::default().config().is_none());
+        assert!(RedisSettings::default().config().expect("nothing to read").is_none());
         let node = RedisUrl::parse("redis://127.0.0.1:7000").expect("url");
         let both = RedisSettings {
             url: Some(node.clone()),
@@ -150,7 +169,7 @@ mod tests {
         assert!(tagged.validate().is_err());
         let cluster = RedisSettings { cluster_nodes: vec![node], ..RedisSettings::default() };
         assert!(matches!(
-            cluster.config().map(|c| c.target),
+            cluster.config().expect("nothing to read").map(|c| c.target),
             Some(portcullis_store_redis::RedisTarget::Cluster(nodes)) if nodes.len() == 1
         ));
     }

@@ -308,6 +308,7 @@ pub(crate) async fn register(
 /// first, then verification; a failure keeps it (an assertion cannot be
 /// guessed, so the IP's is the only counter).
 #[tracing::instrument(skip_all)]
+#[allow(clippy::too_many_arguments)] // the journey's parts, as finish_registration_for
 pub async fn sign_in(
     passkeys: &Passkeys,
     store: &dyn Store,

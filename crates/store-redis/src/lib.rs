@@ -1,6 +1,8 @@
-//! Redis (7 or later, or Valkey) for the hot state several Portcullis
-//! instances share: one server (`redis://`, `rediss://` over TLS) or a
-//! Redis Cluster (its seed nodes).
+//! Redis (7 or later) for the hot state several Portcullis instances share:
+//! one server (`redis://`, `rediss://` over TLS) or a Redis Cluster (its
+//! seed nodes). The commands used (`EVALSHA` of small Lua scripts, `HGETALL`,
+//! `DEL`, `PUBLISH`/`SUBSCRIBE`) are also Valkey's, but only Redis 7 is
+//! tested here.
 //!
 //! What lives here, and why only that (the design is in
 //! `docs/architecture.md`, "Redis"):
@@ -11,13 +13,19 @@
 //!   same counter. A reservation is one `EVALSHA` of a script that applies
 //!   exactly the reference transition of `portcullis_store::reserve`, so
 //!   parallel attempts on any instances cannot slip past a limit.
+//! - **single-use artefacts** ([`RedisHot`]): pending and pushed
+//!   authorization requests, the state of browser sessions' ceremonies
+//!   (passkey challenges, a sign-in waiting for its second factor), taken
+//!   by a script that reads and deletes in one step.
+//! - the **fan-out** of client and key changes over pub/sub ([`Heard`]).
 //!
 //! Everything that must survive a restart stays in SQL: users, clients,
-//! grants, refresh-token families, keys, sessions, audit, outbox.
+//! grants, refresh-token families, authorization codes, keys, sessions,
+//! audit, outbox.
 //!
-//! Keys are `<prefix>{<name>}`: the configurable prefix separates
-//! deployments sharing a server, and the braces make the whole name the
-//! Cluster hash tag, so every operation touches one slot.
+//! Keys are `<prefix><kind>:{<name>}`: the configurable prefix separates
+//! deployments sharing a server, and the braces make the name the Cluster
+//! hash tag, so every operation touches one slot.
 //!
 //! When Redis is away, every call fails with
 //! [`StoreError::Unavailable`](portcullis_store::StoreError::Unavailable)

@@ -6,7 +6,7 @@ use url::Url;
 
 use super::ConfigError;
 
-/// Redis (7 or later) or Valkey. Without `url` or `cluster_nodes`, none:
+/// Redis 7 or later. Without `url` or `cluster_nodes`, none:
 /// everything stays in the database.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]

@@ -221,6 +221,7 @@ impl Passkeys {
     pub async fn finish_registration_for(
         &self,
         store: &dyn Store,
+        states: &dyn SessionStateRepo,
         session_hash: &str,
         user: &User,
         name: &str,
@@ -228,7 +229,7 @@ impl Passkeys {
         now: OffsetDateTime,
         request: &RequestInfo,
     ) -> Result<(PasskeyRow, Method), AuthnError> {
-        let (new, method) = self.verified_registration(store, session_hash, response, now).await?;
+        let (new, method) = self.verified_registration(states, session_hash, response, now).await?;
         let row = register(store, user, name, new, now, request, With::default()).await?;
         Ok((row, method))
     }

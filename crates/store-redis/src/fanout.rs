@@ -58,11 +58,13 @@ impl Redis {
             RedisTarget::Cluster(nodes) => nodes.clone(),
         };
         let mut next = 0;
+        let mut failing = false;
         loop {
             let url = &urls[next % urls.len()];
             next += 1;
             match self.subscribe(url).await {
                 Ok(mut pubsub) => {
+                    failing = false;
                     on(Heard::Resubscribed);
                     let mut messages = pubsub.on_message();
                     while let Some(msg) = messages.next().await {
@@ -75,7 +77,11 @@ impl Redis {
                     tracing::warn!("the Redis change subscription ended; resubscribing");
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "cannot subscribe to Redis changes; retrying");
+                    // Once per outage, not every half second.
+                    if !failing {
+                        tracing::warn!(error = %e, "cannot subscribe to Redis changes; retrying");
+                    }
+                    failing = true;
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
             }

@@ -572,6 +572,7 @@ async fn step(world: &World<'_>, model: &mut Model, event: &Event) {
                 .passkeys
                 .finish_registration_for(
                     world.store,
+                    world.store,
                     &session.id_hash,
                     &user,
                     "soft",

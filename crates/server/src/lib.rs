@@ -12,6 +12,7 @@ mod cli;
 mod clients;
 mod data_dir;
 mod database;
+mod fanout;
 mod groups_cli;
 pub mod healthcheck;
 pub mod keys;

@@ -152,7 +152,7 @@ impl Application {
                 .await
                 .map_err(StartupError::Keys)?,
         );
-        let fanout = redis.clone().map(|redis| fanout(redis, store.clone(), keys.clone()));
+        let fanout = redis.clone().map(|redis| crate::fanout::follow(redis, store.clone(), keys.clone()));
         let publication = Arc::new(Publication::new(
             &settings.issuer,
             &settings.keys.algorithms(),
@@ -358,62 +358,6 @@ impl Application {
         tracing::info!("stopped");
         result
     }
-}
-
-/// The fan-out through Redis pub/sub (`portcullis_store_redis::Heard`):
-/// this instance's client and key writes are published as they commit;
-/// another's make this one drop its cached clients (and CORS origins) or
-/// re-read the keys at once, instead of at the end of the cache's 5 s or
-/// `keys.refresh_interval_secs`. A (re)subscription drops both, as
-/// messages may have been missed. Redis away: nothing is told, and every
-/// instance falls back on those intervals.
-fn fanout(
-    redis: portcullis_store_redis::Redis,
-    store: Arc<dyn Store>,
-    keys: Arc<KeyRuntime>,
-) -> std::pin::Pin<Box<dyn Future<Output = ()> + Send>> {
-    use portcullis_store::Change;
-    use portcullis_store_redis::Heard;
-    let instance = portcullis_core::random::hex_id();
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Change>();
-    for what in [Change::Clients, Change::Keys] {
-        let tx = tx.clone();
-        store.on_change(
-            what,
-            Box::new(move || {
-                let _ = tx.send(what);
-            }),
-        );
-    }
-    let publisher = {
-        let (redis, instance) = (redis.clone(), instance.clone());
-        async move {
-            while let Some(what) = rx.recv().await {
-                if let Err(e) = redis.publish_change(&instance, what.as_str()).await {
-                    tracing::warn!(error = %e, change = what.as_str(), "cannot tell the other instances");
-                }
-            }
-        }
-    };
-    let follower = async move {
-        redis
-            .follow_changes(&instance, |heard| {
-                let changed = match heard {
-                    Heard::Changed(what) => Change::parse(&what).into_iter().collect(),
-                    Heard::Resubscribed => vec![Change::Clients, Change::Keys],
-                };
-                for what in changed {
-                    match what {
-                        Change::Clients => store.changed_elsewhere(Change::Clients),
-                        Change::Keys => keys.wake(),
-                    }
-                }
-            })
-            .await;
-    };
-    Box::pin(async move {
-        tokio::join!(publisher, follower);
-    })
 }
 
 /// `/readyz`'s check, over the store: it answers, with exactly this

@@ -91,7 +91,29 @@ async fn a_client_changed_on_one_instance_is_dropped_by_the_other_at_once(backen
     assert!(changed.elapsed() < Duration::from_secs(5), "before B's cache would have expired by itself");
 }
 
+/// `portcullis keys revoke` (the command's own function, as the binary
+/// runs it, with the instances' settings) tells the running instances:
+/// both drop the key at once, though they re-read keys hourly.
+async fn a_key_revoked_with_the_command_leaves_every_instance_at_once(backend: Backend) {
+    let server = tokio::task::spawn_blocking(RedisServer::start).await.expect("redis");
+    let cluster = pair(backend, &server).await;
+    let alg = portcullis_keys::Algorithm::Es256;
+    let kid = cluster.apps[0].keys.live().current().active_kid(alg).expect("an active ES256 key").to_owned();
+    let settings = cluster.apps[0].settings.clone();
+    let command = portcullis_server::keys::KeysCommand::Revoke { kid: kid.clone() };
+    let code = portcullis_server::keys::run_keys_command(&settings, command).await;
+    assert_eq!(code, std::process::ExitCode::SUCCESS);
+    for app in &cluster.apps {
+        eventually(Duration::from_secs(30), "the instance drops the revoked key", || async {
+            !kids(app).await.contains(&kid)
+        })
+        .await;
+        assert_ne!(app.keys.live().current().active_kid(alg), Some(kid.as_str()));
+    }
+}
+
 both_backends!(
+    a_key_revoked_with_the_command_leaves_every_instance_at_once,
     a_key_revoked_on_one_instance_leaves_the_other_at_once,
     a_client_changed_on_one_instance_is_dropped_by_the_other_at_once,
 );

@@ -112,7 +112,9 @@ pub(crate) async fn run(settings: &Settings, command: ClientsCommand) -> ExitCod
         max_token_lifetime: Duration::seconds(max_lifetime),
         resources: &resources,
     };
+    let told = crate::fanout::Tell::watch(settings, store.as_ref()).await;
     let result = execute(&registry, command).await;
+    told.tell().await;
     store.close().await;
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -140,6 +140,8 @@ fn table(keys: &[KeyMeta], settings: &Settings) -> String {
 
 async fn execute(settings: &Settings, command: KeysCommand) -> Result<String, KeysCommandError> {
     let (store, _) = connect_and_migrate(settings).await.map_err(|e| setup_error(e.to_string()))?;
+    let told = crate::fanout::Tell::watch(settings, store.as_ref()).await;
+    let when = if told.reaches_instances() { "at once" } else { "within keys.refresh_interval_secs" };
     let clock = SystemClock;
     let result = match command {
         KeysCommand::List => list_keys(store.as_ref()).await.map(|keys| table(&keys, settings)),
@@ -151,9 +153,10 @@ async fn execute(settings: &Settings, command: KeysCommand) -> Result<String, Ke
         }
         KeysCommand::Revoke { kid } => revoke_key(settings, store.clone(), &clock, &kid).await.map(|next| {
             let next = next.map(|n| format!("; {n} now signs in its place")).unwrap_or_default();
-            format!("{kid} revoked: removed from the JWKS within keys.refresh_interval_secs{next}\n")
+            format!("{kid} revoked: removed from the JWKS {when}{next}\n")
         }),
     };
+    told.tell().await;
     store.close().await;
     result
 }

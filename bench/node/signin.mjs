@@ -5,11 +5,12 @@
 // `${USERNAME}-${i}`: an attempt in flight counts against its account
 // until it is known to be right (so parallel guesses cannot slip past the
 // lockout), and one account signing in from many places at once is not
-// the workload measured here. Prints one JSON line:
+// the workload measured here (FIRST, 0 by default, offsets i: two drivers
+// against two instances sign in distinct accounts). Prints one JSON line:
 // {"signins": N, "seconds": S, "p50_ms": …, "p99_ms": …} — latencies of the
 // whole round trip. Any other answer fails the run (exit 1).
 //
-//   BASE=http://127.0.0.1:PORT USERNAME=prefix PASSWORD=… DURATION=10 CONCURRENCY=4 node signin.mjs
+//   BASE=http://127.0.0.1:PORT USERNAME=prefix PASSWORD=… DURATION=10 CONCURRENCY=4 [FIRST=0] node signin.mjs
 import http from 'node:http';
 
 const env = (name, fallback) => {
@@ -22,6 +23,7 @@ const username = env('USERNAME');
 const password = env('PASSWORD');
 const seconds = Number(env('DURATION', '10'));
 const concurrency = Number(env('CONCURRENCY', '4'));
+const first = Number(env('FIRST', '0'));
 
 const hidden = (html, name) => {
   const m = new RegExp(`name="${name}" value="([^"]*)"`).exec(html);
@@ -71,7 +73,7 @@ const started = performance.now();
 async function worker(_, i) {
   while (performance.now() < deadline) {
     const t0 = performance.now();
-    await roundTrip(`${username}-${i}`);
+    await roundTrip(`${username}-${first + i}`);
     latencies.push(performance.now() - t0);
   }
 }

@@ -28,10 +28,12 @@
 #
 # The load is split evenly: on two instances, one load generator per instance,
 # both started together for the same time (wrk -t THREADS/2 -c CONNECTIONS/2
-# each; signin.mjs with SIGNIN_CONCURRENCY/2 drivers each, on distinct
-# accounts), against one generator with the whole load on one instance. No
-# proxy in between: a round-robin proxy would spend its own CPU on the same two
-# cores and add a hop the one-instance shape does not have.
+# each), against one wrk with the whole load on one instance; the sign-in
+# driver is one process in both shapes (bench/node/signin.mjs, its
+# SIGNIN_CONCURRENCY drivers alternating over the instances), so that its own
+# CPU on the shared cores is the same. No proxy in between: a round-robin
+# proxy would spend its own CPU on the same two cores and add a hop the
+# one-instance shape does not have.
 #
 # Per shape and workload: requests/s (summed over the generators), the server
 # CPU per request (utime+stime of every instance, summed, over the requests of
@@ -185,24 +187,26 @@ prepare_load() { # workload
 # outputs in $WORK/load-<instance>.txt.
 run_load() { # workload seconds
   local w=$1 secs=$2 n=${#INSTANCES[@]} sys i=0 pids=() script path
-  local threads=$((THREADS / n)) conns=$((CONNECTIONS / n)) drivers=$((SIGNIN_CONCURRENCY / n))
+  local threads=$((THREADS / n)) conns=$((CONNECTIONS / n)) bases=()
   ((threads >= 1)) || threads=1
   ((conns >= threads)) || conns=$threads
-  ((drivers >= 1)) || drivers=1
+  if [[ $w == signin ]]; then
+    # One driver process for all instances, its output in the first's file.
+    for sys in "${INSTANCES[@]}"; do bases+=("${BASE[$sys]}"); done
+    env BASE="${bases[*]}" USERNAME="$USERNAME" PASSWORD="$PASSWORD" DURATION="$secs" \
+      CONCURRENCY="$SIGNIN_CONCURRENCY" node "$NODE_DIR/signin.mjs" >"$WORK/load-${INSTANCES[0]}.txt" 2>&1 ||
+      { cat "$WORK/load-${INSTANCES[0]}.txt" >&2; die "signin: the driver failed"; }
+    return 0
+  fi
   case $w in
   lockout) script=lockout.lua path=/login ;;
   signin) ;;
   *) script=$(script_of "$w") path=$(path_of m1 "$w") ;;
   esac
   for sys in "${INSTANCES[@]}"; do
-    if [[ $w == signin ]]; then
-      env BASE="${BASE[$sys]}" USERNAME="$USERNAME" PASSWORD="$PASSWORD" DURATION="$secs" CONCURRENCY="$drivers" \
-        FIRST=$((i * drivers)) node "$NODE_DIR/signin.mjs" >"$WORK/load-$sys.txt" 2>&1 &
-    else
-      env BENCH_THREADS="$threads" BENCH_REFRESH_TOKENS="${TOKENS_OF[$sys]:-}" \
-        wrk -t"$threads" -c"$conns" -d"${secs}s" -s "$ROOT/bench/$script" "${BASE[$sys]}$path" \
-        >"$WORK/load-$sys.txt" 2>&1 &
-    fi
+    env BENCH_THREADS="$threads" BENCH_REFRESH_TOKENS="${TOKENS_OF[$sys]:-}" \
+      wrk -t"$threads" -c"$conns" -d"${secs}s" -s "$ROOT/bench/$script" "${BASE[$sys]}$path" \
+      >"$WORK/load-$sys.txt" 2>&1 &
     pids+=($!)
     i=$((i + 1))
   done
@@ -233,8 +237,9 @@ measure_shape() { # shape workload
   cpu1=$(cpu_sum)
   sleep "$settle"
   pg1=$(pg_snapshot)
-  local rps=0 total=0 out n s bad
-  for sys in "${INSTANCES[@]}"; do
+  local rps=0 total=0 out n s bad outs=("${INSTANCES[@]}")
+  [[ $w == signin ]] && outs=("${INSTANCES[0]}")
+  for sys in "${outs[@]}"; do
     out=$WORK/load-$sys.txt
     if [[ $w == signin ]]; then
       n=$(sed -n 's/.*"signins":\([0-9]*\).*/\1/p' "$out")
@@ -331,7 +336,7 @@ BLOCK=$WORK/block.md
   echo "- machine: $NPROC CPUs, ${CPU_MODEL:-unknown CPU}, $(uname -sr); load generators, PostgreSQL and Redis on the same cores"
   echo "- Portcullis: \`$COMMIT\` ($PROFILE build); one instance with \`http.workers\` = $W1, or two with $W2 each; one configuration file, one key-encryption key"
   echo "- PostgreSQL $("$PSQL" -XAtq "$PG_URL" -c 'SHOW server_version' | awk '{ print $1 }') ($([[ -n ${BENCH_POSTGRES_URL:-} ]] && echo "a database in BENCH_POSTGRES_URL" || echo "throwaway cluster, fsync on")); Redis $REDIS_VERSION (no persistence)"
-  echo "- load: $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), \`-t$THREADS -c$CONNECTIONS\` in all on one instance, \`-t$((THREADS / 2 > 0 ? THREADS / 2 : 1)) -c$((CONNECTIONS / 2))\` per instance on two; sign-in $SIGNIN_CONCURRENCY drivers (bench/node/signin.mjs), $((SIGNIN_CONCURRENCY / 2)) per instance on two; ${DURATION}s measured after a ${WARMUP}s warm-up, $ROUNDS rounds (one, two, two + Redis, then the reverse); figures are means over rounds"
+  echo "- load: $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), \`-t$THREADS -c$CONNECTIONS\` in all on one instance, \`-t$((THREADS / 2 > 0 ? THREADS / 2 : 1)) -c$((CONNECTIONS / 2))\` per instance on two; sign-in: one bench/node/signin.mjs, $SIGNIN_CONCURRENCY drivers (alternating over the instances on two); ${DURATION}s measured after a ${WARMUP}s warm-up, $ROUNDS rounds (one, two, two + Redis, then the reverse); figures are means over rounds"
   echo "- load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER"
   [[ -n $ECDSA_SPEED ]] && echo "- \`openssl speed ecdsap256\` just before: $ECDSA_SPEED"
   echo

@@ -13,8 +13,10 @@
 #   two-redis  the same two instances with `[redis]` (PORTCULLIS__REDIS__URL)
 #              on a throwaway redis-server: the sign-in counters live there
 #
-# Round 1 runs one, two, two-redis; round 2 the reverse; and so on (ROUNDS),
-# so that drift on the shared machine hits the shapes alike. The workloads
+# Each workload takes its shapes in turn, then in reverse, and so on (ROUNDS
+# times; instances restart between shapes, warm-up before each run), so that
+# drift on the shared machine (other builds, the hypervisor's steal time,
+# recorded) hits the shapes alike. The workloads
 # (MULTI_WORKLOADS, a subset of "token introspect userinfo refresh signin lockout"):
 #
 #   token, introspect, userinfo, refresh   as in bench/run (bench/*.lua), on one and two
@@ -230,11 +232,14 @@ measure_shape() { # shape workload
   sleep "$settle"
   local cpu0 cpu1 pg0 pg1 r0=0 r1=0
   pg0=$(pg_snapshot)
+  local st0 st1
+  st0=$(steal_ticks)
   cpu0=$(cpu_sum)
   [[ $shape == two-redis ]] && r0=$(cpu_ticks "${PID[redis]}")
   run_load "$w" "$DURATION"
   [[ $shape == two-redis ]] && r1=$(cpu_ticks "${PID[redis]}")
   cpu1=$(cpu_sum)
+  st1=$(steal_ticks)
   sleep "$settle"
   pg1=$(pg_snapshot)
   local rps=0 total=0 out n s bad outs=("${INSTANCES[@]}")
@@ -271,36 +276,45 @@ measure_shape() { # shape workload
   add "$k:tup" "$t"
   add "$k:wal" "$wal"
   add "$k:seconds" "$DURATION"
-  log "$(printf '%-9s %-10s %9.1f req/s  %s req  %5.0f µs CPU/req  PG: %s xact, %s rows, %s WAL bytes' "$shape" "$w" "$rps" \
-    "$total" "$(awk -v t="$((cpu1 - cpu0))" -v hz="$CLK_TCK" -v n="$total" 'BEGIN { print t * 1e6 / hz / n }')" "$x" "$t" "$wal")"
+  add "$k:steal" "$((st1 - st0))"
+  log "$(printf '%-9s %-10s %9.1f req/s  %s req  %5.0f µs CPU/req  steal %s ticks  PG: %s xact, %s rows, %s WAL bytes' "$shape" "$w" \
+    "$rps" "$total" "$(awk -v t="$((cpu1 - cpu0))" -v hz="$CLK_TCK" -v n="$total" 'BEGIN { print t * 1e6 / hz / n }')" \
+    "$((st1 - st0))" "$x" "$t" "$wal")"
 }
 
-SHAPES=(one two two-redis)
-shape_workloads() { # shape
-  local w
-  for w in "${MULTI_WL[@]}"; do
-    case $1:$w in
-    *:) ;;
-    one:lockout | two-redis:token | two-redis:introspect | two-redis:userinfo | two-redis:refresh) ;;
-    *) echo "$w" ;;
-    esac
-  done
+# The shapes each workload runs on.
+shapes_of() { # workload
+  case $1 in
+  signin) echo one two two-redis ;;
+  lockout) echo two two-redis ;;
+  *) echo one two ;;
+  esac
 }
+# The hypervisor's steal time (all CPUs), in clock ticks: host noise.
+steal_ticks() { awk '/^cpu / { print $9 }' /proc/stat; }
 
 ECDSA_SPEED=$(openssl speed -seconds "$([[ $SMOKE == 1 ]] && echo 1 || echo 3)" ecdsap256 2>/dev/null |
   awk '/nistp256/ { printf "%.0f signatures/s, %.1f µs each", $(NF-1), 1000000 / $(NF-1) }')
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date +%s)
-for round in $(seq 1 "$ROUNDS"); do
-  order=("${SHAPES[@]}")
-  ((round % 2 == 0)) && order=(two-redis two one)
-  for shape in "${order[@]}"; do
-    wl=$(shape_workloads "$shape")
-    [[ -n $wl ]] || continue
-    start_shape "$shape"
-    for w in $wl; do measure_shape "$shape" "$w"; done
+STEAL0=$(steal_ticks)
+for w in "${MULTI_WL[@]}"; do
+  [[ -n $w ]] || continue
+  read -ra shapes <<<"$(shapes_of "$w")"
+  for round in $(seq 1 "$ROUNDS"); do
+    order=("${shapes[@]}")
+    if ((round % 2 == 0)); then
+      order=()
+      for ((i = ${#shapes[@]} - 1; i >= 0; i--)); do order+=("${shapes[$i]}"); done
+    fi
+    for shape in "${order[@]}"; do
+      start_shape "$shape"
+      measure_shape "$shape" "$w"
+    done
   done
 done
+STEAL_PCT=$(awk -v a="$STEAL0" -v b="$(steal_ticks)" -v s="$(($(date +%s) - STARTED))" -v hz="$CLK_TCK" -v n="$NPROC" \
+  'BEGIN { if (s > 0) printf "%.1f", (b - a) * 100 / (s * hz * n); else print 0 }')
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 log "multi: measured in $(($(date +%s) - STARTED)) s"
 
@@ -314,6 +328,7 @@ cpu_us() { awk -v t="${RES[$1:ticks]:-0}" -v hz="$CLK_TCK" -v n="${RES[$1:reques
 per_s() { # key field scale format
   awk -v v="${RES[$1:$2]:-0}" -v s="${RES[$1:seconds]:-0}" -v k="$3" -v f="$4" 'BEGIN { if (s > 0) printf f, v * k / s; else printf "—" }'
 }
+steal_pct() { awk -v t="${RES[$1:steal]:-0}" -v s="${RES[$1:seconds]:-0}" -v hz="$CLK_TCK" -v n="$NPROC" 'BEGIN { if (s > 0) printf "%.0f %%", t * 100 / (s * hz * n); else printf "—" }'; }
 declare -A MTITLE=(
   [token]='POST `/token` `client_credentials` (ES256 JWT)'
   [introspect]='POST introspection'
@@ -336,19 +351,19 @@ BLOCK=$WORK/block.md
   echo "- machine: $NPROC CPUs, ${CPU_MODEL:-unknown CPU}, $(uname -sr); load generators, PostgreSQL and Redis on the same cores"
   echo "- Portcullis: \`$COMMIT\` ($PROFILE build); one instance with \`http.workers\` = $W1, or two with $W2 each; one configuration file, one key-encryption key"
   echo "- PostgreSQL $("$PSQL" -XAtq "$PG_URL" -c 'SHOW server_version' | awk '{ print $1 }') ($([[ -n ${BENCH_POSTGRES_URL:-} ]] && echo "a database in BENCH_POSTGRES_URL" || echo "throwaway cluster, fsync on")); Redis $REDIS_VERSION (no persistence)"
-  echo "- load: $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), \`-t$THREADS -c$CONNECTIONS\` in all on one instance, \`-t$((THREADS / 2 > 0 ? THREADS / 2 : 1)) -c$((CONNECTIONS / 2))\` per instance on two; sign-in: one bench/node/signin.mjs, $SIGNIN_CONCURRENCY drivers (alternating over the instances on two); ${DURATION}s measured after a ${WARMUP}s warm-up, $ROUNDS rounds (one, two, two + Redis, then the reverse); figures are means over rounds"
-  echo "- load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER"
+  echo "- load: $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), \`-t$THREADS -c$CONNECTIONS\` in all on one instance, \`-t$((THREADS / 2 > 0 ? THREADS / 2 : 1)) -c$((CONNECTIONS / 2))\` per instance on two; sign-in: one bench/node/signin.mjs, $SIGNIN_CONCURRENCY drivers (alternating over the instances on two); ${DURATION}s measured after a ${WARMUP}s warm-up; per workload, $ROUNDS rounds over its shapes (one, two[, two + Redis], then the reverse); figures are means over rounds"
+  echo "- load average (1, 5, 15 min) before: $LOAD_BEFORE; after: $LOAD_AFTER; hypervisor steal time over the whole measurement: $STEAL_PCT % of the CPUs"
   [[ -n $ECDSA_SPEED ]] && echo "- \`openssl speed ecdsap256\` just before: $ECDSA_SPEED"
   echo
-  echo "| workload | one: requests/s | one: CPU (µs/request) | two: requests/s | two: CPU (µs/request, both) | CPU two ÷ one | within 10 % |"
-  echo "|---|---:|---:|---:|---:|---:|---|"
+  echo "| workload | one: requests/s | one: CPU (µs/request) | two: requests/s | two: CPU (µs/request, both) | CPU two ÷ one | within 10 % | host steal, one / two |"
+  echo "|---|---:|---:|---:|---:|---:|---|---:|"
   for w in "${MULTI_WL[@]}"; do
     [[ -z $w || $w == lockout ]] && continue
     c1=$(cpu_us "one:$w")
     c2=$(cpu_us "two:$w")
     r=$(awk -v a="$c2" -v b="$c1" 'BEGIN { if (b > 0 && a > 0) printf "%.3f", a / b; else print 0 }')
     verdict=$(awk -v r="$r" 'BEGIN { if (r == 0) print "—"; else if (r > 1.10) print "**no**"; else if (r < 0.90) print "no (cheaper)"; else print "yes" }')
-    echo "| ${MTITLE[$w]} | $(avg "one:$w:rps" %.0f) | $c1 | $(avg "two:$w:rps" %.0f) | $c2 | $(awk -v r="$r" 'BEGIN { printf "%.2f", r }') | $verdict |"
+    echo "| ${MTITLE[$w]} | $(avg "one:$w:rps" %.0f) | $c1 | $(avg "two:$w:rps" %.0f) | $c2 | $(awk -v r="$r" 'BEGIN { printf "%.2f", r }') | $verdict | $(steal_pct "one:$w") / $(steal_pct "two:$w") |"
   done
   if has_workload lockout || has_workload signin; then
     echo

@@ -47,6 +47,11 @@
 # on two instances (the Redis comparison) wait PG_SETTLE seconds (11; 0 with
 # SMOKE=1) before their first snapshot and before their last.
 # With two-redis, redis-server's own CPU per request too.
+#
+# Knobs of bench/run it follows: DURATION, WARMUP, ROUNDS, THREADS, CONNECTIONS,
+# SIGNIN_CONCURRENCY, SIGNIN, SMOKE, PROFILE, BENCH_POSTGRES_URL, BENCH_DOC (the
+# results replace the block between the multi-bench markers); its own:
+# MULTI_WORKLOADS, PG_SETTLE. DATABASES, WORKLOADS and PERF_DIR do not apply.
 
 command -v redis-server >/dev/null 2>&1 || {
   log "installing redis-server"

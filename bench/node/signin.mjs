@@ -5,7 +5,9 @@
 // `${USERNAME}-${i}`: an attempt in flight counts against its account
 // until it is known to be right (so parallel guesses cannot slip past the
 // lockout), and one account signing in from many places at once is not
-// the workload measured here. Prints one JSON line:
+// the workload measured here. BASE may list several servers (space-separated,
+// instances of one deployment): worker i then drives server i mod their
+// number. Prints one JSON line:
 // {"signins": N, "seconds": S, "p50_ms": …, "p99_ms": …} — latencies of the
 // whole round trip. Any other answer fails the run (exit 1).
 //
@@ -32,10 +34,12 @@ const hidden = (html, name) => {
 // two cores with the server, and fetch's streams and Response objects cost
 // about 2.5 ms of CPU per round trip, a quarter of a core at these rates
 // (node:http: a tenth).
-const target = new URL(base);
-const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
+const servers = base.split(/\s+/).filter(Boolean).map((b) => ({
+  target: new URL(b),
+  agent: new http.Agent({ keepAlive: true, maxSockets: concurrency }),
+}));
 
-function send(method, path, headers, body) {
+function send({ target, agent }, method, path, headers, body) {
   return new Promise((resolve, reject) => {
     const req = http.request(
       { host: target.hostname, port: target.port, method, path, headers, agent },
@@ -51,13 +55,13 @@ function send(method, path, headers, body) {
   });
 }
 
-async function roundTrip(username) {
-  const page = await send('GET', '/login', {});
+async function roundTrip(server, username) {
+  const page = await send(server, 'GET', '/login', {});
   const cookie = (page.headers['set-cookie'] || []).map((c) => c.split(';')[0]).join('; ');
   const csrf = hidden(page.text, 'csrf_token');
   if (page.status !== 200 || !cookie || !csrf) throw new Error(`GET /login answered ${page.status} without a session`);
   const body = new URLSearchParams({ csrf_token: csrf, username, password, request: hidden(page.text, 'request') ?? '' }).toString();
-  const res = await send('POST', '/login', {
+  const res = await send(server, 'POST', '/login', {
     cookie,
     'content-type': 'application/x-www-form-urlencoded',
     'content-length': Buffer.byteLength(body),
@@ -71,7 +75,7 @@ const started = performance.now();
 async function worker(_, i) {
   while (performance.now() < deadline) {
     const t0 = performance.now();
-    await roundTrip(`${username}-${i}`);
+    await roundTrip(servers[i % servers.length], `${username}-${i}`);
     latencies.push(performance.now() - t0);
   }
 }

@@ -2,6 +2,14 @@
 //! … WHERE not blocked … RETURNING` (the backend's [`Db::RESERVE`]: the
 //! back-off arithmetic is written in each dialect), the same transition as
 //! [`crate::reserve`].
+//!
+//! A key already backing off is refused on a read first, without that
+//! statement: on PostgreSQL the statement locks the row even when its
+//! `WHERE` writes nothing, so each refused guess wrote WAL, waited for its
+//! flush and queued behind the other guesses at the same account (measured
+//! in `docs/benchmarks.md`, "Several instances"). Refusing on a read is the
+//! same answer the statement would give: the block was in force when read,
+//! and a release lifting it meanwhile orders after this attempt.
 
 use super::{Db, Exec, Row, count};
 use crate::{LockoutPolicy, RateLimit, RateLimitRepo, Reservation, StoreError, Throttle};
@@ -26,6 +34,12 @@ impl<D: Db> Throttle for D {
         policy: &LockoutPolicy,
         now: OffsetDateTime,
     ) -> Result<Reservation, StoreError> {
+        if let Some(state) = self.find_rate_limit(key).await?
+            && state.updated_at >= now - policy.memory()
+            && let Some(until) = state.blocked_until.filter(|until| *until > now)
+        {
+            return Ok(Reservation::Refused { until });
+        }
         let args = args![
             key,
             now,

@@ -119,18 +119,11 @@ async fn status_on(conn: &mut PgConnection) -> Result<MigrationStatus, StoreErro
 #[async_trait]
 impl Store for PgStore {
     fn on_change(&self, what: portcullis_store::Change, hook: portcullis_store::ChangeHook) {
-        match what {
-            portcullis_store::Change::Clients => self.clients_generation.set_hook(hook),
-            portcullis_store::Change::Keys => self.keys_generation.set_hook(hook),
-        }
+        portcullis_store::sql::on_change(self, what, hook);
     }
 
     fn changed_elsewhere(&self, what: portcullis_store::Change) {
-        match what {
-            portcullis_store::Change::Clients => self.clients_generation.advance_quietly(),
-            // Nothing over the store caches keys: the server reloads them.
-            portcullis_store::Change::Keys => {}
-        }
+        portcullis_store::sql::changed_elsewhere(self, what);
     }
 
     fn backend(&self) -> Backend {

@@ -3,7 +3,7 @@
 mod at_rest;
 mod discovery;
 mod jwks;
-mod revoke;
+pub(crate) mod revoke;
 mod rotation;
 mod signing;
 

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-async fn published_kids(app: &portcullis_tests::TestApp) -> Vec<String> {
+pub(crate) async fn published_kids(app: &portcullis_tests::TestApp) -> Vec<String> {
     let jwks: Value = app.get("/jwks").await.json().await.expect("json");
     jwks["keys"]
         .as_array()

@@ -4,32 +4,17 @@
 
 use portcullis_core::Clock;
 use portcullis_protocol::GrantType;
-use portcullis_tests::cluster::{Cluster, spawn_cluster};
+use portcullis_tests::cluster::Cluster;
 use portcullis_tests::oidc::{ClientSpec, create_client, token_request};
 use portcullis_tests::redis::RedisServer;
-use portcullis_tests::{Backend, TestApp, both_backends};
-use serde_json::Value;
+use portcullis_tests::{Backend, both_backends};
 use std::time::{Duration, Instant};
 
-use super::{prefix, use_redis};
+use super::{cluster_on, prefix};
+use crate::keys::revoke::published_kids;
 
 async fn pair(backend: Backend, server: &RedisServer) -> Cluster {
-    let (url, prefix) = (server.url(), prefix("fanout"));
-    spawn_cluster(backend, 2, move |s| {
-        use_redis(s, &url, &prefix);
-        s.keys.refresh_interval_secs = 3600;
-    })
-    .await
-}
-
-async fn kids(app: &TestApp) -> Vec<String> {
-    let jwks: Value = app.get("/jwks").await.json().await.expect("jwks");
-    jwks["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
-        .collect()
+    cluster_on(backend, server, &prefix("fanout"), |s| s.keys.refresh_interval_secs = 3600).await
 }
 
 /// Polls `done` until it holds, failing after `within`.
@@ -54,12 +39,12 @@ async fn a_key_revoked_on_one_instance_leaves_the_other_at_once(backend: Backend
     let set = a.keys.live().current();
     let alg = portcullis_keys::Algorithm::Rs256;
     let kid = set.active_kid(alg).expect("an active RS256 key").to_owned();
-    assert!(kids(b).await.contains(&kid));
+    assert!(published_kids(b).await.contains(&kid));
 
     let replacement = a.keys.service().revoke(&kid, a.clock.now()).await.expect("revoke").expect("replaced");
     // B re-reads its keys hourly: anything sooner is the fan-out.
     eventually(Duration::from_secs(30), "B drops the revoked key", || async {
-        let kids = kids(b).await;
+        let kids = published_kids(b).await;
         !kids.contains(&kid) && kids.contains(&replacement)
     })
     .await;
@@ -105,7 +90,7 @@ async fn a_key_revoked_with_the_command_leaves_every_instance_at_once(backend: B
     assert_eq!(code, std::process::ExitCode::SUCCESS);
     for app in &cluster.apps {
         eventually(Duration::from_secs(30), "the instance drops the revoked key", || async {
-            !kids(app).await.contains(&kid)
+            !published_kids(app).await.contains(&kid)
         })
         .await;
         assert_ne!(app.keys.live().current().active_kid(alg), Some(kid.as_str()));

@@ -6,7 +6,6 @@ use portcullis_core::Clock;
 use portcullis_protocol::GrantType;
 use portcullis_store::SessionStateRepo;
 use portcullis_store_redis::{Redis, RedisHot, RedisThrottle};
-use portcullis_tests::cluster::spawn_cluster;
 use portcullis_tests::mfa::{enroll_totp, password_sign_in, totp_code};
 use portcullis_tests::oidc::{
     Browser, ClientSpec, PASSWORD, create_client, create_user, spawn_oidc_app_with, token_request,
@@ -17,7 +16,7 @@ use serde_json::Value;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::{prefix, use_redis};
+use super::{cluster_on, prefix, use_redis};
 use crate::review::{location, post_code, post_password};
 
 async fn redis_server() -> RedisServer {
@@ -29,11 +28,8 @@ async fn redis_server() -> RedisServer {
 /// password waits too, and the database holds no counter at all.
 async fn two_instances_count_on_one_counter_in_redis(backend: Backend) {
     let server = redis_server().await;
-    let (url, prefix) = (server.url(), prefix("shared"));
-    let cluster = {
-        let (url, prefix) = (url.clone(), prefix.clone());
-        spawn_cluster(backend, 2, move |s| use_redis(s, &url, &prefix)).await
-    };
+    let prefix = prefix("shared");
+    let cluster = cluster_on(backend, &server, &prefix, |_| {}).await;
     let (a, b) = (&cluster.apps[0], &cluster.apps[1]);
     let dave = create_user(a, "dave", &[]).await;
     let limit = a.settings.auth.max_failures_per_account;
@@ -141,11 +137,8 @@ both_backends!(
 /// the other (the proxy alternates), and neither is in the database.
 async fn a_second_factor_completes_on_the_other_instance(backend: Backend) {
     let server = redis_server().await;
-    let (url, prefix) = (server.url(), prefix("mfa"));
-    let cluster = {
-        let (url, prefix) = (url.clone(), prefix.clone());
-        spawn_cluster(backend, 2, move |s| use_redis(s, &url, &prefix)).await
-    };
+    let prefix = prefix("mfa");
+    let cluster = cluster_on(backend, &server, &prefix, |_| {}).await;
     let a = &cluster.apps[0];
     create_user(a, "alice", &[]).await;
     let owner = Browser::new(a);

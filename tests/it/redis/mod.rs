@@ -23,6 +23,23 @@ pub(crate) fn prefix(test: &str) -> String {
     format!("test:{test}:{}:", uuid::Uuid::new_v4().simple())
 }
 
+/// Two instances on a fresh `backend` database behind the round-robin
+/// proxy, both on `server` with keys under `prefix`, their settings then
+/// changed by `customise`.
+pub(crate) async fn cluster_on(
+    backend: portcullis_tests::Backend,
+    server: &portcullis_tests::redis::RedisServer,
+    prefix: &str,
+    customise: impl Fn(&mut portcullis_server::Settings) + Clone,
+) -> portcullis_tests::cluster::Cluster {
+    let (url, prefix) = (server.url(), prefix.to_owned());
+    portcullis_tests::cluster::spawn_cluster(backend, 2, move |s| {
+        use_redis(s, &url, &prefix);
+        customise(s);
+    })
+    .await
+}
+
 /// Points `settings` at the Redis server `url`, keys under `prefix`.
 pub(crate) fn use_redis(settings: &mut portcullis_server::Settings, url: &str, prefix: &str) {
     settings.redis.url = Some(RedisUrl::parse(url).expect("redis url"));

@@ -5,31 +5,16 @@ use futures_util::future::join_all;
 use portcullis_store::{Reservation, Throttle};
 use portcullis_store_redis::{Redis, RedisConfig, RedisThrottle};
 use portcullis_tests::redis::{RedisCluster, RedisServer};
-use proptest::prelude::*;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use time::macros::datetime;
 
 use crate::review::lockout;
-use crate::review::throttle::{op, replay};
+use crate::review::throttle::follow_the_reference;
 
 /// Random sequences of reservations, releases, clears and waits give the
 /// reference's answers.
 async fn follows_the_reference(config: RedisConfig) {
     let throttle = RedisThrottle::new(Redis::connect(&config).await.expect("connect"));
-    let handle = tokio::runtime::Handle::current();
-    let config = ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() };
-    let mut runner = proptest::test_runner::TestRunner::new(config);
-    let case = AtomicUsize::new(0);
-    let result = tokio::task::block_in_place(|| {
-        runner.run(&proptest::collection::vec(op(), 1..40), |ops| {
-            let n = case.fetch_add(1, Ordering::Relaxed);
-            handle.block_on(replay(&throttle, n, &ops, &lockout(3)));
-            Ok(())
-        })
-    });
-    if let Err(e) = result {
-        panic!("{e}");
-    }
+    follow_the_reference(&[(&throttle, lockout(3))]);
 }
 
 /// 40 concurrent reservations of one counter, half through each of two

@@ -163,14 +163,14 @@ both_backends!(
 
 /// One operation on a throttle.
 #[derive(Debug, Clone)]
-pub(crate) enum Op {
+enum Op {
     Reserve(usize),
     Release(usize),
     Clear(usize),
     Wait(i64),
 }
 
-pub(crate) fn op() -> impl Strategy<Value = Op> {
+fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         6 => (0..3usize).prop_map(Op::Reserve),
         2 => (0..3usize).prop_map(Op::Release),
@@ -182,7 +182,7 @@ pub(crate) fn op() -> impl Strategy<Value = Op> {
 
 /// Drives `ops` through `throttle` and through the reference transitions
 /// side by side (keys namespaced by `case`); panics at the first difference.
-pub(crate) async fn replay(throttle: &dyn Throttle, case: usize, ops: &[Op], policy: &LockoutPolicy) {
+async fn replay(throttle: &dyn Throttle, case: usize, ops: &[Op], policy: &LockoutPolicy) {
     let mut model: [Option<RateLimit>; 3] = [None, None, None];
     let mut now = datetime!(2026-03-01 12:00 UTC);
     let key = |k: usize| format!("case{case}:key{k}");
@@ -213,6 +213,13 @@ pub(crate) async fn replay(throttle: &dyn Throttle, case: usize, ops: &[Op], pol
 async fn stores_follow_the_reference_throttle(backend: Backend) {
     let (store, _db) = test_store(backend).await;
     let memory = MemoryThrottle::new();
+    follow_the_reference(&[(store.as_ref(), lockout(3)), (&memory, lockout(2))]);
+}
+
+/// Drives 48 random sequences (shrunk on failure) through each throttle
+/// with its policy, next to the reference transitions; panics at the
+/// first difference. From a multi-threaded runtime.
+pub(crate) fn follow_the_reference(throttles: &[(&dyn Throttle, LockoutPolicy)]) {
     let handle = tokio::runtime::Handle::current();
     let config = ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() };
     let mut runner = proptest::test_runner::TestRunner::new(config);
@@ -221,8 +228,9 @@ async fn stores_follow_the_reference_throttle(backend: Backend) {
         runner.run(&proptest::collection::vec(op(), 1..40), |ops| {
             let n = case.fetch_add(1, Ordering::Relaxed);
             handle.block_on(async {
-                replay(store.as_ref(), n, &ops, &lockout(3)).await;
-                replay(&memory, n, &ops, &lockout(2)).await;
+                for (throttle, policy) in throttles {
+                    replay(*throttle, n, &ops, policy).await;
+                }
             });
             Ok(())
         })

@@ -74,15 +74,21 @@ impl DatabaseUrl {
 
     /// The URL with any password replaced by `[redacted]`.
     pub fn redacted(&self) -> String {
-        match Url::parse(&self.raw) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("[redacted]"));
-                url.to_string().replace("%5Bredacted%5D", "[redacted]")
-            }
-            _ if self.raw.contains("password=") => "[redacted]".into(),
-            _ => self.raw.clone(),
+        match without_password(&self.raw) {
+            Some(redacted) => redacted,
+            None if self.raw.contains("password=") => "[redacted]".into(),
+            None => self.raw.clone(),
         }
     }
+}
+
+/// `raw` with the password of its userinfo replaced by `[redacted]`, when
+/// it is a URL with one (database and Redis URLs alike).
+pub(super) fn without_password(raw: &str) -> Option<String> {
+    let mut url = Url::parse(raw).ok()?;
+    url.password()?;
+    let _ = url.set_password(Some("[redacted]"));
+    Some(url.to_string().replace("%5Bredacted%5D", "[redacted]"))
 }
 
 impl fmt::Debug for DatabaseUrl {

@@ -103,13 +103,7 @@ impl RedisUrl {
 
     /// The URL with any password replaced by `[redacted]`.
     pub fn redacted(&self) -> String {
-        match Url::parse(&self.raw) {
-            Ok(mut url) if url.password().is_some() => {
-                let _ = url.set_password(Some("[redacted]"));
-                url.to_string().replace("%5Bredacted%5D", "[redacted]")
-            }
-            _ => self.raw.clone(),
-        }
+        super::database::without_password(&self.raw).unwrap_or_else(|| self.raw.clone())
     }
 }
 

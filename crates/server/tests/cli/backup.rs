@@ -10,8 +10,7 @@
 use crate::common::{RunExt, Server, portcullis, run, text};
 use crate::oauth::{Credentials, active, client_credentials, jwks_kids};
 use crate::postgres::{PgDatabase, pg_tool};
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 
 const KEK: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8";
 
@@ -52,18 +51,7 @@ impl Deployment {
 
     /// `portcullis users add USERNAME`, password on stdin.
     fn add_user(&self, username: &str) {
-        let email = format!("{username}@example.com");
-        let mut child = self
-            .cmd()
-            .args(["users", "add", "--username", username, "--email", &email, "--password-stdin"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("spawn");
-        child.stdin.take().expect("stdin").write_all(b"a long passphrase\n").expect("stdin");
-        let out = child.wait_with_output().expect("users add");
-        assert!(out.status.success(), "{}", text(&out.stderr));
+        crate::common::add_user(self.cmd(), username, "a long passphrase");
     }
 
     /// `portcullis clients add` of the machine client `id`; its credentials.

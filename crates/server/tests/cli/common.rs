@@ -139,3 +139,20 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// `cmd users add USERNAME` (email `USERNAME@example.com`) with `password`
+/// on stdin; it must succeed.
+pub(crate) fn add_user(mut cmd: Command, username: &str, password: &str) {
+    use std::io::Write;
+    let email = format!("{username}@example.com");
+    let mut child = cmd
+        .args(["users", "add", "--username", username, "--email", &email, "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    child.stdin.take().expect("stdin").write_all(format!("{password}\n").as_bytes()).expect("stdin");
+    let out = child.wait_with_output().expect("users add");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}

@@ -17,9 +17,8 @@ use crate::oauth::{
     Credentials, active, client_credentials, jwks_kids, try_client_credentials, try_introspect, userinfo,
 };
 use crate::postgres::PgDatabase;
-use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,17 +46,7 @@ fn add_client(dir: &Path, url: &str, id: &str, args: &[&str]) -> Credentials {
 }
 
 fn add_user(dir: &Path, url: &str, username: &str) {
-    let email = format!("{username}@example.com");
-    let mut child = instance(dir, url)
-        .args(["users", "add", "--username", username, "--email", &email, "--password-stdin"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    child.stdin.take().expect("stdin").write_all(format!("{PASSWORD}\n").as_bytes()).expect("stdin");
-    let out = child.wait_with_output().expect("users add");
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    crate::common::add_user(instance(dir, url), username, PASSWORD);
 }
 
 #[derive(Debug, Default)]

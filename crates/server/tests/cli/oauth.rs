@@ -32,11 +32,21 @@ fn http() -> reqwest::Client {
 /// `POST /token` with `grant_type=client_credentials`: the status and body,
 /// or the transport error (connection refused or reset).
 pub(crate) fn try_client_credentials(port: u16, client: &Credentials) -> Result<(u16, Value), String> {
+    post_form(port, "/token", client, &[("grant_type", "client_credentials")])
+}
+
+/// `POST path` with `form`, authenticated as `client`: the status and JSON body.
+fn post_form(
+    port: u16,
+    path: &str,
+    client: &Credentials,
+    form: &[(&str, &str)],
+) -> Result<(u16, Value), String> {
     block_on(async {
         let res = http()
-            .post(format!("http://127.0.0.1:{port}/token"))
+            .post(format!("http://127.0.0.1:{port}{path}"))
             .basic_auth(&client.id, Some(&client.secret))
-            .form(&[("grant_type", "client_credentials")])
+            .form(form)
             .send()
             .await
             .map_err(|e| format!("{e:?}"))?;
@@ -55,18 +65,7 @@ pub(crate) fn client_credentials(port: u16, client: &Credentials) -> String {
 
 /// `POST /introspect` of `token`, authenticated as `client`: the status and body.
 pub(crate) fn try_introspect(port: u16, client: &Credentials, token: &str) -> Result<(u16, Value), String> {
-    block_on(async {
-        let res = http()
-            .post(format!("http://127.0.0.1:{port}/introspect"))
-            .basic_auth(&client.id, Some(&client.secret))
-            .form(&[("token", token)])
-            .send()
-            .await
-            .map_err(|e| format!("{e:?}"))?;
-        let status = res.status().as_u16();
-        let body = res.json::<Value>().await.map_err(|e| format!("{e:?}"))?;
-        Ok((status, body))
-    })
+    post_form(port, "/introspect", client, &[("token", token)])
 }
 
 /// Whether the server at `port` says `token` is active (RFC 7662).

@@ -346,6 +346,24 @@ pub fn prefix_bounds(prefix: &str) -> Option<(String, String)> {
 }
 
 /// `0` for a count that does not fit.
+/// [`crate::Store::on_change`] for every backend: the hook goes on that
+/// kind's generation, which the shared statements advance.
+pub fn on_change<D: Db>(db: &D, what: crate::Change, hook: crate::ChangeHook) {
+    match what {
+        crate::Change::Clients => db.clients_counter().set_hook(hook),
+        crate::Change::Keys => db.keys_counter().set_hook(hook),
+    }
+}
+
+/// [`crate::Store::changed_elsewhere`] for every backend: the client
+/// generation moves (without its hook); nothing over the store caches keys
+/// (the server reloads them itself).
+pub fn changed_elsewhere<D: Db>(db: &D, what: crate::Change) {
+    if what == crate::Change::Clients {
+        db.clients_counter().advance_quietly();
+    }
+}
+
 pub(crate) fn count(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }

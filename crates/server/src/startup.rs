@@ -172,6 +172,7 @@ impl Application {
             .map_err(StartupError::Mail)?;
         let web_mail = crate::mail::web_mail(settings, worker.as_ref());
         let draining = portcullis_web::Draining::default();
+        let hot_is_store = redis.is_none();
         let state = web::Data::new(AppState {
             store: store.clone(),
             clock,
@@ -208,7 +209,7 @@ impl Application {
         let headers = portcullis_web::HeaderPolicy::for_issuer(&settings.issuer);
         let server = HttpServer::new(move || {
             App::new()
-                .app_data(state.clone())
+                .app_data(worker_state(&state, workers, hot_is_store))
                 .wrap(from_fn(move |req, next| portcullis_web::body_read_deadline(req, next, body_timeout)))
                 .wrap(from_fn(move |req, next| portcullis_web::security_headers(req, next, headers)))
                 .wrap(from_fn(portcullis_web::telemetry))
@@ -362,6 +363,21 @@ impl Application {
 
 /// `/readyz`'s check, over the store: it answers, with exactly this
 /// build's migrations; and Redis, when configured, answers.
+/// The state one HTTP worker thread serves with: the store with a pool of
+/// its own when the backend has that (`Store::for_worker`), also as the hot
+/// state when that is the database's.
+fn worker_state(state: &web::Data<AppState>, workers: usize, hot_is_store: bool) -> web::Data<AppState> {
+    let Some(store) = state.store.for_worker(workers) else {
+        return state.clone();
+    };
+    let mut own = AppState::clone(state);
+    if hot_is_store {
+        own.hot = store.clone();
+    }
+    own.store = store;
+    web::Data::new(own)
+}
+
 #[derive(Debug)]
 struct StoreReadiness {
     store: Arc<dyn Store>,

@@ -44,6 +44,7 @@ impl Default for PgOptions {
 pub struct PgStore {
     pool: PgPool,
     connect: PgConnectOptions,
+    options: PgOptions,
     /// Advanced after every client write (shared by clones).
     clients_generation: Generation,
     keys_generation: Generation,
@@ -65,36 +66,11 @@ impl PgStore {
             .map_err(|_| StoreError::unavailable(format!("no answer within {}s", options.timeout.as_secs())))?
             .map_err(backend_err)?;
         let _ = probe.close().await;
-        // No ping before each acquire (sqlx's default): it costs a network
-        // round trip per query. sqlx tests a connection when it goes back to
-        // the pool, so one that broke in use is dropped there. One that dies
-        // while idle (a server restart kills them all) would fail its next
-        // query: the first such failure is noted (`note_connection_lost`),
-        // and from then on every connection that went idle before it is
-        // pinged once before use (`idle_since_lost`) and dropped if dead —
-        // the hot path pays nothing until a connection is found dead. The
-        // statement that found it runs again on another connection when it
-        // cannot have taken effect (`retry_on_fresh_connection`). Idle
-        // connections are closed after 10 minutes.
-        let pool = PgPoolOptions::new()
-            .max_connections(options.max_connections)
-            .acquire_timeout(options.timeout)
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
-                Box::pin(async move {
-                    if !portcullis_store_sqlx::idle_since_lost(meta.idle_for) {
-                        return Ok(true);
-                    }
-                    Ok(conn.ping().await.is_ok())
-                })
-            })
-            .idle_timeout(Duration::from_secs(600))
-            .connect_with(connect.clone())
-            .await
-            .map_err(backend_err)?;
+        let pool = pool_options(options).connect_with(connect.clone()).await.map_err(backend_err)?;
         Ok(Self {
             pool,
             connect,
+            options: options.clone(),
             clients_generation: Generation::default(),
             keys_generation: Generation::default(),
         })
@@ -104,6 +80,35 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// The pool's settings.
+///
+/// No ping before each acquire (sqlx's default): it costs a network
+/// round trip per query. sqlx tests a connection when it goes back to
+/// the pool, so one that broke in use is dropped there. One that dies
+/// while idle (a server restart kills them all) would fail its next
+/// query: the first such failure is noted (`note_connection_lost`),
+/// and from then on every connection that went idle before it is
+/// pinged once before use (`idle_since_lost`) and dropped if dead —
+/// the hot path pays nothing until a connection is found dead. The
+/// statement that found it runs again on another connection when it
+/// cannot have taken effect (`retry_on_fresh_connection`). Idle
+/// connections are closed after 10 minutes.
+fn pool_options(options: &PgOptions) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(options.max_connections)
+        .acquire_timeout(options.timeout)
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if !portcullis_store_sqlx::idle_since_lost(meta.idle_for) {
+                    return Ok(true);
+                }
+                Ok(conn.ping().await.is_ok())
+            })
+        })
+        .idle_timeout(Duration::from_secs(600))
 }
 
 /// Advisory-lock key serialising Portcullis instances that migrate one database
@@ -128,6 +133,18 @@ impl Store for PgStore {
 
     fn backend(&self) -> Backend {
         Backend::Postgres
+    }
+
+    fn for_worker(&self, workers: usize) -> Option<std::sync::Arc<dyn Store>> {
+        let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+        let options = PgOptions {
+            max_connections: self.options.max_connections.div_ceil(workers),
+            ..self.options.clone()
+        };
+        // Lazy: each connection is opened by the first query that needs it,
+        // on the worker's runtime.
+        let pool = pool_options(&options).connect_lazy_with(self.connect.clone());
+        Some(std::sync::Arc::new(Self { pool, options, ..self.clone() }))
     }
 
     async fn migrate(&self) -> Result<usize, StoreError> {

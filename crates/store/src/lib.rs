@@ -124,6 +124,20 @@ pub trait Store:
     /// Waits for open connections to finish and closes the pool.
     async fn close(&self);
 
+    /// This store as one of `workers` HTTP worker threads should use it:
+    /// the same database, generations and hooks, with a pool of its own
+    /// (a `workers`-th of the connections) whose connections are opened, and
+    /// so driven, by that worker's runtime. Called on the worker's thread.
+    /// A pool shared by the workers' single-threaded runtimes has each
+    /// query's socket readiness delivered by whichever runtime opened the
+    /// connection: a cross-thread wake-up per round trip (see
+    /// docs/benchmarks.md, "Several instances"). `None` (the default): share
+    /// this store.
+    fn for_worker(&self, workers: usize) -> Option<std::sync::Arc<dyn Store>> {
+        let _ = workers;
+        None
+    }
+
     /// Calls `hook` after each write of this process that changes `what`
     /// (its transaction ended), so other instances can be told at once.
     /// Only the first hook per kind counts. The default keeps none.

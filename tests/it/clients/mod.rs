@@ -5,5 +5,5 @@
 mod admin_scope;
 mod changes;
 mod registry;
-mod repos;
+pub(crate) mod repos;
 mod sync;

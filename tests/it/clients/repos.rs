@@ -4,7 +4,7 @@ use portcullis_store::{ClientRecord, StoreError};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::macros::datetime;
 
-pub(super) fn record(client_id: &str) -> ClientRecord {
+pub(crate) fn record(client_id: &str) -> ClientRecord {
     ClientRecord {
         client_id: client_id.into(),
         name: "Example RP".into(),

@@ -3,3 +3,4 @@
 mod audit;
 mod lock_order;
 mod migrations;
+mod workers;

@@ -1,0 +1,37 @@
+//! `Store::for_worker`: an HTTP worker's own view of the store is the same
+//! database, with the same change hooks, through a pool of its own.
+
+use portcullis_store::{Change, Store};
+use portcullis_tests::{Backend, both_backends, test_store};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+async fn a_worker_store_shares_the_database_and_the_change_hooks(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let heard = Arc::new(AtomicUsize::new(0));
+    let counter = heard.clone();
+    store.on_change(
+        Change::Clients,
+        Box::new(move || {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }),
+    );
+    let worker: Arc<dyn Store> = match (backend, store.for_worker(4)) {
+        // PostgreSQL: a pool per worker (its sockets driven by that worker's runtime).
+        (Backend::Postgres, Some(worker)) => worker,
+        // SQLite: every write goes through one writer connection; the
+        // workers share the store.
+        (Backend::Sqlite, None) => store.clone(),
+        (backend, other) => panic!("{backend:?}: for_worker gave {}", other.map_or("None", |_| "a store")),
+    };
+
+    worker.create_client(&crate::clients::repos::record("rp")).await.expect("create through the worker");
+    assert_eq!(heard.load(Ordering::SeqCst), 1, "the hook set on the store hears the worker's write");
+    let found = store.find_client("rp").await.expect("find").expect("the store sees the worker's write");
+    assert_eq!(found.client_id, "rp");
+    worker.delete_client("rp").await.expect("delete through the worker");
+    assert_eq!(heard.load(Ordering::SeqCst), 2);
+    assert_eq!(store.find_client("rp").await.expect("find"), None);
+}
+
+both_backends!(a_worker_store_shares_the_database_and_the_change_hooks);

@@ -8,9 +8,27 @@ use std::time::Duration;
 
 use crate::settings::{DatabaseKind, Settings};
 
-/// Connects to the configured database (SQLite or PostgreSQL, by URL scheme).
-/// Does not migrate.
+/// Connections of a serving instance's own PostgreSQL pool, beside those of
+/// its HTTP workers (`database.max_connections`, split among them).
+pub(crate) const BACKGROUND_CONNECTIONS: u32 = 4;
+
+/// Connects to the configured database (SQLite or PostgreSQL, by URL scheme),
+/// for a command. Does not migrate.
 pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
+    open(settings, None).await
+}
+
+/// Connects to the configured database for `serve`: with PostgreSQL, each
+/// HTTP worker gets a pool of its own (`Store::for_worker`), and the store
+/// returned keeps [`BACKGROUND_CONNECTIONS`] for the rest.
+pub(crate) async fn open_serving_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreError> {
+    open(settings, Some(BACKGROUND_CONNECTIONS)).await
+}
+
+async fn open(
+    settings: &Settings,
+    background_connections: Option<u32>,
+) -> Result<Arc<dyn Store>, StoreError> {
     let url = settings.database_url();
     Ok(match url.kind() {
         DatabaseKind::Sqlite => {
@@ -18,7 +36,7 @@ pub async fn open_store(settings: &Settings) -> Result<Arc<dyn Store>, StoreErro
         }
         DatabaseKind::Postgres => {
             let timeout = Duration::from_secs(settings.database.connect_timeout_secs);
-            let mut options = PgOptions { timeout, ..PgOptions::default() };
+            let mut options = PgOptions { timeout, background_connections, ..PgOptions::default() };
             if let Some(n) = settings.database.max_connections {
                 options.max_connections = n;
             }

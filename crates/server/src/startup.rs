@@ -11,7 +11,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use crate::accounts::{announce_setup_link, build_auth, run_sweeper};
-use crate::database::open_store;
+use crate::database::{open_serving_store, open_store};
 use crate::keys::KeyRuntime;
 use crate::settings::Settings;
 
@@ -71,10 +71,19 @@ pub enum StartupError {
 /// Makes an existing `data_dir` private (0700), connects to the database and
 /// applies pending migrations.
 pub async fn connect_and_migrate(settings: &Settings) -> Result<(Arc<dyn Store>, usize), StartupError> {
+    open_and_migrate(settings, false).await
+}
+
+/// [`connect_and_migrate`], for a command (`serving` false) or for `serve`
+/// (see [`open_serving_store`]).
+async fn open_and_migrate(
+    settings: &Settings,
+    serving: bool,
+) -> Result<(Arc<dyn Store>, usize), StartupError> {
     crate::data_dir::secure(&settings.data_dir);
     let url = settings.database_url().redacted();
-    let store =
-        open_store(settings).await.map_err(|source| StartupError::Database { url: url.clone(), source })?;
+    let opened = if serving { open_serving_store(settings).await } else { open_store(settings).await };
+    let store = opened.map_err(|source| StartupError::Database { url: url.clone(), source })?;
     let applied = store.migrate().await.map_err(|source| StartupError::Migration { url, source })?;
     Ok((store, applied))
 }
@@ -125,7 +134,7 @@ impl Application {
     pub async fn build_with_clock(settings: &Settings, clock: Arc<dyn Clock>) -> Result<Self, StartupError> {
         let listener = bind("listen", settings.listen)?;
         let metrics_listener = bind("metrics_listen", settings.metrics_listen)?;
-        let (store, applied) = connect_and_migrate(settings).await?;
+        let (store, applied) = open_and_migrate(settings, true).await?;
         tracing::info!(backend = %store.backend(), applied, "database ready");
         let redis = match settings.redis.config().map_err(StartupError::RedisConfig)? {
             Some(config) => {

@@ -31,11 +31,17 @@ pub struct PgOptions {
     pub max_connections: u32,
     /// How long to wait for a connection before giving up.
     pub timeout: Duration,
+    /// When set, the pool of this store itself has at most this many
+    /// connections, and `max_connections` is what the pools of the stores
+    /// made by [`Store::for_worker`] share: the server's request workers
+    /// each have their own, and this store serves only its background
+    /// work (expiry sweeps, outbox, back-channel logout, key refresh).
+    pub background_connections: Option<u32>,
 }
 
 impl Default for PgOptions {
     fn default() -> Self {
-        Self { max_connections: 10, timeout: Duration::from_secs(5) }
+        Self { max_connections: 10, timeout: Duration::from_secs(5), background_connections: None }
     }
 }
 
@@ -66,7 +72,11 @@ impl PgStore {
             .map_err(|_| StoreError::unavailable(format!("no answer within {}s", options.timeout.as_secs())))?
             .map_err(backend_err)?;
         let _ = probe.close().await;
-        let pool = pool_options(options).connect_with(connect.clone()).await.map_err(backend_err)?;
+        let own = PgOptions {
+            max_connections: options.background_connections.unwrap_or(options.max_connections),
+            ..options.clone()
+        };
+        let pool = pool_options(&own).connect_with(connect.clone()).await.map_err(backend_err)?;
         Ok(Self {
             pool,
             connect,
@@ -74,6 +84,21 @@ impl PgStore {
             clients_generation: Generation::default(),
             keys_generation: Generation::default(),
         })
+    }
+
+    /// This store for one of `workers` HTTP workers (see
+    /// [`Store::for_worker`]): a pool of its own, of `max_connections /
+    /// workers` (rounded up), whose connections are opened by the first
+    /// queries that need them, on the worker's runtime.
+    pub fn worker(&self, workers: usize) -> Self {
+        let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
+        let options = PgOptions {
+            max_connections: self.options.max_connections.div_ceil(workers),
+            background_connections: None,
+            ..self.options.clone()
+        };
+        let pool = pool_options(&options).connect_lazy_with(self.connect.clone());
+        Self { pool, options, ..self.clone() }
     }
 
     /// The connection pool, for tests that inspect rows directly.
@@ -136,15 +161,7 @@ impl Store for PgStore {
     }
 
     fn for_worker(&self, workers: usize) -> Option<std::sync::Arc<dyn Store>> {
-        let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
-        let options = PgOptions {
-            max_connections: self.options.max_connections.div_ceil(workers),
-            ..self.options.clone()
-        };
-        // Lazy: each connection is opened by the first query that needs it,
-        // on the worker's runtime.
-        let pool = pool_options(&options).connect_lazy_with(self.connect.clone());
-        Some(std::sync::Arc::new(Self { pool, options, ..self.clone() }))
+        Some(std::sync::Arc::new(self.worker(workers)))
     }
 
     async fn migrate(&self) -> Result<usize, StoreError> {

@@ -1,7 +1,7 @@
 //! `Store::for_worker`: an HTTP worker's own view of the store is the same
 //! database, with the same change hooks, through a pool of its own.
 
-use portcullis_store::{Change, Store};
+use portcullis_store::{Change, ClientRepo, Store};
 use portcullis_tests::{Backend, both_backends, test_store};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -35,3 +35,23 @@ async fn a_worker_store_shares_the_database_and_the_change_hooks(backend: Backen
 }
 
 both_backends!(a_worker_store_shares_the_database_and_the_change_hooks);
+
+/// The connections of a serving instance: `max_connections` split among the
+/// workers' pools, and a few more for background work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_workers_split_max_connections_and_background_work_keeps_its_own() {
+    use portcullis_store_postgres::{PgOptions, PgStore};
+    let db = portcullis_tests::TestDatabase::new(Backend::Postgres).await;
+    let options = PgOptions { max_connections: 10, background_connections: Some(4), ..PgOptions::default() };
+    let store = PgStore::connect(&db.url, &options).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    assert_eq!(store.pool().options().get_max_connections(), 4, "background work");
+    let workers: Vec<PgStore> = (0..3).map(|_| store.worker(3)).collect();
+    for worker in &workers {
+        assert_eq!(worker.pool().options().get_max_connections(), 4, "10 / 3 workers, rounded up");
+        assert_eq!(worker.pool().size(), 0, "connections are opened by the worker's own queries");
+    }
+    workers[0].find_client("nobody").await.expect("a query through a worker's pool");
+    assert_eq!(workers[0].pool().size(), 1);
+    assert_eq!(workers[1].pool().size(), 0, "not another worker's");
+}

@@ -27,6 +27,9 @@
 //! - [`recovery`] mails single-use links (password reset, email
 //!   verification, magic-link sign-in); [`notify::security_event`] tells the
 //!   account holder about sensitive changes.
+//! - [`upstream`]: the rules of signing in through an upstream identity
+//!   provider — linking an upstream identity to an account, and the claim
+//!   rules granting roles and groups — pure (the flow is not built yet).
 
 pub mod account;
 pub mod accounts;
@@ -48,6 +51,7 @@ pub mod sessions;
 mod signin;
 mod throttle;
 pub mod totp;
+pub mod upstream;
 pub mod user_codes;
 
 pub use account::{AccountOverview, AccountSecurity, AccountSession, Allowed, Rotated};

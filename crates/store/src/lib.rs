@@ -3,7 +3,8 @@
 //! [`Store`] is the whole storage surface the rest of the product sees, as
 //! one object-safe trait built from per-aggregate repositories ([`AuditRepo`],
 //! [`ClientRepo`], [`UserRepo`], [`SessionRepo`], [`GrantRepo`], [`LogoutRepo`],
-//! [`MfaRepo`], [`EmailTokenRepo`], [`GroupRepo`], [`DeviceRepo`], …).
+//! [`MfaRepo`], [`EmailTokenRepo`], [`GroupRepo`], [`DeviceRepo`],
+//! [`UpstreamRepo`], …).
 //! [`sql`] implements every repository
 //! once, with each statement written once for both databases; a backend
 //! (`portcullis-store-sqlite`, `portcullis-store-postgres`) implements
@@ -28,6 +29,7 @@ mod rate_limits;
 mod sessions;
 mod setup;
 pub mod sql;
+mod upstreams;
 mod users;
 
 pub use audit::{AuditEvent, AuditFilter, AuditOutcome, AuditRepo, NewAuditEvent};
@@ -51,6 +53,7 @@ pub use rate_limits::{
 };
 pub use sessions::{Session, SessionCursor, SessionQuery, SessionRepo};
 pub use setup::SetupTokenRepo;
+pub use upstreams::{UpstreamIdentity, UpstreamRepo};
 pub use users::{
     EndedAccess, NewUser, ROLE_ADMIN, User, UserCheck, UserCounts, UserEdit, UserQuery, UserRepo,
     normalise_login,
@@ -104,6 +107,7 @@ pub trait Store:
     + HotState
     + EmailTokenRepo
     + GroupRepo
+    + UpstreamRepo
     + DeviceRepo
     + fmt::Debug
     + Send

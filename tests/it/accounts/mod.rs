@@ -5,7 +5,7 @@ mod browser;
 mod csrf;
 mod effects;
 mod pages;
-mod repos;
+pub(crate) mod repos;
 mod security;
 mod sessions;
 mod setup;

@@ -5,7 +5,7 @@ use portcullis_tests::{Backend, both_backends, test_store};
 use time::macros::datetime;
 use uuid::Uuid;
 
-fn new_user(username: &str, email: &str) -> NewUser {
+pub(crate) fn new_user(username: &str, email: &str) -> NewUser {
     NewUser {
         id: Uuid::new_v4(),
         username: username.into(),

@@ -3,7 +3,7 @@ use portcullis_tests::{Backend, both_backends, test_store};
 use serde_json::json;
 use time::macros::datetime;
 
-fn event(kind: &str, outcome: AuditOutcome, minute: u8) -> NewAuditEvent {
+pub(crate) fn event(kind: &str, outcome: AuditOutcome, minute: u8) -> NewAuditEvent {
     NewAuditEvent {
         at: datetime!(2026-03-01 10:00 UTC).replace_minute(minute).expect("minute"),
         kind: kind.into(),

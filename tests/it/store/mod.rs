@@ -1,6 +1,7 @@
 //! Repository behaviour, identical on both backends.
 
-mod audit;
+pub(crate) mod audit;
 mod lock_order;
 mod migrations;
+mod upstreams;
 mod workers;

@@ -43,6 +43,7 @@ pub mod outbox;
 mod rate_limits;
 mod sessions;
 mod setup;
+mod upstreams;
 pub mod users;
 
 pub use migrations::migration_status;

@@ -1,0 +1,74 @@
+//! Identities at upstream identity providers linked to accounts
+//! (`portcullis_authn::upstream` decides when one is linked). An identity
+//! is `(issuer, subject)`, never an email: at most one account holds it.
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::{Effects, StoreError};
+
+/// An upstream identity linked to an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpstreamIdentity {
+    /// The upstream's issuer identifier, exactly as its ID tokens carry it.
+    pub issuer: String,
+    /// The `sub` claim at that issuer.
+    pub subject: String,
+    /// The configured upstream (`[[upstreams]]` `id`) it was linked through.
+    pub upstream_id: String,
+    /// The account.
+    pub user_id: Uuid,
+    /// The address the upstream asserted when the link was made (shown on
+    /// the account page; never used to find the account).
+    pub email: Option<String>,
+    /// When the link was made (kept to the second).
+    pub linked_at: OffsetDateTime,
+    /// The last sign-in through it, if any (kept to the second).
+    pub last_sign_in_at: Option<OffsetDateTime>,
+}
+
+/// Linked upstream identities. Every write takes the [`Effects`] that go
+/// with it (its audit event, the notice mailed to the account holder) and
+/// writes them in its transaction when it changes something.
+#[async_trait]
+pub trait UpstreamRepo {
+    /// The link of `(issuer, subject)`, if any.
+    async fn find_upstream_identity(
+        &self,
+        issuer: &str,
+        subject: &str,
+    ) -> Result<Option<UpstreamIdentity>, StoreError>;
+
+    /// Links an identity to its `user_id`. `Conflict` when the identity is
+    /// linked already (to this or another account), `NotFound` for an
+    /// unknown user; nothing is written then.
+    async fn link_upstream_identity(
+        &self,
+        identity: &UpstreamIdentity,
+        effects: &Effects<'_>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes the link of `(issuer, subject)` to `user_id`; false, and
+    /// nothing written, when that account does not hold it.
+    async fn unlink_upstream_identity(
+        &self,
+        user_id: Uuid,
+        issuer: &str,
+        subject: &str,
+        at: OffsetDateTime,
+        effects: &Effects<'_>,
+    ) -> Result<bool, StoreError>;
+
+    /// Records a sign-in through the identity at `at`; `NotFound` when it
+    /// is not linked.
+    async fn record_upstream_sign_in(
+        &self,
+        issuer: &str,
+        subject: &str,
+        at: OffsetDateTime,
+    ) -> Result<(), StoreError>;
+
+    /// The identities linked to an account, oldest link first.
+    async fn user_upstream_identities(&self, user_id: Uuid) -> Result<Vec<UpstreamIdentity>, StoreError>;
+}

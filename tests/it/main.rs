@@ -24,3 +24,4 @@ mod request_id;
 mod review;
 mod security;
 mod store;
+mod upstream;

@@ -27,9 +27,10 @@
 //! - [`recovery`] mails single-use links (password reset, email
 //!   verification, magic-link sign-in); [`notify::security_event`] tells the
 //!   account holder about sensitive changes.
-//! - [`upstream`]: the rules of signing in through an upstream identity
-//!   provider — linking an upstream identity to an account, and the claim
-//!   rules granting roles and groups — pure (the flow is not built yet).
+//! - [`upstream`]: signing in through an upstream identity provider — the
+//!   rules of linking an upstream identity to an account and the claim rules
+//!   granting roles and groups (pure), and the relying party that talks to
+//!   the upstream ([`upstream::client`]); the flow is not built yet.
 
 pub mod account;
 pub mod accounts;

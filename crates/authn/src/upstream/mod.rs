@@ -1,6 +1,7 @@
 //! Upstream identity providers ("Continue with …"): who an upstream sign-in
-//! is here, and what the upstream's claims grant. Pure rules, tested without
-//! HTTP or a database; the flow that uses them is not built yet.
+//! is here, and what the upstream's claims grant — pure rules, tested
+//! without HTTP or a database — and [`client`], the relying party that talks
+//! to an upstream. The sign-in flow that uses them is not built yet.
 //!
 //! - [`decide`]: an identity is `(upstream issuer, sub)`, never an email.
 //!   A linked identity signs in as its account. An unknown one whose email
@@ -14,6 +15,8 @@
 //!   roles and groups it grants replace those it granted last time
 //!   ([`Granted::changes`]), so removing someone from a group at the upstream
 //!   removes what it gave here at their next sign-in.
+
+pub mod client;
 
 use serde_json::Value;
 use std::collections::BTreeSet;

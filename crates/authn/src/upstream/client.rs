@@ -1,0 +1,279 @@
+//! The relying party of an upstream provider, on the `openidconnect` crate:
+//! discovery, the authorization request (code, PKCE S256, `state`, `nonce`)
+//! and the callback (the `state` compared in constant time, RFC 9207's `iss`
+//! checked against the upstream's issuer, the code exchanged, the ID token
+//! validated: signature against the upstream's JWKS, `iss`, `aud`, `azp`,
+//! `exp`, `nonce`).
+
+use openidconnect::core::{
+    CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
+    CoreJsonWebKey, CoreJweContentEncryptionAlgorithm, CoreJweKeyManagementAlgorithm, CoreResponseMode,
+    CoreResponseType, CoreSubjectIdentifierType,
+};
+use openidconnect::{
+    AdditionalProviderMetadata, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
+    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
+    ProviderMetadata, RedirectUrl, Scope, TokenResponse,
+};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+use subtle::ConstantTimeEq;
+
+use super::Identity;
+
+/// What discovery says beyond OpenID Connect Discovery 1.0.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Extra {
+    /// RFC 9207: the upstream puts `iss` in its authorization responses.
+    #[serde(default)]
+    authorization_response_iss_parameter_supported: Option<bool>,
+}
+impl AdditionalProviderMetadata for Extra {}
+
+type Metadata = ProviderMetadata<
+    Extra,
+    CoreAuthDisplay,
+    CoreClientAuthMethod,
+    CoreClaimName,
+    CoreClaimType,
+    CoreGrantType,
+    CoreJweContentEncryptionAlgorithm,
+    CoreJweKeyManagementAlgorithm,
+    CoreJsonWebKey,
+    CoreResponseMode,
+    CoreResponseType,
+    CoreSubjectIdentifierType,
+>;
+type Configured = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointMaybeSet,
+    EndpointMaybeSet,
+>;
+
+/// How to reach one upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamConfig {
+    /// The configured id (`[[upstreams]]` `id`).
+    pub id: String,
+    /// Its issuer identifier; discovery must answer with exactly this.
+    pub issuer: String,
+    /// Our client id there.
+    pub client_id: String,
+    /// Our client secret there.
+    pub client_secret: String,
+    /// Scopes beyond `openid`.
+    pub scopes: Vec<String>,
+    /// Where the upstream sends the browser back
+    /// (`{issuer}/login/upstream/{id}/callback`).
+    pub redirect_uri: String,
+    /// How long any request to the upstream may take.
+    pub timeout: Duration,
+}
+
+/// Why talking to an upstream failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The configuration cannot be used (a URL that does not parse).
+    #[error("upstream {0}: invalid configuration: {1}")]
+    Config(String, String),
+    /// Discovery failed: unreachable, too slow, invalid, or for another issuer.
+    #[error("the provider's discovery failed: {0}")]
+    Discovery(String),
+    /// The callback's `state` is missing or is not this browser's.
+    #[error("the sign-in response does not belong to this browser")]
+    State,
+    /// The user (or the upstream) declined: `error=access_denied`.
+    #[error("the sign-in was cancelled at the provider")]
+    Denied,
+    /// The upstream answered with another error.
+    #[error("the provider answered {0}")]
+    Refused(String),
+    /// RFC 9207: the response's `iss` is missing (though advertised) or not
+    /// this upstream's — possibly another provider's response (mix-up).
+    #[error("the sign-in response names another issuer")]
+    Issuer,
+    /// The code exchange failed: unreachable, too slow, or refused.
+    #[error("the provider refused the code exchange: {0}")]
+    Exchange(String),
+    /// The ID token is missing or invalid (signature, `iss`, `aud`, `azp`,
+    /// `exp`, `nonce`).
+    #[error("the provider's ID token is not valid: {0}")]
+    IdToken(String),
+}
+
+/// An authorization request on its way: the URL to send the browser to, and
+/// what to keep server-side (bound to this browser) until the callback.
+#[derive(Debug)]
+pub struct Started {
+    /// The upstream's authorization URL with the request.
+    pub url: url::Url,
+    /// The secrets of the request.
+    pub pending: Pending,
+}
+
+/// The secrets of one authorization request, kept server-side.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pending {
+    /// The configured upstream.
+    pub upstream_id: String,
+    /// `state`.
+    pub state: String,
+    /// `nonce`.
+    pub nonce: String,
+    /// The PKCE verifier.
+    pub pkce_verifier: String,
+}
+
+/// The query of the callback.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Callback<'a> {
+    /// `state`.
+    pub state: Option<&'a str>,
+    /// `code`.
+    pub code: Option<&'a str>,
+    /// `iss` (RFC 9207).
+    pub iss: Option<&'a str>,
+    /// `error`.
+    pub error: Option<&'a str>,
+}
+
+/// A verified upstream sign-in.
+#[derive(Debug, Clone)]
+pub struct Verified {
+    /// Who signed in.
+    pub identity: Identity,
+    /// Every claim of the verified ID token (for the claim mapping and rules).
+    pub claims: serde_json::Value,
+}
+
+/// One discovered upstream.
+#[derive(Debug, Clone)]
+pub struct UpstreamClient {
+    config: UpstreamConfig,
+    client: Configured,
+    http: openidconnect::reqwest::Client,
+    iss_parameter: bool,
+}
+
+impl UpstreamClient {
+    /// Fetches the upstream's discovery document and JWKS.
+    pub async fn discover(config: UpstreamConfig) -> Result<Self, UpstreamError> {
+        let invalid = |e: &dyn std::fmt::Display| UpstreamError::Config(config.id.clone(), e.to_string());
+        let issuer = IssuerUrl::new(config.issuer.clone()).map_err(|e| invalid(&e))?;
+        let redirect = RedirectUrl::new(config.redirect_uri.clone()).map_err(|e| invalid(&e))?;
+        // No redirects: a discovery or token request answered with one is
+        // refused (it could send our secret, or us, elsewhere).
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| invalid(&e))?;
+        let metadata = Metadata::discover_async(issuer, &http)
+            .await
+            .map_err(|e| UpstreamError::Discovery(error_chain(&e)))?;
+        let iss_parameter =
+            metadata.additional_metadata().authorization_response_iss_parameter_supported == Some(true);
+        let client = CoreClient::from_provider_metadata(
+            metadata,
+            ClientId::new(config.client_id.clone()),
+            Some(ClientSecret::new(config.client_secret.clone())),
+        )
+        .set_redirect_uri(redirect);
+        Ok(Self { config, client, http, iss_parameter })
+    }
+
+    /// The configured id.
+    pub fn id(&self) -> &str {
+        &self.config.id
+    }
+
+    /// Starts an authorization request.
+    pub fn start(&self) -> Started {
+        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+        let mut request = self.client.authorize_url(
+            AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
+            CsrfToken::new_random,
+            Nonce::new_random,
+        );
+        for scope in &self.config.scopes {
+            request = request.add_scope(Scope::new(scope.clone()));
+        }
+        let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
+        Started {
+            url,
+            pending: Pending {
+                upstream_id: self.config.id.clone(),
+                state: state.secret().clone(),
+                nonce: nonce.secret().clone(),
+                pkce_verifier: verifier.secret().clone(),
+            },
+        }
+    }
+
+    /// Checks the callback against `pending`, exchanges the code and
+    /// validates the ID token.
+    pub async fn finish(&self, pending: &Pending, callback: Callback<'_>) -> Result<Verified, UpstreamError> {
+        let state = callback.state.unwrap_or_default();
+        if pending.upstream_id != self.config.id
+            || !bool::from(state.as_bytes().ct_eq(pending.state.as_bytes()))
+        {
+            return Err(UpstreamError::State);
+        }
+        // RFC 9207 §2.4: an `iss` that is present must be this issuer's, and
+        // must be present when the upstream says it sends one.
+        match callback.iss {
+            Some(iss) if iss != self.config.issuer => return Err(UpstreamError::Issuer),
+            None if self.iss_parameter => return Err(UpstreamError::Issuer),
+            _ => {}
+        }
+        match callback.error {
+            Some("access_denied") => return Err(UpstreamError::Denied),
+            Some(error) => return Err(UpstreamError::Refused(error.chars().take(64).collect())),
+            None => {}
+        }
+        let code = callback
+            .code
+            .filter(|c| !c.is_empty())
+            .ok_or_else(|| UpstreamError::Refused("no code".into()))?;
+        let tokens = self
+            .client
+            .exchange_code(AuthorizationCode::new(code.to_owned()))
+            .map_err(|e| UpstreamError::Exchange(e.to_string()))?
+            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| UpstreamError::Exchange(error_chain(&e)))?;
+        let id_token =
+            tokens.id_token().ok_or_else(|| UpstreamError::IdToken("none in the token response".into()))?;
+        let claims = id_token
+            .claims(&self.client.id_token_verifier(), &Nonce::new(pending.nonce.clone()))
+            .map_err(|e| UpstreamError::IdToken(e.to_string()))?;
+        let identity =
+            Identity { issuer: claims.issuer().to_string(), subject: claims.subject().to_string() };
+        Ok(Verified { identity, claims: payload(&id_token.to_string())? })
+    }
+}
+
+/// The claims of a compact JWS already verified, as JSON.
+fn payload(jwt: &str) -> Result<serde_json::Value, UpstreamError> {
+    let bad = |what: &str| UpstreamError::IdToken(what.to_owned());
+    let part = jwt.split('.').nth(1).ok_or_else(|| bad("not a compact JWS"))?;
+    let bytes =
+        data_encoding::BASE64URL_NOPAD.decode(part.as_bytes()).map_err(|_| bad("payload not base64url"))?;
+    serde_json::from_slice(&bytes).map_err(|_| bad("payload not JSON"))
+}
+
+/// An error with its sources, on one line.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

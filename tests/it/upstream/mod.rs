@@ -1,0 +1,3 @@
+//! Upstream identity providers (issue 19): what is built so far.
+
+mod client;

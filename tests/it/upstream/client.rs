@@ -2,6 +2,7 @@
 //! real upstream: another Portcullis, with a user and a confidential client.
 
 use portcullis_authn::upstream::client::{Callback, Pending, UpstreamClient, UpstreamConfig, UpstreamError};
+use portcullis_core::Clock;
 use portcullis_tests::oidc::{
     Browser, ClientSpec, Interact, Outcome, client_secret, create_client, create_user, spawn_oidc_app,
 };
@@ -125,4 +126,48 @@ async fn an_unreachable_upstream_or_a_wrong_issuer_fails_discovery() {
     let trailing = UpstreamConfig { issuer: format!("{}/", app.address), ..config(&app, "portcullis-rp") };
     let err = UpstreamClient::discover(trailing).await.expect_err("another issuer");
     assert!(matches!(err, UpstreamError::Discovery(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotated_at_the_upstream_is_fetched_again() {
+    let (app, client, alice) = upstream().await;
+    // The upstream replaces its RS256 key at once, twice: the second key
+    // was never published before (the first may have been, as the next key).
+    let service = app.keys.service();
+    let published = published_kids(&app).await;
+    let mut kid = String::new();
+    for _ in 0..2 {
+        kid = service.rotate(portcullis_keys::Algorithm::Rs256, app.clock.now(), true).await.expect("rotate");
+    }
+    app.keys.reload().await;
+    assert_eq!(app.keys.live().current().active_kid(portcullis_keys::Algorithm::Rs256), Some(kid.as_str()));
+    assert!(!published.contains(&kid), "the client's JWKS lacks {kid}: {published:?}");
+
+    let (pending, back) = sign_in(&app, &client).await;
+    let (state, code, iss) = callback(&back);
+    let query = Callback { state: state.as_deref(), code: code.as_deref(), iss: iss.as_deref(), error: None };
+    let verified = client.finish(&pending, query).await.expect("verified with the upstream's new key");
+    assert_eq!(verified.identity.subject, alice.to_string());
+}
+
+/// The `kid`s of the upstream's JWKS, as discovery leads to it.
+async fn published_kids(app: &TestApp) -> Vec<String> {
+    let discovery: serde_json::Value = app
+        .client
+        .get(format!("{}/.well-known/openid-configuration", app.address))
+        .send()
+        .await
+        .expect("discovery")
+        .json()
+        .await
+        .expect("json");
+    let jwks_uri = discovery["jwks_uri"].as_str().expect("jwks_uri");
+    let jwks: serde_json::Value =
+        app.client.get(jwks_uri).send().await.expect("jwks").json().await.expect("json");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
+        .collect()
 }

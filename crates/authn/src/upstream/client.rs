@@ -3,7 +3,8 @@
 //! and the callback (the `state` compared in constant time, RFC 9207's `iss`
 //! checked against the upstream's issuer, the code exchanged, the ID token
 //! validated: signature against the upstream's JWKS, `iss`, `aud`, `azp`,
-//! `exp`, `nonce`).
+//! `exp`, `nonce`). An ID token signed with a key the cached JWKS lacks
+//! (the upstream rotated its keys) makes it discover again, once.
 
 use openidconnect::core::{
     CoreAuthDisplay, CoreClaimName, CoreClaimType, CoreClient, CoreClientAuthMethod, CoreGrantType,
@@ -11,11 +12,13 @@ use openidconnect::core::{
     CoreResponseType, CoreSubjectIdentifierType,
 };
 use openidconnect::{
-    AdditionalProviderMetadata, AuthenticationFlow, AuthorizationCode, ClientId, ClientSecret, CsrfToken,
-    EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce, PkceCodeChallenge, PkceCodeVerifier,
-    ProviderMetadata, RedirectUrl, Scope, TokenResponse,
+    AdditionalProviderMetadata, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
+    ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
+    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError,
+    TokenResponse,
 };
 use serde::{Deserialize, Serialize};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use subtle::ConstantTimeEq;
 
@@ -150,28 +153,30 @@ pub struct Verified {
 }
 
 /// One discovered upstream.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct UpstreamClient {
     config: UpstreamConfig,
-    client: Configured,
     http: openidconnect::reqwest::Client,
+    discovered: RwLock<Arc<Discovered>>,
+}
+
+/// What discovery gave: the configured client (with the JWKS) and whether
+/// the upstream sends RFC 9207's `iss`.
+#[derive(Debug)]
+struct Discovered {
+    client: Configured,
     iss_parameter: bool,
 }
 
-impl UpstreamClient {
-    /// Fetches the upstream's discovery document and JWKS.
-    pub async fn discover(config: UpstreamConfig) -> Result<Self, UpstreamError> {
+impl Discovered {
+    async fn fetch(
+        config: &UpstreamConfig,
+        http: &openidconnect::reqwest::Client,
+    ) -> Result<Self, UpstreamError> {
         let invalid = |e: &dyn std::fmt::Display| UpstreamError::Config(config.id.clone(), e.to_string());
         let issuer = IssuerUrl::new(config.issuer.clone()).map_err(|e| invalid(&e))?;
         let redirect = RedirectUrl::new(config.redirect_uri.clone()).map_err(|e| invalid(&e))?;
-        // No redirects: a discovery or token request answered with one is
-        // refused (it could send our secret, or us, elsewhere).
-        let http = openidconnect::reqwest::ClientBuilder::new()
-            .redirect(openidconnect::reqwest::redirect::Policy::none())
-            .timeout(config.timeout)
-            .build()
-            .map_err(|e| invalid(&e))?;
-        let metadata = Metadata::discover_async(issuer, &http)
+        let metadata = Metadata::discover_async(issuer, http)
             .await
             .map_err(|e| UpstreamError::Discovery(error_chain(&e)))?;
         let iss_parameter =
@@ -182,7 +187,26 @@ impl UpstreamClient {
             Some(ClientSecret::new(config.client_secret.clone())),
         )
         .set_redirect_uri(redirect);
-        Ok(Self { config, client, http, iss_parameter })
+        Ok(Self { client, iss_parameter })
+    }
+}
+
+impl UpstreamClient {
+    /// Fetches the upstream's discovery document and JWKS.
+    pub async fn discover(config: UpstreamConfig) -> Result<Self, UpstreamError> {
+        // No redirects: a discovery or token request answered with one is
+        // refused (it could send our secret, or us, elsewhere).
+        let http = openidconnect::reqwest::ClientBuilder::new()
+            .redirect(openidconnect::reqwest::redirect::Policy::none())
+            .timeout(config.timeout)
+            .build()
+            .map_err(|e| UpstreamError::Config(config.id.clone(), e.to_string()))?;
+        let discovered = Discovered::fetch(&config, &http).await?;
+        Ok(Self { config, http, discovered: RwLock::new(Arc::new(discovered)) })
+    }
+
+    fn current(&self) -> Arc<Discovered> {
+        self.discovered.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
     /// The configured id.
@@ -193,7 +217,8 @@ impl UpstreamClient {
     /// Starts an authorization request.
     pub fn start(&self) -> Started {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = self.client.authorize_url(
+        let discovered = self.current();
+        let mut request = discovered.client.authorize_url(
             AuthenticationFlow::<CoreResponseType>::AuthorizationCode,
             CsrfToken::new_random,
             Nonce::new_random,
@@ -226,7 +251,7 @@ impl UpstreamClient {
         // must be present when the upstream says it sends one.
         match callback.iss {
             Some(iss) if iss != self.config.issuer => return Err(UpstreamError::Issuer),
-            None if self.iss_parameter => return Err(UpstreamError::Issuer),
+            None if self.current().iss_parameter => return Err(UpstreamError::Issuer),
             _ => {}
         }
         match callback.error {
@@ -238,7 +263,8 @@ impl UpstreamClient {
             .code
             .filter(|c| !c.is_empty())
             .ok_or_else(|| UpstreamError::Refused("no code".into()))?;
-        let tokens = self
+        let discovered = self.current();
+        let tokens = discovered
             .client
             .exchange_code(AuthorizationCode::new(code.to_owned()))
             .map_err(|e| UpstreamError::Exchange(e.to_string()))?
@@ -248,11 +274,25 @@ impl UpstreamClient {
             .map_err(|e| UpstreamError::Exchange(error_chain(&e)))?;
         let id_token =
             tokens.id_token().ok_or_else(|| UpstreamError::IdToken("none in the token response".into()))?;
-        let claims = id_token
-            .claims(&self.client.id_token_verifier(), &Nonce::new(pending.nonce.clone()))
-            .map_err(|e| UpstreamError::IdToken(e.to_string()))?;
-        let identity =
-            Identity { issuer: claims.issuer().to_string(), subject: claims.subject().to_string() };
+        let nonce = Nonce::new(pending.nonce.clone());
+        let verified = |client: &Configured| {
+            id_token.claims(&client.id_token_verifier(), &nonce).map(|claims| Identity {
+                issuer: claims.issuer().to_string(),
+                subject: claims.subject().to_string(),
+            })
+        };
+        let identity = match verified(&discovered.client) {
+            Err(ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey,
+            )) => {
+                // The upstream rotated its keys: discover again, once.
+                let fresh = Arc::new(Discovered::fetch(&self.config, &self.http).await?);
+                *self.discovered.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
+                verified(&fresh.client)
+            }
+            other => other,
+        }
+        .map_err(|e| UpstreamError::IdToken(e.to_string()))?;
         Ok(Verified { identity, claims: payload(&id_token.to_string())? })
     }
 }

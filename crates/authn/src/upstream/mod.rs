@@ -139,6 +139,22 @@ fn domain_of(email: &str) -> Option<&str> {
     (!local.is_empty() && !domain.is_empty()).then_some(domain)
 }
 
+/// The `amr` a sign-in through an upstream starts the session with: `fed`
+/// (RFC 8176: federated), and `mfa` only when the upstream is trusted for it
+/// (`trust_mfa`) and asserted a second factor or a hardware key (`mfa`,
+/// `hwk`). Without `mfa`, the journey's second-factor policy
+/// ([`crate::journey::standing`]) asks an account that has a second factor
+/// for it, as after a password. (With `mfa`, an account that the policy
+/// requires to enroll a second factor here is still asked to: the flow has
+/// to decide that case when it is built.)
+pub fn session_amr<S: AsRef<str>>(upstream_amr: &[S], trust_mfa: bool) -> Vec<String> {
+    let mut amr = vec!["fed".to_owned()];
+    if trust_mfa && upstream_amr.iter().any(|m| matches!(m.as_ref(), "mfa" | "hwk")) {
+        amr.push("mfa".to_owned());
+    }
+    amr
+}
+
 /// How a rule tests a claim's value.
 #[derive(Debug, Clone)]
 pub enum Test {
@@ -343,6 +359,20 @@ mod tests {
         assert_eq!(decide(&untrusted, unknown, ADA), Link::Refuse(Refusal::DomainNotAllowed));
         let none = Asserted { email: None, email_verified: true };
         assert_eq!(decide(&only, unknown, none), Link::Refuse(Refusal::DomainNotAllowed));
+    }
+
+    #[test]
+    fn an_upstream_stands_in_for_a_second_factor_only_when_trusted_and_asserted() {
+        assert_eq!(session_amr(&["pwd"], true), ["fed"]);
+        assert_eq!(session_amr(&["pwd", "mfa", "otp"], true), ["fed", "mfa"]);
+        assert_eq!(session_amr(&["hwk", "user"], true), ["fed", "mfa"]);
+        assert_eq!(session_amr(&["pwd", "mfa"], false), ["fed"], "not trusted for it");
+        assert_eq!(
+            session_amr(&["MFA", "swk"], true),
+            ["fed"],
+            "values are case-sensitive; swk alone is not hwk"
+        );
+        assert_eq!(session_amr::<&str>(&[], true), ["fed"]);
     }
 
     fn rule(claim: &str, test: Test, grant: Grant) -> Rule {

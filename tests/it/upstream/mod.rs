@@ -1,3 +1,4 @@
 //! Upstream identity providers (issue 19): what is built so far.
 
 mod client;
+mod forged;

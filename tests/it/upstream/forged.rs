@@ -1,0 +1,165 @@
+//! The ID-token checks of the upstream client, against ID tokens a real
+//! provider would not issue (wrong audience, issuer, nonce, expiry, key,
+//! algorithm): a stand-in upstream on loopback serves discovery, its JWKS
+//! and a token endpoint that answers with the ID token each case forges.
+//! (The real upstream, another Portcullis, is in `client.rs`.)
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use josekit::jws::{ES256, JwsHeader};
+use josekit::jwt::{self, JwtPayload};
+use portcullis_authn::upstream::client::{Callback, Pending, UpstreamClient, UpstreamConfig, UpstreamError};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct Stand {
+    base: String,
+    /// The ID token the token endpoint answers with next.
+    id_token: Arc<Mutex<String>>,
+    key: josekit::jwk::Jwk,
+    stranger: josekit::jwk::Jwk,
+}
+
+fn key_pair(kid: &str) -> (josekit::jwk::Jwk, Value) {
+    let pair = ES256.generate_key_pair().expect("key pair");
+    let mut private = pair.to_jwk_private_key();
+    private.set_key_id(kid);
+    let mut public = pair.to_jwk_public_key();
+    public.set_key_id(kid);
+    (private, serde_json::to_value(public.as_ref()).expect("jwk"))
+}
+
+fn stand_in() -> Stand {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    let (key, public) = key_pair("k1");
+    let (stranger, _) = key_pair("k2");
+    let id_token = Arc::new(Mutex::new(String::new()));
+    let discovery = json!({
+        "issuer": base,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["ES256"],
+        "authorization_response_iss_parameter_supported": true,
+    });
+    let jwks = json!({ "keys": [public] });
+    let answer = id_token.clone();
+    let server = HttpServer::new(move || {
+        let (discovery, jwks, answer) = (discovery.clone(), jwks.clone(), answer.clone());
+        App::new()
+            .route(
+                "/.well-known/openid-configuration",
+                web::get().to(move || {
+                    let body = discovery.clone();
+                    async move { HttpResponse::Ok().json(body) }
+                }),
+            )
+            .route(
+                "/jwks",
+                web::get().to(move || {
+                    let body = jwks.clone();
+                    async move { HttpResponse::Ok().json(body) }
+                }),
+            )
+            .route(
+                "/token",
+                web::post().to(move || {
+                    let id_token = answer.lock().expect("lock").clone();
+                    async move {
+                        HttpResponse::Ok().json(json!({
+                            "access_token": "opaque", "token_type": "Bearer", "expires_in": 60, "id_token": id_token,
+                        }))
+                    }
+                }),
+            )
+    })
+    .workers(1)
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    Stand { base, id_token, key, stranger }
+}
+
+const NONCE: &str = "the-nonce-of-this-request";
+
+fn claims(stand: &Stand) -> Value {
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    json!({
+        "iss": stand.base, "sub": "user-7", "aud": "rp", "nonce": NONCE,
+        "iat": now, "exp": now + 300, "email": "ada@corp.example", "groups": ["staff"],
+    })
+}
+
+fn sign(claims: &Value, key: &josekit::jwk::Jwk) -> String {
+    let map = claims.as_object().expect("object").clone();
+    let payload = JwtPayload::from_map(map).expect("payload");
+    let mut header = JwsHeader::new();
+    header.set_key_id(key.key_id().expect("kid"));
+    jwt::encode_with_signer(&payload, &header, &ES256.signer_from_jwk(key).expect("signer")).expect("sign")
+}
+
+/// Discovers the stand-in, has it answer `id_token`, and finishes a callback.
+async fn finish(stand: &Stand, id_token: String) -> Result<Value, UpstreamError> {
+    *stand.id_token.lock().expect("lock") = id_token;
+    let client = UpstreamClient::discover(UpstreamConfig {
+        id: "corp".into(),
+        issuer: stand.base.clone(),
+        client_id: "rp".into(),
+        client_secret: "a-secret-of-the-rp-at-corp-0123456789".into(),
+        scopes: vec!["email".into()],
+        redirect_uri: "http://127.0.0.1:9/login/upstream/corp/callback".into(),
+        timeout: Duration::from_secs(5),
+    })
+    .await
+    .expect("discovery");
+    let pending = Pending {
+        upstream_id: "corp".into(),
+        state: "the-state".into(),
+        nonce: NONCE.into(),
+        pkce_verifier: "a".repeat(43),
+    };
+    let callback =
+        Callback { state: Some("the-state"), code: Some("a-code"), iss: Some(&stand.base), error: None };
+    client.finish(&pending, callback).await.map(|v| v.claims)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_valid_id_token_of_this_upstream_for_this_client_and_request_passes() {
+    let stand = stand_in();
+    let good = claims(&stand);
+    let verified = finish(&stand, sign(&good, &stand.key)).await.expect("the well-formed token passes");
+    assert_eq!(verified["groups"], json!(["staff"]), "every claim comes back for the rules");
+
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let with = |changes: Value| {
+        let mut c = good.clone();
+        for (k, v) in changes.as_object().expect("object") {
+            c[k] = v.clone();
+        }
+        c
+    };
+    let forged = [
+        ("another client's audience", sign(&with(json!({ "aud": "another-rp" })), &stand.key)),
+        ("another issuer", sign(&with(json!({ "iss": "https://evil.example" })), &stand.key)),
+        ("another request's nonce", sign(&with(json!({ "nonce": "replayed-nonce" })), &stand.key)),
+        ("expired", sign(&with(json!({ "iat": now - 3600, "exp": now - 1800 })), &stand.key)),
+        (
+            "several audiences, azp another client",
+            sign(&with(json!({ "aud": ["rp", "x"], "azp": "x" })), &stand.key),
+        ),
+        ("a key the upstream does not publish", sign(&good, &stand.stranger)),
+    ];
+    for (case, id_token) in forged {
+        let err = finish(&stand, id_token).await.expect_err(case);
+        assert!(matches!(err, UpstreamError::IdToken(_)), "{case}: {err:?}");
+    }
+    // Unsigned (`alg: none`).
+    let payload = data_encoding::BASE64URL_NOPAD.encode(good.to_string().as_bytes());
+    let header = data_encoding::BASE64URL_NOPAD.encode(br#"{"alg":"none"}"#);
+    let err = finish(&stand, format!("{header}.{payload}.")).await.expect_err("alg none");
+    assert!(matches!(err, UpstreamError::IdToken(_) | UpstreamError::Exchange(_)), "{err:?}");
+}

@@ -8,6 +8,7 @@ use actix_web::{App, HttpResponse, HttpServer, web};
 use josekit::jws::{ES256, JwsHeader};
 use josekit::jwt::{self, JwtPayload};
 use portcullis_authn::upstream::client::{Callback, Pending, UpstreamClient, UpstreamConfig, UpstreamError};
+use portcullis_core::{Clock, SystemClock};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -87,7 +88,7 @@ fn stand_in() -> Stand {
 const NONCE: &str = "the-nonce-of-this-request";
 
 fn claims(stand: &Stand) -> Value {
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = SystemClock.now().unix_timestamp();
     json!({
         "iss": stand.base, "sub": "user-7", "aud": "rp", "nonce": NONCE,
         "iat": now, "exp": now + 300, "email": "ada@corp.example", "groups": ["staff"],
@@ -134,7 +135,7 @@ async fn only_a_valid_id_token_of_this_upstream_for_this_client_and_request_pass
     let verified = finish(&stand, sign(&good, &stand.key)).await.expect("the well-formed token passes");
     assert_eq!(verified["groups"], json!(["staff"]), "every claim comes back for the rules");
 
-    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let now = SystemClock.now().unix_timestamp();
     let with = |changes: Value| {
         let mut c = good.clone();
         for (k, v) in changes.as_object().expect("object") {

@@ -370,8 +370,6 @@ impl Application {
     }
 }
 
-/// `/readyz`'s check, over the store: it answers, with exactly this
-/// build's migrations; and Redis, when configured, answers.
 /// The state one HTTP worker thread serves with: the store with a pool of
 /// its own when the backend has that (`Store::for_worker`), also as the hot
 /// state when that is the database's.
@@ -387,6 +385,8 @@ fn worker_state(state: &web::Data<AppState>, workers: usize, hot_is_store: bool)
     web::Data::new(own)
 }
 
+/// `/readyz`'s check, over the store: it answers, with exactly this
+/// build's migrations; and Redis, when configured, answers.
 #[derive(Debug)]
 struct StoreReadiness {
     store: Arc<dyn Store>,

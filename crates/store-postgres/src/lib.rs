@@ -88,12 +88,13 @@ impl PgStore {
 
     /// This store for one of `workers` HTTP workers (see
     /// [`Store::for_worker`]): a pool of its own, of `max_connections /
-    /// workers` (rounded up), whose connections are opened by the first
+    /// workers` (rounded down, at least 1: the workers together stay within
+    /// `max_connections`), whose connections are opened by the first
     /// queries that need them, on the worker's runtime.
     pub fn worker(&self, workers: usize) -> Self {
         let workers = u32::try_from(workers.max(1)).unwrap_or(u32::MAX);
         let options = PgOptions {
-            max_connections: self.options.max_connections.div_ceil(workers),
+            max_connections: (self.options.max_connections / workers).max(1),
             background_connections: None,
             ..self.options.clone()
         };

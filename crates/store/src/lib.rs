@@ -130,7 +130,7 @@ pub trait Store:
 
     /// This store as one of `workers` HTTP worker threads should use it:
     /// the same database, generations and hooks, with a pool of its own
-    /// (a `workers`-th of the connections) whose connections are opened, and
+    /// (a `workers`-th of the connections, rounded down) whose connections are opened, and
     /// so driven, by that worker's runtime. Called on the worker's thread.
     /// A pool shared by the workers' single-threaded runtimes has each
     /// query's socket readiness delivered by whichever runtime opened the

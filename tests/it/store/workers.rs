@@ -48,7 +48,7 @@ async fn postgres_workers_split_max_connections_and_background_work_keeps_its_ow
     assert_eq!(store.pool().options().get_max_connections(), 4, "background work");
     let workers: Vec<PgStore> = (0..3).map(|_| store.worker(3)).collect();
     for worker in &workers {
-        assert_eq!(worker.pool().options().get_max_connections(), 4, "10 / 3 workers, rounded up");
+        assert_eq!(worker.pool().options().get_max_connections(), 3, "10 / 3 workers, rounded down");
         assert_eq!(worker.pool().size(), 0, "connections are opened by the worker's own queries");
     }
     workers[0].find_client("nobody").await.expect("a query through a worker's pool");

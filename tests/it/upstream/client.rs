@@ -32,24 +32,38 @@ async fn upstream() -> (TestApp, UpstreamClient, uuid::Uuid) {
     (app, client, alice.id)
 }
 
+/// The query the upstream sent the browser back with.
+struct Query {
+    state: Option<String>,
+    code: Option<String>,
+    iss: Option<String>,
+}
+
+impl Query {
+    fn callback(&self) -> Callback<'_> {
+        Callback {
+            state: self.state.as_deref(),
+            code: self.code.as_deref(),
+            iss: self.iss.as_deref(),
+            error: None,
+        }
+    }
+}
+
 /// Alice signs in at the upstream; the callback's query.
-async fn sign_in(app: &TestApp, client: &UpstreamClient) -> (Pending, url::Url) {
+async fn sign_in(app: &TestApp, client: &UpstreamClient) -> (Pending, Query) {
     let started = client.start();
     let back = Browser::new(app).authorize(started.url.as_str(), Interact::As("alice")).await.redirect();
     assert!(back.as_str().starts_with(REDIRECT), "{back}");
-    (started.pending, back)
-}
-
-fn callback(url: &url::Url) -> (Option<String>, Option<String>, Option<String>) {
-    (Outcome::param(url, "state"), Outcome::param(url, "code"), Outcome::param(url, "iss"))
+    let param = |name| Outcome::param(&back, name);
+    (started.pending, Query { state: param("state"), code: param("code"), iss: param("iss") })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sign_in_at_the_upstream_comes_back_verified_once() {
     let (app, client, alice) = upstream().await;
     let (pending, back) = sign_in(&app, &client).await;
-    let (state, code, iss) = callback(&back);
-    let query = Callback { state: state.as_deref(), code: code.as_deref(), iss: iss.as_deref(), error: None };
+    let query = back.callback();
 
     let verified = client.finish(&pending, query).await.expect("verified");
     assert_eq!(verified.identity.issuer, app.address);
@@ -68,8 +82,7 @@ async fn a_sign_in_at_the_upstream_comes_back_verified_once() {
 async fn callbacks_that_are_not_this_browsers_or_this_issuers_are_refused_before_the_exchange() {
     let (app, client, _) = upstream().await;
     let (pending, back) = sign_in(&app, &client).await;
-    let (state, code, iss) = callback(&back);
-    let good = Callback { state: state.as_deref(), code: code.as_deref(), iss: iss.as_deref(), error: None };
+    let good = back.callback();
 
     let refusals = [
         (Callback { state: Some("another-browsers-state"), ..good }, "state"),
@@ -103,8 +116,7 @@ async fn callbacks_that_are_not_this_browsers_or_this_issuers_are_refused_before
 async fn an_id_token_for_another_nonce_is_refused() {
     let (app, client, _) = upstream().await;
     let (pending, back) = sign_in(&app, &client).await;
-    let (state, code, iss) = callback(&back);
-    let query = Callback { state: state.as_deref(), code: code.as_deref(), iss: iss.as_deref(), error: None };
+    let query = back.callback();
     let wrong_nonce = Pending { nonce: "another-requests-nonce".into(), ..pending };
     let err = client.finish(&wrong_nonce, query).await.expect_err("wrong nonce");
     assert!(matches!(err, UpstreamError::IdToken(_)), "{err:?}");
@@ -134,7 +146,7 @@ async fn a_key_rotated_at_the_upstream_is_fetched_again() {
     // The upstream replaces its RS256 key at once, twice: the second key
     // was never published before (the first may have been, as the next key).
     let service = app.keys.service();
-    let published = published_kids(&app).await;
+    let published = crate::keys::revoke::published_kids(&app).await;
     let mut kid = String::new();
     for _ in 0..2 {
         kid = service.rotate(portcullis_keys::Algorithm::Rs256, app.clock.now(), true).await.expect("rotate");
@@ -144,30 +156,7 @@ async fn a_key_rotated_at_the_upstream_is_fetched_again() {
     assert!(!published.contains(&kid), "the client's JWKS lacks {kid}: {published:?}");
 
     let (pending, back) = sign_in(&app, &client).await;
-    let (state, code, iss) = callback(&back);
-    let query = Callback { state: state.as_deref(), code: code.as_deref(), iss: iss.as_deref(), error: None };
+    let query = back.callback();
     let verified = client.finish(&pending, query).await.expect("verified with the upstream's new key");
     assert_eq!(verified.identity.subject, alice.to_string());
-}
-
-/// The `kid`s of the upstream's JWKS, as discovery leads to it.
-async fn published_kids(app: &TestApp) -> Vec<String> {
-    let discovery: serde_json::Value = app
-        .client
-        .get(format!("{}/.well-known/openid-configuration", app.address))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
-    let jwks_uri = discovery["jwks_uri"].as_str().expect("jwks_uri");
-    let jwks: serde_json::Value =
-        app.client.get(jwks_uri).send().await.expect("jwks").json().await.expect("json");
-    jwks["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .filter_map(|k| k["kid"].as_str().map(str::to_owned))
-        .collect()
 }

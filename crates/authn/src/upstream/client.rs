@@ -209,11 +209,6 @@ impl UpstreamClient {
         self.discovered.read().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
-    /// The configured id.
-    pub fn id(&self) -> &str {
-        &self.config.id
-    }
-
     /// Starts an authorization request.
     pub fn start(&self) -> Started {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -241,6 +236,7 @@ impl UpstreamClient {
     /// Checks the callback against `pending`, exchanges the code and
     /// validates the ID token.
     pub async fn finish(&self, pending: &Pending, callback: Callback<'_>) -> Result<Verified, UpstreamError> {
+        let discovered = self.current();
         let state = callback.state.unwrap_or_default();
         if pending.upstream_id != self.config.id
             || !bool::from(state.as_bytes().ct_eq(pending.state.as_bytes()))
@@ -251,7 +247,7 @@ impl UpstreamClient {
         // must be present when the upstream says it sends one.
         match callback.iss {
             Some(iss) if iss != self.config.issuer => return Err(UpstreamError::Issuer),
-            None if self.current().iss_parameter => return Err(UpstreamError::Issuer),
+            None if discovered.iss_parameter => return Err(UpstreamError::Issuer),
             _ => {}
         }
         match callback.error {
@@ -263,7 +259,6 @@ impl UpstreamClient {
             .code
             .filter(|c| !c.is_empty())
             .ok_or_else(|| UpstreamError::Refused("no code".into()))?;
-        let discovered = self.current();
         let tokens = discovered
             .client
             .exchange_code(AuthorizationCode::new(code.to_owned()))

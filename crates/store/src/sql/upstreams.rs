@@ -1,6 +1,6 @@
 //! Linked upstream identities.
 
-use super::{Db, Exec, Row, Tx, effects::apply, users::found};
+use super::{Db, Exec, Row, effects::write_one, users::found};
 use crate::{Effects, StoreError, UpstreamIdentity, UpstreamRepo};
 use async_trait::async_trait;
 use time::OffsetDateTime;
@@ -12,12 +12,11 @@ macro_rules! columns {
     };
 }
 
-/// Inserts nothing for an unknown user (told apart by [`USER_EXISTS`]); a
-/// linked identity violates the primary key (`Conflict`).
+/// Inserts nothing for an unknown user (`NotFound`); a linked identity
+/// violates the primary key (`Conflict`).
 const LINK: &str = "INSERT INTO upstream_identities
         (issuer, subject, upstream_id, user_id, email, linked_at, last_sign_in_at)
      SELECT $1, $2, $3, u.id, $5, $6, $7 FROM users u WHERE u.id = $4";
-const USER_EXISTS: &str = "SELECT COUNT(*) AS found FROM users WHERE id = $1";
 const UNLINK: &str = "DELETE FROM upstream_identities WHERE issuer = $1 AND subject = $2 AND user_id = $3";
 const SIGNED_IN: &str =
     "UPDATE upstream_identities SET last_sign_in_at = $1 WHERE issuer = $2 AND subject = $3";
@@ -62,19 +61,9 @@ impl<D: Db> UpstreamRepo for D {
         i: &UpstreamIdentity,
         effects: &Effects<'_>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.begin().await?;
         let args =
             args![&i.issuer, &i.subject, &i.upstream_id, i.user_id, &i.email, i.linked_at, i.last_sign_in_at];
-        if tx.execute(LINK, args).await? == 0 {
-            let row = tx.fetch_one(USER_EXISTS, args![i.user_id]).await?;
-            return Err(if row.int("found")? == 0 {
-                StoreError::NotFound
-            } else {
-                StoreError::Conflict("upstream identity".into())
-            });
-        }
-        apply(&mut tx, effects, None, i.linked_at).await?;
-        tx.commit().await
+        write_one(self, LINK, args, i.linked_at, effects).await
     }
 
     async fn unlink_upstream_identity(
@@ -85,13 +74,11 @@ impl<D: Db> UpstreamRepo for D {
         at: OffsetDateTime,
         effects: &Effects<'_>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.begin().await?;
-        if tx.execute(UNLINK, args![issuer, subject, user_id]).await? == 0 {
-            return Ok(false);
+        match write_one(self, UNLINK, args![issuer, subject, user_id], at, effects).await {
+            Ok(()) => Ok(true),
+            Err(StoreError::NotFound) => Ok(false),
+            Err(e) => Err(e),
         }
-        apply(&mut tx, effects, None, at).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 
     async fn record_upstream_sign_in(

@@ -29,11 +29,13 @@ use crate::journey::{Change, Method, Standing, after_enrollment, may_change, mer
 use crate::mfa::{
     Factors, MfaPolicy, SecondFactor, SecondFactorCheck, SecondFactorOutcome, check_second_factor,
 };
+use crate::notify::MailContext;
 use crate::passkeys::{self, PasskeyOutcome, Passkeys};
 use crate::recovery::MagicLinkCheck;
 use crate::sessions::{SessionPolicy, Sessions};
 use crate::signin::{SignIn, SignInOutcome, sign_in};
 use crate::totp::Totp;
+use crate::upstream::Upstreams;
 use crate::{AuthnError, Lockouts, Password, PasswordHasher};
 
 /// The session-state kind of a pending sign-in.
@@ -180,6 +182,11 @@ pub struct Interaction<'a> {
     pub totp: Totp<'a>,
     /// The WebAuthn relying party, when passkeys work here.
     pub passkeys: Option<&'a Passkeys>,
+    /// The upstream identity providers ([`crate::upstream::registry::NONE`]
+    /// for none).
+    pub upstreams: &'a Upstreams,
+    /// What the notices to account holders are rendered with.
+    pub mail: &'a MailContext,
 }
 
 impl<'a> Interaction<'a> {
@@ -368,7 +375,18 @@ impl<'a> Interaction<'a> {
         then: Continue,
         request: &RequestInfo,
     ) -> Result<StepOutcome, AuthnError> {
-        let amr = merge_amr::<&str>(&[], method);
+        self.first_factor_amr(browser, user, merge_amr::<&str>(&[], method), then, request).await
+    }
+
+    /// A first factor worth `amr` passed for `user` (see [`Self::first_factor`]).
+    pub(crate) async fn first_factor_amr(
+        &self,
+        browser: &Session,
+        user: &User,
+        amr: Vec<String>,
+        then: Continue,
+        request: &RequestInfo,
+    ) -> Result<StepOutcome, AuthnError> {
         let factors = Factors::of(self.store, user).await?;
         match standing(self.mfa, user, &factors, &amr) {
             Standing::NeedsSecondFactor => {
@@ -380,6 +398,7 @@ impl<'a> Interaction<'a> {
                 Ok(StepOutcome::SecondFactor { cookie: None })
             }
             other => {
+                self.link_after_proof(browser, user, &amr, other, request).await?;
                 let (session, cookie) = self.sessions().sign_in(browser, user, amr, request).await?;
                 let signed = SignedIn { session, cookie, user: user.clone(), standing: other, then };
                 Ok(StepOutcome::SignedIn(Box::new(signed)))
@@ -471,6 +490,7 @@ impl<'a> Interaction<'a> {
                 let amr = merge_amr(&first, method);
                 let factors = Factors::of(self.store, &user).await?;
                 let standing = standing(self.mfa, &user, &factors, &amr);
+                self.link_after_proof(browser, &user, &amr, standing, request).await?;
                 let (session, cookie) = self.sessions().sign_in(browser, &user, amr, request).await?;
                 Ok(StepOutcome::SignedIn(Box::new(SignedIn { session, cookie, user, standing, then })))
             }

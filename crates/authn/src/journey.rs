@@ -95,9 +95,15 @@ pub enum Standing {
 /// The standing of a session whose authentication methods are `amr`.
 /// Decided afresh at each use, so a factor added elsewhere, a factor
 /// removed, or a policy switched on applies to existing sessions too.
+///
+/// A sign-in through an upstream trusted for its second factor (`fed` and
+/// `mfa`, see [`crate::upstream::session_amr`]) has one: an account the
+/// policy requires a second factor of is not asked to enroll a local one.
 pub fn standing<S: AsRef<str>>(policy: &MfaPolicy, user: &User, factors: &Factors, amr: &[S]) -> Standing {
-    let second_factor_used = amr.iter().any(|m| m.as_ref() == "mfa");
-    if policy.requires_mfa(user) && !factors.any() {
+    let has = |m: &str| amr.iter().any(|a| a.as_ref() == m);
+    let second_factor_used = has("mfa");
+    let upstream_second_factor = has("fed") && second_factor_used;
+    if policy.requires_mfa(user) && !factors.any() && !upstream_second_factor {
         Standing::NeedsEnrollment
     } else if factors.any() && !second_factor_used {
         Standing::NeedsSecondFactor
@@ -131,7 +137,9 @@ pub enum Change {
 pub fn may_change(session: &Session, change: Change, now: OffsetDateTime) -> bool {
     let recent = session.user_id.is_some() && session.auth_time.is_some_and(|t| now - t <= REAUTH_WINDOW);
     let has = |m: &str| session.amr.iter().any(|a| a == m);
-    let strong = has("pwd") || has("otp") || has("hwk") || has("swk");
+    // A sign-in through an upstream is as strong as that upstream's (asked
+    // to authenticate afresh when re-authenticating for a change).
+    let strong = has("pwd") || has("otp") || has("hwk") || has("swk") || has("fed");
     match change {
         Change::Security => recent && strong,
         Change::Password { current_password_given: true } => true,
@@ -192,7 +200,9 @@ pub fn admin_standing(
     if !has("mfa") {
         return AdminStanding::EnrollFirst;
     }
-    let strong = has("pwd") || has("otp") || has("hwk") || has("swk");
+    // An upstream trusted for its second factor counts as one (the `mfa`
+    // above is its own then); `fed` alone never reaches the console.
+    let strong = has("pwd") || has("otp") || has("hwk") || has("swk") || has("fed");
     let age = session.auth_time.map(|t| now - t);
     match age {
         Some(age) if strong && age <= REAUTH_WINDOW => AdminStanding::Change,
@@ -257,6 +267,13 @@ mod tests {
         let passkey = merge_amr::<&str>(&[], Method::Passkey { synced: true });
         assert_eq!(passkey, ["swk", "user", "mfa"]);
         assert_eq!(standing(&policy, &user(true), &with_app, &passkey), Standing::Complete);
+        // An upstream's second factor, trusted: no local one to enroll; its
+        // first factor alone: the local one is due as after a password.
+        let fed_mfa = ["fed", "mfa"];
+        assert_eq!(standing(&policy, &user(true), &none, &fed_mfa), Standing::Complete);
+        assert_eq!(standing(&policy, &user(true), &none, &["fed"]), Standing::NeedsEnrollment);
+        assert_eq!(standing(&policy, &user(false), &with_app, &["fed"]), Standing::NeedsSecondFactor);
+        assert_eq!(standing(&policy, &user(false), &with_app, &fed_mfa), Standing::Complete);
     }
 
     #[test]
@@ -290,6 +307,11 @@ mod tests {
         assert_eq!(admin_standing(&admin, Standing::Complete, &passkey, at(1)), AdminStanding::Change);
         let link = session(&["email", "mfa"], t);
         assert_eq!(admin_standing(&admin, Standing::Complete, &link, t), AdminStanding::Reauthenticate);
+        // Through an upstream: only when it is trusted for a second factor.
+        let fed_mfa = session(&["fed", "mfa"], t);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &fed_mfa, t), AdminStanding::Change);
+        let fed = session(&["fed"], t);
+        assert_eq!(admin_standing(&admin, Standing::Complete, &fed, t), AdminStanding::EnrollFirst);
     }
 
     #[test]

@@ -46,6 +46,16 @@ pub enum Notification {
     TotpDisabled,
     /// New recovery codes were made (the old ones no longer work).
     RecoveryCodesRegenerated,
+    /// An identity at an upstream provider was linked: it signs in to the account.
+    UpstreamLinked {
+        /// The provider's display name.
+        provider: String,
+    },
+    /// An upstream identity was unlinked.
+    UpstreamUnlinked {
+        /// The provider's display name.
+        provider: String,
+    },
 }
 
 impl Notification {
@@ -60,6 +70,8 @@ impl Notification {
             Self::TotpEnabled => "totp_enabled",
             Self::TotpDisabled => "totp_disabled",
             Self::RecoveryCodesRegenerated => "recovery_codes_regenerated",
+            Self::UpstreamLinked { .. } => "upstream_linked",
+            Self::UpstreamUnlinked { .. } => "upstream_unlinked",
         }
     }
 
@@ -106,6 +118,16 @@ impl Notification {
                 format!("New recovery codes for your {product} account"),
                 format!("New recovery codes were made for {account}."),
                 vec!["The previous recovery codes no longer work.".to_owned()],
+            ),
+            Self::UpstreamLinked { provider } => (
+                format!("{provider} can now sign in to your {product} account"),
+                format!("An account at {provider} was linked to {account}."),
+                vec![format!("Signing in with {provider} now signs in to {account}.")],
+            ),
+            Self::UpstreamUnlinked { provider } => (
+                format!("{provider} was unlinked from your {product} account"),
+                format!("The account at {provider} no longer signs in to {account}."),
+                vec![],
             ),
         }
     }

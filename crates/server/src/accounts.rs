@@ -74,6 +74,7 @@ pub(crate) fn build_auth(
         passkeys: passkeys(settings),
         kek: Arc::new(kek),
         totp_issuer: auth.totp_issuer.clone(),
+        upstreams: Arc::new(portcullis_authn::upstream::Upstreams::default()),
     })
 }
 

@@ -53,7 +53,7 @@ pub use rate_limits::{
 };
 pub use sessions::{Session, SessionCursor, SessionQuery, SessionRepo};
 pub use setup::SetupTokenRepo;
-pub use upstreams::{UpstreamIdentity, UpstreamRepo};
+pub use upstreams::{UpstreamGrants, UpstreamIdentity, UpstreamRepo, UpstreamSignIn};
 pub use users::{
     EndedAccess, NewUser, ROLE_ADMIN, User, UserCheck, UserCounts, UserEdit, UserQuery, UserRepo,
     normalise_login,

@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use crate::{Effects, StoreError};
+use crate::{Effects, NewUser, StoreError, User};
 
 /// An upstream identity linked to an account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,32 @@ pub struct UpstreamIdentity {
     pub linked_at: OffsetDateTime,
     /// The last sign-in through it, if any (kept to the second).
     pub last_sign_in_at: Option<OffsetDateTime>,
+}
+
+/// The roles and groups an upstream's rules grant at one sign-in.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UpstreamGrants {
+    /// Roles, each once.
+    pub roles: Vec<String>,
+    /// Group names, each once.
+    pub groups: Vec<String>,
+}
+
+/// An upstream sign-in's writes ([`UpstreamRepo::upstream_sign_in`]).
+#[derive(Debug, Clone, Copy)]
+pub struct UpstreamSignIn<'a> {
+    /// The identity, with its account (`linked_at` and `last_sign_in_at`
+    /// are the sign-in's instant when the link is new).
+    pub identity: &'a UpstreamIdentity,
+    /// Create this account first (just-in-time provisioning); its id is
+    /// the identity's `user_id`.
+    pub create: Option<&'a NewUser>,
+    /// Link the identity now (it is new); otherwise it is linked already.
+    pub link: bool,
+    /// What the upstream's rules grant now.
+    pub grants: &'a UpstreamGrants,
+    /// When.
+    pub at: OffsetDateTime,
 }
 
 /// Linked upstream identities. Every write takes the [`Effects`] that go
@@ -68,6 +94,23 @@ pub trait UpstreamRepo {
         subject: &str,
         at: OffsetDateTime,
     ) -> Result<(), StoreError>;
+
+    /// An upstream sign-in, in one transaction: the account created (JIT)
+    /// and the identity linked when asked, the sign-in recorded, and the
+    /// account's roles and groups changed from what the rules granted at
+    /// the identity's last sign-in to `grants` — what they no longer grant
+    /// is removed, what they grant now is added (a group that does not
+    /// exist is created), and what was given by hand is left alone — with
+    /// `effects`. Returns the account as it is then. `NotFound` when the
+    /// account is missing or (without `link`) the identity is not linked;
+    /// `Conflict` when the identity is linked already (with `link`) or the
+    /// created account's username or address is taken; nothing is written
+    /// then.
+    async fn upstream_sign_in(
+        &self,
+        sign_in: &UpstreamSignIn<'_>,
+        effects: &Effects<'_>,
+    ) -> Result<User, StoreError>;
 
     /// The identities linked to an account, oldest link first.
     async fn user_upstream_identities(&self, user_id: Uuid) -> Result<Vec<UpstreamIdentity>, StoreError>;

@@ -68,4 +68,6 @@ pub struct Auth {
     pub kek: Arc<Kek>,
     /// The issuer name authenticator apps show.
     pub totp_issuer: String,
+    /// The upstream identity providers (`[[upstreams]]`).
+    pub upstreams: Arc<portcullis_authn::upstream::Upstreams>,
 }

@@ -124,6 +124,8 @@ impl AppState {
             sessions: &auth.sessions,
             totp: self.totp(),
             passkeys: auth.passkeys.as_deref(),
+            upstreams: &auth.upstreams,
+            mail: &self.mail.context,
         }
     }
 

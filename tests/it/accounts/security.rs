@@ -90,6 +90,8 @@ impl Fixture {
             sessions: &self.sessions,
             totp: self.totp(),
             passkeys: Some(&self.passkeys),
+            upstreams: &portcullis_authn::upstream::registry::NONE,
+            mail: &self.mail,
         };
         AccountSecurity { interaction, policy: &self.policy, mail: &self.mail }
     }

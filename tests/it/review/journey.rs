@@ -203,6 +203,8 @@ impl<'a> World<'a> {
             sessions: self.sessions,
             totp: Totp { store: self.store, kek: self.kek, issuer: "Portcullis" },
             passkeys: Some(self.passkeys),
+            upstreams: &portcullis_authn::upstream::registry::NONE,
+            mail: self.mail,
         }
     }
 

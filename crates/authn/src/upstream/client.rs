@@ -211,6 +211,13 @@ impl UpstreamClient {
 
     /// Starts an authorization request.
     pub fn start(&self) -> Started {
+        self.start_with(false)
+    }
+
+    /// Starts an authorization request; with `prompt_login`, the upstream
+    /// is asked to authenticate the user afresh (`prompt=login`), as for a
+    /// re-authentication before an account change.
+    pub fn start_with(&self, prompt_login: bool) -> Started {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
         let discovered = self.current();
         let mut request = discovered.client.authorize_url(
@@ -220,6 +227,9 @@ impl UpstreamClient {
         );
         for scope in &self.config.scopes {
             request = request.add_scope(Scope::new(scope.clone()));
+        }
+        if prompt_login {
+            request = request.add_prompt(openidconnect::core::CoreAuthPrompt::Login);
         }
         let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
         Started {

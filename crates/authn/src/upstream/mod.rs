@@ -1,7 +1,8 @@
 //! Upstream identity providers ("Continue with …"): who an upstream sign-in
 //! is here, and what the upstream's claims grant — pure rules, tested
 //! without HTTP or a database — and [`client`], the relying party that talks
-//! to an upstream. The sign-in flow that uses them is not built yet.
+//! to an upstream; [`registry`] holds the configured upstreams and [`flow`]
+//! the sign-in steps that use them.
 //!
 //! - [`decide`]: an identity is `(upstream issuer, sub)`, never an email.
 //!   A linked identity signs in as its account. An unknown one whose email
@@ -12,11 +13,17 @@
 //!   Otherwise an account is created only when just-in-time provisioning is
 //!   on and the address is within the allowed domains.
 //! - [`Rules`]: an ordered table evaluated at every upstream sign-in; the
-//!   roles and groups it grants replace those it granted last time
-//!   ([`Granted::changes`]), so removing someone from a group at the upstream
-//!   removes what it gave here at their next sign-in.
+//!   roles and groups it grants replace those it granted last time (the
+//!   store's `upstream_sign_in` keeps what they granted per identity), so
+//!   removing someone from a group at the upstream removes what it gave
+//!   here at their next sign-in.
 
 pub mod client;
+pub mod flow;
+pub mod registry;
+
+pub use flow::{UpstreamFailure, UpstreamOutcome, UpstreamStart};
+pub use registry::{ClaimNames, Upstream, Upstreams};
 
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -144,9 +151,8 @@ fn domain_of(email: &str) -> Option<&str> {
 /// (`trust_mfa`) and asserted a second factor or a hardware key (`mfa`,
 /// `hwk`). Without `mfa`, the journey's second-factor policy
 /// ([`crate::journey::standing`]) asks an account that has a second factor
-/// for it, as after a password. (With `mfa`, an account that the policy
-/// requires to enroll a second factor here is still asked to: the flow has
-/// to decide that case when it is built.)
+/// for it, as after a password; with it, the upstream's second factor
+/// stands in for a local one (see [`crate::journey::standing`]).
 pub fn session_amr<S: AsRef<str>>(upstream_amr: &[S], trust_mfa: bool) -> Vec<String> {
     let mut amr = vec!["fed".to_owned()];
     if trust_mfa && upstream_amr.iter().any(|m| matches!(m.as_ref(), "mfa" | "hwk")) {
@@ -222,20 +228,6 @@ pub struct Granted {
     pub groups: BTreeSet<String>,
 }
 
-/// What to change so that an account holds what the rules grant now instead
-/// of what they granted last time (memberships given by hand are not here).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Changes {
-    /// Roles to add.
-    pub add_roles: BTreeSet<String>,
-    /// Roles to remove.
-    pub remove_roles: BTreeSet<String>,
-    /// Groups to join.
-    pub add_groups: BTreeSet<String>,
-    /// Groups to leave.
-    pub remove_groups: BTreeSet<String>,
-}
-
 impl Rules {
     /// The rules, in the order they are evaluated.
     pub fn new(rules: Vec<Rule>) -> Self {
@@ -256,19 +248,6 @@ impl Rules {
             }
         }
         granted
-    }
-}
-
-impl Granted {
-    /// The changes from `before` (what the rules granted at the last
-    /// upstream sign-in) to `self`.
-    pub fn changes(&self, before: &Granted) -> Changes {
-        Changes {
-            add_roles: self.roles.difference(&before.roles).cloned().collect(),
-            remove_roles: before.roles.difference(&self.roles).cloned().collect(),
-            add_groups: self.groups.difference(&before.groups).cloned().collect(),
-            remove_groups: before.groups.difference(&self.groups).cloned().collect(),
-        }
     }
 }
 
@@ -415,19 +394,6 @@ mod tests {
             json!({ "groups": [1, true, null], "realm_access": "staff", "department": { "eng": 1 } });
         assert_eq!(rules().grant(&odd_types), Granted::default());
         assert_eq!(rules().grant(&json!({})), Granted::default());
-    }
-
-    #[test]
-    fn what_the_upstream_no_longer_grants_is_removed() {
-        let before = rules().grant(&json!({ "groups": ["idp-admins"], "department": "ops" }));
-        let now = rules()
-            .grant(&json!({ "groups": [], "department": "ops", "realm_access": { "roles": ["staff"] } }));
-        let changes = now.changes(&before);
-        assert_eq!(changes.remove_roles, set(&["admin"]));
-        assert!(changes.add_roles.is_empty());
-        assert_eq!(changes.add_groups, set(&["staff"]));
-        assert!(changes.remove_groups.is_empty(), "technical is still granted");
-        assert_eq!(now.changes(&now), Changes::default());
     }
 
     #[test]

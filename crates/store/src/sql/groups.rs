@@ -16,7 +16,7 @@ macro_rules! columns {
     };
 }
 
-const INSERT: &str = concat!(
+pub(super) const INSERT: &str = concat!(
     "INSERT INTO groups (id, name, name_norm, created_at, updated_at) VALUES ($1, $2, $3, $4, $4) RETURNING ",
     columns!()
 );
@@ -29,14 +29,14 @@ const LOCK: &str = "UPDATE groups SET updated_at = updated_at WHERE id = $1";
 const DELETE: &str = "DELETE FROM groups WHERE id = $1";
 const ALL: &str = concat!("SELECT ", columns!(), " FROM groups ORDER BY name_norm");
 const BY_ID: &str = concat!("SELECT ", columns!(), " FROM groups WHERE id = $1");
-const BY_NAME: &str = concat!("SELECT ", columns!(), " FROM groups WHERE name_norm = $1");
+pub(super) const BY_NAME: &str = concat!("SELECT ", columns!(), " FROM groups WHERE name_norm = $1");
 /// Inserts nothing when the group or the user is missing, or when the
 /// membership exists (the WHERE also keeps SQLite from reading `ON` as a
 /// join constraint).
-const ADD_MEMBER: &str = "INSERT INTO group_members (group_id, user_id, added_at)
+pub(super) const ADD_MEMBER: &str = "INSERT INTO group_members (group_id, user_id, added_at)
      SELECT g.id, u.id, $3 FROM groups g, users u WHERE g.id = $1 AND u.id = $2
      ON CONFLICT (group_id, user_id) DO NOTHING";
-const REMOVE_MEMBER: &str = "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2";
+pub(super) const REMOVE_MEMBER: &str = "DELETE FROM group_members WHERE group_id = $1 AND user_id = $2";
 /// Whether both ends of a membership exist (to tell "nothing to do" from `NotFound`).
 const BOTH_EXIST: &str = "SELECT
      (SELECT COUNT(*) FROM groups WHERE id = $1) AS group_found,
@@ -51,7 +51,7 @@ const MEMBERS: &str = concat!(
 pub const OF_USER: &str = "SELECT g.name FROM group_members m JOIN groups g ON g.id = m.group_id
      WHERE m.user_id = $1 ORDER BY g.name_norm";
 
-fn group(row: &impl Row) -> Result<Group, StoreError> {
+pub(super) fn group(row: &impl Row) -> Result<Group, StoreError> {
     Ok(Group {
         id: row.uuid("id")?,
         name: row.text("name")?,

@@ -1,8 +1,12 @@
 //! Linked upstream identities.
 
-use super::{Db, Exec, Row, effects::write_one, users::found};
-use crate::{Effects, StoreError, UpstreamIdentity, UpstreamRepo};
+use super::{Db, Exec, Lock, Row, Tx, effects::apply, effects::write_one, groups, users, users::found};
+use crate::{
+    Effects, StoreError, UpstreamGrants, UpstreamIdentity, UpstreamRepo, UpstreamSignIn, User,
+    normalise_login,
+};
 use async_trait::async_trait;
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -20,6 +24,11 @@ const LINK: &str = "INSERT INTO upstream_identities
 const UNLINK: &str = "DELETE FROM upstream_identities WHERE issuer = $1 AND subject = $2 AND user_id = $3";
 const SIGNED_IN: &str =
     "UPDATE upstream_identities SET last_sign_in_at = $1 WHERE issuer = $2 AND subject = $3";
+/// The grants of the last sign-in, replaced by this one's; no row when the
+/// identity is not linked.
+const GRANTED: &str = "SELECT granted FROM upstream_identities WHERE issuer = $1 AND subject = $2";
+const SIGNED_IN_WITH: &str = "UPDATE upstream_identities SET last_sign_in_at = $1, granted = $2
+     WHERE issuer = $3 AND subject = $4";
 const BY_IDENTITY: &str =
     concat!("SELECT ", columns!(), " FROM upstream_identities WHERE issuer = $1 AND subject = $2");
 /// `upstream_identities_user`; ties (links made in one second) by identity.
@@ -28,6 +37,63 @@ const OF_USER: &str = concat!(
     columns!(),
     " FROM upstream_identities WHERE user_id = $1 ORDER BY linked_at, issuer, subject"
 );
+
+/// `{"roles": [...], "groups": [...]}`, as stored in `granted`.
+fn grants_json(g: &UpstreamGrants) -> String {
+    json!({ "roles": g.roles, "groups": g.groups }).to_string()
+}
+
+/// The stored `granted` text; what does not parse grants nothing.
+fn grants_of(text: &str) -> UpstreamGrants {
+    let value: Value = serde_json::from_str(text).unwrap_or_default();
+    let list = |key: &str| -> Vec<String> {
+        value[key].as_array().into_iter().flatten().filter_map(|v| v.as_str().map(str::to_owned)).collect()
+    };
+    UpstreamGrants { roles: list("roles"), groups: list("groups") }
+}
+
+/// The account's roles after `grants` replaced `before`: what `before`
+/// gave and `grants` does not is removed, the rest kept in order, then
+/// what `grants` gives added.
+fn roles_after(roles: &[String], before: &[String], grants: &[String]) -> Vec<String> {
+    let mut after: Vec<String> =
+        roles.iter().filter(|r| grants.contains(r) || !before.contains(r)).cloned().collect();
+    for role in grants {
+        if !after.contains(role) {
+            after.push(role.clone());
+        }
+    }
+    after
+}
+
+/// Makes the account's memberships follow `grants` instead of `before`:
+/// leaves the groups only `before` gave, joins those `grants` gives
+/// (creating the ones that do not exist).
+async fn follow_groups(
+    tx: &mut impl Exec,
+    user_id: Uuid,
+    before: &[String],
+    grants: &[String],
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    for name in before.iter().filter(|g| !grants.contains(g)) {
+        if let Some(row) = tx.fetch_optional(groups::BY_NAME, args![&normalise_login(name)]).await? {
+            let group = groups::group(&row)?;
+            tx.execute(groups::REMOVE_MEMBER, args![group.id, user_id]).await?;
+        }
+    }
+    for name in grants {
+        let group = match tx.fetch_optional(groups::BY_NAME, args![&normalise_login(name)]).await? {
+            Some(row) => groups::group(&row)?,
+            None => {
+                let norm = normalise_login(name);
+                groups::group(&tx.fetch_one(groups::INSERT, args![Uuid::new_v4(), name, &norm, at]).await?)?
+            }
+        };
+        tx.execute(groups::ADD_MEMBER, args![group.id, user_id, at]).await?;
+    }
+    Ok(())
+}
 
 fn identity(row: &impl Row) -> Result<UpstreamIdentity, StoreError> {
     Ok(UpstreamIdentity {
@@ -88,6 +154,39 @@ impl<D: Db> UpstreamRepo for D {
         at: OffsetDateTime,
     ) -> Result<(), StoreError> {
         found(self.writer().execute(SIGNED_IN, args![at, issuer, subject]).await?)
+    }
+
+    async fn upstream_sign_in(
+        &self,
+        s: &UpstreamSignIn<'_>,
+        effects: &Effects<'_>,
+    ) -> Result<User, StoreError> {
+        let i = s.identity;
+        let mut tx = self.begin().await?;
+        if let Some(new) = s.create {
+            users::insert(&mut tx, new).await?;
+        }
+        self.lock(&mut tx, Lock::User(i.user_id)).await?;
+        let before = if s.link {
+            let args = args![&i.issuer, &i.subject, &i.upstream_id, i.user_id, &i.email, s.at, s.at];
+            found(tx.execute(LINK, args).await?)?;
+            UpstreamGrants::default()
+        } else {
+            let row = tx.fetch_one(GRANTED, args![&i.issuer, &i.subject]).await?;
+            grants_of(&row.text("granted")?)
+        };
+        let granted = grants_json(s.grants);
+        found(tx.execute(SIGNED_IN_WITH, args![s.at, &granted, &i.issuer, &i.subject]).await?)?;
+        let user = users::user(&tx.fetch_one(users::BY_ID, args![i.user_id]).await?)?;
+        let roles = roles_after(&user.roles, &before.roles, &s.grants.roles);
+        if roles != user.roles {
+            tx.execute(users::SET_ROLES, args![&roles, s.at, i.user_id]).await?;
+        }
+        follow_groups(&mut tx, i.user_id, &before.groups, &s.grants.groups, s.at).await?;
+        let user = users::user(&tx.fetch_one(users::BY_ID, args![i.user_id]).await?)?;
+        apply(&mut tx, effects, None, s.at).await?;
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn user_upstream_identities(&self, user_id: Uuid) -> Result<Vec<UpstreamIdentity>, StoreError> {

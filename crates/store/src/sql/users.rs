@@ -31,7 +31,7 @@ const INSERT: &str = concat!(
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12) RETURNING ",
     columns!()
 );
-const BY_ID: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
+pub(super) const BY_ID: &str = concat!("SELECT ", columns!(), " FROM users WHERE id = $1");
 const BY_LOGIN: &str =
     concat!("SELECT ", columns!(), " FROM users WHERE username_norm = $1 OR email_norm = $1 LIMIT 1");
 const ALL: &str = concat!("SELECT ", columns!(), " FROM users ORDER BY username_norm");
@@ -48,7 +48,7 @@ const UPDATE_PROFILE: &str = concat!(
 );
 /// Locks the row (PostgreSQL; SQLite's one writer already holds the lock)
 /// so that what is read next in the transaction stays true until commit.
-const LOCK: &str = "UPDATE users SET updated_at = updated_at WHERE id = $1";
+pub(super) const LOCK: &str = "UPDATE users SET updated_at = updated_at WHERE id = $1";
 const EDIT: &str = concat!(
     "UPDATE users SET display_name = $1, display_name_norm = $2, email = $3, email_norm = $4,
          email_verified = CASE WHEN email_norm = $4 THEN email_verified ELSE FALSE END,
@@ -57,7 +57,7 @@ const EDIT: &str = concat!(
      WHERE id = $8 RETURNING ",
     columns!()
 );
-const SET_ROLES: &str = "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3";
+pub(super) const SET_ROLES: &str = "UPDATE users SET roles = $1, updated_at = $2 WHERE id = $3";
 const SET_DISABLED: &str = "UPDATE users SET disabled = $1, updated_at = $2 WHERE id = $3";
 
 /// `$1 <= column < $2` on one of the three normalised columns, each with its
@@ -196,7 +196,7 @@ pub(crate) fn user_in(row: &impl Row, c: &UserColumns) -> Result<User, StoreErro
 }
 
 /// Inserts `u` (on a transaction or the writer); the stored user.
-async fn insert(db: &mut impl Exec, u: &NewUser) -> Result<User, StoreError> {
+pub(super) async fn insert(db: &mut impl Exec, u: &NewUser) -> Result<User, StoreError> {
     let (username, email, stamp) = (normalise_login(&u.username), normalise_login(&u.email), hex_id());
     let display_name = u.display_name.as_deref().map(normalise_login);
     let args = args![

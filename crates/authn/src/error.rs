@@ -90,6 +90,12 @@ pub enum AuthnError {
     /// A typed confirmation did not match what it confirms.
     #[error("the confirmation does not match")]
     ConfirmationMismatch,
+    /// The account holds no such upstream identity.
+    #[error("unknown linked account")]
+    UnknownUpstreamIdentity,
+    /// The change would leave the account no way to sign in.
+    #[error("this is the account's only way to sign in")]
+    LastSignInMethod,
     /// Passkeys do not work here (the issuer's host is not a domain name).
     #[error("passkeys are not available")]
     PasskeysUnavailable,

@@ -86,21 +86,13 @@ pub trait UpstreamRepo {
         effects: &Effects<'_>,
     ) -> Result<bool, StoreError>;
 
-    /// Records a sign-in through the identity at `at`; `NotFound` when it
-    /// is not linked.
-    async fn record_upstream_sign_in(
-        &self,
-        issuer: &str,
-        subject: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError>;
-
     /// An upstream sign-in, in one transaction: the account created (JIT)
     /// and the identity linked when asked, the sign-in recorded, and the
     /// account's roles and groups changed from what the rules granted at
     /// the identity's last sign-in to `grants` — what they no longer grant
     /// is removed, what they grant now is added (a group that does not
-    /// exist is created), and what was given by hand is left alone — with
+    /// exist is created), and what was held before the rules gave it (given
+    /// by hand) is never theirs to take away — with
     /// `effects`. Returns the account as it is then. `NotFound` when the
     /// account is missing or (without `link`) the identity is not linked;
     /// `Conflict` when the identity is linked already (with `link`) or the

@@ -109,6 +109,8 @@ fn retry_after(mut res: HttpResponse) -> HttpResponse {
 struct ErrorPage<'a> {
     title: &'a str,
     message: &'a str,
+    /// The way on: `(path, label)`.
+    back: (&'a str, &'a str),
 }
 
 /// Why a page cannot be shown; each maps to a friendly page (or a
@@ -155,6 +157,10 @@ pub enum PageError {
     /// (a fixed text, shown): nothing changed.
     #[error("not changed: {1}")]
     NotChanged(StatusCode, &'static str),
+    /// A sign-in through an upstream provider ended without one (audited
+    /// by the journey): a page saying why, with a way back to sign-in.
+    #[error("upstream sign-in failed: {0}")]
+    Upstream(portcullis_authn::upstream::UpstreamFailure),
     /// Something failed on our side (logged, not shown).
     #[error("internal error: {0}")]
     Internal(Failure),
@@ -199,7 +205,13 @@ impl From<AuthnError> for PageError {
         match e {
             AuthnError::Store(e) => e.into(),
             AuthnError::ReauthenticationRequired => Self::SignInAgain,
+            AuthnError::LastSignInMethod => Self::NotChanged(
+                StatusCode::CONFLICT,
+                "This is the only way to sign in to your account: add a passkey or link another \
+                 provider before removing it.",
+            ),
             AuthnError::EnrollFirst
+            | AuthnError::UnknownUpstreamIdentity
             | AuthnError::NoSecondFactor
             | AuthnError::UnknownPasskey
             | AuthnError::UnknownSession => Self::BadRequest(e.to_string()),
@@ -274,11 +286,14 @@ impl ResponseError for PageError {
             Self::NotChanged(status, _) => *status,
             Self::SignInAgain | Self::SecondFactorFirst | Self::SeeOther(_) => StatusCode::SEE_OTHER,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Upstream(failure) => upstream_status(*failure),
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        let upstream_message;
+        let mut back = ("/", "Back to the start page");
         let (title, message) = match self {
             Self::SignInAgain => return see_other(SIGN_IN_AGAIN),
             Self::SecondFactorFirst => return see_other("/login/mfa"),
@@ -302,14 +317,31 @@ impl ResponseError for PageError {
                 failure.log("page unavailable: the database cannot be reached");
                 ("Temporarily unavailable", "Please try again in a moment.")
             }
+            Self::Upstream(failure) => {
+                upstream_message = failure.to_string();
+                back = ("/login", "Back to sign-in");
+                ("Sign-in did not work", upstream_message.as_str())
+            }
             Self::Internal(failure) => {
                 failure.log("page failed");
                 ("Something went wrong", "Please try again in a moment.")
             }
         };
-        let html = ErrorPage { title, message }.render().unwrap_or_else(|_| title.to_owned());
+        let html = ErrorPage { title, message, back }.render().unwrap_or_else(|_| title.to_owned());
         let res = HttpResponse::build(self.status_code()).content_type(ContentType::html()).body(html);
         if matches!(self, Self::Unavailable(_)) { retry_after(res) } else { res }
+    }
+}
+
+/// The status of an upstream sign-in's failure: the provider's fault 502,
+/// a refusal 403, a stale or foreign response 400.
+fn upstream_status(failure: portcullis_authn::upstream::UpstreamFailure) -> StatusCode {
+    use portcullis_authn::upstream::UpstreamFailure as F;
+    match failure {
+        F::UnknownProvider => StatusCode::NOT_FOUND,
+        F::Unavailable | F::Rejected => StatusCode::BAD_GATEWAY,
+        F::Refused(_) | F::Disabled | F::LinkedElsewhere | F::Reauthenticate => StatusCode::FORBIDDEN,
+        F::NotStarted | F::Cancelled => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -15,14 +15,28 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 /// of the submission, so the target's origin (or scheme, for native apps)
 /// must be allowed too.
 pub(crate) fn csp_allowing_redirect_to(target: &url::Url) -> Option<HeaderValue> {
-    let source = match target.origin() {
-        url::Origin::Tuple(..) => target.origin().ascii_serialization(),
-        url::Origin::Opaque(_) => format!("{}:", target.scheme()),
-    };
-    if source.bytes().any(|b| b == b';' || b == b',' || b.is_ascii_whitespace() || b == b'\'') {
+    csp_allowing_redirects_to(std::slice::from_ref(target))
+}
+
+/// [`csp_allowing_redirect_to`] for several targets; `None` when there is
+/// none, or one cannot be written as a source.
+pub(crate) fn csp_allowing_redirects_to(targets: &[url::Url]) -> Option<HeaderValue> {
+    let mut sources = String::new();
+    for target in targets {
+        let source = match target.origin() {
+            url::Origin::Tuple(..) => target.origin().ascii_serialization(),
+            url::Origin::Opaque(_) => format!("{}:", target.scheme()),
+        };
+        if source.bytes().any(|b| b == b';' || b == b',' || b.is_ascii_whitespace() || b == b'\'') {
+            return None;
+        }
+        sources.push(' ');
+        sources.push_str(&source);
+    }
+    if sources.is_empty() {
         return None;
     }
-    let csp = CONTENT_SECURITY_POLICY.replace("form-action 'self'", &format!("form-action 'self' {source}"));
+    let csp = CONTENT_SECURITY_POLICY.replace("form-action 'self'", &format!("form-action 'self'{sources}"));
     HeaderValue::from_str(&csp).ok()
 }
 

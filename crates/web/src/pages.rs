@@ -25,6 +25,28 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) passkeys: bool,
     /// Offer "Email me a sign-in link" (`recovery.magic_link` and mail available).
     pub(crate) magic_link: bool,
+    /// "Continue with …", one per upstream provider.
+    pub(crate) upstreams: Vec<UpstreamButton>,
+}
+
+/// A "Continue with …" link on the sign-in page.
+#[derive(Debug, Clone)]
+pub(crate) struct UpstreamButton {
+    /// `/login/upstream/{id}`, with the pending request and return path.
+    pub(crate) href: String,
+    /// The provider's display name.
+    pub(crate) label: String,
+}
+
+/// An upstream identity linked to the account, as the account page lists it.
+#[derive(Debug, Clone)]
+pub(crate) struct LinkedView {
+    pub(crate) provider: String,
+    pub(crate) email: String,
+    pub(crate) issuer: String,
+    pub(crate) subject: String,
+    pub(crate) linked: String,
+    pub(crate) last_used: String,
 }
 
 #[derive(Template)]
@@ -86,6 +108,10 @@ pub(crate) struct AccountPage<'a> {
     pub(crate) sessions: Vec<SessionView>,
     /// The clients holding the user's consent or tokens.
     pub(crate) apps: Vec<AppView>,
+    /// The upstream identities linked to the account.
+    pub(crate) linked: Vec<LinkedView>,
+    /// The upstreams that may be linked: `(id, display name)`.
+    pub(crate) linkable: Vec<(String, String)>,
     /// Whether changes are allowed without confirming again.
     pub(crate) recent: bool,
     /// Whether a new password needs no current password (a recent second

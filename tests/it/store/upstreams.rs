@@ -1,8 +1,10 @@
-//! Linked upstream identities behave the same on both backends.
+//! Linked upstream identities and upstream sign-ins behave the same on both backends.
 
 use crate::accounts::repos::new_user;
 use crate::store::audit::event;
-use portcullis_store::{AuditOutcome, Effects, StoreError, UpstreamIdentity};
+use portcullis_store::{
+    AuditOutcome, Effects, NewGroup, StoreError, UpstreamGrants, UpstreamIdentity, UpstreamSignIn,
+};
 use portcullis_tests::{Backend, both_backends, test_store};
 use time::macros::datetime;
 use uuid::Uuid;
@@ -104,23 +106,124 @@ async fn unlinking_takes_only_the_holders_link_and_deletion_takes_all(backend: B
             .expect("again")
     );
 
-    // Sign-ins are recorded; a deleted account takes its links along.
+    // A deleted account takes its links along.
     store
         .link_upstream_identity(&identity("https://corp.example", "bob-1", bob.id), &Effects::default())
         .await
         .expect("link");
-    store.record_upstream_sign_in("https://corp.example", "bob-1", at).await.expect("sign-in");
-    let found =
-        store.find_upstream_identity("https://corp.example", "bob-1").await.expect("find").expect("linked");
-    assert_eq!(found.last_sign_in_at, Some(at));
-    let err =
-        store.record_upstream_sign_in("https://corp.example", "nobody", at).await.expect_err("not linked");
-    assert!(matches!(err, StoreError::NotFound), "{err:?}");
     db.execute(&format!("DELETE FROM users WHERE id = '{}'", bob.id)).await;
     assert_eq!(store.find_upstream_identity("https://corp.example", "bob-1").await.expect("find"), None);
 }
 
+fn grants(roles: &[&str], groups: &[&str]) -> UpstreamGrants {
+    let own = |l: &[&str]| l.iter().map(|s| (*s).to_owned()).collect();
+    UpstreamGrants { roles: own(roles), groups: own(groups) }
+}
+
+async fn groups_of(store: &dyn portcullis_store::Store, user: Uuid) -> Vec<String> {
+    store.user_groups(user).await.expect("groups")
+}
+
+async fn an_upstream_sign_in_replaces_only_what_its_rules_gave(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let at = datetime!(2026-03-03 09:00 UTC);
+    // Ada holds `admin` and the group Managers by hand.
+    let ada = store.create_user(&new_user("ada", "ada@example.com")).await.expect("ada");
+    let managers = NewGroup { id: Uuid::new_v4(), name: "Managers".into(), created_at: at };
+    store.create_group(&managers, &Effects::default()).await.expect("group");
+    store.add_group_member(managers.id, ada.id, at, &Effects::default()).await.expect("member");
+
+    // The first sign-in links, and the rules grant admin (held already),
+    // auditor, Managers (held already) and eng (created).
+    let ada_at_corp = UpstreamIdentity {
+        linked_at: at,
+        last_sign_in_at: Some(at),
+        ..identity("https://corp.example", "ada-1", ada.id)
+    };
+    let audit = [event("upstream.linked", AuditOutcome::Success, 1)];
+    let first = grants(&["admin", "auditor"], &["managers", "eng"]);
+    let sign_in = UpstreamSignIn { identity: &ada_at_corp, create: None, link: true, grants: &first, at };
+    let after = store.upstream_sign_in(&sign_in, &Effects::audit(&audit)).await.expect("first");
+    assert_eq!(after.roles, ["admin", "auditor"]);
+    assert_eq!(groups_of(store.as_ref(), ada.id).await, ["eng", "Managers"]);
+    assert!(store.find_group_by_name("eng").await.expect("find").is_some(), "a granted group is created");
+    assert_eq!(store.recent_audit(10).await.expect("audit").len(), 1);
+    let linked = store.find_upstream_identity("https://corp.example", "ada-1").await.expect("find");
+    assert_eq!(linked.expect("linked").last_sign_in_at, Some(at));
+
+    // The upstream no longer grants anything: what the rules gave goes,
+    // what Ada held by hand stays.
+    let later = at + time::Duration::hours(1);
+    let none = grants(&[], &[]);
+    let sign_in =
+        UpstreamSignIn { identity: &ada_at_corp, create: None, link: false, grants: &none, at: later };
+    let after = store.upstream_sign_in(&sign_in, &Effects::default()).await.expect("second");
+    assert_eq!(after.roles, ["admin"]);
+    assert_eq!(groups_of(store.as_ref(), ada.id).await, ["Managers"]);
+    let linked = store.find_upstream_identity("https://corp.example", "ada-1").await.expect("find");
+    assert_eq!(linked.expect("linked").last_sign_in_at, Some(later));
+
+    // Granted again: given again, and taken again when it stops.
+    let again = grants(&["auditor"], &["eng"]);
+    let sign_in =
+        UpstreamSignIn { identity: &ada_at_corp, create: None, link: false, grants: &again, at: later };
+    assert_eq!(
+        store.upstream_sign_in(&sign_in, &Effects::default()).await.expect("third").roles,
+        ["admin", "auditor"]
+    );
+    assert_eq!(groups_of(store.as_ref(), ada.id).await, ["eng", "Managers"]);
+
+    // Not linked (without `link`), or linked already (with it): refused,
+    // nothing written.
+    let stranger = identity("https://corp.example", "nobody", ada.id);
+    let sign_in = UpstreamSignIn { identity: &stranger, create: None, link: false, grants: &first, at };
+    let err = store.upstream_sign_in(&sign_in, &Effects::audit(&audit)).await.expect_err("not linked");
+    assert!(matches!(err, StoreError::NotFound), "{err:?}");
+    let sign_in = UpstreamSignIn { identity: &ada_at_corp, create: None, link: true, grants: &first, at };
+    let err = store.upstream_sign_in(&sign_in, &Effects::audit(&audit)).await.expect_err("linked");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.recent_audit(10).await.expect("audit").len(), 1, "refused sign-ins write nothing");
+    assert_eq!(store.find_user(ada.id).await.expect("ada").expect("ada").roles, ["admin", "auditor"]);
+}
+
+async fn a_first_sign_in_creates_the_account_with_its_link(backend: Backend) {
+    let (store, _db) = test_store(backend).await;
+    let at = datetime!(2026-03-03 09:00 UTC);
+    let new = portcullis_store::NewUser {
+        roles: vec![],
+        password_hash: None,
+        ..new_user("bea", "bea@corp.example")
+    };
+    let bea_at_corp = UpstreamIdentity {
+        linked_at: at,
+        last_sign_in_at: Some(at),
+        ..identity("https://corp.example", "bea-1", new.id)
+    };
+    let staff = grants(&["auditor"], &["staff"]);
+    let sign_in =
+        UpstreamSignIn { identity: &bea_at_corp, create: Some(&new), link: true, grants: &staff, at };
+    let bea = store.upstream_sign_in(&sign_in, &Effects::default()).await.expect("created");
+    assert_eq!(
+        (bea.id, bea.username.as_str(), bea.roles.as_slice()),
+        (new.id, "bea", ["auditor".to_owned()].as_slice())
+    );
+    assert_eq!(bea.password_hash, None);
+    assert_eq!(groups_of(store.as_ref(), bea.id).await, ["staff"]);
+    assert_eq!(store.user_upstream_identities(bea.id).await.expect("links").len(), 1);
+
+    // Another identity whose account would take Bea's name: nothing written.
+    let clash = portcullis_store::NewUser { id: Uuid::new_v4(), ..new.clone() };
+    let other = identity("https://corp.example", "bea-2", clash.id);
+    let sign_in = UpstreamSignIn { identity: &other, create: Some(&clash), link: true, grants: &staff, at };
+    let err = store.upstream_sign_in(&sign_in, &Effects::default()).await.expect_err("taken");
+    assert!(matches!(err, StoreError::Conflict(_)), "{err:?}");
+    assert_eq!(store.find_upstream_identity("https://corp.example", "bea-2").await.expect("find"), None);
+    assert_eq!(store.count_users().await.expect("count"), 1);
+}
+
 both_backends!(
     an_identity_links_to_one_account_with_its_audit_event,
-    unlinking_takes_only_the_holders_link_and_deletion_takes_all
+    unlinking_takes_only_the_holders_link_and_deletion_takes_all,
+    an_upstream_sign_in_replaces_only_what_its_rules_gave,
+    a_first_sign_in_creates_the_account_with_its_link
 );

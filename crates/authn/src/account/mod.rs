@@ -12,17 +12,19 @@
 //!   [`AccountSecurity::initial_recovery_codes`]);
 //! - the password ([`AccountSecurity::change_password`]) and the user's
 //!   other sessions ([`AccountSecurity::end_other_session`]);
+//! - linked upstream identities ([`AccountSecurity::unlink_upstream`]);
 //! - what the page shows ([`AccountSecurity::overview`]).
 
 mod apps;
 mod factors;
 mod password;
 mod sessions;
+mod upstreams;
 
 pub use factors::{PasskeyRegistered, RecoveryCodes, TotpConfirmed};
 
 use portcullis_mailer::MailContext;
-use portcullis_store::{AuditOutcome, NewAuditEvent, PasskeyRow, Rotation, Session, User};
+use portcullis_store::{AuditOutcome, NewAuditEvent, PasskeyRow, Rotation, Session, UpstreamIdentity, User};
 use serde_json::json;
 
 use crate::accounts::Accounts;
@@ -90,6 +92,8 @@ pub struct AccountOverview {
     pub sessions: Vec<Session>,
     /// The clients the user is connected to.
     pub apps: Vec<portcullis_store::ConnectedClient>,
+    /// The identities at upstream providers linked to the account.
+    pub upstreams: Vec<UpstreamIdentity>,
     /// The policy wants a second factor the user has none of.
     pub must_enroll: bool,
     /// Changes are allowed without confirming again.
@@ -187,7 +191,9 @@ impl<'a> AccountSecurity<'a> {
         let sessions = i.store.list_user_sessions(user.id).await?;
         let now = i.clock.now();
         let apps = i.store.connected_clients(user.id, now).await?;
+        let upstreams = i.store.user_upstream_identities(user.id).await?;
         Ok(AccountOverview {
+            upstreams,
             must_enroll: i.mfa.must_enroll(user, &factors),
             factors,
             totp,

@@ -128,7 +128,12 @@ pub enum UpstreamStart {
 #[derive(Debug)]
 pub enum UpstreamOutcome {
     /// Signed in, or the second factor is due: as after any first factor.
-    Step(StepOutcome),
+    Step {
+        /// [`StepOutcome::SignedIn`] or [`StepOutcome::SecondFactor`].
+        outcome: StepOutcome,
+        /// The pending authorization request the sign-in resumes, if any.
+        request: String,
+    },
     /// An account has the identity's trusted address: its holder signs in
     /// to it (the sign-in page, for `username`), and the identity is linked
     /// then.
@@ -357,7 +362,9 @@ impl Interaction<'_> {
             .filter_map(Value::as_str)
             .collect();
         let amr = session_amr(&upstream_amr, upstream.trust_mfa);
-        Ok(UpstreamOutcome::Step(self.first_factor_amr(browser, user, amr, then, info).await?))
+        let request = then.request.clone();
+        let outcome = self.first_factor_amr(browser, user, amr, then, info).await?;
+        Ok(UpstreamOutcome::Step { outcome, request })
     }
 
     /// The account holding `email` (compared without case), if any.

@@ -22,8 +22,6 @@ const LINK: &str = "INSERT INTO upstream_identities
         (issuer, subject, upstream_id, user_id, email, linked_at, last_sign_in_at)
      SELECT $1, $2, $3, u.id, $5, $6, $7 FROM users u WHERE u.id = $4";
 const UNLINK: &str = "DELETE FROM upstream_identities WHERE issuer = $1 AND subject = $2 AND user_id = $3";
-const SIGNED_IN: &str =
-    "UPDATE upstream_identities SET last_sign_in_at = $1 WHERE issuer = $2 AND subject = $3";
 /// The grants of the last sign-in, replaced by this one's; no row when the
 /// identity is not linked.
 const GRANTED: &str = "SELECT granted FROM upstream_identities WHERE issuer = $1 AND subject = $2";
@@ -52,13 +50,21 @@ fn grants_of(text: &str) -> UpstreamGrants {
     UpstreamGrants { roles: list("roles"), groups: list("groups") }
 }
 
-/// The account's roles after `grants` replaced `before`: what `before`
-/// gave and `grants` does not is removed, the rest kept in order, then
-/// what `grants` gives added.
-fn roles_after(roles: &[String], before: &[String], grants: &[String]) -> Vec<String> {
+/// What the rules gave and still give: of `grants`, what `before` recorded
+/// or the account did not hold yet (a role or group given by hand is not
+/// the rules' to take away later).
+fn given(grants: &[String], before: &[String], held: &[String]) -> Vec<String> {
+    let held = |g: &String| held.iter().any(|h| normalise_login(h) == normalise_login(g));
+    grants.iter().filter(|g| before.contains(g) || !held(g)).cloned().collect()
+}
+
+/// The account's roles after the rules' `given` replaced their `before`:
+/// what only `before` gave is removed, the rest kept in order, then what
+/// `given` gives added.
+fn roles_after(roles: &[String], before: &[String], given: &[String]) -> Vec<String> {
     let mut after: Vec<String> =
-        roles.iter().filter(|r| grants.contains(r) || !before.contains(r)).cloned().collect();
-    for role in grants {
+        roles.iter().filter(|r| given.contains(r) || !before.contains(r)).cloned().collect();
+    for role in given {
         if !after.contains(role) {
             after.push(role.clone());
         }
@@ -66,23 +72,23 @@ fn roles_after(roles: &[String], before: &[String], grants: &[String]) -> Vec<St
     after
 }
 
-/// Makes the account's memberships follow `grants` instead of `before`:
-/// leaves the groups only `before` gave, joins those `grants` gives
-/// (creating the ones that do not exist).
+/// Makes the account's memberships follow the rules' `given` instead of
+/// their `before`: leaves the groups only `before` gave, joins those
+/// `given` gives (creating the ones that do not exist).
 async fn follow_groups(
     tx: &mut impl Exec,
     user_id: Uuid,
     before: &[String],
-    grants: &[String],
+    given: &[String],
     at: OffsetDateTime,
 ) -> Result<(), StoreError> {
-    for name in before.iter().filter(|g| !grants.contains(g)) {
+    for name in before.iter().filter(|g| !given.contains(g)) {
         if let Some(row) = tx.fetch_optional(groups::BY_NAME, args![&normalise_login(name)]).await? {
             let group = groups::group(&row)?;
             tx.execute(groups::REMOVE_MEMBER, args![group.id, user_id]).await?;
         }
     }
-    for name in grants {
+    for name in given {
         let group = match tx.fetch_optional(groups::BY_NAME, args![&normalise_login(name)]).await? {
             Some(row) => groups::group(&row)?,
             None => {
@@ -147,15 +153,6 @@ impl<D: Db> UpstreamRepo for D {
         }
     }
 
-    async fn record_upstream_sign_in(
-        &self,
-        issuer: &str,
-        subject: &str,
-        at: OffsetDateTime,
-    ) -> Result<(), StoreError> {
-        found(self.writer().execute(SIGNED_IN, args![at, issuer, subject]).await?)
-    }
-
     async fn upstream_sign_in(
         &self,
         s: &UpstreamSignIn<'_>,
@@ -175,14 +172,20 @@ impl<D: Db> UpstreamRepo for D {
             let row = tx.fetch_one(GRANTED, args![&i.issuer, &i.subject]).await?;
             grants_of(&row.text("granted")?)
         };
-        let granted = grants_json(s.grants);
-        found(tx.execute(SIGNED_IN_WITH, args![s.at, &granted, &i.issuer, &i.subject]).await?)?;
         let user = users::user(&tx.fetch_one(users::BY_ID, args![i.user_id]).await?)?;
-        let roles = roles_after(&user.roles, &before.roles, &s.grants.roles);
+        let groups_held = tx.fetch_all(groups::OF_USER, args![i.user_id]).await?;
+        let groups_held = groups_held.iter().map(|r| r.text("name")).collect::<Result<Vec<_>, _>>()?;
+        let given = UpstreamGrants {
+            roles: given(&s.grants.roles, &before.roles, &user.roles),
+            groups: given(&s.grants.groups, &before.groups, &groups_held),
+        };
+        let recorded = grants_json(&given);
+        found(tx.execute(SIGNED_IN_WITH, args![s.at, &recorded, &i.issuer, &i.subject]).await?)?;
+        let roles = roles_after(&user.roles, &before.roles, &given.roles);
         if roles != user.roles {
             tx.execute(users::SET_ROLES, args![&roles, s.at, i.user_id]).await?;
         }
-        follow_groups(&mut tx, i.user_id, &before.groups, &s.grants.groups, s.at).await?;
+        follow_groups(&mut tx, i.user_id, &before.groups, &given.groups, s.at).await?;
         let user = users::user(&tx.fetch_one(users::BY_ID, args![i.user_id]).await?)?;
         apply(&mut tx, effects, None, s.at).await?;
         tx.commit().await?;

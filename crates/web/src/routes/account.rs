@@ -13,6 +13,7 @@ use actix_web::http::header::LOCATION;
 use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use portcullis_authn::account::{RecoveryCodes, TotpConfirmed};
+use portcullis_authn::upstream::{UpstreamFailure, UpstreamStart};
 use portcullis_authn::{AccountOverview, AccountSession, AuthnError, Password, Rotated, TotpState};
 use portcullis_store::FactorRef;
 use serde::Deserialize;
@@ -23,7 +24,8 @@ use super::oidc::authorize::see_other;
 use crate::errors::PageError;
 use crate::extract::{AccountForm, AccountView, Live, Requester, SignedIn, csrf_protected, names_request};
 use crate::pages::{
-    AccountPage, AppView, EnrollmentView, PasskeyView, RecoveryCodesPage, SessionView, render, retry_after,
+    AccountPage, AppView, EnrollmentView, LinkedView, PasskeyView, RecoveryCodesPage, SessionView, render,
+    retry_after,
 };
 use crate::{AppState, session};
 
@@ -61,6 +63,12 @@ pub(crate) struct Fields {
     client_id: String,
     #[serde(default)]
     request: String,
+    #[serde(default)]
+    upstream: String,
+    #[serde(default)]
+    issuer: String,
+    #[serde(default)]
+    subject: String,
 }
 csrf_protected!(Fields);
 names_request!(AccountQuery, Fields);
@@ -75,6 +83,8 @@ fn notice(done: &str) -> Option<&'static str> {
         "password-changed" => "Password changed. Your other sessions were signed out.",
         "session-ended" => "The session was signed out.",
         "app-disconnected" => "The application was disconnected: its access ended.",
+        "upstream-linked" => "The account at the provider is linked: it can sign you in here.",
+        "upstream-unlinked" => "The account at the provider is unlinked.",
         _ => return None,
     })
 }
@@ -144,6 +154,25 @@ fn page(
             since: when(a.since),
         })
         .collect();
+    let upstreams = &state.auth.upstreams;
+    let label = |id: &str| upstreams.get(id).map_or_else(|| id.to_owned(), |u| u.display_name.clone());
+    let linkable = upstreams
+        .iter()
+        .filter(|u| !overview.upstreams.iter().any(|l| l.upstream_id == u.id()))
+        .map(|u| (u.id().to_owned(), u.display_name.clone()))
+        .collect();
+    let linked = overview
+        .upstreams
+        .into_iter()
+        .map(|l| LinkedView {
+            provider: label(&l.upstream_id),
+            email: l.email.unwrap_or_default(),
+            issuer: l.issuer,
+            subject: l.subject,
+            linked: when(l.linked_at),
+            last_used: l.last_sign_in_at.map(when).unwrap_or_else(|| "never".to_owned()),
+        })
+        .collect();
     let factors = overview.factors;
     let page = AccountPage {
         csrf_token: &account.session.csrf_token,
@@ -162,11 +191,21 @@ fn page(
         recovery_left: factors.recovery_codes,
         sessions,
         apps,
+        linked,
+        linkable,
         recent: overview.recent,
         password_confirmed: overview.password_confirmed,
         min_length: state.auth.policy.min_length,
     };
-    render(view.status, &page)
+    let mut res = render(view.status, &page)?;
+    // The link forms' redirect chain ends at the upstreams' authorization
+    // endpoints: `form-action` must allow their origins.
+    let issuers: Vec<url::Url> =
+        upstreams.iter().filter_map(|u| url::Url::parse(&u.config.issuer).ok()).collect();
+    if let Some(csp) = crate::headers::csp_allowing_redirects_to(&issuers) {
+        res.headers_mut().insert(actix_web::http::header::CONTENT_SECURITY_POLICY, csp);
+    }
+    Ok(res)
 }
 
 /// `GET /account`.
@@ -379,4 +418,30 @@ pub(crate) async fn app_disconnect(
         Err(AuthnError::UnknownClient) => Err(PageError::BadRequest("unknown application".into())),
         Err(e) => Err(e.into()),
     }
+}
+
+/// `POST /account/upstreams/link`: links an account at an upstream provider
+/// (the browser goes there; the callback links it).
+pub(crate) async fn upstream_link(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
+) -> Result<HttpResponse, PageError> {
+    let then = portcullis_authn::Continue { request: String::new(), return_to: "/account".into() };
+    match state.interaction().begin_upstream(&account.session, &form.upstream, true, then, &info).await? {
+        UpstreamStart::Redirect(to) => Ok(see_other(&to)),
+        UpstreamStart::Failed(UpstreamFailure::Reauthenticate) => Err(PageError::SignInAgain),
+        UpstreamStart::Failed(failure) => Err(PageError::Upstream(failure)),
+    }
+}
+
+/// `POST /account/upstreams/unlink`: unlinks an upstream identity.
+pub(crate) async fn upstream_unlink(
+    state: web::Data<AppState>,
+    Requester(info): Requester,
+    AccountForm { account, form }: AccountForm<Fields>,
+) -> Result<HttpResponse, PageError> {
+    let path = "/account/upstreams/unlink";
+    let rotated = state.account().unlink_upstream(&account, &form.issuer, &form.subject, path, &info).await?;
+    Ok(done(rotated.cookie, "upstream-unlinked", ""))
 }

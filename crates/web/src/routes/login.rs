@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use crate::errors::PageError;
 use crate::extract::{Browser, CsrfForm, Live, Requester, csrf_protected, names_request};
-use crate::pages::{LoginPage, render_redirecting, retry_after};
+use crate::pages::{LoginPage, UpstreamButton, render_redirecting, retry_after};
 use crate::{AppState, session};
 
 /// The one message for an unknown user, a wrong password and a disabled account.
@@ -103,6 +103,29 @@ pub(crate) fn step_redirect(outcome: &StepOutcome, request: &str) -> Option<Http
     }
 }
 
+/// "Continue with …" for each upstream, resuming `request` or returning to
+/// `return_to` once signed in.
+pub(crate) fn upstream_buttons(state: &AppState, request: &str, return_to: &str) -> Vec<UpstreamButton> {
+    state
+        .auth
+        .upstreams
+        .iter()
+        .map(|u| {
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            if !request.is_empty() {
+                query.append_pair("request", request);
+            }
+            if !return_to.is_empty() {
+                query.append_pair("return", return_to);
+            }
+            let query = query.finish();
+            let path = format!("/login/upstream/{}", u.id());
+            let href = if query.is_empty() { path } else { format!("{path}?{query}") };
+            UpstreamButton { href, label: u.display_name.clone() }
+        })
+        .collect()
+}
+
 /// `GET /login`: the form, bound to the browser's (possibly new, anonymous) session.
 pub(crate) async fn show(
     state: web::Data<AppState>,
@@ -130,6 +153,7 @@ pub(crate) async fn show(
         notice,
         passkeys: state.auth.passkeys.is_some(),
         magic_link: state.mail.magic_link && state.mail.available,
+        upstreams: upstream_buttons(&state, query.request(), return_to),
     };
     browser.set_cookie(render_redirecting(StatusCode::OK, &page, query.redirect_uri())?)
 }
@@ -160,6 +184,7 @@ pub(crate) async fn submit(
         notice: None,
         passkeys: state.auth.passkeys.is_some(),
         magic_link: state.mail.magic_link && state.mail.available,
+        upstreams: upstream_buttons(&state, &request, return_to),
     };
     match outcome {
         StepOutcome::Refused { until } => {

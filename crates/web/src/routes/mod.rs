@@ -13,6 +13,7 @@ pub(crate) mod oidc;
 mod passkey;
 mod recover;
 mod setup;
+mod upstream;
 
 use actix_web::web;
 use portcullis_protocol::device::VERIFICATION_PATH;
@@ -66,6 +67,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/login/mfa", web::post().to(mfa::submit))
     .route("/login/passkey/options", web::post().to(passkey::signin_options))
     .route("/login/passkey", web::post().to(passkey::signin))
+    .route("/login/upstream/{id}", web::get().to(upstream::start))
+    .route("/login/upstream/{id}/callback", web::get().to(upstream::callback))
     .route("/account", web::get().to(account::show))
     .route("/account/passkeys/options", web::post().to(passkey::register_options))
     .route("/account/passkeys", web::post().to(passkey::register))
@@ -78,6 +81,8 @@ pub(crate) fn configure(cfg: &mut web::ServiceConfig) {
     .route("/account/password", web::post().to(account::password_change))
     .route("/account/sessions/end", web::post().to(account::session_end))
     .route("/account/apps/disconnect", web::post().to(account::app_disconnect))
+    .route("/account/upstreams/link", web::post().to(account::upstream_link))
+    .route("/account/upstreams/unlink", web::post().to(account::upstream_unlink))
     .route("/static/portcullis.css", web::get().to(assets::stylesheet))
     .route("/static/passkey.js", web::get().to(assets::passkey_script));
     recover::configure(cfg);

@@ -1,0 +1,100 @@
+//! `/login/upstream/{id}`: "Continue with …" — the browser goes to the
+//! upstream provider, and comes back to `/login/upstream/{id}/callback`.
+//! The steps (the request's secrets kept in the browser's session, the
+//! response and ID token checked, the account found, linked or created)
+//! are `portcullis_authn::Interaction`'s; this renders where they lead.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use portcullis_authn::Continue;
+use portcullis_authn::upstream::client::Callback;
+use portcullis_authn::upstream::{UpstreamOutcome, UpstreamStart};
+use serde::Deserialize;
+
+use super::login::{safe_return, step_redirect, upstream_buttons};
+use super::oidc::authorize::see_other;
+use crate::AppState;
+use crate::errors::PageError;
+use crate::extract::{Browser, Requester};
+use crate::pages::{LoginPage, render};
+
+/// `GET /login/upstream/{id}` query.
+#[derive(Deserialize)]
+pub(crate) struct StartQuery {
+    /// The pending authorization request to resume once signed in.
+    #[serde(default)]
+    request: String,
+    /// The account page a re-authentication returns to.
+    #[serde(default, rename = "return")]
+    return_to: String,
+}
+
+/// The callback's query (RFC 6749 §4.1.2, RFC 9207).
+#[derive(Deserialize)]
+pub(crate) struct CallbackQuery {
+    state: Option<String>,
+    code: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// `GET /login/upstream/{id}`: to the upstream, with this browser's request.
+pub(crate) async fn start(
+    state: web::Data<AppState>,
+    browser: Browser,
+    Requester(info): Requester,
+    id: web::Path<String>,
+    query: web::Query<StartQuery>,
+) -> Result<HttpResponse, PageError> {
+    let return_to = safe_return(&query.return_to).unwrap_or_default().to_owned();
+    let then = Continue { request: query.request.clone(), return_to };
+    match state.interaction().begin_upstream(&browser.session, &id, false, then, &info).await? {
+        UpstreamStart::Redirect(to) => browser.set_cookie(see_other(&to)),
+        UpstreamStart::Failed(failure) => Err(PageError::Upstream(failure)),
+    }
+}
+
+/// `GET /login/upstream/{id}/callback`: the upstream's answer.
+pub(crate) async fn callback(
+    state: web::Data<AppState>,
+    browser: Browser,
+    Requester(info): Requester,
+    id: web::Path<String>,
+    query: web::Query<CallbackQuery>,
+) -> Result<HttpResponse, PageError> {
+    let callback = Callback {
+        state: query.state.as_deref(),
+        code: query.code.as_deref(),
+        iss: query.iss.as_deref(),
+        error: query.error.as_deref(),
+    };
+    let outcome = state.interaction().finish_upstream(&browser.session, &id, callback, &info).await?;
+    match outcome {
+        UpstreamOutcome::Step { outcome, request } => {
+            state.auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
+            step_redirect(&outcome, &request)
+                .ok_or_else(|| PageError::internal("an upstream step without a page"))
+        }
+        UpstreamOutcome::ProveAccount { provider, username, then } => {
+            let notice = format!(
+                "An account here already uses this email address. Sign in to it to link {provider}: \
+                 with its password (and second factor) or a passkey."
+            );
+            let page = LoginPage {
+                csrf_token: &browser.session.csrf_token,
+                request: &then.request,
+                return_to: safe_return(&then.return_to).unwrap_or_default(),
+                username: &username,
+                message: None,
+                notice: Some(&notice),
+                passkeys: state.auth.passkeys.is_some(),
+                // A mailed link proves the mailbox only: it never links.
+                magic_link: false,
+                upstreams: upstream_buttons(&state, &then.request, &then.return_to),
+            };
+            browser.set_cookie(render(StatusCode::OK, &page)?)
+        }
+        UpstreamOutcome::Linked { .. } => Ok(see_other("/account?done=upstream-linked")),
+        UpstreamOutcome::Failed(failure) => Err(PageError::Upstream(failure)),
+    }
+}

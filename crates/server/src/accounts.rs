@@ -1,7 +1,9 @@
 //! Accounts at start-up: the [`Auth`] the sign-in pages use, built from
-//! `[auth]`, the first-admin setup link when no user exists, and the
-//! sweeper deleting expired sessions, counters and setup tokens.
+//! `[auth]` and `[[upstreams]]`, the first-admin setup link when no user
+//! exists, and the sweeper deleting expired sessions, counters and setup
+//! tokens.
 
+use portcullis_authn::upstream::Upstreams;
 use portcullis_authn::{
     Argon2Cost, LockoutPolicy, Lockouts, MfaPolicy, Passkeys, PasswordHasher, PasswordPolicy,
 };
@@ -74,8 +76,15 @@ pub(crate) fn build_auth(
         passkeys: passkeys(settings),
         kek: Arc::new(kek),
         totp_issuer: auth.totp_issuer.clone(),
-        upstreams: Arc::new(portcullis_authn::upstream::Upstreams::default()),
+        upstreams: Arc::new(upstreams(settings)?),
     })
+}
+
+/// The configured `[[upstreams]]`, each discovered at its first use: the
+/// start contacts none of them.
+fn upstreams(settings: &Settings) -> Result<Upstreams, StartupError> {
+    let upstreams = settings.upstreams.iter().map(|u| u.to_upstream(&settings.issuer));
+    Ok(Upstreams::new(upstreams.collect::<Result<_, _>>()?))
 }
 
 /// The WebAuthn relying party of the issuer, or `None` (logged) when its

@@ -56,8 +56,7 @@ async fn run_command(cli: Cli) -> ExitCode {
         Command::Config { command: ConfigCommand::Check } => {
             #[allow(clippy::print_stdout)] // the command's output
             {
-                println!("# configuration is valid; effective settings (secrets redacted):");
-                print!("{}", settings.to_redacted_toml());
+                print!("{}", config_check(&settings));
             }
             ExitCode::SUCCESS
         }
@@ -129,6 +128,23 @@ async fn serve(settings: &Settings) -> ExitCode {
     }
 }
 
+/// What `config check` prints, all of it TOML: a comment saying the
+/// configuration is valid, the effective settings with secrets redacted,
+/// then a comment line per upstream with the redirect URI to register there.
+fn config_check(settings: &Settings) -> String {
+    let mut out = String::from("# configuration is valid; effective settings (secrets redacted):\n");
+    out.push_str(&settings.to_redacted_toml());
+    for upstream in &settings.upstreams {
+        out.push_str(&format!(
+            "# upstream {}: register the redirect URI {} at {}\n",
+            upstream.id,
+            upstream.redirect_uri(&settings.issuer),
+            upstream.issuer,
+        ));
+    }
+    out
+}
+
 /// Prints `error: …` as one line and returns the exit code.
 fn fail(code: u8, err: &dyn std::fmt::Display) -> ExitCode {
     let line = err.to_string().replace('\n', " ");
@@ -143,4 +159,32 @@ fn fail(code: u8, err: &dyn std::fmt::Display) -> ExitCode {
 /// The process environment; variables that are not UTF-8 cannot be settings.
 fn env_vars() -> impl Iterator<Item = (String, String)> {
     std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_check_names_the_redirect_uri_of_each_upstream() {
+        let toml = "issuer = \"https://id.example.com\"\n\
+                    [[upstreams]]\nid = \"corp\"\ndisplay_name = \"Corp\"\nissuer = \"https://corp.example\"\n\
+                    client_id = \"portcullis\"\nclient_secret = \"hunter2\"\n\
+                    [[upstreams]]\nid = \"google\"\ndisplay_name = \"Google\"\n\
+                    issuer = \"https://accounts.google.com\"\nclient_id = \"g\"\nclient_secret = \"s3cret\"\n";
+        let settings = Settings::from_toml_str("c.toml", toml, std::iter::empty()).expect("valid");
+        let out = config_check(&settings);
+        let lines: Vec<&str> = out.lines().filter(|l| l.starts_with("# upstream ")).collect();
+        assert_eq!(
+            lines,
+            [
+                "# upstream corp: register the redirect URI \
+                 https://id.example.com/login/upstream/corp/callback at https://corp.example",
+                "# upstream google: register the redirect URI \
+                 https://id.example.com/login/upstream/google/callback at https://accounts.google.com",
+            ]
+        );
+        assert!(out.parse::<toml::Table>().is_ok(), "still TOML:\n{out}");
+        assert!(!out.contains("hunter2") && !out.contains("s3cret"), "{out}");
+    }
 }

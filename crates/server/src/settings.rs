@@ -13,6 +13,7 @@ mod redis;
 mod resources;
 mod smtp;
 mod tokens;
+mod upstreams;
 
 pub use auth::AuthSettings;
 pub use clients::ClientSettings;
@@ -24,6 +25,7 @@ pub use redis::{RedisSettings, RedisUrl};
 pub use resources::ResourceSettings;
 pub use smtp::{MailSettings, SmtpSettings, SmtpTls};
 pub use tokens::TokenSettings;
+pub use upstreams::{UpstreamClaimSettings, UpstreamRuleSettings, UpstreamSettings};
 
 use portcullis_core::Issuer;
 use portcullis_protocol::Resources;
@@ -73,6 +75,9 @@ pub struct Settings {
     pub clients: Vec<ClientSettings>,
     /// Resource servers (`[[resources]]`, RFC 8707) access tokens may be for.
     pub resources: Vec<ResourceSettings>,
+    /// Upstream identity providers (`[[upstreams]]`) offered on the sign-in
+    /// page ("Continue with …").
+    pub upstreams: Vec<UpstreamSettings>,
 }
 
 impl Default for Settings {
@@ -96,6 +101,7 @@ impl Default for Settings {
             redis: RedisSettings::default(),
             clients: Vec::new(),
             resources: Vec::new(),
+            upstreams: Vec::new(),
         }
     }
 }
@@ -106,22 +112,31 @@ impl Settings {
         file: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let settings: Settings = load::layered(file, env)?;
-        settings.validate()?;
-        Ok(settings)
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let settings: Settings = load::layered(file, env.iter().cloned())?;
+        settings.loaded(&env)
     }
 
     /// [`Settings::load`] with the file's contents given as `text` (named
-    /// `shown` in errors): neither the file system nor the process
-    /// environment is read.
+    /// `shown` in errors): the process environment is not read, nor the
+    /// file system but for an upstream's `client_secret_file`.
     pub fn from_toml_str(
         shown: &str,
         text: &str,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let settings: Settings = load::layered_str(shown, text, env)?;
-        settings.validate()?;
-        Ok(settings)
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        let settings: Settings = load::layered_str(shown, text, env.iter().cloned())?;
+        settings.loaded(&env)
+    }
+
+    /// Reads the upstreams' secrets (from their files, or from `env`: the
+    /// environment the settings were loaded with), then validates.
+    fn loaded(mut self, env: &[(String, String)]) -> Result<Self, ConfigError> {
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        upstreams::load_secrets(&mut self.upstreams, &lookup)?;
+        self.validate()?;
+        Ok(self)
     }
 
     /// The configured resource servers, typed (validated at load).
@@ -172,6 +187,7 @@ impl Settings {
         self.tokens.validate()?;
         self.redis.validate()?;
         clients::validate(&self.clients)?;
+        upstreams::validate(&self.upstreams, &self.issuer)?;
         let resources =
             resources::validate(&self.resources, &self.keys.algorithms, self.keys.max_token_lifetime_secs)?;
         for (i, c) in self.clients.iter().enumerate() {
@@ -341,6 +357,17 @@ mod tests {
             access_token_ttl: Some(60),
             access_token_signing_alg: Some("ES256".into()),
         });
+        let mut upstream = UpstreamSettings::new("corp", "Corp", "https://corp.example", "rp", "s");
+        upstream.client_secret_file = Some(PathBuf::from("secret"));
+        upstream.client_secret_env = Some("CORP_SECRET".into());
+        upstream.rules.push(UpstreamRuleSettings {
+            claim: "groups".into(),
+            equals: Some("a".into()),
+            matches: Some("a".into()),
+            add_role: Some("a".into()),
+            add_group: Some("a".into()),
+        });
+        all.upstreams.push(upstream);
         let table: toml::Table = toml::from_str(&toml::to_string(&all).expect("serialise")).expect("parse");
         let doc = include_str!("../../../docs/configuration.md");
         fn keys(prefix: &str, table: &toml::Table, out: &mut Vec<String>) {

@@ -66,6 +66,10 @@ pub enum StartupError {
     /// The `[[clients]]` of the configuration cannot be synced into the store.
     #[error("clients: {0}")]
     Clients(String),
+    /// The configuration cannot be used after all (an `[[upstreams]]`
+    /// entry whose secret source is gone since the load).
+    #[error("{0}")]
+    Config(#[from] crate::settings::ConfigError),
 }
 
 /// Makes an existing `data_dir` private (0700), connects to the database and

@@ -114,6 +114,35 @@ fn config_check_exits_2_on_a_weak_client_secret() {
 }
 
 #[test]
+fn config_check_prints_the_redirect_uri_of_each_upstream() {
+    let dir = tempdir();
+    let config = write_config(
+        dir.path(),
+        "issuer = \"https://id.example.com\"\n[[upstreams]]\nid = \"corp\"\ndisplay_name = \"Corp\"\n\
+         issuer = \"https://corp.example\"\nclient_id = \"portcullis\"\nclient_secret_env = \"CORP_SECRET\"\n",
+    );
+    let out = portcullis(dir.path())
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .env("CORP_SECRET", "upstream-s3cret")
+        .run();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line = "# upstream corp: register the redirect URI \
+                https://id.example.com/login/upstream/corp/callback at https://corp.example";
+    assert!(stdout.lines().any(|l| l == line), "missing {line} in:\n{stdout}");
+    assert!(!stdout.contains("upstream-s3cret"), "{stdout}");
+
+    // Without the variable, the configuration is refused, naming the key.
+    let out = portcullis(dir.path())
+        .args(["config", "check", "--config"])
+        .arg(&config)
+        .env_remove("CORP_SECRET")
+        .run();
+    assert_one_line_error(&out, &["upstreams[0].client_secret_env", "CORP_SECRET"]);
+}
+
+#[test]
 fn with_no_file_the_defaults_apply() {
     let dir = tempdir();
     let out = Command::new(env!("CARGO_BIN_EXE_portcullis"))

@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-struct Stand {
-    base: String,
+pub(super) struct Stand {
+    pub(super) base: String,
     /// The ID token the token endpoint answers with next.
-    id_token: Arc<Mutex<String>>,
-    key: josekit::jwk::Jwk,
-    stranger: josekit::jwk::Jwk,
+    pub(super) id_token: Arc<Mutex<String>>,
+    pub(super) key: josekit::jwk::Jwk,
+    pub(super) stranger: josekit::jwk::Jwk,
 }
 
 fn key_pair(kid: &str) -> (josekit::jwk::Jwk, Value) {
@@ -30,7 +30,7 @@ fn key_pair(kid: &str) -> (josekit::jwk::Jwk, Value) {
     (private, serde_json::to_value(public.as_ref()).expect("jwk"))
 }
 
-fn stand_in() -> Stand {
+pub(super) fn stand_in() -> Stand {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
     let (key, public) = key_pair("k1");
@@ -95,7 +95,7 @@ fn claims(stand: &Stand) -> Value {
     })
 }
 
-fn sign(claims: &Value, key: &josekit::jwk::Jwk) -> String {
+pub(super) fn sign(claims: &Value, key: &josekit::jwk::Jwk) -> String {
     let map = claims.as_object().expect("object").clone();
     let payload = JwtPayload::from_map(map).expect("payload");
     let mut header = JwsHeader::new();

@@ -1,4 +1,7 @@
-//! Upstream identity providers (issue 19): what is built so far.
+//! Upstream identity providers (issue 19): the relying party against a
+//! real upstream and against forged ID tokens, and the sign-in through an
+//! upstream end to end.
 
 mod client;
+mod flow;
 mod forged;

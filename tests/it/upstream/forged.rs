@@ -19,6 +19,8 @@ pub(super) struct Stand {
     pub(super) id_token: Arc<Mutex<String>>,
     pub(super) key: josekit::jwk::Jwk,
     pub(super) stranger: josekit::jwk::Jwk,
+    /// What the userinfo endpoint answers (JSON).
+    pub(super) userinfo: Arc<Mutex<Value>>,
 }
 
 fn key_pair(kid: &str) -> (josekit::jwk::Jwk, Value) {
@@ -36,21 +38,30 @@ pub(super) fn stand_in() -> Stand {
     let (key, public) = key_pair("k1");
     let (stranger, _) = key_pair("k2");
     let id_token = Arc::new(Mutex::new(String::new()));
+    let userinfo = Arc::new(Mutex::new(json!({ "sub": "user-7" })));
     let discovery = json!({
         "issuer": base,
         "authorization_endpoint": format!("{base}/authorize"),
         "token_endpoint": format!("{base}/token"),
         "jwks_uri": format!("{base}/jwks"),
+        "userinfo_endpoint": format!("{base}/userinfo"),
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["ES256"],
         "authorization_response_iss_parameter_supported": true,
     });
     let jwks = json!({ "keys": [public] });
-    let answer = id_token.clone();
+    let (answer, about) = (id_token.clone(), userinfo.clone());
     let server = HttpServer::new(move || {
-        let (discovery, jwks, answer) = (discovery.clone(), jwks.clone(), answer.clone());
+        let (discovery, jwks, answer, about) = (discovery.clone(), jwks.clone(), answer.clone(), about.clone());
         App::new()
+            .route(
+                "/userinfo",
+                web::get().to(move || {
+                    let body = about.lock().expect("lock").clone();
+                    async move { HttpResponse::Ok().json(body) }
+                }),
+            )
             .route(
                 "/.well-known/openid-configuration",
                 web::get().to(move || {
@@ -82,7 +93,7 @@ pub(super) fn stand_in() -> Stand {
     .expect("listen")
     .run();
     tokio::spawn(server);
-    Stand { base, id_token, key, stranger }
+    Stand { base, id_token, key, stranger, userinfo }
 }
 
 const NONCE: &str = "the-nonce-of-this-request";
@@ -134,6 +145,19 @@ async fn only_a_valid_id_token_of_this_upstream_for_this_client_and_request_pass
     let good = claims(&stand);
     let verified = finish(&stand, sign(&good, &stand.key)).await.expect("the well-formed token passes");
     assert_eq!(verified["groups"], json!(["staff"]), "every claim comes back for the rules");
+    // Userinfo adds what the ID token leaves out, never replaces what it says.
+    *stand.userinfo.lock().expect("lock") =
+        json!({ "sub": "user-7", "email": "mallory@evil.example", "department": "ops" });
+    let verified = finish(&stand, sign(&good, &stand.key)).await.expect("with userinfo");
+    assert_eq!(
+        (verified["email"].as_str(), verified["department"].as_str()),
+        (Some("ada@corp.example"), Some("ops"))
+    );
+    // Userinfo about someone else: refused (OIDC Core §5.3.2).
+    *stand.userinfo.lock().expect("lock") = json!({ "sub": "user-8", "department": "ops" });
+    let err = finish(&stand, sign(&good, &stand.key)).await.expect_err("another subject");
+    assert!(matches!(err, UpstreamError::IdToken(_)), "{err:?}");
+    *stand.userinfo.lock().expect("lock") = json!({ "sub": "user-7" });
 
     let now = SystemClock.now().unix_timestamp();
     let with = |changes: Value| {

@@ -3,7 +3,8 @@
 //! and the callback (the `state` compared in constant time, RFC 9207's `iss`
 //! checked against the upstream's issuer, the code exchanged, the ID token
 //! validated: signature against the upstream's JWKS, `iss`, `aud`, `azp`,
-//! `exp`, `nonce`). An ID token signed with a key the cached JWKS lacks
+//! `exp`, `nonce`), and the claims it leaves out taken from userinfo (for
+//! the same subject). An ID token signed with a key the cached JWKS lacks
 //! (the upstream rotated its keys) makes it discover again, once.
 
 use openidconnect::core::{
@@ -14,8 +15,8 @@ use openidconnect::core::{
 use openidconnect::{
     AdditionalProviderMetadata, AuthenticationFlow, AuthorizationCode, ClaimsVerificationError, ClientId,
     ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet, IssuerUrl, Nonce,
-    PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope, SignatureVerificationError,
-    TokenResponse,
+    OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, ProviderMetadata, RedirectUrl, Scope,
+    SignatureVerificationError, TokenResponse,
 };
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, RwLock};
@@ -166,6 +167,9 @@ pub struct UpstreamClient {
 struct Discovered {
     client: Configured,
     iss_parameter: bool,
+    /// Where the claims the ID token leaves out are (OIDC Core §5.4: many
+    /// providers release scope claims only there).
+    userinfo: Option<url::Url>,
 }
 
 impl Discovered {
@@ -181,13 +185,14 @@ impl Discovered {
             .map_err(|e| UpstreamError::Discovery(error_chain(&e)))?;
         let iss_parameter =
             metadata.additional_metadata().authorization_response_iss_parameter_supported == Some(true);
+        let userinfo = metadata.userinfo_endpoint().map(|u| u.url().clone());
         let client = CoreClient::from_provider_metadata(
             metadata,
             ClientId::new(config.client_id.clone()),
             Some(ClientSecret::new(config.client_secret.clone())),
         )
         .set_redirect_uri(redirect);
-        Ok(Self { client, iss_parameter })
+        Ok(Self { client, iss_parameter, userinfo })
     }
 }
 
@@ -298,7 +303,65 @@ impl UpstreamClient {
             other => other,
         }
         .map_err(|e| UpstreamError::IdToken(e.to_string()))?;
-        Ok(Verified { identity, claims: payload(&id_token.to_string())? })
+        let mut claims = payload(&id_token.to_string())?;
+        if let Some(endpoint) = &discovered.userinfo {
+            let userinfo = self.userinfo(endpoint, tokens.access_token().secret(), &identity).await?;
+            merge_missing(&mut claims, userinfo);
+        }
+        Ok(Verified { identity, claims })
+    }
+
+    /// The userinfo claims of `identity` (OIDC Core §5.3); nothing when the
+    /// upstream answers with something other than JSON (a signed or
+    /// encrypted response: the ID token's claims are used alone then).
+    async fn userinfo(
+        &self,
+        endpoint: &url::Url,
+        access_token: &str,
+        identity: &Identity,
+    ) -> Result<Option<serde_json::Map<String, serde_json::Value>>, UpstreamError> {
+        let failed = |e: &dyn std::fmt::Display| UpstreamError::Exchange(format!("userinfo: {e}"));
+        let res = self
+            .http
+            .get(endpoint.clone())
+            .bearer_auth(access_token)
+            .header("accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| failed(&error_chain(&e)))?;
+        if !res.status().is_success() {
+            return Err(failed(&res.status()));
+        }
+        let json = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        let body = res.bytes().await.map_err(|e| failed(&error_chain(&e)))?;
+        if !json {
+            return Ok(None);
+        }
+        let Ok(serde_json::Value::Object(claims)) = serde_json::from_slice(&body) else {
+            return Err(failed(&"not a JSON object"));
+        };
+        // OIDC Core §5.3.2: the response is about the ID token's subject,
+        // or it must not be used.
+        if claims.get("sub").and_then(serde_json::Value::as_str) != Some(identity.subject.as_str()) {
+            return Err(UpstreamError::IdToken("the userinfo response is about another subject".into()));
+        }
+        Ok(Some(claims))
+    }
+}
+
+/// Adds to `claims` (the ID token's) those of `userinfo` it lacks: what the
+/// ID token says is never replaced.
+fn merge_missing(
+    claims: &mut serde_json::Value,
+    userinfo: Option<serde_json::Map<String, serde_json::Value>>,
+) {
+    let (Some(claims), Some(userinfo)) = (claims.as_object_mut(), userinfo) else { return };
+    for (name, value) in userinfo {
+        claims.entry(name).or_insert(value);
     }
 }
 

@@ -30,7 +30,7 @@
 //! - [`upstream`]: signing in through an upstream identity provider — the
 //!   rules of linking an upstream identity to an account and the claim rules
 //!   granting roles and groups (pure), and the relying party that talks to
-//!   the upstream ([`upstream::client`]); the flow is not built yet.
+//!   the upstream ([`upstream::client`]), and the sign-in steps that use them ([`upstream::flow`]).
 
 pub mod account;
 pub mod accounts;

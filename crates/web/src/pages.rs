@@ -29,6 +29,18 @@ pub(crate) struct LoginPage<'a> {
     pub(crate) upstreams: Vec<UpstreamButton>,
 }
 
+/// Goes on to `to` (a local path) by a new navigation, not a redirect: the
+/// answer to an upstream's callback. The sign-in form at the upstream
+/// started a navigation whose redirects its CSP `form-action` governs to
+/// the end (in Chromium); a redirect from here on to a relying party on
+/// another origin would be blocked by it. A refresh is a navigation of its
+/// own.
+#[derive(Template)]
+#[template(path = "pages/continue.html")]
+pub(crate) struct ContinuePage<'a> {
+    pub(crate) to: &'a str,
+}
+
 /// A "Continue with …" link on the sign-in page.
 #[derive(Debug, Clone)]
 pub(crate) struct UpstreamButton {

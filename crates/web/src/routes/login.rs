@@ -76,31 +76,36 @@ pub(crate) fn next_after(standing: Standing, then: &Continue) -> String {
     }
 }
 
-/// The browser's answer to a step that signed in or asks for a second
-/// factor (for the pending authorization `request`, if any); `None` for the
-/// outcomes each page renders itself.
-pub(crate) fn step_redirect(outcome: &StepOutcome, request: &str) -> Option<HttpResponse> {
-    let see = |to: &str| HttpResponse::SeeOther().insert_header((LOCATION, to)).finish();
+/// Where the browser goes after a step that signed in or asks for a second
+/// factor (for the pending authorization `request`, if any), with the
+/// session cookie to set; `None` for the outcomes each page renders itself.
+pub(crate) fn step_target(outcome: &StepOutcome, request: &str) -> Option<(String, Option<String>)> {
     match outcome {
         StepOutcome::SecondFactor { cookie } => {
-            let mut res = if request.is_empty() {
-                see("/login/mfa")
+            let to = if request.is_empty() {
+                "/login/mfa".to_owned()
             } else {
-                see(&format!("/login/mfa?request={request}"))
+                format!("/login/mfa?request={request}")
             };
-            if let Some(raw) = cookie {
-                res.add_cookie(&session::cookie(raw.clone())).ok()?;
-            }
-            Some(res)
+            Some((to, cookie.clone()))
         }
         StepOutcome::SignedIn(signed) => {
-            let mut res = see(&next_after(signed.standing, &signed.then));
-            res.add_cookie(&session::cookie(signed.cookie.clone())).ok()?;
-            Some(res)
+            Some((next_after(signed.standing, &signed.then), Some(signed.cookie.clone())))
         }
-        StepOutcome::NotStarted => Some(see("/login")),
+        StepOutcome::NotStarted => Some(("/login".to_owned(), None)),
         StepOutcome::Failed | StepOutcome::Refused { .. } => None,
     }
+}
+
+/// The browser's answer to a step that signed in or asks for a second
+/// factor (see [`step_target`]): a 303.
+pub(crate) fn step_redirect(outcome: &StepOutcome, request: &str) -> Option<HttpResponse> {
+    let (to, cookie) = step_target(outcome, request)?;
+    let mut res = HttpResponse::SeeOther().insert_header((LOCATION, to)).finish();
+    if let Some(raw) = cookie {
+        res.add_cookie(&session::cookie(raw)).ok()?;
+    }
+    Some(res)
 }
 
 /// "Continue with …" for each upstream, resuming `request` or returning to

@@ -11,12 +11,12 @@ use portcullis_authn::upstream::client::Callback;
 use portcullis_authn::upstream::{UpstreamOutcome, UpstreamStart};
 use serde::Deserialize;
 
-use super::login::{safe_return, step_redirect, upstream_buttons};
+use super::login::{safe_return, step_target, upstream_buttons};
 use super::oidc::authorize::see_other;
-use crate::AppState;
-use crate::errors::PageError;
+use crate::errors::{Failure, PageError};
 use crate::extract::{Browser, Requester};
-use crate::pages::{LoginPage, render};
+use crate::pages::{ContinuePage, LoginPage, render};
+use crate::{AppState, session};
 
 /// `GET /login/upstream/{id}` query.
 #[derive(Deserialize)]
@@ -72,8 +72,13 @@ pub(crate) async fn callback(
     match outcome {
         UpstreamOutcome::Step { outcome, request } => {
             state.auth.metrics.signins.with_label_values(&[outcome.label()]).inc();
-            step_redirect(&outcome, &request)
-                .ok_or_else(|| PageError::internal("an upstream step without a page"))
+            let (to, cookie) = step_target(&outcome, &request)
+                .ok_or_else(|| PageError::internal("an upstream step without a page"))?;
+            let mut res = render(StatusCode::OK, &ContinuePage { to: &to })?;
+            if let Some(raw) = cookie {
+                res.add_cookie(&session::cookie(raw)).map_err(|e| PageError::Internal(Failure::new(e)))?;
+            }
+            Ok(res)
         }
         UpstreamOutcome::ProveAccount { provider, username, then } => {
             let notice = format!(

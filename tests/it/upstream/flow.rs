@@ -6,12 +6,11 @@
 use portcullis_core::Clock;
 use portcullis_server::settings::UpstreamSettings;
 use portcullis_store::{AuditEvent, AuditOutcome, Effects, NewGroup};
-use portcullis_tests::TestDatabase;
 use portcullis_tests::oidc::{
     Browser, ClientSpec, Interact, Outcome, PASSWORD, client_secret, create_client, create_user, hidden,
     jwt_claims, pkce, redeem_code, spawn_oidc_app, spawn_oidc_app_with,
 };
-use portcullis_tests::{Backend, TestApp, both_backends};
+use portcullis_tests::{Backend, TestApp, TestDatabase, both_backends};
 use serde_json::{Value, json};
 use std::sync::Arc;
 
@@ -176,9 +175,13 @@ async fn continue_with_signs_in_and_relying_parties_see_fed(backend: Backend) {
 async fn a_refused_response_is_a_page_an_audit_row_and_no_session(backend: Backend) {
     let stand = stand_in();
     let closed = format!("http://127.0.0.1:{}", portcullis_tests::oidc::free_port());
+    // An upstream that takes connections and never answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let slow = format!("http://127.0.0.1:{}", silent.local_addr().expect("addr").port());
     let f = federation_with(backend, trusting(), |ups| {
         ups.push(upstream("forge", &stand.base, "rp", &json!({ "jit": true })));
         ups.push(upstream("gone", &closed, "rp", &json!({})));
+        ups.push(upstream("slow", &slow, "rp", &json!({ "timeout_secs": 1 })));
     })
     .await;
     let refused = |res: reqwest::Response, status: u16, says: &'static str| async move {
@@ -208,6 +211,9 @@ async fn a_refused_response_is_a_page_an_audit_row_and_no_session(backend: Backe
     refused(browser.get("/login/upstream/nope").await, 404, "no such way").await;
     refused(browser.get("/login/upstream/gone").await, 502, "cannot be reached").await;
     assert_eq!(rejected("unavailable").await, 1);
+    refused(browser.get("/login/upstream/slow").await, 502, "cannot be reached").await;
+    assert_eq!(rejected("unavailable").await, 2, "too slow");
+    drop(silent);
 
     // A response with another state; another browser's response; a
     // cancel; a mix-up (another upstream's `iss`).
@@ -215,22 +221,22 @@ async fn a_refused_response_is_a_page_an_audit_row_and_no_session(backend: Backe
     let up = &f.up.address;
     refused(browser.get(&callback("corp", format!("state=other&code=c&iss={up}"))).await, 400, "expired")
         .await;
-    assert_eq!(rejected("state").await, 2);
+    assert_eq!(rejected("state").await, 3);
     let start = browser.get("/login/upstream/corp").await;
     let back = Browser::new(&f.up).authorize(&location(&start), Interact::As("alice")).await.redirect();
     let stranger = Browser::new(&f.down);
     refused(stranger.get(back.as_str()).await, 400, "expired").await;
-    assert_eq!(rejected("state").await, 3, "another browser's response");
+    assert_eq!(rejected("state").await, 4, "another browser's response");
     assert!(!signed_in(&stranger).await);
     let (state_now, _) = state_of(&browser.get("/login/upstream/corp").await);
     assert_ne!(state, state_now, "a state per request");
     let cancel = format!("state={state_now}&error=access_denied&iss={up}");
     refused(browser.get(&callback("corp", cancel)).await, 400, "cancelled").await;
-    assert_eq!(rejected("access_denied").await, 4);
+    assert_eq!(rejected("access_denied").await, 5);
     let (state_now, _) = state_of(&browser.get("/login/upstream/corp").await);
     let mix_up = format!("state={state_now}&code=c&iss={}", stand.base);
     refused(browser.get(&callback("corp", mix_up)).await, 502, "could not be accepted").await;
-    assert_eq!(rejected("rejected").await, 5, "a mix-up");
+    assert_eq!(rejected("rejected").await, 6, "a mix-up");
     assert!(!signed_in(&browser).await);
 
     // A state is used once: a response refused for its error uses it up,
@@ -241,7 +247,7 @@ async fn a_refused_response_is_a_page_an_audit_row_and_no_session(backend: Backe
     let cancel = format!("state={state}&error=access_denied&iss={up}");
     refused(browser.get(&callback("corp", cancel)).await, 400, "cancelled").await;
     refused(browser.get(back.as_str()).await, 400, "expired").await;
-    assert_eq!(rejected("state").await, 7);
+    assert_eq!(rejected("state").await, 8);
     assert!(!signed_in(&browser).await);
 
     // The same response twice: the second finds nothing, in this browser
@@ -253,7 +259,7 @@ async fn a_refused_response_is_a_page_an_audit_row_and_no_session(backend: Backe
     refused(browser.get(back.as_str()).await, 400, "expired").await;
     let thief = Browser::new(&f.down);
     refused(thief.get(back.as_str()).await, 400, "expired").await;
-    assert_eq!(rejected("state").await, 9);
+    assert_eq!(rejected("state").await, 10);
     assert!(!signed_in(&thief).await);
 
     // ID tokens a real upstream would not issue, each through the flow.
@@ -273,7 +279,7 @@ async fn a_refused_response_is_a_page_an_audit_row_and_no_session(backend: Backe
         ("expired", |c, now| c["exp"] = json!(now - 600), false),
         ("unknown key", |_, _| {}, true),
     ];
-    let mut failures = 9;
+    let mut failures = 10;
     for (case, change, stranger_key) in cases {
         let (state, nonce) = state_of(&forge.get("/login/upstream/forge").await);
         let mut forged = claims(&nonce);
@@ -489,6 +495,68 @@ async fn the_account_page_links_and_unlinks_but_keeps_a_way_to_sign_in(backend: 
     assert_eq!(res.status(), 403);
 }
 
+async fn only_a_trusted_upstreams_second_factor_stands_in_for_one_here(backend: Backend) {
+    #[allow(clippy::disallowed_methods)] // the relying party checks expiry against the real time
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    for trust_mfa in [true, false] {
+        // An upstream whose `admins` are administrators here, and that
+        // asserts a second factor.
+        let stand = stand_in();
+        let policy = json!({
+            "jit": true, "trust_mfa": trust_mfa,
+            "rules": [{ "claim": "groups", "equals": "admins", "add_role": "admin" }],
+        });
+        let down = spawn_oidc_app_with(Arc::new(TestDatabase::new(backend).await), |s| {
+            s.upstreams = vec![upstream("forge", &stand.base, "rp", &policy)];
+        })
+        .await;
+        let rp =
+            ClientSpec { scopes: "openid email roles".into(), ..ClientSpec::confidential(RP, RP_CALLBACK) };
+        create_client(&down, rp).await;
+
+        let browser = Browser::new(&down);
+        let (verifier, challenge) = pkce();
+        let url = format!(
+            "/authorize?response_type=code&client_id={RP}&redirect_uri={RP_CALLBACK}&scope=openid%20roles\
+             &state=s&nonce=n&code_challenge={challenge}&code_challenge_method=S256"
+        );
+        let request = location(&browser.get(&url).await).trim_start_matches("/login?request=").to_owned();
+        let start = browser.get(&format!("/login/upstream/forge?request={request}")).await;
+        let to = url::Url::parse(&location(&start)).expect("url");
+        let (state, nonce) =
+            (Outcome::param(&to, "state").expect("state"), Outcome::param(&to, "nonce").expect("nonce"));
+        let claims = json!({
+            "iss": stand.base, "sub": "root-1", "aud": "rp", "nonce": nonce, "iat": now, "exp": now + 300,
+            "email": "root@example.com", "email_verified": true, "groups": ["admins"], "amr": ["pwd", "mfa"],
+        });
+        *stand.id_token.lock().expect("lock") = sign(&claims, &stand.key);
+        *stand.userinfo.lock().expect("lock") = json!({ "sub": "root-1" });
+        let callback = format!("/login/upstream/forge/callback?state={state}&code=c&iss={}", stand.base);
+        let next = went_on(browser.get(&callback).await).await;
+        let root = down.store.find_user_by_login("root@example.com").await.expect("find").expect("created");
+        assert!(root.has_role("admin"), "the rule made an administrator");
+        if trust_mfa {
+            // The upstream's second factor is one here: the sign-in is
+            // complete, and the relying party sees it.
+            assert_eq!(next, format!("/authorize/resume?request={request}"));
+            let back = browser.authorize(&next, Interact::ConsentOnly).await.redirect();
+            let code = Outcome::param(&back, "code").expect("code");
+            let tokens: Value =
+                redeem_code(&down, RP, &code, RP_CALLBACK, &verifier).await.json().await.expect("json");
+            let id = jwt_claims(tokens["id_token"].as_str().expect("id token"));
+            assert_eq!(id["amr"], json!(["fed", "mfa"]));
+            assert_eq!(id["acr"], "urn:portcullis:acr:mfa");
+        } else {
+            // Not trusted: an administrator enrolls a second factor here first.
+            assert!(next.starts_with("/account?enroll=required"), "{next}");
+            let back = browser
+                .authorize(&format!("/authorize/resume?request={request}"), Interact::ConsentOnly)
+                .await;
+            assert!(matches!(back, Outcome::Page(..)), "no code before the second factor: {back:?}");
+        }
+    }
+}
+
 both_backends!(
     continue_with_signs_in_and_relying_parties_see_fed,
     a_refused_response_is_a_page_an_audit_row_and_no_session,
@@ -496,5 +564,6 @@ both_backends!(
     an_untrusted_or_unverified_address_never_links,
     accounts_are_created_only_with_jit_and_within_the_domains,
     rules_follow_the_upstreams_groups_at_every_sign_in,
-    the_account_page_links_and_unlinks_but_keeps_a_way_to_sign_in
+    the_account_page_links_and_unlinks_but_keeps_a_way_to_sign_in,
+    only_a_trusted_upstreams_second_factor_stands_in_for_one_here
 );

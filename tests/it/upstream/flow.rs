@@ -118,6 +118,9 @@ impl Federation {
     }
 }
 
+/// A change that makes an ID token invalid (given the time now).
+type Forgery = fn(&mut Value, i64);
+
 /// Where the answer to a callback goes on (a refresh, not a redirect: see
 /// `ContinuePage`), having set the session cookie.
 async fn went_on(res: reqwest::Response) -> String {
@@ -272,7 +275,7 @@ async fn a_refused_response_is_a_page_an_audit_row_and_no_session(backend: Backe
             "iat": now, "exp": now + 300, "email": "ada@example.com", "email_verified": true,
         })
     };
-    let cases: [(&str, fn(&mut Value, i64), bool); 5] = [
+    let cases: [(&str, Forgery, bool); 5] = [
         ("wrong nonce", |c, _| c["nonce"] = json!("another"), false),
         ("wrong aud", |c, _| c["aud"] = json!("someone-else"), false),
         ("wrong iss", |c, _| c["iss"] = json!("http://127.0.0.1:1"), false),

@@ -321,7 +321,10 @@ impl Interaction<'_> {
                     .await?;
                 match user {
                     Some(user) => self.federated(browser, &user, upstream, claims, started.then, info).await,
-                    None => failed(UpstreamFailure::Rejected),
+                    None => {
+                        let e = "the account's username or address was taken meanwhile";
+                        failed(self.failed(id, UpstreamFailure::Rejected, &e, info).await)
+                    }
                 }
             }
             Link::Create { email: None, .. } => {

@@ -20,6 +20,7 @@ fn config(upstream: &TestApp, client_id: &str) -> UpstreamConfig {
         scopes: vec!["profile".into(), "email".into()],
         redirect_uri: REDIRECT.into(),
         timeout: Duration::from_secs(10),
+        tenants: vec![],
     }
 }
 
@@ -128,6 +129,7 @@ async fn an_unreachable_upstream_or_a_wrong_issuer_fails_discovery() {
     let unreachable = UpstreamConfig {
         issuer: format!("http://127.0.0.1:{closed}"),
         timeout: Duration::from_secs(2),
+        tenants: vec![],
         ..config(&spawn_oidc_app(Backend::Sqlite).await, "portcullis-rp")
     };
     let err = UpstreamClient::discover(unreachable).await.expect_err("unreachable");

@@ -33,8 +33,17 @@ fn key_pair(kid: &str) -> (josekit::jwk::Jwk, Value) {
 }
 
 pub(super) fn stand_in() -> Stand {
+    stand_in_as(None)
+}
+
+/// A stand-in; with `tenants_at` (a path like `/organizations/v2.0`), a
+/// multi-tenant one in the manner of Microsoft Entra ID: its discovery
+/// document, under that path, names the issuer `{base}/{tenantid}/v2.0`,
+/// and it has no userinfo endpoint.
+fn stand_in_as(tenants_at: Option<&'static str>) -> Stand {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let base = format!("http://127.0.0.1:{}", listener.local_addr().expect("addr").port());
+    let document = format!("{}/.well-known/openid-configuration", tenants_at.unwrap_or_default());
     let (key, public) = key_pair("k1");
     let (stranger, _) = key_pair("k2");
     let id_token = Arc::new(Mutex::new(String::new()));
@@ -50,10 +59,18 @@ pub(super) fn stand_in() -> Stand {
         "id_token_signing_alg_values_supported": ["ES256"],
         "authorization_response_iss_parameter_supported": true,
     });
+    let mut discovery = discovery;
+    if tenants_at.is_some() {
+        discovery["issuer"] = json!(format!("{base}/{{tenantid}}/v2.0"));
+        let object = discovery.as_object_mut().expect("object");
+        object.remove("userinfo_endpoint");
+        object.remove("authorization_response_iss_parameter_supported");
+    }
     let jwks = json!({ "keys": [public] });
     let (answer, about) = (id_token.clone(), userinfo.clone());
     let server = HttpServer::new(move || {
         let (discovery, jwks, answer, about) = (discovery.clone(), jwks.clone(), answer.clone(), about.clone());
+        let document = document.clone();
         App::new()
             .route(
                 "/userinfo",
@@ -63,7 +80,7 @@ pub(super) fn stand_in() -> Stand {
                 }),
             )
             .route(
-                "/.well-known/openid-configuration",
+                &document,
                 web::get().to(move || {
                     let body = discovery.clone();
                     async move { HttpResponse::Ok().json(body) }
@@ -125,6 +142,7 @@ async fn finish(stand: &Stand, id_token: String) -> Result<Value, UpstreamError>
         scopes: vec!["email".into()],
         redirect_uri: "http://127.0.0.1:9/login/upstream/corp/callback".into(),
         timeout: Duration::from_secs(5),
+        tenants: vec![],
     })
     .await
     .expect("discovery");
@@ -187,4 +205,72 @@ async fn only_a_valid_id_token_of_this_upstream_for_this_client_and_request_pass
     let header = data_encoding::BASE64URL_NOPAD.encode(br#"{"alg":"none"}"#);
     let err = finish(&stand, format!("{header}.{payload}.")).await.expect_err("alg none");
     assert!(matches!(err, UpstreamError::IdToken(_) | UpstreamError::Exchange(_)), "{err:?}");
+}
+
+/// Discovers the multi-tenant stand-in at `issuer`, allowing `tenants`.
+async fn discover_tenants(issuer: String, tenants: &[&str]) -> Result<UpstreamClient, UpstreamError> {
+    UpstreamClient::discover(UpstreamConfig {
+        id: "entra".into(),
+        issuer,
+        client_id: "rp".into(),
+        client_secret: "a-secret-of-the-rp-at-entra-0123456789".into(),
+        scopes: vec!["email".into()],
+        redirect_uri: "http://127.0.0.1:9/login/upstream/entra/callback".into(),
+        timeout: Duration::from_secs(5),
+        tenants: tenants.iter().map(|t| (*t).to_owned()).collect(),
+    })
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_multi_tenant_issuer_admits_only_the_listed_tenants_own_issuers() {
+    let stand = stand_in_as(Some("/organizations/v2.0"));
+    let issuer = format!("{}/organizations/v2.0", stand.base);
+    // The template is refused unless tenants are listed; a template for
+    // another configured issuer is refused too.
+    let err = discover_tenants(issuer.clone(), &[]).await.expect_err("no tenants listed");
+    assert!(matches!(&err, UpstreamError::Discovery(e) if e.contains("another issuer")), "{err:?}");
+    let client = discover_tenants(issuer, &["t1", "t3"]).await.expect("discovery");
+
+    let now = SystemClock.now().unix_timestamp();
+    let token = |iss: String, tid: &str| {
+        let claims = json!({
+            "iss": iss, "tid": tid, "sub": "user-7", "aud": "rp", "nonce": NONCE, "iat": now, "exp": now + 300,
+        });
+        sign(&claims, &stand.key)
+    };
+    let pending = Pending {
+        upstream_id: "entra".into(),
+        state: "the-state".into(),
+        nonce: NONCE.into(),
+        pkce_verifier: "a".repeat(43),
+    };
+    let callback = Callback { state: Some("the-state"), code: Some("a-code"), iss: None, error: None };
+    let base = stand.base.clone();
+    let tenant = |t: &str| format!("{base}/{t}/v2.0");
+
+    *stand.id_token.lock().expect("lock") = token(tenant("t1"), "t1");
+    let verified = client.finish(&pending, callback).await.expect("a listed tenant");
+    assert_eq!(verified.identity.issuer, tenant("t1"), "the identity is the tenant's");
+    assert_eq!(verified.identity.subject, "user-7");
+
+    for (case, id_token) in [
+        ("a tenant not listed", token(tenant("t2"), "t2")),
+        ("another tenant's issuer", token(tenant("t3"), "t1")),
+        ("no tid", token(tenant("t1"), "")),
+        ("the template itself", token(format!("{base}/{{tenantid}}/v2.0"), "t1")),
+        ("another host", token("https://login.evil.example/t1/v2.0".into(), "t1")),
+    ] {
+        *stand.id_token.lock().expect("lock") = id_token;
+        let err = client.finish(&pending, callback).await.expect_err(case);
+        assert!(matches!(err, UpstreamError::IdToken(_)), "{case}: {err:?}");
+    }
+    // RFC 9207: an `iss` parameter must name a listed tenant.
+    *stand.id_token.lock().expect("lock") = token(tenant("t1"), "t1");
+    let t2 = tenant("t2");
+    let wrong = Callback { iss: Some(&t2), ..callback };
+    assert!(matches!(client.finish(&pending, wrong).await, Err(UpstreamError::Issuer)));
+    let t3 = tenant("t3");
+    let listed = Callback { iss: Some(&t3), ..callback };
+    client.finish(&pending, listed).await.expect("a listed tenant's iss");
 }

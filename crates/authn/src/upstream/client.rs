@@ -75,7 +75,16 @@ pub struct UpstreamConfig {
     pub redirect_uri: String,
     /// How long any request to the upstream may take.
     pub timeout: Duration,
+    /// For a multi-tenant issuer (Microsoft Entra's `common` or
+    /// `organizations`, whose discovery document names the issuer
+    /// `…/{tenantid}/v2.0`): the tenants whose users may sign in, each ID
+    /// token's `iss` being the template with its `tid`. Empty: the
+    /// discovery document must name `issuer` exactly.
+    pub tenants: Vec<String>,
 }
+
+/// The placeholder of a multi-tenant issuer template.
+const TENANT: &str = "{tenantid}";
 
 /// Why talking to an upstream failed.
 #[derive(Debug, thiserror::Error)]
@@ -166,6 +175,8 @@ pub struct UpstreamClient {
 #[derive(Debug)]
 struct Discovered {
     client: Configured,
+    /// The issuer template of a multi-tenant upstream (`…/{tenantid}/…`).
+    tenant_template: Option<String>,
     iss_parameter: bool,
     /// Where the claims the ID token leaves out are (OIDC Core §5.4: many
     /// providers release scope claims only there).
@@ -180,9 +191,35 @@ impl Discovered {
         let invalid = |e: &dyn std::fmt::Display| UpstreamError::Config(config.id.clone(), e.to_string());
         let issuer = IssuerUrl::new(config.issuer.clone()).map_err(|e| invalid(&e))?;
         let redirect = RedirectUrl::new(config.redirect_uri.clone()).map_err(|e| invalid(&e))?;
-        let metadata = Metadata::discover_async(issuer, http)
+        let failed = |e: &dyn std::fmt::Display| UpstreamError::Discovery(e.to_string());
+        let document = issuer.join(".well-known/openid-configuration").map_err(|e| invalid(&e))?;
+        let res = http
+            .get(document.clone())
+            .header("accept", "application/json")
+            .send()
             .await
-            .map_err(|e| UpstreamError::Discovery(error_chain(&e)))?;
+            .map_err(|e| failed(&error_chain(&e)))?;
+        if !res.status().is_success() {
+            return Err(failed(&format!("HTTP status {} at {document}", res.status())));
+        }
+        let body = res.bytes().await.map_err(|e| failed(&error_chain(&e)))?;
+        let metadata: Metadata =
+            serde_json::from_slice(&body).map_err(|e| failed(&format!("invalid discovery document: {e}")))?;
+        // OpenID Connect Discovery §4.3: the document is the issuer's — or,
+        // for a multi-tenant issuer, a template of the tenants' issuers on
+        // the same host, each checked against the ID token's `tid`.
+        let named = metadata.issuer().as_str();
+        let tenant_template = if named == config.issuer {
+            None
+        } else if !config.tenants.is_empty() && is_template_of(named, &config.issuer) {
+            Some(named.to_owned())
+        } else {
+            return Err(failed(&format!("the discovery document names another issuer: {named}")));
+        };
+        let jwks = openidconnect::JsonWebKeySet::fetch_async(metadata.jwks_uri(), http)
+            .await
+            .map_err(|e| failed(&error_chain(&e)))?;
+        let metadata = metadata.set_jwks(jwks);
         let iss_parameter =
             metadata.additional_metadata().authorization_response_iss_parameter_supported == Some(true);
         let userinfo = metadata.userinfo_endpoint().map(|u| u.url().clone());
@@ -192,7 +229,7 @@ impl Discovered {
             Some(ClientSecret::new(config.client_secret.clone())),
         )
         .set_redirect_uri(redirect);
-        Ok(Self { client, iss_parameter, userinfo })
+        Ok(Self { client, tenant_template, iss_parameter, userinfo })
     }
 }
 
@@ -261,7 +298,7 @@ impl UpstreamClient {
         // RFC 9207 §2.4: an `iss` that is present must be this issuer's, and
         // must be present when the upstream says it sends one.
         match callback.iss {
-            Some(iss) if iss != self.config.issuer => return Err(UpstreamError::Issuer),
+            Some(iss) if !self.issues_as(&discovered, iss) => return Err(UpstreamError::Issuer),
             None if discovered.iss_parameter => return Err(UpstreamError::Issuer),
             _ => {}
         }
@@ -285,30 +322,65 @@ impl UpstreamClient {
         let id_token =
             tokens.id_token().ok_or_else(|| UpstreamError::IdToken("none in the token response".into()))?;
         let nonce = Nonce::new(pending.nonce.clone());
-        let verified = |client: &Configured| {
-            id_token.claims(&client.id_token_verifier(), &nonce).map(|claims| Identity {
+        // A multi-tenant upstream's `iss` is checked below, against its `tid`.
+        let verified = |d: &Discovered| {
+            let verifier = d.client.id_token_verifier().require_issuer_match(d.tenant_template.is_none());
+            id_token.claims(&verifier, &nonce).map(|claims| Identity {
                 issuer: claims.issuer().to_string(),
                 subject: claims.subject().to_string(),
             })
         };
-        let identity = match verified(&discovered.client) {
+        let mut discovered = discovered;
+        let identity = match verified(&discovered) {
             Err(ClaimsVerificationError::SignatureVerification(
                 SignatureVerificationError::NoMatchingKey,
             )) => {
                 // The upstream rotated its keys: discover again, once.
                 let fresh = Arc::new(Discovered::fetch(&self.config, &self.http).await?);
                 *self.discovered.write().unwrap_or_else(std::sync::PoisonError::into_inner) = fresh.clone();
-                verified(&fresh.client)
+                discovered = fresh;
+                verified(&discovered)
             }
             other => other,
         }
         .map_err(|e| UpstreamError::IdToken(e.to_string()))?;
         let mut claims = payload(&id_token.to_string())?;
+        if let Some(template) = &discovered.tenant_template {
+            self.check_tenant(template, &identity, &claims)?;
+        }
         if let Some(endpoint) = &discovered.userinfo {
             let userinfo = self.userinfo(endpoint, tokens.access_token().secret(), &identity).await?;
             merge_missing(&mut claims, userinfo);
         }
         Ok(Verified { identity, claims })
+    }
+
+    /// Whether `iss` names this upstream: its issuer, or one of its allowed
+    /// tenants' when it is multi-tenant.
+    fn issues_as(&self, discovered: &Discovered, iss: &str) -> bool {
+        iss == self.config.issuer
+            || discovered
+                .tenant_template
+                .as_ref()
+                .is_some_and(|t| self.config.tenants.iter().any(|tenant| t.replace(TENANT, tenant) == iss))
+    }
+
+    /// A multi-tenant upstream's ID token: its `tid` is an allowed tenant,
+    /// and its `iss` the issuer template with that tenant.
+    fn check_tenant(
+        &self,
+        template: &str,
+        identity: &Identity,
+        claims: &serde_json::Value,
+    ) -> Result<(), UpstreamError> {
+        let tid = claims.get("tid").and_then(serde_json::Value::as_str).unwrap_or_default();
+        if !self.config.tenants.iter().any(|t| t == tid) {
+            return Err(UpstreamError::IdToken(format!("tenant {tid:?} is not allowed")));
+        }
+        if identity.issuer != template.replace(TENANT, tid) {
+            return Err(UpstreamError::IdToken("the issuer is not the tenant's".into()));
+        }
+        Ok(())
     }
 
     /// The userinfo claims of `identity` (OIDC Core §5.3); nothing when the
@@ -351,6 +423,17 @@ impl UpstreamClient {
         }
         Ok(Some(claims))
     }
+}
+
+/// Whether `named` (a discovery document's issuer) is a multi-tenant
+/// template for `configured`: one `{tenantid}` segment, the rest equal to
+/// `configured` but for the segment there (`common`, `organizations`).
+fn is_template_of(named: &str, configured: &str) -> bool {
+    let (named, configured): (Vec<&str>, Vec<&str>) =
+        (named.split('/').collect(), configured.split('/').collect());
+    named.len() == configured.len()
+        && named.iter().filter(|s| **s == TENANT).count() == 1
+        && named.iter().zip(&configured).all(|(n, c)| n == c || (*n == TENANT && !c.is_empty()))
 }
 
 /// Adds to `claims` (the ID token's) those of `userinfo` it lacks: what the

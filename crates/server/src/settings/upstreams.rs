@@ -45,6 +45,11 @@ pub struct UpstreamSettings {
     /// verified addresses in these domains (exactly: not their sub-domains).
     #[serde(default)]
     pub allowed_email_domains: Vec<String>,
+    /// For a multi-tenant issuer (Microsoft Entra's `organizations` or
+    /// `common` endpoint): the tenant (directory) ids whose users may sign
+    /// in. Empty: the issuer is one tenant's, or not multi-tenant.
+    #[serde(default)]
+    pub tenants: Vec<String>,
     /// Believe the upstream's `email_verified`: an upstream that lets its
     /// users type any address would hand out accounts.
     #[serde(default)]
@@ -134,6 +139,7 @@ impl UpstreamSettings {
             client_secret_env: None,
             scopes: default_scopes(),
             allowed_email_domains: Vec::new(),
+            tenants: Vec::new(),
             trust_email_verified: false,
             trust_mfa: false,
             jit: false,
@@ -235,6 +241,12 @@ impl UpstreamSettings {
                  so no account would ever be created",
             );
         }
+        for tenant in &self.tenants {
+            if tenant.is_empty() || !tenant.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+            {
+                return invalid("tenants", &format!("{tenant:?} is not a tenant id"));
+            }
+        }
         if !(1..=60).contains(&self.timeout_secs) {
             return invalid("timeout_secs", "must be between 1 and 60");
         }
@@ -267,6 +279,7 @@ impl UpstreamSettings {
                 scopes,
                 redirect_uri: self.redirect_uri(issuer),
                 timeout: Duration::from_secs(self.timeout_secs),
+                tenants: self.tenants.clone(),
             },
             link: LinkPolicy {
                 trust_email_verified: self.trust_email_verified,
@@ -711,6 +724,11 @@ add_group = "finance"
             ),
             "upstreams[0].allowed_email_domains",
         );
+        refused(&upstream("corp", &format!("{base}tenants = [\"a/b\"]\n")), "upstreams[0].tenants");
+        refused(&upstream("corp", &format!("{base}tenants = [\"\"]\n")), "upstreams[0].tenants");
+        let tenants = load(&upstream("corp", &format!("{base}tenants = [\"0000-aa\"]\n"))).expect("tenants");
+        let converted = tenants.upstreams[0].to_upstream(&tenants.issuer).expect("upstream");
+        assert_eq!(converted.config.tenants, ["0000-aa"]);
         let err = load(&upstream("corp", &format!("{base}secret = \"x\"\n"))).expect_err("unknown key");
         assert!(err.to_string().contains("secret"), "{err}");
     }

@@ -61,7 +61,18 @@ struct Pending {
     /// meanwhile voids the pending sign-in.
     stamp: String,
     amr: Vec<String>,
+    /// The upstream the first factor was a sign-in through, if any.
+    #[serde(default)]
+    upstream_id: Option<String>,
     then: Continue,
+}
+
+/// What a first factor proved: its methods, and the upstream it was a
+/// sign-in through (`None` for a local one).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FirstFactor {
+    pub(crate) amr: Vec<String>,
+    pub(crate) upstream_id: Option<String>,
 }
 
 /// A completed step: the browser's session under a NEW id.
@@ -375,22 +386,25 @@ impl<'a> Interaction<'a> {
         then: Continue,
         request: &RequestInfo,
     ) -> Result<StepOutcome, AuthnError> {
-        self.first_factor_amr(browser, user, merge_amr::<&str>(&[], method), then, request).await
+        let first = FirstFactor { amr: merge_amr::<&str>(&[], method), upstream_id: None };
+        self.first_factor_of(browser, user, first, then, request).await
     }
 
-    /// A first factor worth `amr` passed for `user` (see [`Self::first_factor`]).
-    pub(crate) async fn first_factor_amr(
+    /// A first factor `first` passed for `user` (see [`Self::first_factor`]).
+    pub(crate) async fn first_factor_of(
         &self,
         browser: &Session,
         user: &User,
-        amr: Vec<String>,
+        first: FirstFactor,
         then: Continue,
         request: &RequestInfo,
     ) -> Result<StepOutcome, AuthnError> {
         let factors = Factors::of(self.store, user).await?;
+        let FirstFactor { amr, upstream_id } = first;
         match standing(self.mfa, user, &factors, &amr) {
             Standing::NeedsSecondFactor => {
-                let pending = Pending { user_id: user.id, stamp: user.security_stamp.clone(), amr, then };
+                let stamp = user.security_stamp.clone();
+                let pending = Pending { user_id: user.id, stamp, amr, upstream_id, then };
                 let payload =
                     serde_json::to_string(&pending).map_err(|e| AuthnError::Crypto(e.to_string()))?;
                 let until = self.clock.now() + PENDING_WINDOW;
@@ -399,7 +413,8 @@ impl<'a> Interaction<'a> {
             }
             other => {
                 self.link_after_proof(browser, user, &amr, other, request).await?;
-                let (session, cookie) = self.sessions().sign_in(browser, user, amr, request).await?;
+                let (session, cookie) =
+                    self.sessions().sign_in(browser, user, amr, upstream_id, request).await?;
                 let signed = SignedIn { session, cookie, user: user.clone(), standing: other, then };
                 Ok(StepOutcome::SignedIn(Box::new(signed)))
             }
@@ -412,17 +427,19 @@ impl<'a> Interaction<'a> {
     async fn first_of(
         &self,
         browser: &Session,
-    ) -> Result<Option<(User, Vec<String>, Continue, bool)>, AuthnError> {
+    ) -> Result<Option<(User, FirstFactor, Continue, bool)>, AuthnError> {
         let now = self.clock.now();
         if let Some(raw) = self.hot.find_session_state(&browser.id_hash, PENDING, now).await?
             && let Ok(p) = serde_json::from_str::<Pending>(&raw)
         {
             let user =
                 self.store.find_user(p.user_id).await?.filter(|u| !u.disabled && u.security_stamp == p.stamp);
-            return Ok(user.map(|user| (user, p.amr, p.then, true)));
+            let first = FirstFactor { amr: p.amr, upstream_id: p.upstream_id };
+            return Ok(user.map(|user| (user, first, p.then, true)));
         }
         let Some(user) = self.sessions().user_of(Some(browser)).await? else { return Ok(None) };
-        Ok(Some((user, browser.amr.clone(), Continue::default(), false)))
+        let first = FirstFactor { amr: browser.amr.clone(), upstream_id: browser.upstream_id.clone() };
+        Ok(Some((user, first, Continue::default(), false)))
     }
 
     /// What the second-factor page offers this browser, if a sign-in waits
@@ -432,8 +449,8 @@ impl<'a> Interaction<'a> {
         &self,
         browser: &Session,
     ) -> Result<Option<SecondFactorPrompt>, AuthnError> {
-        let Some((user, amr, then, _)) = self.first_of(browser).await? else { return Ok(None) };
-        self.prompt_of(user, &amr, then).await.map(Some)
+        let Some((user, first, then, _)) = self.first_of(browser).await? else { return Ok(None) };
+        self.prompt_of(user, &first.amr, then).await.map(Some)
     }
 
     /// What the second-factor page offers `user`, whose sign-in has `amr`.
@@ -470,7 +487,7 @@ impl<'a> Interaction<'a> {
         &self,
         browser: &Session,
         user: User,
-        first: Vec<String>,
+        first: FirstFactor,
         then: Continue,
         factor: SecondFactor<'_>,
         request: &RequestInfo,
@@ -487,11 +504,13 @@ impl<'a> Interaction<'a> {
                 // also die with the session id replaced below; in Redis it
                 // is keyed by that id and must go explicitly).
                 self.hot.take_session_state(&browser.id_hash, PENDING, self.clock.now()).await?;
-                let amr = merge_amr(&first, method);
+                let amr = merge_amr(&first.amr, method);
                 let factors = Factors::of(self.store, &user).await?;
                 let standing = standing(self.mfa, &user, &factors, &amr);
                 self.link_after_proof(browser, &user, &amr, standing, request).await?;
-                let (session, cookie) = self.sessions().sign_in(browser, &user, amr, request).await?;
+                let sessions = self.sessions();
+                let (session, cookie) =
+                    sessions.sign_in(browser, &user, amr, first.upstream_id, request).await?;
                 Ok(StepOutcome::SignedIn(Box::new(SignedIn { session, cookie, user, standing, then })))
             }
             SecondFactorOutcome::Failed => Ok(StepOutcome::Failed),
@@ -514,7 +533,7 @@ impl<'a> Interaction<'a> {
     ) -> Result<Option<(SecondFactorPrompt, StepOutcome)>, AuthnError> {
         // The sign-in is read once, for the page and the step.
         let Some((user, first, then, _)) = self.first_of(browser).await? else { return Ok(None) };
-        let prompt = self.prompt_of(user.clone(), &first, then.clone()).await?;
+        let prompt = self.prompt_of(user.clone(), &first.amr, then.clone()).await?;
         let mut outcome = self.second_factor_for(browser, user, first, then, factor, info).await?;
         if let StepOutcome::SignedIn(signed) = &mut outcome
             && !request.is_empty()

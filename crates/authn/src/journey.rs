@@ -243,6 +243,7 @@ mod tests {
             auth_time: Some(auth_time),
             amr: amr.iter().map(|m| (*m).to_owned()).collect(),
             acr: None,
+            upstream_id: None,
             ip: None,
             user_agent: None,
             created_at: auth_time,

@@ -82,8 +82,9 @@ impl Sessions<'_> {
         Ok((session, raw))
     }
 
-    /// Signs `user` in with methods `amr`, replacing `previous` with a
-    /// session under a NEW id (fixation defence). Re-authenticating the same
+    /// Signs `user` in with methods `amr` (through the upstream
+    /// `upstream_id`, if any), replacing `previous` with a session under a
+    /// NEW id (fixation defence). Re-authenticating the same
     /// user keeps the public `sid`, so the tokens of their other
     /// applications live on; a different user's session is ended properly
     /// (back-channel logout included).
@@ -93,9 +94,11 @@ impl Sessions<'_> {
         previous: &Session,
         user: &User,
         amr: Vec<String>,
+        upstream_id: Option<String>,
         request: &RequestInfo,
     ) -> Result<(Session, String), StoreError> {
         let (mut session, raw) = self.new_session(Some((user, amr)), request);
+        session.upstream_id = upstream_id;
         if previous.user_id == Some(user.id) {
             session.sid.clone_from(&previous.sid);
         } else if previous.user_id.is_some() {
@@ -156,6 +159,7 @@ impl Sessions<'_> {
             auth_time,
             amr,
             acr,
+            upstream_id: None,
             ip: request.ip.clone(),
             user_agent: request.user_agent.clone(),
             created_at: now,

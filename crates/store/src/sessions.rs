@@ -26,6 +26,9 @@ pub struct Session {
     pub amr: Vec<String>,
     /// Authentication context class, if any.
     pub acr: Option<String>,
+    /// The upstream identity provider (`[[upstreams]]` id) the user signed
+    /// in through; `None` for a local sign-in.
+    pub upstream_id: Option<String>,
     /// Client IP at creation.
     pub ip: Option<String>,
     /// User agent at creation.

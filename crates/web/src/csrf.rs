@@ -30,6 +30,7 @@ mod tests {
             auth_time: None,
             amr: vec![],
             acr: None,
+            upstream_id: None,
             ip: None,
             user_agent: None,
             created_at: at,

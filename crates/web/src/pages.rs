@@ -96,6 +96,8 @@ pub(crate) struct SessionView {
     pub(crate) last_seen: String,
     pub(crate) ip: String,
     pub(crate) user_agent: String,
+    /// The upstream provider it signed in through (its display name), if any.
+    pub(crate) via: String,
 }
 
 #[derive(Template)]

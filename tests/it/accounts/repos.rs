@@ -73,6 +73,7 @@ async fn sessions_round_trip_and_end(backend: Backend) {
         auth_time: Some(at),
         amr: vec!["pwd".into()],
         acr: Some("1".into()),
+        upstream_id: None,
         ip: Some("192.0.2.1".into()),
         user_agent: Some("ua".into()),
         created_at: at,
@@ -86,6 +87,7 @@ async fn sessions_round_trip_and_end(backend: Backend) {
         auth_time: None,
         amr: vec![],
         acr: None,
+        upstream_id: None,
         ..session.clone()
     };
     store.create_session(&anonymous).await.expect("create");
@@ -114,6 +116,7 @@ async fn expired_rows_are_swept(backend: Backend) {
         auth_time: None,
         amr: vec![],
         acr: None,
+        upstream_id: None,
         ip: None,
         user_agent: None,
         created_at,

@@ -122,7 +122,7 @@ impl Fixture {
         let (anonymous, _) = self.session_store().start_anonymous(&self.info).await.expect("anonymous");
         let amr = amr.iter().map(|m| (*m).to_owned()).collect();
         let (session, _) =
-            self.session_store().sign_in(&anonymous, user, amr, &self.info).await.expect("sign in");
+            self.session_store().sign_in(&anonymous, user, amr, None, &self.info).await.expect("sign in");
         AccountSession { session, user: user.clone(), enroll_only: false }
     }
 

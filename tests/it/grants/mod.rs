@@ -130,6 +130,7 @@ pub(crate) fn session(id_hash: &str, sid: &str, user_id: Option<Uuid>) -> Sessio
         auth_time: user_id.map(|_| T0),
         amr: if user_id.is_some() { vec!["pwd".into()] } else { vec![] },
         acr: None,
+        upstream_id: None,
         ip: Some("192.0.2.7".into()),
         user_agent: Some("test".into()),
         created_at: T0,

@@ -444,6 +444,7 @@ async fn access_token_state_reads_revocation_grant_and_session_at_once(backend: 
         auth_time: Some(T0),
         amr: vec!["pwd".into()],
         acr: None,
+        upstream_id: None,
         ip: None,
         user_agent: None,
         created_at: T0,

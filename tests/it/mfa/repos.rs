@@ -112,6 +112,7 @@ async fn session_state_is_taken_once_and_dies_with_the_session(backend: Backend)
         auth_time: Some(T0),
         amr: vec!["pwd".into()],
         acr: None,
+        upstream_id: None,
         ip: None,
         user_agent: None,
         created_at: T0,

@@ -165,6 +165,10 @@ async fn continue_with_signs_in_and_relying_parties_see_fed(backend: Backend) {
         (f.up.address.as_str(), at_up.id.to_string())
     );
     assert_eq!(audited(&f.down, "upstream.account_created").await.len(), 1);
+    let sessions = f.down.store.list_user_sessions(alice.id).await.expect("sessions");
+    assert_eq!(sessions[0].upstream_id.as_deref(), Some("corp"), "the session knows its upstream");
+    let account = browser.get("/account").await.text().await.expect("account");
+    assert!(account.contains("via Corp corp"), "{account}");
 
     // The next sign-in, in another browser, is the same account.
     let other = Browser::new(&f.down);

@@ -29,7 +29,7 @@ use super::{Asserted, Known, Link, Refusal, Upstream, claim_at, decide, session_
 use crate::AuthnError;
 use crate::accounts::{check_email, check_username};
 use crate::audit::{self, RequestInfo};
-use crate::interaction::{AccountAccess, Continue, Interaction, StepOutcome};
+use crate::interaction::{AccountAccess, Continue, FirstFactor, Interaction, StepOutcome};
 use crate::journey::{Change, Standing, may_change};
 use crate::notify::{Notification, notification_mails};
 
@@ -364,9 +364,12 @@ impl Interaction<'_> {
             .flatten()
             .filter_map(Value::as_str)
             .collect();
-        let amr = session_amr(&upstream_amr, upstream.trust_mfa);
+        let first = FirstFactor {
+            amr: session_amr(&upstream_amr, upstream.trust_mfa),
+            upstream_id: Some(upstream.id().to_owned()),
+        };
         let request = then.request.clone();
-        let outcome = self.first_factor_amr(browser, user, amr, then, info).await?;
+        let outcome = self.first_factor_of(browser, user, first, then, info).await?;
         Ok(UpstreamOutcome::Step { outcome, request })
     }
 

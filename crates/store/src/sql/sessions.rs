@@ -8,12 +8,15 @@ use uuid::Uuid;
 
 macro_rules! columns {
     () => {
-        "id_hash, sid, csrf_token, user_id, auth_time, amr, acr, ip, user_agent, created_at, last_seen_at"
+        "id_hash, sid, csrf_token, user_id, auth_time, amr, acr, upstream_id, ip, user_agent, created_at, last_seen_at"
     };
 }
 
-const INSERT: &str =
-    concat!("INSERT INTO sessions (", columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)");
+const INSERT: &str = concat!(
+    "INSERT INTO sessions (",
+    columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+);
 const BY_ID_HASH: &str = concat!("SELECT ", columns!(), " FROM sessions WHERE id_hash = $1");
 const BY_SID: &str = concat!("SELECT ", columns!(), " FROM sessions WHERE sid = $1");
 const OF_USER: &str = concat!(
@@ -47,6 +50,7 @@ fn session(row: &impl Row) -> Result<Session, StoreError> {
         auth_time: row.opt_at("auth_time")?,
         amr: row.list("amr")?,
         acr: row.opt_text("acr")?,
+        upstream_id: row.opt_text("upstream_id")?,
         ip: row.opt_text("ip")?,
         user_agent: row.opt_text("user_agent")?,
         created_at: row.at("created_at")?,
@@ -63,6 +67,7 @@ async fn insert(db: &mut impl Exec, s: &Session) -> Result<(), StoreError> {
         s.auth_time,
         &s.amr,
         &s.acr,
+        &s.upstream_id,
         &s.ip,
         &s.user_agent,
         s.created_at,

@@ -132,10 +132,13 @@ fn page(
             last_used: p.last_used_at.map(when).unwrap_or_else(|| "never".to_owned()),
         })
         .collect();
+    let upstreams = &state.auth.upstreams;
+    let label = |id: &str| upstreams.get(id).map_or_else(|| id.to_owned(), |u| u.display_name.clone());
     let sessions = overview
         .sessions
         .into_iter()
         .map(|s| SessionView {
+            via: s.upstream_id.as_deref().map(label).unwrap_or_default(),
             current: s.id_hash == account.session.id_hash,
             sid: s.sid,
             created: when(s.created_at),
@@ -154,8 +157,6 @@ fn page(
             since: when(a.since),
         })
         .collect();
-    let upstreams = &state.auth.upstreams;
-    let label = |id: &str| upstreams.get(id).map_or_else(|| id.to_owned(), |u| u.display_name.clone());
     let linkable = upstreams
         .iter()
         .filter(|u| !overview.upstreams.iter().any(|l| l.upstream_id == u.id()))

@@ -170,9 +170,10 @@ async fn continue_with_signs_in_and_relying_parties_see_fed(backend: Backend) {
     let account = browser.get("/account").await.text().await.expect("account");
     assert!(account.contains("via Corp corp"), "{account}");
 
-    // The next sign-in, in another browser, is the same account.
+    // The next sign-in, in another browser, is the same account (and a
+    // request id that names no live authorization request is dropped).
     let other = Browser::new(&f.down);
-    let res = f.continue_with(&other, "", "alice").await;
+    let res = f.continue_with(&other, "?request=x%22%3Burl%3Dhttps%3A%2F%2Fevil.example", "alice").await;
     assert_eq!(went_on(res).await, "/");
     assert!(signed_in(&other).await);
     assert_eq!(f.down.store.count_users().await.expect("count"), 1);

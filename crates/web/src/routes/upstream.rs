@@ -14,7 +14,7 @@ use serde::Deserialize;
 use super::login::{safe_return, step_target, upstream_buttons};
 use super::oidc::authorize::see_other;
 use crate::errors::{Failure, PageError};
-use crate::extract::{Browser, Requester};
+use crate::extract::{Browser, Live, Requester, names_request};
 use crate::pages::{ContinuePage, LoginPage, render};
 use crate::{AppState, session};
 
@@ -28,6 +28,7 @@ pub(crate) struct StartQuery {
     #[serde(default, rename = "return")]
     return_to: String,
 }
+names_request!(StartQuery);
 
 /// The callback's query (RFC 6749 §4.1.2, RFC 9207).
 #[derive(Deserialize)]
@@ -44,10 +45,11 @@ pub(crate) async fn start(
     browser: Browser,
     Requester(info): Requester,
     id: web::Path<String>,
-    query: web::Query<StartQuery>,
+    query: Live<web::Query<StartQuery>>,
 ) -> Result<HttpResponse, PageError> {
-    let return_to = safe_return(&query.return_to).unwrap_or_default().to_owned();
-    let then = Continue { request: query.request.clone(), return_to };
+    // Only a live authorization request is carried through the upstream.
+    let return_to = safe_return(&query.inner.return_to).unwrap_or_default().to_owned();
+    let then = Continue { request: query.request().to_owned(), return_to };
     match state.interaction().begin_upstream(&browser.session, &id, false, then, &info).await? {
         UpstreamStart::Redirect(to) => browser.set_cookie(see_other(&to)),
         UpstreamStart::Failed(failure) => Err(PageError::Upstream(failure)),

@@ -33,6 +33,20 @@ fn upstream(id: &str, label: &str, issuer: &str, client_id: &str) -> UpstreamSet
 /// continuing with `label` as `username`; the claims of the ID token the
 /// relying party then gets.
 async fn sign_in_through(down: &TestApp, label: &str, kind: &str, username: &str, callback: &str) -> Value {
+    sign_in_proving(down, label, kind, username, callback, false).await.0
+}
+
+/// [`sign_in_through`]; with `prove`, Portcullis asks for the account with
+/// the upstream's address first, and the browser signs in to it. Also
+/// returns the notice the sign-in page showed then.
+async fn sign_in_proving(
+    down: &TestApp,
+    label: &str,
+    kind: &str,
+    username: &str,
+    callback: &str,
+    prove: bool,
+) -> (Value, Value) {
     let chromium = require_chromium();
     let (verifier, challenge) = pkce();
     let home = down.settings.issuer.as_str().trim_end_matches('/').to_owned();
@@ -41,7 +55,9 @@ async fn sign_in_through(down: &TestApp, label: &str, kind: &str, username: &str
          &code_challenge={challenge}&code_challenge_method=S256",
         url::form_urlencoded::byte_serialize(callback.as_bytes()).collect::<String>()
     );
-    let args = [authorize.as_str(), label, kind, username, PASSWORD, callback].map(str::to_owned).to_vec();
+    let mode = if prove { "prove" } else { "" };
+    let args =
+        [authorize.as_str(), label, kind, username, PASSWORD, callback, mode].map(str::to_owned).to_vec();
     let (ok, report) =
         run_json(browser_dir(), "playwright-core", "upstream.mjs", args, vec![("CHROMIUM", chromium)]).await;
     assert!(ok && report["ok"] == true, "the browser did not get through {label}: {report:#}");
@@ -72,7 +88,7 @@ async fn sign_in_through(down: &TestApp, label: &str, kind: &str, username: &str
     let errors = report["consoleErrors"].as_array().expect("errors").clone();
     let ours: Vec<_> = errors.iter().filter(|e| e.as_str().is_some_and(|e| e.contains(&home))).collect();
     assert!(ours.is_empty(), "{ours:?}");
-    claims
+    (claims, report["proveNotice"].clone())
 }
 
 async fn chromium_continues_with_portcullis_and_node_oidc_provider(backend: Backend) {
@@ -112,6 +128,18 @@ async fn chromium_continues_with_portcullis_and_node_oidc_provider(backend: Back
     assert_eq!(claims["sub"], alice.id.to_string());
     assert_eq!(claims["amr"], json!(["fed"]));
     assert_eq!(claims["iss"], home);
+
+    // Carol has an account here with the address Corp gives her: she
+    // proves it (her password here), under the sign-in page's CSP with the
+    // relying party's request pending, and Corp is linked to it.
+    let carol_here = create_user(&down, "carol", &[]).await;
+    create_user(&up, "carol", &[]).await;
+    let (claims, notice) = sign_in_proving(&down, "Corp", "portcullis", "carol", &callback, true).await;
+    assert!(notice.as_str().is_some_and(|n| n.contains("Sign in to it to link Corp")), "{notice}");
+    assert_eq!(claims["sub"], carol_here.id.to_string());
+    assert_eq!(claims["amr"], json!(["pwd"]), "a local sign-in");
+    let linked = down.store.user_upstream_identities(carol_here.id).await.expect("links");
+    assert_eq!(linked.len(), 1, "Corp is linked to Carol's account");
 
     let claims = sign_in_through(&down, "Node", "node", "nadia", &callback).await;
     let nadia = down.store.find_user_by_login("nadia").await.expect("find").expect("created");

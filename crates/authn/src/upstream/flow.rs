@@ -135,13 +135,10 @@ pub enum UpstreamOutcome {
         request: String,
     },
     /// An account has the identity's trusted address: its holder signs in
-    /// to it (the sign-in page, for `username`), and the identity is linked
-    /// then.
+    /// to it (the sign-in page), and the identity is linked then.
     ProveAccount {
-        /// The upstream's display name.
-        provider: String,
-        /// The account to prove.
-        username: String,
+        /// The upstream's id.
+        upstream_id: String,
         /// Where the sign-in goes on.
         then: Continue,
     },
@@ -282,9 +279,6 @@ impl Interaction<'_> {
                 self.federated(browser, &user, upstream, claims, started.then, info).await
             }
             Link::ProveThenLink(user_id) => {
-                let Some(user) = self.store.find_user(user_id).await? else {
-                    return failed(UpstreamFailure::Refused(Refusal::NotProvisioned));
-                };
                 let linking = Linking {
                     upstream_id: id.to_owned(),
                     issuer: identity.issuer.clone(),
@@ -309,11 +303,7 @@ impl Interaction<'_> {
                     detail,
                 )
                 .await;
-                Ok(UpstreamOutcome::ProveAccount {
-                    provider: upstream.display_name.clone(),
-                    username: user.username,
-                    then: started.then,
-                })
+                Ok(UpstreamOutcome::ProveAccount { upstream_id: id.to_owned(), then: started.then })
             }
             Link::Create { email: Some(email), email_verified } => {
                 let user = self

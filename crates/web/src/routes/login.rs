@@ -47,6 +47,10 @@ pub(crate) struct LoginQuery {
     /// Where to go after a re-authentication (an `/account` path).
     #[serde(default, rename = "return")]
     return_to: String,
+    /// The upstream whose identity waits for this account's proof (then
+    /// linked), when a sign-in through it found the account's address.
+    #[serde(default)]
+    link: String,
 }
 
 /// `return_to` when it is a local account, console or device page path
@@ -139,7 +143,17 @@ pub(crate) async fn show(
 ) -> Result<HttpResponse, PageError> {
     let (session, q) = (&browser.session, &query.inner);
     let return_to = safe_return(&q.return_to).unwrap_or_default();
+    let linking = state.auth.upstreams.get(&q.link).map(|u| {
+        let name = &u.display_name;
+        format!(
+            "An account here already uses the email address {name} gave. Sign in to it to link {name}: \
+             with its password (and second factor) or a passkey."
+        )
+    });
     let mut notice = (q.setup == "done").then_some("The administrator account is ready. Sign in with it.");
+    if let Some(text) = &linking {
+        notice = Some(text);
+    }
     let mut hint = query.pending.as_ref().and_then(|p| p.request.login_hint.clone()).unwrap_or_default();
     if return_to.starts_with(VERIFICATION_PATH) {
         notice = Some("Sign in to connect your device.");
@@ -157,7 +171,8 @@ pub(crate) async fn show(
         message: None,
         notice,
         passkeys: state.auth.passkeys.is_some(),
-        magic_link: state.mail.magic_link && state.mail.available,
+        // A mailed link proves the mailbox only: it never links.
+        magic_link: state.mail.magic_link && state.mail.available && linking.is_none(),
         upstreams: upstream_buttons(&state, query.request(), return_to),
     };
     browser.set_cookie(render_redirecting(StatusCode::OK, &page, query.redirect_uri())?)

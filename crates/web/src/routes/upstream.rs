@@ -11,11 +11,11 @@ use portcullis_authn::upstream::client::Callback;
 use portcullis_authn::upstream::{UpstreamOutcome, UpstreamStart};
 use serde::Deserialize;
 
-use super::login::{safe_return, step_target, upstream_buttons};
+use super::login::{safe_return, step_target};
 use super::oidc::authorize::see_other;
 use crate::errors::{Failure, PageError};
 use crate::extract::{Browser, Live, Requester, names_request};
-use crate::pages::{ContinuePage, LoginPage, render};
+use crate::pages::{ContinuePage, render};
 use crate::{AppState, session};
 
 /// `GET /login/upstream/{id}` query.
@@ -82,24 +82,18 @@ pub(crate) async fn callback(
             }
             Ok(res)
         }
-        UpstreamOutcome::ProveAccount { provider, username, then } => {
-            let notice = format!(
-                "An account here already uses this email address. Sign in to it to link {provider}: \
-                 with its password (and second factor) or a passkey."
-            );
-            let page = LoginPage {
-                csrf_token: &browser.session.csrf_token,
-                request: &then.request,
-                return_to: safe_return(&then.return_to).unwrap_or_default(),
-                username: &username,
-                message: None,
-                notice: Some(&notice),
-                passkeys: state.auth.passkeys.is_some(),
-                // A mailed link proves the mailbox only: it never links.
-                magic_link: false,
-                upstreams: upstream_buttons(&state, &then.request, &then.return_to),
-            };
-            browser.set_cookie(render(StatusCode::OK, &page)?)
+        UpstreamOutcome::ProveAccount { upstream_id, then } => {
+            // The sign-in page (with the CSP its pending request needs),
+            // saying why.
+            let mut query = url::form_urlencoded::Serializer::new(String::new());
+            query.append_pair("link", &upstream_id);
+            if !then.request.is_empty() {
+                query.append_pair("request", &then.request);
+            }
+            if let Some(return_to) = safe_return(&then.return_to) {
+                query.append_pair("return", return_to);
+            }
+            browser.set_cookie(see_other(&format!("/login?{}", query.finish())))
         }
         UpstreamOutcome::Linked { .. } => Ok(see_other("/account?done=upstream-linked")),
         UpstreamOutcome::Failed(failure) => Err(PageError::Upstream(failure)),

@@ -35,10 +35,7 @@ impl AccountSecurity<'_> {
         if user.password_hash.is_none() && passkeys.is_empty() && linked.len() == 1 {
             return Err(AuthnError::LastSignInMethod);
         }
-        let provider = i
-            .upstreams
-            .get(&identity.upstream_id)
-            .map_or_else(|| identity.upstream_id.clone(), |u| u.display_name.clone());
+        let provider = i.upstreams.display_name(&identity.upstream_id);
         let detail = json!({ "upstream": identity.upstream_id, "issuer": issuer });
         let audit = [self.event(user, "upstream.unlinked", request, detail)];
         let mails = notification_mails(self.mail, user, &Notification::UpstreamUnlinked { provider })?;

@@ -88,9 +88,10 @@ impl Upstreams {
         self.entry(id).map(|e| &e.upstream)
     }
 
-    /// The upstream whose issuer is this (for the account page's labels).
-    pub fn by_issuer(&self, issuer: &str) -> Option<&Upstream> {
-        self.iter().find(|u| u.config.issuer == issuer)
+    /// The display name of upstream `id`; the id itself for one no longer
+    /// configured (a link made through it is still listed).
+    pub fn display_name(&self, id: &str) -> String {
+        self.get(id).map_or_else(|| id.to_owned(), |u| u.display_name.clone())
     }
 
     fn entry(&self, id: &str) -> Option<&Entry> {
@@ -100,11 +101,12 @@ impl Upstreams {
     /// The relying party of `id`, discovered now if it was not yet.
     pub(crate) async fn client(&self, id: &str) -> Option<Result<Arc<UpstreamClient>, UpstreamError>> {
         let entry = self.entry(id)?;
-        let config = entry.upstream.config.clone();
         Some(
             entry
                 .client
-                .get_or_try_init(|| async { UpstreamClient::discover(config).await.map(Arc::new) })
+                .get_or_try_init(|| async {
+                    UpstreamClient::discover(entry.upstream.config.clone()).await.map(Arc::new)
+                })
                 .await
                 .cloned(),
         )

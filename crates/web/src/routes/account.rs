@@ -133,12 +133,11 @@ fn page(
         })
         .collect();
     let upstreams = &state.auth.upstreams;
-    let label = |id: &str| upstreams.get(id).map_or_else(|| id.to_owned(), |u| u.display_name.clone());
     let sessions = overview
         .sessions
         .into_iter()
         .map(|s| SessionView {
-            via: s.upstream_id.as_deref().map(label).unwrap_or_default(),
+            via: s.upstream_id.as_deref().map(|id| upstreams.display_name(id)).unwrap_or_default(),
             current: s.id_hash == account.session.id_hash,
             sid: s.sid,
             created: when(s.created_at),
@@ -166,7 +165,7 @@ fn page(
         .upstreams
         .into_iter()
         .map(|l| LinkedView {
-            provider: label(&l.upstream_id),
+            provider: upstreams.display_name(&l.upstream_id),
             email: l.email.unwrap_or_default(),
             issuer: l.issuer,
             subject: l.subject,
